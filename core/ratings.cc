@@ -15,13 +15,13 @@ RatingScale InferRatingScale(const std::vector<Rating>& ratings) {
   return scale;
 }
 
-int32_t IdMap::GetOrAdd(std::string_view id) {
+int32_t IdMap::GetOrAdd(absl::string_view id) {
   auto [it, inserted] = index_.try_emplace(id, static_cast<int32_t>(ids_.size()));
   if (inserted) ids_.emplace_back(id);
   return it->second;
 }
 
-int32_t IdMap::Find(std::string_view id) const {
+int32_t IdMap::Find(absl::string_view id) const {
   auto it = index_.find(id);
   return it == index_.end() ? kUnknownIndex : it->second;
 }

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -49,9 +49,9 @@ class IdMap {
   IdMap() = default;
 
   // Returns the index of `id`, adding it at the end if it is new.
-  int32_t GetOrAdd(std::string_view id);
+  int32_t GetOrAdd(absl::string_view id);
   // Returns the index of `id`, or kUnknownIndex.
-  int32_t Find(std::string_view id) const;
+  int32_t Find(absl::string_view id) const;
   // The external id of `index`; `index` must be in [0, size()).
   const std::string& Id(int32_t index) const { return ids_[index]; }
 
