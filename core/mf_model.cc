@@ -4,8 +4,8 @@
 
 namespace recserve {
 
-MfModel MakeInitialModel(int32_t num_users, int32_t num_items,
-                         int32_t factors, float init_stddev, uint64_t seed) {
+MfModel MakeInitialModel(int32_t num_users, int32_t num_items, int32_t factors,
+                         float init_stddev, uint64_t seed) {
   MfModel model;
   model.user_bias = Eigen::VectorXf::Zero(num_users);
   model.item_bias = Eigen::VectorXf::Zero(num_items);

@@ -5,9 +5,8 @@
 // trainers, the evaluator and the snapshot writer:
 //   r̂(u, i) = clamp(μ + b_u + b_i + p_u · q_i)
 
-#include <cstdint>
-
 #include <Eigen/Core>
+#include <cstdint>
 
 #include "core/ratings.h"
 
@@ -23,10 +22,10 @@ using FactorMatrix =
 // thread-safe.
 struct MfModel {
   float global_mean = 0.0f;
-  Eigen::VectorXf user_bias;     // num_users
-  Eigen::VectorXf item_bias;     // num_items
-  FactorMatrix user_factors;     // num_users x factors
-  FactorMatrix item_factors;     // num_items x factors
+  Eigen::VectorXf user_bias;  // num_users
+  Eigen::VectorXf item_bias;  // num_items
+  FactorMatrix user_factors;  // num_users x factors
+  FactorMatrix item_factors;  // num_items x factors
   RatingScale scale;
 
   int32_t num_users() const { return static_cast<int32_t>(user_bias.size()); }
@@ -52,8 +51,8 @@ struct MfModel {
 
 // A zero-factor model with the given shape: biases 0, factors drawn from
 // N(0, init_stddev²) with the given seed (deterministic).
-MfModel MakeInitialModel(int32_t num_users, int32_t num_items,
-                         int32_t factors, float init_stddev, uint64_t seed);
+MfModel MakeInitialModel(int32_t num_users, int32_t num_items, int32_t factors,
+                         float init_stddev, uint64_t seed);
 
 }  // namespace recserve
 

@@ -16,7 +16,8 @@ RatingScale InferRatingScale(const std::vector<Rating>& ratings) {
 }
 
 int32_t IdMap::GetOrAdd(absl::string_view id) {
-  auto [it, inserted] = index_.try_emplace(id, static_cast<int32_t>(ids_.size()));
+  auto [it, inserted] =
+      index_.try_emplace(id, static_cast<int32_t>(ids_.size()));
   if (inserted) ids_.emplace_back(id);
   return it->second;
 }

@@ -12,19 +12,19 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the calling function
 // when it is not OK.
-#define RETURN_IF_ERROR(expr)                                  \
-  do {                                                         \
-    if (absl::Status _status = (expr); !_status.ok()) {        \
-      return _status;                                          \
-    }                                                          \
+#define RETURN_IF_ERROR(expr)                           \
+  do {                                                  \
+    if (absl::Status _status = (expr); !_status.ok()) { \
+      return _status;                                   \
+    }                                                   \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` assigns the value of an
 // absl::StatusOr<T> or returns its status from the calling function.
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL_(RECSERVE_CONCAT_(_statusor_, __LINE__), lhs, expr)
-#define ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                           \
+#define ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)        \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = *std::move(statusor)
 
