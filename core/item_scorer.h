@@ -1,0 +1,65 @@
+#ifndef RECSERVE_CORE_ITEM_SCORER_H_
+#define RECSERVE_CORE_ITEM_SCORER_H_
+
+// Scores the whole item catalog for one user: the interface top-N evaluation
+// (and later retrieval) ranks with, plus the matrix-factorization and
+// most-popular scorers.
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "core/mf_model.h"
+#include "core/ratings.h"
+
+namespace recserve {
+
+// Scores every item of a catalog of num_items() items, indexed like the
+// training Dataset's item map. Implementations are immutable after
+// construction, so ScoreItems may be called concurrently from any thread.
+class ItemScorer {
+ public:
+  virtual ~ItemScorer() = default;
+
+  // The catalog size: items are 0 .. num_items() - 1.
+  virtual int32_t num_items() const = 0;
+
+  // Writes the score of every item for `user` into `scores`, whose size must
+  // be num_items(); a higher score means a better recommendation. `user` is a
+  // training user index or kUnknownIndex (a user the model has not seen).
+  virtual void ScoreItems(int32_t user, absl::Span<float> scores) const = 0;
+};
+
+// Scores with a matrix-factorization model: μ + b_u + b_i + p_u · q_i,
+// unclamped (clamping would create ties at the top of the scale). An unknown
+// user scores μ + b_i (MfModel::Score). Borrows `model`, which must outlive
+// the scorer.
+class MfScorer final : public ItemScorer {
+ public:
+  explicit MfScorer(const MfModel& model) : model_(model) {}
+
+  int32_t num_items() const override { return model_.num_items(); }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override;
+
+ private:
+  const MfModel& model_;
+};
+
+// Most-popular baseline: an item's score is its number of training ratings,
+// the same for every user. Copies the counts; `train` need not outlive it.
+class PopularityScorer final : public ItemScorer {
+ public:
+  explicit PopularityScorer(const Dataset& train);
+
+  int32_t num_items() const override {
+    return static_cast<int32_t>(counts_.size());
+  }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override;
+
+ private:
+  std::vector<float> counts_;
+};
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_ITEM_SCORER_H_
