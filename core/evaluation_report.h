@@ -1,0 +1,46 @@
+#ifndef RECSERVE_CORE_EVALUATION_REPORT_H_
+#define RECSERVE_CORE_EVALUATION_REPORT_H_
+
+// The trainer's evaluation: rating metrics of the model on the test set and
+// top-N metrics of every ranking method side by side, always beside the
+// popularity baseline, as a printable table and as JSON.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "core/mf_model.h"
+#include "core/rating_metrics.h"
+#include "core/ratings.h"
+#include "core/topn_evaluation.h"
+
+namespace recserve {
+
+struct EvaluationReport {
+  RatingMetrics rating;
+  TopNOptions topn_options;
+  // (method name, metrics), the popularity baseline first.
+  std::vector<std::pair<std::string, TopNMetrics>> topn;
+  double seconds = 0.0;
+};
+
+// Evaluates `model` (trained on `train`) on `test`: RMSE/MAE/R² and the
+// top-N metrics of the model's ranking and of popularity. Thread-safe for
+// const inputs; uses options.threads workers.
+EvaluationReport EvaluateModel(const MfModel& model, const Dataset& train,
+                               absl::Span<const Rating> test,
+                               const TopNOptions& options);
+
+// JSON keys: "rmse", "mae", "r2", "test_ratings", and per method
+// "<method>/precision@K", ... plus the model's own top-N metrics also
+// unprefixed ("precision@10", "recall@10", "ndcg@10", "hr@10", "coverage").
+nlohmann::json EvaluationToJson(const EvaluationReport& report);
+
+// A fixed-width table for people.
+std::string FormatEvaluation(const EvaluationReport& report);
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_EVALUATION_REPORT_H_
