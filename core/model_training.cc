@@ -1,10 +1,13 @@
 #include "core/model_training.h"
 
+#include <algorithm>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 #include "core/status_macros.h"
 
 namespace recserve {
@@ -35,6 +38,81 @@ absl::StatusOr<TrainResult> RunTrainer(const Dataset& train,
                        options.bpmf, on_epoch);
   }
   return absl::InternalError("unknown algorithm");
+}
+
+float RegOf(const ModelTrainingOptions& options) {
+  return options.algorithm == Algorithm::kAls ? options.als.reg
+                                              : options.sgd.reg;
+}
+
+ModelTrainingOptions WithReg(ModelTrainingOptions options, float reg) {
+  options.als.reg = reg;
+  options.sgd.reg = reg;
+  return options;
+}
+
+// A random subset of about `keep` of `ratings` (all of them if fewer).
+std::vector<Rating> Subsample(absl::Span<const Rating> ratings, int64_t keep,
+                              uint64_t seed) {
+  if (static_cast<int64_t>(ratings.size()) <= keep) {
+    return std::vector<Rating>(ratings.begin(), ratings.end());
+  }
+  std::vector<Rating> out;
+  out.reserve(keep);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  const double p = static_cast<double>(keep) / ratings.size();
+  for (const Rating& r : ratings) {
+    if (uniform(rng) < p) out.push_back(r);
+  }
+  return out;
+}
+
+struct Tuning {
+  std::vector<RegTrial> trials;
+  size_t best = 0;  // index into trials
+  // The best candidate's model, when tuning saw all the fitting ratings (so
+  // the fit phase need not run again).
+  absl::optional<TrainResult> best_full;
+};
+
+// Tries options.reg_grid in increasing order with early stopping on `valid`;
+// stops once the RMSE has risen twice in a row.
+absl::StatusOr<Tuning> TuneReg(const Dataset& train,
+                               absl::Span<const Rating> fit,
+                               absl::Span<const Rating> valid,
+                               const RatingScale& scale,
+                               const ModelTrainingOptions& options,
+                               const TrainingObserver& observer) {
+  const double share = static_cast<double>(options.tuning_sample) /
+                       std::max<size_t>(1, fit.size());
+  const std::vector<Rating> tune_fit =
+      Subsample(fit, options.tuning_sample, options.seed + 1);
+  const std::vector<Rating> tune_valid = Subsample(
+      valid, static_cast<int64_t>(share * valid.size()) + 1, options.seed + 2);
+  const bool sampled = tune_fit.size() < fit.size();
+  Tuning tuning;
+  int rises = 0;
+  for (const float reg : options.reg_grid) {
+    if (observer.on_phase) observer.on_phase(absl::StrCat("tune reg=", reg));
+    ASSIGN_OR_RETURN(
+        TrainResult trial,
+        RunTrainer(train, sampled ? absl::MakeConstSpan(tune_fit) : fit,
+                   sampled ? absl::MakeConstSpan(tune_valid) : valid, scale,
+                   WithReg(options, reg), 0, observer.on_epoch));
+    const std::vector<RegTrial>& trials = tuning.trials;
+    rises = !trials.empty() &&
+                    trial.best_valid_rmse >= trials.back().validation_rmse
+                ? rises + 1
+                : 0;
+    tuning.trials.push_back({reg, trial.best_valid_rmse, trial.best_epoch});
+    if (trial.best_valid_rmse <= tuning.trials[tuning.best].validation_rmse) {
+      tuning.best = tuning.trials.size() - 1;
+      if (!sampled) tuning.best_full = std::move(trial);
+    }
+    if (rises >= 2) break;
+  }
+  return tuning;
 }
 
 }  // namespace
@@ -69,6 +147,7 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   result.validation_rmse = std::numeric_limits<double>::quiet_NaN();
   if (!early_stopping) {
     if (observer.on_phase) observer.on_phase("fit");
+    result.reg = RegOf(options);
     ASSIGN_OR_RETURN(result.train, RunTrainer(train, train.ratings, {}, scale,
                                               options, 0, observer.on_epoch));
     result.chosen_epochs = result.train.best_epoch;
@@ -78,15 +157,28 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   CarveValidation(train.ratings, options.validation_fraction, options.seed,
                   &fit, &valid);
   result.validation_ratings = static_cast<int64_t>(valid.size());
-  if (observer.on_phase) observer.on_phase("fit");
-  ASSIGN_OR_RETURN(result.train, RunTrainer(train, fit, valid, scale, options,
-                                            0, observer.on_epoch));
+  ModelTrainingOptions chosen = options;
+  absl::optional<TrainResult> fitted;
+  if (options.tune_reg && !options.reg_grid.empty() && !valid.empty()) {
+    ASSIGN_OR_RETURN(Tuning tuning,
+                     TuneReg(train, fit, valid, scale, options, observer));
+    chosen = WithReg(options, tuning.trials[tuning.best].reg);
+    result.reg_trials = tuning.trials;
+    fitted = std::move(tuning.best_full);
+  }
+  result.reg = RegOf(chosen);
+  if (!fitted) {
+    if (observer.on_phase) observer.on_phase("fit");
+    ASSIGN_OR_RETURN(fitted, RunTrainer(train, fit, valid, scale, chosen, 0,
+                                        observer.on_epoch));
+  }
+  result.train = *std::move(fitted);
   result.chosen_epochs = result.train.best_epoch;
   result.validation_rmse = result.train.best_valid_rmse;
   if (!options.refit || valid.empty()) return result;
   if (observer.on_phase) observer.on_phase("refit");
   ASSIGN_OR_RETURN(TrainResult refit,
-                   RunTrainer(train, train.ratings, {}, scale, options,
+                   RunTrainer(train, train.ratings, {}, scale, chosen,
                               result.chosen_epochs, observer.on_epoch));
   refit.best_valid_rmse = result.validation_rmse;
   refit.seconds += result.train.seconds;

@@ -30,6 +30,7 @@ TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
   options.algorithm = Algorithm::kAls;
   options.als.factors = 6;
   options.validation_fraction = 0.1;
+  options.tune_reg = false;
   std::vector<std::string> phases;
   int epochs_seen = 0;
   TrainingObserver observer;
@@ -56,6 +57,38 @@ TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
   // Trained on more data, the refitted model fits all ratings better.
   EXPECT_LT(Rmse(result->train.model, lr.data.ratings),
             Rmse(no_refit->train.model, lr.data.ratings));
+}
+
+TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
+  testing::LowRankRatings lr =
+      testing::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
+  ModelTrainingOptions options;
+  options.algorithm = Algorithm::kSgd;
+  options.sgd.factors = 6;
+  options.reg_grid = {0.001f, 0.03f, 0.3f, 3.0f};
+  std::vector<std::string> phases;
+  TrainingObserver observer;
+  observer.on_phase = [&](absl::string_view p) { phases.emplace_back(p); };
+  auto result = TrainRatingModel(lr.data, options, observer);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_GE(result->reg_trials.size(), 3u);
+  const RegTrial* best = &result->reg_trials[0];
+  for (const RegTrial& t : result->reg_trials) {
+    if (t.validation_rmse < best->validation_rmse) best = &t;
+  }
+  EXPECT_EQ(result->reg, best->reg);
+  // λ = 3 shrinks everything to the biases; far too strong for this data.
+  EXPECT_NE(result->reg, 3.0f);
+  EXPECT_EQ(phases.front(), "tune reg=0.001");
+  EXPECT_EQ(phases.back(), "refit");
+  EXPECT_NEAR(result->validation_rmse, best->validation_rmse, 1e-9);
+
+  // Tuning on a subsample of the fitting ratings still picks from the grid.
+  options.tuning_sample = 2000;
+  auto sampled = TrainRatingModel(lr.data, options);
+  ASSERT_TRUE(sampled.ok());
+  EXPECT_FALSE(sampled->reg_trials.empty());
+  EXPECT_NE(sampled->reg, 3.0f);
 }
 
 TEST(ModelTrainingTest, BpmfUsesNoValidationSet) {

@@ -1,0 +1,86 @@
+#ifndef RECSERVE_CORE_SNAPSHOT_MANIFEST_H_
+#define RECSERVE_CORE_SNAPSHOT_MANIFEST_H_
+
+// manifest.json: what a snapshot version folder holds, how it was trained,
+// and the size and checksum of every other file in the folder. Also the
+// naming rule for version folders ("v000001", "v000002", ...).
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/ratings.h"
+
+namespace recserve {
+
+// The manifest format this build writes and the only one it reads.
+inline constexpr int kSnapshotFormatVersion = 1;
+inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
+
+// Size and CRC-32 (zlib) of one file of a snapshot.
+struct SnapshotFileInfo {
+  uint64_t bytes = 0;
+  uint32_t crc32 = 0;
+
+  bool operator==(const SnapshotFileInfo&) const = default;
+};
+
+// The parsed manifest.json. A plain value type.
+struct SnapshotManifest {
+  int format_version = kSnapshotFormatVersion;
+  std::string model_kind{kBiasedMfModelKind};
+  // How the factors were made: "als", "sgd", "import", ... (informational;
+  // any non-empty string is accepted).
+  std::string algo;
+  int32_t factors = 0;
+  int32_t num_users = 0;
+  int32_t num_items = 0;
+  int64_t num_ratings = 0;  // training ratings
+  RatingScale rating_scale;
+  float global_mean = 0.0f;
+  nlohmann::json training_params = nlohmann::json::object();  // free object
+  // Free object whose values are finite numbers, null (not computed) or
+  // objects of the same kind, e.g. {"rmse": 0.91, "test": {"mae": 0.72}}.
+  nlohmann::json metrics = nlohmann::json::object();
+  std::string data_fingerprint;  // FingerprintRatings() of the training data
+  std::string created_at;        // RFC 3339 UTC, e.g. "2024-05-01T12:00:00Z"
+  std::string version;           // the folder name, e.g. "v000007"
+  // Every file of the folder except manifest.json, by file name.
+  std::map<std::string, SnapshotFileInfo> files;
+};
+
+// Checks every field: format_version supported (FailedPrecondition naming the
+// supported version otherwise), model_kind "biased_mf", algo non-empty,
+// counts non-negative, rating scale finite with min <= max and step > 0,
+// global_mean finite, training_params an object, metrics as documented
+// above, data_fingerprint non-empty, created_at RFC 3339 ending in 'Z',
+// version a valid version name, file names plain (no '/', not "." or "..",
+// not manifest.json). Errors: InvalidArgument naming the field.
+absl::Status ValidateManifest(const SnapshotManifest& manifest);
+
+// Serializes to pretty-printed JSON (2-space indent, keys sorted, trailing
+// newline). Does not validate; call ValidateManifest first.
+std::string ManifestToJson(const SnapshotManifest& manifest);
+
+// Parses manifest.json strictly: valid JSON, an object holding exactly the
+// fields above with the right JSON types (integers for counts, "8 hex digit"
+// strings for crc32), no unknown fields, then ValidateManifest. Errors:
+// InvalidArgument "manifest.json: ..." naming the field; FailedPrecondition
+// for an unsupported format_version.
+absl::StatusOr<SnapshotManifest> ParseManifest(absl::string_view json_text);
+
+// Version folder names: "v" followed by at least 6 decimal digits, the number
+// zero-padded to 6 ("v000001", "v1234567"). Number 0 is not a valid version.
+std::string FormatVersionName(int64_t number);
+// The number of a valid version name, or -1 if `name` is not one.
+int64_t ParseVersionName(absl::string_view name);
+
+// The current time as RFC 3339 UTC with second precision.
+std::string NowRfc3339();
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_SNAPSHOT_MANIFEST_H_

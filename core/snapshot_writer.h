@@ -1,0 +1,88 @@
+#ifndef RECSERVE_CORE_SNAPSHOT_WRITER_H_
+#define RECSERVE_CORE_SNAPSHOT_WRITER_H_
+
+// Writes a trained model as a new snapshot version and publishes it
+// atomically, so that a reader (Snapshot::LoadLatest) never sees a partial
+// snapshot and a crash at any point leaves the previous LATEST valid.
+//
+// Protocol, under root R:
+//  1. write every file into R/.tmp-<version>-<pid>-<random>/ and fsync each;
+//  2. take an exclusive flock on R/.publish.lock (released by the kernel if
+//     the process dies), pick the next version number, write manifest.json,
+//     fsync it and the folder, check that the folder Loads, then rename it to
+//     R/vNNNNNN without replacing anything (if the name was taken by a
+//     publisher that ignores the lock, take the next number and retry);
+//  3. fsync R, write R/LATEST.tmp, fsync it, rename it over R/LATEST, fsync R;
+//  4. prune old versions and remove stale temporary entries.
+// Files are never modified after publishing, so readers may mmap them.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/item_metadata.h"
+#include "core/mf_model.h"
+#include "core/ratings.h"
+
+namespace recserve {
+
+// What a trainer hands over. Pointers are borrowed for the duration of the
+// PublishSnapshot call only.
+struct SnapshotContents {
+  // Required: the id maps the model indexes into and the training ratings,
+  // from which the seen items, item popularity, num_ratings and data
+  // fingerprint are derived.
+  const Dataset* train = nullptr;
+  // Required: a model over train's users and items.
+  const MfModel* model = nullptr;
+  // Optional titles and genres keyed by external item id; when set, the
+  // snapshot carries item_titles.txt and item_genres.txt.
+  const ItemCatalog* items = nullptr;
+  // How the model was made: "als", "sgd", "import", ...; required.
+  std::string algo;
+  // Recorded as is in manifest.json; must be a JSON object.
+  nlohmann::json training_params = nlohmann::json::object();
+  // An object of finite numbers, nulls and nested such objects.
+  nlohmann::json metrics = nlohmann::json::object();
+};
+
+struct PublishOptions {
+  // How many version folders to keep after publishing, newest first,
+  // counting the new one; the folder LATEST names is never deleted. 0 keeps
+  // every version. Default 5.
+  int keep_versions = 5;
+  // Leftover temporary entries (".tmp-*", from publishers that crashed)
+  // older than this are removed. Must exceed the time a publisher takes to
+  // write its files, or a slow concurrent publisher loses its folder (and
+  // fails; nothing else breaks). Default 1 hour.
+  absl::Duration stale_temp_age = absl::Hours(1);
+};
+
+// Writes `contents` as a new version under `root` (created if missing),
+// publishes it (LATEST names it once this returns OK) and returns its name,
+// e.g. "v000003". Safe to call concurrently from several processes on the
+// same root; each gets its own version.
+// Errors: InvalidArgument if contents is incomplete or inconsistent (model
+// shape differs from train's id maps, non-finite values, an id containing a
+// newline, rating indices out of range, metrics not numbers, ...); I/O
+// errors from the file system. On error LATEST is unchanged unless the error
+// happened after the rename (then the new version is complete and valid).
+// Pruning failures are ignored (retried by the next publish).
+absl::StatusOr<std::string> PublishSnapshot(
+    const std::string& root, const SnapshotContents& contents,
+    const PublishOptions& options = PublishOptions());
+
+// A stable fingerprint of the training ratings: 32 hex digits hashing the
+// multiset of (user id, item id, value, timestamp), independent of rating
+// order and of the dense indices. The same on every machine and build; not
+// cryptographic. Precisely: for each rating, h = FNV-1a-64 of
+// u64le(len(user id)) user id u64le(len(item id)) item id f32le(value)
+// i64le(timestamp); A = Σ mix(h), B = Σ mix(h ^ 0x9e3779b97f4a7c15) (mod
+// 2^64, mix = splitmix64's finalizer); result hex(A ^ mix(count)) hex(B),
+// 16 digits each.
+std::string FingerprintRatings(const Dataset& train);
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_SNAPSHOT_WRITER_H_

@@ -1,0 +1,814 @@
+#include "core/synthetic_generator.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "core/parallel_for.h"
+#include "core/random_stream.h"
+#include "core/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace recserve {
+namespace {
+
+// The hidden model's magnitudes. With σ = 0.5 they give ratings with mean
+// ≈ 3.5 and sd ≈ 1.03, like MovieLens (μ sits above 3.5 because clamping at 5
+// cuts the upper tail). Of the noise-free score's variance (≈ 0.97) the
+// biases carry ≈ 0.45 and the taste term ≈ 0.52.
+constexpr double kGlobalMean = 3.62;
+constexpr double kUserBiasSd = 0.50;
+constexpr double kItemBiasSd = 0.45;
+constexpr double kPopularityBiasCorrelation = 0.15;  // Hits rate a bit higher.
+constexpr double kTasteSd = 0.72;  // sd of p_u · q_i; every q_i has norm 1.
+constexpr double kSecondGenreProbability = 0.4;
+constexpr double kGenreNoiseSd = 0.2;
+constexpr double kStrongSecondGenre =
+    0.5;  // Second genre listed if its pull >= this.
+
+// Popularity: the item of popularity rank r (0 = top) has weight
+// (r + offset)^-exponent, offset = kZipfOffset + kZipfOffsetPerItem * items.
+constexpr double kZipfExponent = 1.5;
+constexpr double kZipfOffset = 2.0;
+constexpr double kZipfOffsetPerItem = 0.0007;
+constexpr double kWeightOne = 0x1.0p40;
+// Activity: ratings beyond the minimum are shared out in proportion to
+// Lomax (Pareto II) weights with this tail index.
+constexpr double kActivityTailIndex = 1.6;
+
+constexpr int64_t kFirstTimestamp = 788918400;  // 1995-01-01 00:00 UTC
+constexpr int64_t kLastTimestamp = 1703980799;  // 2023-12-30 23:59 UTC
+constexpr double kMedianActivitySeconds = 3 * 86400.0;
+constexpr double kActivityLogSd = 2.5;
+constexpr int64_t kMinSecondsPerRating = 20;
+
+constexpr int32_t kUsersPerChunk = 512;  // Fixed: output must not vary.
+
+// Independent random streams, so that each user's data does not depend on
+// the order or thread in which users are generated.
+enum Stream : uint64_t {
+  kPopularityStream = 1,
+  kItemStream,
+  kActivityStream,
+  kUserTasteStream,
+  kExposureStream,
+  kRatingStream,
+  kGenreStream,
+};
+
+// The project's RandomStream (splitmix64), plus the draws needed here.
+class Rng {
+ public:
+  Rng(uint64_t seed, Stream stream, uint64_t index)
+      : stream_(seed, stream, index) {}
+  uint64_t Next() { return stream_.Next(); }
+  double Uniform() { return stream_.Uniform(); }
+  double Normal() { return stream_.Normal(); }
+  double Exponential() {  // Mean 1.
+    return -std::log((static_cast<double>(Next() >> 11) + 0.5) * 0x1.0p-53);
+  }
+  uint32_t Below(uint32_t n) {  // Uniform in [0, n).
+    return static_cast<uint32_t>(((Next() >> 32) * n) >> 32);
+  }
+  uint64_t Below64(uint64_t n) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
+                                 64);
+  }
+
+ private:
+  RandomStream stream_;
+};
+
+// Walker/Vose alias table: O(1) draws from a fixed discrete distribution.
+class AliasTable {
+ public:
+  explicit AliasTable(const std::vector<double>& weights)
+      : prob_(weights.size()), alias_(weights.size()) {
+    const size_t n = weights.size();
+    double total = 0.0;
+    for (double w : weights) total += w;
+    std::vector<double> scaled(n);
+    std::vector<int32_t> small, large;
+    for (size_t i = 0; i < n; ++i) {
+      scaled[i] = weights[i] * static_cast<double>(n) / total;
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<int32_t>(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      const int32_t s = small.back(), l = large.back();
+      small.pop_back();
+      prob_[s] = scaled[s];
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+    for (int32_t i : large) prob_[i] = 1.0, alias_[i] = i;
+    for (int32_t i : small) prob_[i] = 1.0, alias_[i] = i;
+  }
+  int32_t Sample(Rng& rng) const {
+    const uint64_t x = rng.Next();
+    const uint64_t i = ((x >> 32) * prob_.size()) >> 32;
+    const double u = static_cast<double>(x & 0xffffffffULL) * 0x1.0p-32;
+    return u < prob_[i] ? static_cast<int32_t>(i) : alias_[i];
+  }
+
+ private:
+  std::vector<double> prob_;
+  std::vector<int32_t> alias_;
+};
+
+std::string GenreName(int32_t k) {
+  static constexpr std::array<const char*, 24> kNames = {
+      "Space Western",     "Noir Comedy",     "Cozy Mystery",
+      "Cyberpunk Romance", "Heist Thriller",  "Musical Horror",
+      "Period Drama",      "Kaiju Action",    "Road Movie",
+      "Courtroom Drama",   "Spy Farce",       "Fairy-Tale Fantasy",
+      "Disaster Epic",     "Sports Underdog", "Time-Travel Caper",
+      "Gothic Romance",    "Martial Arts",    "Pirate Adventure",
+      "Mockumentary",      "Zombie Comedy",   "Political Satire",
+      "Samurai Epic",      "Haunted House",   "Coming-of-Age"};
+  const int32_t n = static_cast<int32_t>(kNames.size());
+  return k < n ? kNames[k] : absl::StrCat(kNames[k % n], " ", k / n + 1);
+}
+
+// Title = prefix + genre + middle + number + suffix + " (year)". Template 0
+// has a comma and template 1 double quotes; items 1 and 2 use them.
+struct TitleTemplate {
+  const char* prefix;
+  const char* middle;
+  const char* suffix;
+};
+constexpr std::array<TitleTemplate, 7> kTitleTemplates = {{
+    {"", " Story #", ", A"},
+    {"Operation \"", "\" #", ""},
+    {"The ", " Saga #", ""},
+    {"Return of the ", " #", ""},
+    {"", " Nights #", ""},
+    {"Last ", " #", ", The"},
+    {"", " #", ": The Reckoning"},
+}};
+
+std::string MakeTitle(int32_t item, const std::string& genre, int32_t serial,
+                      Rng& rng) {
+  const int year = std::max(
+      1915, 2023 - static_cast<int>(std::floor(22.0 * rng.Exponential())));
+  const TitleTemplate& t =
+      kTitleTemplates[item < 2 ? static_cast<uint32_t>(item)
+                               : rng.Below(kTitleTemplates.size())];
+  return absl::StrCat(t.prefix, genre, t.middle, serial, t.suffix, " (", year,
+                      ")");
+}
+
+// Unit directions of the genres in the k-dimensional taste space: evenly
+// spaced on the circle when k = 2 (the most separated layout), otherwise
+// random directions drawn from the seed.
+std::vector<double> GenreDirections(int32_t genres, int32_t k, uint64_t seed) {
+  std::vector<double> dirs(static_cast<size_t>(genres) * k, 0.0);
+  for (int32_t g = 0; g < genres; ++g) {
+    double* c = &dirs[static_cast<size_t>(g) * k];
+    if (k == 1) {
+      c[0] = g % 2 == 0 ? 1.0 : -1.0;
+      continue;
+    }
+    if (k == 2) {
+      c[0] = std::cos(2.0 * M_PI * g / genres);
+      c[1] = std::sin(2.0 * M_PI * g / genres);
+      continue;
+    }
+    Rng rng(seed, kGenreStream, g);
+    double norm = 0.0;
+    for (int32_t d = 0; d < k; ++d) {
+      c[d] = rng.Normal();
+      norm += c[d] * c[d];
+    }
+    norm = std::sqrt(norm);
+    for (int32_t d = 0; d < k; ++d) c[d] /= norm;
+  }
+  return dirs;
+}
+
+struct ItemModel {
+  // Sampling weights, fixed point: the most popular item has kWeightOne.
+  std::vector<uint64_t> popularity;
+  std::vector<double> bias;
+  std::vector<double> factors;  // items x K, row-major.
+  std::vector<std::string> titles;
+  std::vector<std::string> genres;  // MovieLens "A|B" form.
+};
+
+ItemModel BuildItems(const GeneratorOptions& options) {
+  const int32_t n = options.items, k = options.latent_factors;
+  const int32_t genres = options.genres;
+  const std::vector<double> directions =
+      GenreDirections(genres, k, options.seed);
+  ItemModel m;
+  // Popularity ranks are a random permutation, so item ids do not reveal it.
+  std::vector<int32_t> rank(n);
+  for (int32_t i = 0; i < n; ++i) rank[i] = i;
+  Rng perm(options.seed, kPopularityStream, 0);
+  for (int32_t i = n - 1; i > 0; --i)
+    std::swap(rank[i], rank[perm.Below(i + 1)]);
+  const double offset = kZipfOffset + kZipfOffsetPerItem * n;
+  std::vector<double> log_pop(n);
+  double mean = 0.0, sq = 0.0;
+  for (int32_t i = 0; i < n; ++i) {
+    log_pop[i] = -kZipfExponent * std::log(rank[i] + offset);
+    mean += log_pop[i] / n;
+  }
+  for (double x : log_pop) sq += (x - mean) * (x - mean) / n;
+  const double log_pop_max = -kZipfExponent * std::log(offset);
+  const double log_pop_sd = sq > 0 ? std::sqrt(sq) : 1.0;
+
+  m.popularity.resize(n);
+  m.bias.resize(n);
+  m.factors.assign(static_cast<size_t>(n) * k, 0.0);
+  m.titles.resize(n);
+  m.genres.resize(n);
+  std::vector<int32_t> serial(genres, 0);
+  const double rho = kPopularityBiasCorrelation;
+  for (int32_t i = 0; i < n; ++i) {
+    Rng rng(options.seed, kItemStream, i);
+    m.popularity[i] = std::max<uint64_t>(
+        1, std::llround(std::exp(log_pop[i] - log_pop_max) * kWeightOne));
+    const double z_pop = (log_pop[i] - mean) / log_pop_sd;
+    m.bias[i] =
+        kItemBiasSd * (rho * z_pop + std::sqrt(1 - rho * rho) * rng.Normal());
+    double* q = &m.factors[static_cast<size_t>(i) * k];
+    for (int32_t d = 0; d < k; ++d) q[d] = kGenreNoiseSd * rng.Normal();
+    const int32_t g1 = static_cast<int32_t>(rng.Below(genres));
+    const double* c1 = &directions[static_cast<size_t>(g1) * k];
+    for (int32_t d = 0; d < k; ++d) q[d] += c1[d];
+    int32_t g2 = -1;
+    if (genres > 1 && rng.Uniform() < kSecondGenreProbability) {
+      g2 = (g1 + 1 + static_cast<int32_t>(rng.Below(genres - 1))) % genres;
+      const double pull = 0.3 + 0.5 * rng.Uniform();
+      const double* c2 = &directions[static_cast<size_t>(g2) * k];
+      for (int32_t d = 0; d < k; ++d) q[d] += pull * c2[d];
+      if (pull < kStrongSecondGenre) g2 = -1;  // too weak to be listed
+    }
+    double norm = 0.0;
+    for (int32_t d = 0; d < k; ++d) norm += q[d] * q[d];
+    norm = std::sqrt(norm);
+    for (int32_t d = 0; d < k; ++d) q[d] /= norm;
+
+    m.genres[i] = g2 < 0 ? GenreName(g1)
+                         : absl::StrCat(GenreName(g1), "|", GenreName(g2));
+    m.titles[i] = MakeTitle(i, GenreName(g1), ++serial[g1], rng);
+  }
+  // Center the biases on the ratings they will get (~ popularity), so that
+  // μ stays the mean rating however skewed the popularity is.
+  double weight_sum = 0.0, bias_sum = 0.0;
+  for (int32_t i = 0; i < n; ++i) {
+    weight_sum += static_cast<double>(m.popularity[i]);
+    bias_sum += static_cast<double>(m.popularity[i]) * m.bias[i];
+  }
+  for (double& b : m.bias) b -= bias_sum / weight_sum;
+  return m;
+}
+
+// Ratings per user: the minimum each, plus the rest shared in proportion to
+// Lomax weights, capped at ceil(items / 2) (the overflow of capped users is
+// shared among the others), rounded systematically so the total is exact.
+std::vector<int32_t> AllocateUserCounts(const GeneratorOptions& options) {
+  const int32_t n = options.users;
+  const int32_t min = kSyntheticMinRatingsPerUser;
+  const int32_t cap = (options.items + 1) / 2;
+  std::vector<double> weight(n);
+  for (int32_t u = 0; u < n; ++u) {
+    Rng rng(options.seed, kActivityStream, u);
+    // A power-law tail, with many users near the minimum.
+    weight[u] =
+        std::max(1e-12, std::expm1(rng.Exponential() / kActivityTailIndex));
+  }
+  std::vector<int32_t> counts(n, min);
+  std::vector<bool> capped(n, cap <= min);
+  int64_t remaining = options.ratings - int64_t{n} * min;
+  for (bool changed = true; changed;) {
+    changed = false;
+    double total = 0.0;
+    for (int32_t u = 0; u < n; ++u) total += capped[u] ? 0.0 : weight[u];
+    int64_t newly = 0;
+    for (int32_t u = 0; u < n; ++u) {
+      // The margin keeps rounding below from pushing anyone over the cap.
+      if (!capped[u] && min + remaining * weight[u] / total >= cap - 1e-6) {
+        capped[u] = changed = true;
+        counts[u] = cap;
+        newly += cap - min;
+      }
+    }
+    remaining -= newly;
+  }
+  double total = 0.0;
+  for (int32_t u = 0; u < n; ++u) total += capped[u] ? 0.0 : weight[u];
+  double prefix = 0.0;
+  int64_t assigned = 0;
+  for (int32_t u = 0; u < n; ++u) {
+    if (capped[u]) continue;
+    prefix += weight[u];
+    const int64_t upto = std::llround(remaining * (prefix / total));
+    counts[u] += static_cast<int32_t>(upto - assigned);
+    assigned = upto;
+  }
+  return counts;
+}
+
+// Popularity weights as integers in a binary sum tree, so that taking items
+// out and putting them back is exact: the tree is identical before every
+// user, whatever the worker did before.
+class SumTree {
+ public:
+  explicit SumTree(const std::vector<uint64_t>& weights) {
+    while (leaves_ < weights.size()) leaves_ *= 2;
+    node_.assign(2 * leaves_, 0);
+    std::copy(weights.begin(), weights.end(), node_.begin() + leaves_);
+    for (size_t j = leaves_ - 1; j >= 1; --j) {
+      node_[j] = node_[2 * j] + node_[2 * j + 1];
+    }
+  }
+  uint64_t total() const { return node_[1]; }
+  // The item whose cumulative weight range holds r, for r < total().
+  int32_t Find(uint64_t r) const {
+    size_t j = 1;
+    while (j < leaves_) {
+      j *= 2;
+      if (r >= node_[j]) r -= node_[j++];
+    }
+    return static_cast<int32_t>(j - leaves_);
+  }
+  void Add(int32_t item, uint64_t delta) {  // Modular: use -w to subtract.
+    for (size_t j = leaves_ + item; j >= 1; j /= 2) node_[j] += delta;
+  }
+
+ private:
+  size_t leaves_ = 1;
+  std::vector<uint64_t> node_;
+};
+
+// The exposure step: which items a user rates. Successive sampling without
+// replacement in proportion to item popularity, independent of taste.
+// Users whose items can hold at most kMaxRejectionMass of the popularity
+// draw from an alias table and reject repeats (O(1) per draw, few repeats);
+// heavier users draw from a sum tree with their items removed (O(log items)
+// per draw). Both sample the same distribution. One per worker thread.
+class ExposureSampler {
+ public:
+  explicit ExposureSampler(const std::vector<uint64_t>& weights)
+      : weights_(weights),
+        alias_(std::vector<double>(weights.begin(), weights.end())),
+        tree_(weights),
+        taken_by_(weights.size(), -1) {
+    std::vector<uint64_t> sorted = weights;
+    std::sort(sorted.rbegin(), sorted.rend());
+    const double limit = kMaxRejectionMass * static_cast<double>(tree_.total());
+    double mass = 0.0;
+    while (rejection_limit_ < static_cast<int32_t>(sorted.size()) &&
+           (mass += static_cast<double>(sorted[rejection_limit_])) <= limit) {
+      ++rejection_limit_;
+    }
+  }
+
+  void SampleRatedItems(int32_t user, int32_t count, Rng& rng,
+                        std::vector<int32_t>* items) {
+    items->clear();
+    if (count <= rejection_limit_) {
+      while (static_cast<int32_t>(items->size()) < count) {
+        const int32_t i = alias_.Sample(rng);
+        if (taken_by_[i] == user) continue;
+        taken_by_[i] = user;
+        items->push_back(i);
+      }
+      return;
+    }
+    for (int32_t j = 0; j < count; ++j) {
+      const int32_t i = tree_.Find(rng.Below64(tree_.total()));
+      tree_.Add(i, -weights_[i]);
+      items->push_back(i);
+    }
+    for (int32_t i : *items) tree_.Add(i, weights_[i]);
+  }
+
+ private:
+  static constexpr double kMaxRejectionMass = 0.75;
+  const std::vector<uint64_t>& weights_;
+  const AliasTable alias_;
+  SumTree tree_;
+  std::vector<int32_t> taken_by_;  // The last user who took each item.
+  int32_t rejection_limit_ = 0;
+};
+
+struct ChunkStats {
+  int64_t count = 0;
+  double sum = 0.0, sum_squares = 0.0, squared_error = 0.0;
+  std::array<int64_t, 11> histogram{};  // Index = rating in half stars.
+
+  void Add(const ChunkStats& other) {
+    count += other.count;
+    sum += other.sum;
+    sum_squares += other.sum_squares;
+    squared_error += other.squared_error;
+    for (size_t h = 0; h < histogram.size(); ++h) {
+      histogram[h] += other.histogram[h];
+    }
+  }
+};
+
+struct Chunk {
+  std::string text;
+  ChunkStats stats;
+};
+
+struct Model {
+  const GeneratorOptions& options;
+  const ItemModel& items;
+  const std::vector<int32_t>& counts;
+};
+
+// Appends one user's rows to `chunk`: taste, exposure, then ratings in time
+// order.
+void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
+                  std::vector<int32_t>& rated, std::vector<int64_t>& times,
+                  Chunk* chunk) {
+  const int32_t k = m.options.latent_factors;
+  const int32_t count = m.counts[user];
+  Rng taste(m.options.seed, kUserTasteStream, user);
+  const double user_bias = kUserBiasSd * taste.Normal();
+  std::array<double, 256> p;
+  for (int32_t d = 0; d < k; ++d) p[d] = kTasteSd * taste.Normal();
+
+  Rng exposure_rng(m.options.seed, kExposureStream, user);
+  exposure.SampleRatedItems(user, count, exposure_rng, &rated);
+
+  Rng rng(m.options.seed, kRatingStream, user);
+  for (int32_t j = count - 1; j > 0; --j) {
+    std::swap(rated[j], rated[rng.Below(j + 1)]);
+  }
+  const double span = static_cast<double>(kLastTimestamp - kFirstTimestamp);
+  double duration =
+      kMedianActivitySeconds * std::exp(kActivityLogSd * rng.Normal());
+  duration = std::min(span, std::max(duration, static_cast<double>(count) *
+                                                   kMinSecondsPerRating));
+  const double start = kFirstTimestamp + rng.Uniform() * (span - duration);
+  times.resize(count);
+  for (int64_t& t : times) {
+    t = static_cast<int64_t>(start + rng.Uniform() * duration);
+  }
+  std::sort(times.begin(), times.end());
+  for (int32_t j = 1; j < count; ++j) {
+    times[j] = std::max(times[j], times[j - 1] + 1);
+  }
+
+  ChunkStats& stats = chunk->stats;
+  char line[96];
+  for (int32_t j = 0; j < count; ++j) {
+    const int32_t item = rated[j];
+    const double* q = &m.items.factors[static_cast<size_t>(item) * k];
+    double score = kGlobalMean + user_bias + m.items.bias[item];
+    for (int32_t d = 0; d < k; ++d) score += p[d] * q[d];
+    const double noisy = score + m.options.noise * rng.Normal();
+    const int half_stars =
+        static_cast<int>(std::clamp(std::round(2.0 * noisy), 1.0, 10.0));
+    const double rating = 0.5 * half_stars;
+    const double error = rating - std::clamp(score, 0.5, 5.0);
+    ++stats.count;
+    stats.sum += rating;
+    stats.sum_squares += rating * rating;
+    stats.squared_error += error * error;
+    ++stats.histogram[half_stars];
+
+    char* end = line + sizeof(line);
+    char* c = std::to_chars(line, end, user + 1).ptr;
+    *c++ = ',';
+    c = std::to_chars(c, end, item + 1).ptr;
+    *c++ = ',';
+    c = std::to_chars(c, end, half_stars / 2).ptr;
+    *c++ = '.';
+    *c++ = half_stars % 2 ? '5' : '0';
+    *c++ = ',';
+    c = std::to_chars(c, end, times[j]).ptr;
+    *c++ = '\n';
+    chunk->text.append(line, c);
+  }
+}
+
+// Writes to `path + ".tmp"` and renames it to `path` on Commit(); removes
+// the temporary file if destroyed before that.
+class AtomicFileWriter final {
+ public:
+  static absl::StatusOr<std::unique_ptr<AtomicFileWriter>> Open(
+      const std::string& path) {
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot create ", tmp));
+    }
+    return std::unique_ptr<AtomicFileWriter>(
+        new AtomicFileWriter(path, tmp, f));
+  }
+  ~AtomicFileWriter() {
+    if (file_ != nullptr) std::fclose(file_);
+    if (!committed_) std::remove(tmp_.c_str());
+  }
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  absl::Status Append(absl::string_view data) {
+    if (std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot write ", tmp_));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Commit() {
+    const int close_result = std::fclose(file_);
+    file_ = nullptr;
+    if (close_result != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot write ", tmp_));
+    }
+    if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      return absl::ErrnoToStatus(
+          errno, absl::StrCat("cannot rename ", tmp_, " to ", path_));
+    }
+    committed_ = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, std::FILE* file)
+      : path_(std::move(path)), tmp_(std::move(tmp)), file_(file) {}
+  std::string path_, tmp_;
+  std::FILE* file_;
+  bool committed_ = false;
+};
+
+absl::Status WriteWholeFile(const std::string& path, absl::string_view data) {
+  ASSIGN_OR_RETURN(auto writer, AtomicFileWriter::Open(path));
+  RETURN_IF_ERROR(writer->Append(data));
+  return writer->Commit();
+}
+
+// RFC 4180: quoted (with quotes doubled) if it holds , " CR or LF.
+void AppendCsvField(absl::string_view field, std::string* out) {
+  if (field.find_first_of(",\"\r\n") == absl::string_view::npos) {
+    out->append(field.data(), field.size());
+    return;
+  }
+  out->push_back('"');
+  for (char c : field) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+std::string MoviesCsv(const ItemModel& items) {
+  std::string out = "movieId,title,genres\n";
+  for (size_t i = 0; i < items.titles.size(); ++i) {
+    absl::StrAppend(&out, i + 1, ",");
+    AppendCsvField(items.titles[i], &out);
+    out.push_back(',');
+    AppendCsvField(items.genres[i], &out);
+    out.push_back('\n');
+  }
+  return out;
+}
+
+// Runs generate(chunk, worker, &out) for chunks [0, num_chunks) on `threads`
+// workers and consume(out) on the calling thread in chunk order. At most
+// 2 * threads chunks are in memory. Stops at the first consume error.
+absl::Status GenerateInOrder(
+    int64_t num_chunks, int32_t threads,
+    const std::function<void(int64_t, int32_t, Chunk*)>& generate,
+    const std::function<absl::Status(const Chunk&)>& consume) {
+  const int64_t window = 2 * int64_t{threads};
+  absl::Mutex mu;
+  std::vector<Chunk> slots(window);
+  std::vector<bool> ready(window, false);
+  int64_t next = 0, consumed = 0;
+  bool stop = false;
+  auto work = [&](int32_t worker) {
+    for (;;) {
+      int64_t c;
+      {
+        absl::MutexLock lock(&mu);
+        auto can_take = [&] {
+          return stop || next >= num_chunks || next < consumed + window;
+        };
+        mu.Await(absl::Condition(&can_take));
+        if (stop || next >= num_chunks) return;
+        c = next++;
+      }
+      Chunk chunk;
+      generate(c, worker, &chunk);
+      absl::MutexLock lock(&mu);
+      slots[c % window] = std::move(chunk);
+      ready[c % window] = true;
+    }
+  };
+  std::vector<std::thread> workers;
+  absl::Status status;
+  try {
+    for (int32_t w = 0; w < threads; ++w) workers.emplace_back(work, w);
+  } catch (const std::system_error& e) {
+    absl::MutexLock lock(&mu);
+    stop = true;
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("cannot start a worker thread: ", e.what()));
+  }
+  for (int64_t c = 0; c < num_chunks && status.ok(); ++c) {
+    Chunk chunk;
+    {
+      absl::MutexLock lock(&mu);
+      auto is_ready = [&] { return static_cast<bool>(ready[c % window]); };
+      mu.Await(absl::Condition(&is_ready));
+      chunk = std::move(slots[c % window]);
+      ready[c % window] = false;
+    }
+    status = consume(chunk);
+    absl::MutexLock lock(&mu);
+    consumed = c + 1;
+    if (!status.ok()) stop = true;
+  }
+  for (std::thread& t : workers) t.join();
+  return status;
+}
+
+absl::Status Validate(const GeneratorOptions& o) {
+  auto invalid = [](auto... parts) {
+    return absl::InvalidArgumentError(absl::StrCat(parts...));
+  };
+  if (o.out.empty() || !std::filesystem::path(o.out).has_filename()) {
+    return invalid("out: a ratings file path is required, got \"", o.out, "\"");
+  }
+  if (std::filesystem::path(o.out).filename() == "movies.csv") {
+    return invalid("out: must not be named movies.csv (written beside it)");
+  }
+  if (o.users < 1) return invalid("users must be >= 1, got ", o.users);
+  if (o.items < 1) return invalid("items must be >= 1, got ", o.items);
+  if (o.latent_factors < 1 || o.latent_factors > 256) {
+    return invalid("latent_factors must be in [1, 256], got ",
+                   o.latent_factors);
+  }
+  if (o.genres < 1 || o.genres > 256) {
+    return invalid("genres must be in [1, 256], got ", o.genres);
+  }
+  if (!std::isfinite(o.noise) || o.noise < 0) {
+    return invalid("noise must be finite and >= 0, got ", o.noise);
+  }
+  if (o.threads < 0) return invalid("threads must be >= 0, got ", o.threads);
+  const int64_t pairs = int64_t{o.users} * o.items;
+  if (o.ratings > pairs) {
+    return invalid("ratings (", o.ratings, ") exceeds users * items (", pairs,
+                   "): no duplicate pairs are written");
+  }
+  if (o.ratings > pairs / 2) {
+    return invalid("ratings (", o.ratings, ") is too dense: at most half of ",
+                   "users * items (", pairs / 2, ") can be sampled");
+  }
+  const int64_t min = int64_t{kSyntheticMinRatingsPerUser} * o.users;
+  if (o.ratings < min) {
+    return invalid("ratings (", o.ratings, ") is below ",
+                   kSyntheticMinRatingsPerUser, " per user (", min, ")");
+  }
+  return absl::OkStatus();
+}
+
+nlohmann::json TruthJson(const GeneratorOptions& o, const ChunkStats& s,
+                         const std::string& ratings_file, double rmse) {
+  const double n = static_cast<double>(s.count);
+  const double mean = s.sum / n;
+  nlohmann::json histogram = nlohmann::json::object();
+  for (int h = 1; h <= 10; ++h) {
+    histogram[absl::StrCat(h / 2, ".", h % 2 ? "5" : "0")] = s.histogram[h];
+  }
+  nlohmann::json genres = nlohmann::json::array();
+  for (int32_t g = 0; g < o.genres; ++g) genres.push_back(GenreName(g));
+  return {
+      {"generator", "recserve synthetic MovieLens-like generator"},
+      {"generator_version", kSyntheticGeneratorVersion},
+      {"options",
+       {{"users", o.users},
+        {"items", o.items},
+        {"ratings", o.ratings},
+        {"noise", o.noise},
+        {"seed", o.seed},
+        {"latent_factors", o.latent_factors},
+        {"genre_count", o.genres}}},
+      {"files", {{"ratings", ratings_file}, {"movies", "movies.csv"}}},
+      {"counts",
+       {{"users", o.users}, {"items", o.items}, {"ratings", s.count}}},
+      {"global_mean", kGlobalMean},
+      {"latent_factors", o.latent_factors},
+      {"model",
+       {{"user_bias_sd", kUserBiasSd},
+        {"item_bias_sd", kItemBiasSd},
+        {"popularity_bias_correlation", kPopularityBiasCorrelation},
+        {"taste_sd", kTasteSd},
+        {"zipf_exponent", kZipfExponent},
+        {"zipf_offset", kZipfOffset + kZipfOffsetPerItem * o.items},
+        {"activity_tail_index", kActivityTailIndex},
+        {"min_ratings_per_user", kSyntheticMinRatingsPerUser},
+        {"max_ratings_per_user", (o.items + 1) / 2},
+        {"genres", genres}}},
+      {"observed",
+       {{"mean", mean},
+        {"stddev", std::sqrt(std::max(0.0, s.sum_squares / n - mean * mean))},
+        {"histogram", histogram}}},
+      {"noise_floor_rmse", rmse},
+  };
+}
+
+}  // namespace
+
+absl::StatusOr<GeneratorReport> GenerateSyntheticData(
+    const GeneratorOptions& options) {
+  const absl::Time began = absl::Now();
+  RETURN_IF_ERROR(Validate(options));
+  const std::filesystem::path out(options.out);
+  if (out.has_parent_path()) {
+    std::error_code error;
+    std::filesystem::create_directories(out.parent_path(), error);
+    if (error) {
+      return absl::ErrnoToStatus(
+          error.value(),
+          absl::StrCat("cannot create directory ", out.parent_path().string()));
+    }
+  }
+  GeneratorReport report;
+  report.ratings_path = options.out;
+  report.movies_path = (out.parent_path() / "movies.csv").string();
+  report.truth_path = options.out + ".truth.json";
+
+  const ItemModel items = BuildItems(options);
+  const std::vector<int32_t> counts = AllocateUserCounts(options);
+  const Model model{options, items, counts};
+  const int64_t num_chunks =
+      (options.users + kUsersPerChunk - 1) / kUsersPerChunk;
+  const int32_t threads = static_cast<int32_t>(
+      std::min<int64_t>(ResolveThreads(options.threads), num_chunks));
+
+  struct WorkerState {
+    ExposureSampler exposure;
+    std::vector<int32_t> rated;
+    std::vector<int64_t> times;
+  };
+  std::vector<std::unique_ptr<WorkerState>> workers;
+  for (int32_t w = 0; w < threads; ++w) {
+    workers.push_back(std::make_unique<WorkerState>(
+        WorkerState{ExposureSampler(items.popularity), {}, {}}));
+  }
+  auto generate = [&](int64_t c, int32_t worker, Chunk* chunk) {
+    WorkerState& state = *workers[worker];
+    const int32_t begin = static_cast<int32_t>(c * kUsersPerChunk);
+    const int32_t end = std::min(options.users, begin + kUsersPerChunk);
+    int64_t rows = 0;
+    for (int32_t u = begin; u < end; ++u) rows += counts[u];
+    chunk->text.reserve(rows * 32);
+    for (int32_t u = begin; u < end; ++u) {
+      GenerateUser(model, u, state.exposure, state.rated, state.times, chunk);
+    }
+  };
+
+  ASSIGN_OR_RETURN(auto ratings_file, AtomicFileWriter::Open(options.out));
+  RETURN_IF_ERROR(ratings_file->Append("userId,movieId,rating,timestamp\n"));
+  ChunkStats total;
+  auto consume = [&](const Chunk& chunk) -> absl::Status {
+    RETURN_IF_ERROR(ratings_file->Append(chunk.text));
+    total.Add(chunk.stats);
+    if (options.progress) options.progress(total.count, options.ratings);
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(GenerateInOrder(num_chunks, threads, generate, consume));
+  if (total.count != options.ratings) {
+    return absl::InternalError(absl::StrCat(
+        "generated ", total.count, " ratings, expected ", options.ratings));
+  }
+  RETURN_IF_ERROR(WriteWholeFile(report.movies_path, MoviesCsv(items)));
+  report.ratings_written = total.count;
+  report.noise_floor_rmse =
+      std::sqrt(total.squared_error / static_cast<double>(total.count));
+  const nlohmann::json truth = TruthJson(
+      options, total, out.filename().string(), report.noise_floor_rmse);
+  RETURN_IF_ERROR(WriteWholeFile(report.truth_path, truth.dump(2) + "\n"));
+  RETURN_IF_ERROR(ratings_file->Commit());
+  report.seconds = absl::ToDoubleSeconds(absl::Now() - began);
+  return report;
+}
+
+}  // namespace recserve

@@ -1,0 +1,51 @@
+#ifndef RECSERVE_TESTS_TESTUTIL_TINY_MODEL_H_
+#define RECSERVE_TESTS_TESTUTIL_TINY_MODEL_H_
+
+// Small deterministic fixtures for snapshot tests: a Dataset, an MfModel over
+// it and an item catalog, plus file helpers for corrupting snapshots.
+
+#include <cstdint>
+#include <string>
+
+#include "core/item_metadata.h"
+#include "core/mf_model.h"
+#include "core/ratings.h"
+
+namespace recserve {
+namespace testutil {
+
+struct TinyModel {
+  Dataset train;
+  MfModel model;
+  ItemCatalog catalog;
+};
+
+// Users "u0".."u{n-1}", items "i0".."i{m-1}" (interned in that order). User u
+// rates items (u * 7 + j * 3) % num_items for j < ratings_per_user, value
+// 1 + (u + j) % 5, timestamp 1000 * u + j; user 0 also rates item 0 twice
+// more (a duplicate pair), and the last user rates nothing. The model has
+// random biases and factors (seeded), global mean 3.25 and scale {1, 5, 1}.
+// Every even item has a catalog entry whose title contains non-ASCII UTF-8,
+// a tab and a newline; odd items have none.
+TinyModel MakeTinyModel(int32_t num_users, int32_t num_items, int32_t factors,
+                        int32_t ratings_per_user = 3, uint64_t seed = 1);
+
+// A fresh empty folder under ::testing::TempDir(), removed with its contents
+// when the test binary exits normally (set RECSERVE_KEEP_TEST_DIRS to keep
+// it for debugging).
+std::string MakeTempDir();
+
+// Whole-file helpers; they fail the current test on I/O errors.
+std::string ReadFileOrDie(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& bytes);
+
+// Replaces `dir`/`name` with `bytes` and updates its size and crc32 in
+// `dir`/manifest.json, so that only the content checks can catch the change.
+void ReplaceFileKeepingManifestValid(const std::string& dir,
+                                     const std::string& name,
+                                     const std::string& bytes);
+
+}  // namespace testutil
+}  // namespace recserve
+
+#endif  // RECSERVE_TESTS_TESTUTIL_TINY_MODEL_H_

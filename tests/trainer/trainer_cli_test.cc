@@ -1,0 +1,136 @@
+// Runs the real recserve-train binary the way a person would.
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/snapshot.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/run_command.h"
+
+namespace recserve {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::WriteFile;
+
+const std::string kTrain = RECSERVE_TRAIN_BINARY;
+
+class TrainerCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::MakeTempDir(); }
+  std::string Path(const std::string& name) { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
+  auto gen = RunCommand({kTrain, "generate", "--users", "300", "--items", "200",
+                         "--ratings", "12000", "--seed", "3", "--out",
+                         Path("ratings.csv")});
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  EXPECT_THAT(gen.out, HasSubstr("noise floor RMSE"));
+
+  auto train = RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--items",
+                           Path("movies.csv"), "--split", "random:0.2",
+                           "--epochs", "20", "--out", Path("snapshots"),
+                           "--report_json", Path("report.json")});
+  ASSERT_EQ(train.exit_code, 0) << train.out;
+  EXPECT_THAT(train.out, HasSubstr("epoch  20"));
+  EXPECT_THAT(train.out, HasSubstr("popularity"));
+  EXPECT_THAT(train.out, HasSubstr("Published snapshot"));
+
+  const nlohmann::json report =
+      nlohmann::json::parse(ReadFile(Path("report.json")));
+  for (const char* key : {"rmse", "mae", "r2", "precision@10", "recall@10",
+                          "ndcg@10", "hr@10", "coverage", "train_seconds"}) {
+    EXPECT_TRUE(report.contains(key)) << key;
+  }
+  EXPECT_GT(report["rmse"].get<double>(), 0.3);
+  EXPECT_LT(report["rmse"].get<double>(), 1.2);
+  EXPECT_EQ(report["params"]["algo"], "bpmf");
+
+  auto snapshot = Snapshot::LoadLatest(Path("snapshots"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->version(), report["snapshot_version"]);
+  EXPECT_EQ((*snapshot)->factors(), 32);
+  EXPECT_TRUE((*snapshot)->has_item_metadata());
+  EXPECT_EQ((*snapshot)->manifest().algo, "bpmf");
+
+  // A second run publishes a newer version, which becomes the latest.
+  auto again = RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--algo",
+                           "als", "--out", Path("snapshots")});
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  auto newer = Snapshot::LoadLatest(Path("snapshots"));
+  ASSERT_TRUE(newer.ok());
+  EXPECT_GT((*newer)->version(), (*snapshot)->version());
+  EXPECT_EQ((*newer)->manifest().algo, "als");
+}
+
+TEST_F(TrainerCliTest, BadInputNamesFileAndLineAndKeepsTheSnapshot) {
+  WriteFile(Path("good.data"),
+            "1\t10\t4\t100\n1\t11\t3\t101\n2\t10\t5\t102\n"
+            "2\t12\t2\t103\n3\t11\t4\t104\n3\t12\t1\t105\n");
+  auto ok = RunCommand({kTrain, "--ratings", Path("good.data"), "--split",
+                        "none", "--epochs", "3", "--out", Path("snapshots")});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  const std::string latest = ReadFile(Path("snapshots/LATEST"));
+
+  WriteFile(Path("bad.data"), "1\t10\t4\t100\n1\tx\t3\t101\n");
+  auto bad = RunCommand(
+      {kTrain, "--ratings", Path("bad.data"), "--out", Path("snapshots")});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("bad.data:2"));
+  EXPECT_EQ(ReadFile(Path("snapshots/LATEST")), latest);
+
+  // --skip_bad_lines turns it into a counted warning.
+  WriteFile(Path("mostly.data"),
+            ReadFile(Path("good.data")) + "1\t10\tNaN\t106\n");
+  auto skipped =
+      RunCommand({kTrain, "--ratings", Path("mostly.data"), "--split", "none",
+                  "--epochs", "3", "--skip_bad_lines"});
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.out;
+  EXPECT_THAT(skipped.out, HasSubstr("skipped 1 bad lines"));
+}
+
+TEST_F(TrainerCliTest, RejectsBadFlagsWithAClearMessage) {
+  auto algo = RunCommand({kTrain, "--ratings", "x", "--algo", "magic"});
+  EXPECT_EQ(algo.exit_code, 1);
+  EXPECT_THAT(algo.out, HasSubstr("unknown algorithm 'magic'"));
+  auto none = RunCommand({kTrain});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.out, HasSubstr("--ratings"));
+  auto missing = RunCommand({kTrain, "--ratings", Path("nope.csv")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("nope.csv"));
+  auto split = RunCommand(
+      {kTrain, "--ratings", Path("nope.csv"), "--split", "random:7"});
+  EXPECT_EQ(split.exit_code, 1);
+  auto command = RunCommand({kTrain, "serve"});
+  EXPECT_EQ(command.exit_code, 2);
+  EXPECT_THAT(command.out, HasSubstr("unknown command 'serve'"));
+}
+
+TEST_F(TrainerCliTest, ImportsFactorsTrainedElsewhere) {
+  WriteFile(Path("ratings.csv"),
+            "userId,movieId,rating,timestamp\n1,10,4.0,1\n1,11,3.0,2\n"
+            "2,10,5.0,3\n");
+  WriteFile(Path("users.csv"), "id,bias,f1,f2\n1,0.1,0.5,-0.5\n2,-0.2,1,0\n");
+  WriteFile(Path("items.csv"), "id,bias,f1,f2\n10,0.3,1,1\n11,0,0,2\n");
+  auto imported =
+      RunCommand({kTrain, "import", "--user_factors", Path("users.csv"),
+                  "--item_factors", Path("items.csv"), "--ratings",
+                  Path("ratings.csv"), "--out", Path("snap")});
+  ASSERT_EQ(imported.exit_code, 0) << imported.out;
+  auto snapshot = Snapshot::LoadLatest(Path("snap"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  EXPECT_EQ(s.factors(), 2);
+  // μ = 4, user 1: 4 + 0.1 + 0.3 + (0.5·1 - 0.5·1) = 4.4.
+  EXPECT_NEAR(s.Score(s.FindUser("1"), s.FindItem("10")), 4.4f, 1e-5);
+}
+
+}  // namespace
+}  // namespace recserve
