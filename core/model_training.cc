@@ -1,13 +1,14 @@
 #include "core/model_training.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
-#include <random>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
+#include "core/random_stream.h"
 #include "core/status_macros.h"
 
 namespace recserve {
@@ -51,19 +52,17 @@ ModelTrainingOptions WithReg(ModelTrainingOptions options, float reg) {
   return options;
 }
 
-// A random subset of about `keep` of `ratings` (all of them if fewer).
-std::vector<Rating> Subsample(absl::Span<const Rating> ratings, int64_t keep,
-                              uint64_t seed) {
-  if (static_cast<int64_t>(ratings.size()) <= keep) {
-    return std::vector<Rating>(ratings.begin(), ratings.end());
-  }
+// The ratings of a random subset of users holding about `share` of them.
+// Sampling users rather than ratings keeps each sampled user's history
+// whole, so the regularization chosen on it suits the full data.
+std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
+                                uint64_t seed) {
   std::vector<Rating> out;
-  out.reserve(keep);
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  const double p = static_cast<double>(keep) / ratings.size();
+  out.reserve(static_cast<size_t>(share * ratings.size() * 1.1) + 16);
   for (const Rating& r : ratings) {
-    if (uniform(rng) < p) out.push_back(r);
+    if (RandomStream(seed, static_cast<uint64_t>(r.user)).Uniform() < share) {
+      out.push_back(r);
+    }
   }
   return out;
 }
@@ -86,11 +85,12 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
                                const TrainingObserver& observer) {
   const double share = static_cast<double>(options.tuning_sample) /
                        std::max<size_t>(1, fit.size());
-  const std::vector<Rating> tune_fit =
-      Subsample(fit, options.tuning_sample, options.seed + 1);
-  const std::vector<Rating> tune_valid = Subsample(
-      valid, static_cast<int64_t>(share * valid.size()) + 1, options.seed + 2);
-  const bool sampled = tune_fit.size() < fit.size();
+  const bool sampled = share < 1.0;
+  std::vector<Rating> tune_fit, tune_valid;
+  if (sampled) {
+    tune_fit = SampleUsers(fit, share, options.seed + 1);
+    tune_valid = SampleUsers(valid, share, options.seed + 1);
+  }
   Tuning tuning;
   int rises = 0;
   for (const float reg : options.reg_grid) {
@@ -140,6 +140,12 @@ absl::string_view AlgorithmName(Algorithm algorithm) {
 absl::StatusOr<ModelTrainingResult> TrainRatingModel(
     const Dataset& train, const ModelTrainingOptions& options,
     const TrainingObserver& observer) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
   const RatingScale scale = InferRatingScale(train.ratings);
   const bool early_stopping =
       options.algorithm != Algorithm::kBpmf && options.validation_fraction > 0;
@@ -151,6 +157,7 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
     ASSIGN_OR_RETURN(result.train, RunTrainer(train, train.ratings, {}, scale,
                                               options, 0, observer.on_epoch));
     result.chosen_epochs = result.train.best_epoch;
+    result.train.seconds = elapsed();
     return result;
   }
   std::vector<Rating> fit, valid;
@@ -175,14 +182,17 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   result.train = *std::move(fitted);
   result.chosen_epochs = result.train.best_epoch;
   result.validation_rmse = result.train.best_valid_rmse;
-  if (!options.refit || valid.empty()) return result;
+  if (!options.refit || valid.empty()) {
+    result.train.seconds = elapsed();
+    return result;
+  }
   if (observer.on_phase) observer.on_phase("refit");
   ASSIGN_OR_RETURN(TrainResult refit,
                    RunTrainer(train, train.ratings, {}, scale, chosen,
                               result.chosen_epochs, observer.on_epoch));
   refit.best_valid_rmse = result.validation_rmse;
-  refit.seconds += result.train.seconds;
   result.train = std::move(refit);
+  result.train.seconds = elapsed();
   result.refitted = true;
   return result;
 }

@@ -50,9 +50,9 @@ struct ModelTrainingOptions {
   // Candidates, tried in increasing order; the search stops once validation
   // RMSE has risen twice in a row. Default {0.015, 0.03, 0.06, 0.12, 0.24}.
   std::vector<float> reg_grid = {0.015f, 0.03f, 0.06f, 0.12f, 0.24f};
-  // Tuning runs on a random sample of at most this many fitting ratings (and
-  // the matching share of validation ratings) to bound its cost on large
-  // data. Default 2,000,000.
+  // Tuning runs on the ratings of a random sample of users holding about
+  // this many fitting ratings, to bound its cost on large data. Default
+  // 2,000,000.
   int64_t tuning_sample = 2'000'000;
   uint64_t seed = 1;
 };

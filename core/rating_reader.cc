@@ -1,15 +1,18 @@
 #include "core/rating_reader.h"
 
-#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/delimited_line.h"
+#include "core/id_interner.h"
+#include "core/rating_dedup.h"
 #include "core/status_macros.h"
 
 namespace recserve {
@@ -242,110 +245,6 @@ class LineParser {
   std::vector<absl::string_view> fields_;
 };
 
-// Interns ids into an IdMap with two shortcuts around its hash map: the
-// previous id (files are often grouped by user), and an array indexed by the
-// value of canonical decimal ids ("17", not "007"), which is what MovieLens
-// uses. Correct for any id: a shortcut miss falls back to IdMap::GetOrAdd.
-class IdInterner {
- public:
-  explicit IdInterner(IdMap* map) : map_(map) {}
-
-  int32_t GetOrAdd(absl::string_view id) {
-    if (last_index_ != kUnknownIndex && id == last_) return last_index_;
-    uint32_t value;
-    if (CanonicalValue(id, &value)) {
-      if (value >= by_value_.size()) {
-        by_value_.resize(
-            std::min<size_t>(std::max<size_t>(value + 1, by_value_.size() * 2),
-                             kMaxValue),
-            kUnknownIndex);
-      }
-      int32_t& slot = by_value_[value];
-      if (slot == kUnknownIndex) slot = map_->GetOrAdd(id);
-      last_index_ = slot;
-    } else {
-      last_index_ = map_->GetOrAdd(id);
-    }
-    last_.assign(id.data(), id.size());
-    return last_index_;
-  }
-
- private:
-  static constexpr uint32_t kMaxValue = 1u << 24;  // Array of at most 64 MiB.
-
-  static bool CanonicalValue(absl::string_view id, uint32_t* value) {
-    if (id.empty() || id.size() > 8 || (id[0] == '0' && id.size() > 1)) {
-      return false;
-    }
-    uint32_t v = 0;
-    for (char c : id) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<uint32_t>(c - '0');
-    }
-    *value = v;
-    return v < kMaxValue;
-  }
-
-  IdMap* const map_;
-  std::vector<int32_t> by_value_;
-  std::string last_;
-  int32_t last_index_ = kUnknownIndex;
-};
-
-// Removes repeated (user, item) pairs among ratings[start, end), keeping the
-// latest timestamp (on a tie the later position) and the file order of the
-// survivors. Returns how many were removed. Buckets positions by user with a
-// counting sort, then finds repeats per user with an item-indexed scratch
-// array: O(n + users + items), no per-rating allocation.
-int64_t DropDuplicates(std::vector<Rating>* ratings, size_t start,
-                       int32_t num_users, int32_t num_items) {
-  const size_t n = ratings->size() - start;
-  if (n < 2) return 0;
-  Rating* r = ratings->data() + start;
-  std::vector<uint32_t> bucket_start(static_cast<size_t>(num_users) + 1, 0);
-  for (size_t i = 0; i < n; ++i) ++bucket_start[r[i].user + 1];
-  for (int32_t u = 0; u < num_users; ++u) {
-    bucket_start[u + 1] += bucket_start[u];
-  }
-  std::vector<uint32_t> order(n);
-  {
-    std::vector<uint32_t> cursor(bucket_start.begin(), bucket_start.end() - 1);
-    for (size_t i = 0; i < n; ++i) {
-      order[cursor[r[i].user]++] = static_cast<uint32_t>(i);
-    }
-  }
-  std::vector<int32_t> seen_by_user(num_items, -1);
-  std::vector<uint32_t> seen_at(num_items);
-  std::vector<bool> dropped(n, false);
-  int64_t num_dropped = 0;
-  for (int32_t u = 0; u < num_users; ++u) {
-    for (uint32_t k = bucket_start[u]; k < bucket_start[u + 1]; ++k) {
-      const uint32_t i = order[k];  // Increasing within a bucket.
-      const int32_t item = r[i].item;
-      if (seen_by_user[item] != u) {
-        seen_by_user[item] = u;
-        seen_at[item] = i;
-        continue;
-      }
-      ++num_dropped;
-      const uint32_t j = seen_at[item];  // j < i
-      if (r[i].timestamp >= r[j].timestamp) {
-        dropped[j] = true;
-        seen_at[item] = i;
-      } else {
-        dropped[i] = true;
-      }
-    }
-  }
-  if (num_dropped == 0) return 0;
-  size_t out = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (!dropped[i]) r[out++] = r[i];
-  }
-  ratings->resize(start + out);
-  return num_dropped;
-}
-
 }  // namespace
 
 absl::StatusOr<RatingFormat> ParseRatingFormat(absl::string_view name) {
@@ -461,8 +360,8 @@ absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
         path, ": no valid ratings; all ", report.skipped_bad_lines,
         " data lines are bad, the first: ", report.bad_line_messages[0]));
   }
-  report.duplicates_dropped =
-      DropDuplicates(&ratings, start, into->users.size(), into->items.size());
+  report.duplicates_dropped = DropDuplicateRatings(
+      &ratings, start, into->users.size(), into->items.size());
   report.ratings = static_cast<int64_t>(ratings.size() - start);
   return report;
 }

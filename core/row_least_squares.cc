@@ -18,6 +18,12 @@ int64_t RowLeastSquares::Build(const SparseRatings& rows, int64_t row,
     targets[j] = rows.values[start + j] - global_mean - other_bias[col];
   }
   gram.setZero(k + 1, k + 1);
+  if (n == 0) {
+    // Eigen's blocked product divides by the inner size: never call it on
+    // an empty row.
+    rhs.setZero(k + 1);
+    return 0;
+  }
   // A blocked rank-n update (SYRK) is several times faster than summing
   // n outer products.
   gram.selfadjointView<Eigen::Lower>().rankUpdate(features.transpose());

@@ -22,7 +22,8 @@ struct RowLeastSquares {
   Eigen::VectorXf rhs;       // k+1 = Yᵀ t
 
   // Fills gram (lower triangle only) and rhs for `row` of `rows`, whose
-  // columns index `other_factors` / `other_bias`. Returns the row's count.
+  // columns index `other_factors` / `other_bias`. Returns the row's count;
+  // an empty row gets a zero gram and rhs.
   int64_t Build(const SparseRatings& rows, int64_t row,
                 const FactorMatrix& other_factors,
                 const Eigen::VectorXf& other_bias, float global_mean);

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/data_fingerprint.h"  // IWYU pragma: export
 #include "core/item_metadata.h"
 #include "core/mf_model.h"
 #include "core/ratings.h"
@@ -32,7 +33,7 @@ namespace recserve {
 struct SnapshotContents {
   // Required: the id maps the model indexes into and the training ratings,
   // from which the seen items, item popularity, num_ratings and data
-  // fingerprint are derived.
+  // fingerprint (FingerprintRatings, core/data_fingerprint.h) are derived.
   const Dataset* train = nullptr;
   // Required: a model over train's users and items.
   const MfModel* model = nullptr;
@@ -72,16 +73,6 @@ struct PublishOptions {
 absl::StatusOr<std::string> PublishSnapshot(
     const std::string& root, const SnapshotContents& contents,
     const PublishOptions& options = PublishOptions());
-
-// A stable fingerprint of the training ratings: 32 hex digits hashing the
-// multiset of (user id, item id, value, timestamp), independent of rating
-// order and of the dense indices. The same on every machine and build; not
-// cryptographic. Precisely: for each rating, h = FNV-1a-64 of
-// u64le(len(user id)) user id u64le(len(item id)) item id f32le(value)
-// i64le(timestamp); A = Σ mix(h), B = Σ mix(h ^ 0x9e3779b97f4a7c15) (mod
-// 2^64, mix = splitmix64's finalizer); result hex(A ^ mix(count)) hex(B),
-// 16 digits each.
-std::string FingerprintRatings(const Dataset& train);
 
 }  // namespace recserve
 

@@ -21,33 +21,30 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "core/parallel_for.h"
-#include "core/random_stream.h"
 #include "core/status_macros.h"
+#include "core/synthetic_catalog.h"
+#include "core/synthetic_exposure.h"
+#include "core/synthetic_rng.h"
 #include "nlohmann/json.hpp"
 
 namespace recserve {
 namespace {
 
-// The hidden model's magnitudes. With σ = 0.5 they give ratings with mean
-// ≈ 3.5 and sd ≈ 1.03, like MovieLens (μ sits above 3.5 because clamping at 5
-// cuts the upper tail). Of the noise-free score's variance (≈ 0.97) the
-// biases carry ≈ 0.45 and the taste term ≈ 0.52.
+using synthetic::BuildItems;
+using synthetic::ExposureSampler;
+using synthetic::GenreName;
+using synthetic::ItemModel;
+using synthetic::Rng;
+
+// The hidden model's magnitudes, with the item side's in
+// core/synthetic_catalog.h. With σ = 0.5 they give ratings with mean ≈ 3.5
+// and sd ≈ 1.03, like MovieLens (μ sits above 3.5 because clamping at 5 cuts
+// the upper tail). Of the noise-free score's variance (≈ 0.97) the biases
+// carry ≈ 0.45 and the taste term ≈ 0.52.
 constexpr double kGlobalMean = 3.62;
 constexpr double kUserBiasSd = 0.50;
-constexpr double kItemBiasSd = 0.45;
-constexpr double kPopularityBiasCorrelation = 0.15;  // Hits rate a bit higher.
 constexpr double kTasteSd = 0.72;  // sd of p_u · q_i; every q_i has norm 1.
-constexpr double kSecondGenreProbability = 0.4;
-constexpr double kGenreNoiseSd = 0.2;
-constexpr double kStrongSecondGenre =
-    0.5;  // Second genre listed if its pull >= this.
 
-// Popularity: the item of popularity rank r (0 = top) has weight
-// (r + offset)^-exponent, offset = kZipfOffset + kZipfOffsetPerItem * items.
-constexpr double kZipfExponent = 1.5;
-constexpr double kZipfOffset = 2.0;
-constexpr double kZipfOffsetPerItem = 0.0007;
-constexpr double kWeightOne = 0x1.0p40;
 // Activity: ratings beyond the minimum are shared out in proportion to
 // Lomax (Pareto II) weights with this tail index.
 constexpr double kActivityTailIndex = 1.6;
@@ -60,230 +57,6 @@ constexpr int64_t kMinSecondsPerRating = 20;
 
 constexpr int32_t kUsersPerChunk = 512;  // Fixed: output must not vary.
 
-// Independent random streams, so that each user's data does not depend on
-// the order or thread in which users are generated.
-enum Stream : uint64_t {
-  kPopularityStream = 1,
-  kItemStream,
-  kActivityStream,
-  kUserTasteStream,
-  kExposureStream,
-  kRatingStream,
-  kGenreStream,
-};
-
-// The project's RandomStream (splitmix64), plus the draws needed here.
-class Rng {
- public:
-  Rng(uint64_t seed, Stream stream, uint64_t index)
-      : stream_(seed, stream, index) {}
-  uint64_t Next() { return stream_.Next(); }
-  double Uniform() { return stream_.Uniform(); }
-  double Normal() { return stream_.Normal(); }
-  double Exponential() {  // Mean 1.
-    return -std::log((static_cast<double>(Next() >> 11) + 0.5) * 0x1.0p-53);
-  }
-  uint32_t Below(uint32_t n) {  // Uniform in [0, n).
-    return static_cast<uint32_t>(((Next() >> 32) * n) >> 32);
-  }
-  uint64_t Below64(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
-                                 64);
-  }
-
- private:
-  RandomStream stream_;
-};
-
-// Walker/Vose alias table: O(1) draws from a fixed discrete distribution.
-class AliasTable {
- public:
-  explicit AliasTable(const std::vector<double>& weights)
-      : prob_(weights.size()), alias_(weights.size()) {
-    const size_t n = weights.size();
-    double total = 0.0;
-    for (double w : weights) total += w;
-    std::vector<double> scaled(n);
-    std::vector<int32_t> small, large;
-    for (size_t i = 0; i < n; ++i) {
-      scaled[i] = weights[i] * static_cast<double>(n) / total;
-      (scaled[i] < 1.0 ? small : large).push_back(static_cast<int32_t>(i));
-    }
-    while (!small.empty() && !large.empty()) {
-      const int32_t s = small.back(), l = large.back();
-      small.pop_back();
-      prob_[s] = scaled[s];
-      alias_[s] = l;
-      scaled[l] -= 1.0 - scaled[s];
-      if (scaled[l] < 1.0) {
-        large.pop_back();
-        small.push_back(l);
-      }
-    }
-    for (int32_t i : large) prob_[i] = 1.0, alias_[i] = i;
-    for (int32_t i : small) prob_[i] = 1.0, alias_[i] = i;
-  }
-  int32_t Sample(Rng& rng) const {
-    const uint64_t x = rng.Next();
-    const uint64_t i = ((x >> 32) * prob_.size()) >> 32;
-    const double u = static_cast<double>(x & 0xffffffffULL) * 0x1.0p-32;
-    return u < prob_[i] ? static_cast<int32_t>(i) : alias_[i];
-  }
-
- private:
-  std::vector<double> prob_;
-  std::vector<int32_t> alias_;
-};
-
-std::string GenreName(int32_t k) {
-  static constexpr std::array<const char*, 24> kNames = {
-      "Space Western",     "Noir Comedy",     "Cozy Mystery",
-      "Cyberpunk Romance", "Heist Thriller",  "Musical Horror",
-      "Period Drama",      "Kaiju Action",    "Road Movie",
-      "Courtroom Drama",   "Spy Farce",       "Fairy-Tale Fantasy",
-      "Disaster Epic",     "Sports Underdog", "Time-Travel Caper",
-      "Gothic Romance",    "Martial Arts",    "Pirate Adventure",
-      "Mockumentary",      "Zombie Comedy",   "Political Satire",
-      "Samurai Epic",      "Haunted House",   "Coming-of-Age"};
-  const int32_t n = static_cast<int32_t>(kNames.size());
-  return k < n ? kNames[k] : absl::StrCat(kNames[k % n], " ", k / n + 1);
-}
-
-// Title = prefix + genre + middle + number + suffix + " (year)". Template 0
-// has a comma and template 1 double quotes; items 1 and 2 use them.
-struct TitleTemplate {
-  const char* prefix;
-  const char* middle;
-  const char* suffix;
-};
-constexpr std::array<TitleTemplate, 7> kTitleTemplates = {{
-    {"", " Story #", ", A"},
-    {"Operation \"", "\" #", ""},
-    {"The ", " Saga #", ""},
-    {"Return of the ", " #", ""},
-    {"", " Nights #", ""},
-    {"Last ", " #", ", The"},
-    {"", " #", ": The Reckoning"},
-}};
-
-std::string MakeTitle(int32_t item, const std::string& genre, int32_t serial,
-                      Rng& rng) {
-  const int year = std::max(
-      1915, 2023 - static_cast<int>(std::floor(22.0 * rng.Exponential())));
-  const TitleTemplate& t =
-      kTitleTemplates[item < 2 ? static_cast<uint32_t>(item)
-                               : rng.Below(kTitleTemplates.size())];
-  return absl::StrCat(t.prefix, genre, t.middle, serial, t.suffix, " (", year,
-                      ")");
-}
-
-// Unit directions of the genres in the k-dimensional taste space: evenly
-// spaced on the circle when k = 2 (the most separated layout), otherwise
-// random directions drawn from the seed.
-std::vector<double> GenreDirections(int32_t genres, int32_t k, uint64_t seed) {
-  std::vector<double> dirs(static_cast<size_t>(genres) * k, 0.0);
-  for (int32_t g = 0; g < genres; ++g) {
-    double* c = &dirs[static_cast<size_t>(g) * k];
-    if (k == 1) {
-      c[0] = g % 2 == 0 ? 1.0 : -1.0;
-      continue;
-    }
-    if (k == 2) {
-      c[0] = std::cos(2.0 * M_PI * g / genres);
-      c[1] = std::sin(2.0 * M_PI * g / genres);
-      continue;
-    }
-    Rng rng(seed, kGenreStream, g);
-    double norm = 0.0;
-    for (int32_t d = 0; d < k; ++d) {
-      c[d] = rng.Normal();
-      norm += c[d] * c[d];
-    }
-    norm = std::sqrt(norm);
-    for (int32_t d = 0; d < k; ++d) c[d] /= norm;
-  }
-  return dirs;
-}
-
-struct ItemModel {
-  // Sampling weights, fixed point: the most popular item has kWeightOne.
-  std::vector<uint64_t> popularity;
-  std::vector<double> bias;
-  std::vector<double> factors;  // items x K, row-major.
-  std::vector<std::string> titles;
-  std::vector<std::string> genres;  // MovieLens "A|B" form.
-};
-
-ItemModel BuildItems(const GeneratorOptions& options) {
-  const int32_t n = options.items, k = options.latent_factors;
-  const int32_t genres = options.genres;
-  const std::vector<double> directions =
-      GenreDirections(genres, k, options.seed);
-  ItemModel m;
-  // Popularity ranks are a random permutation, so item ids do not reveal it.
-  std::vector<int32_t> rank(n);
-  for (int32_t i = 0; i < n; ++i) rank[i] = i;
-  Rng perm(options.seed, kPopularityStream, 0);
-  for (int32_t i = n - 1; i > 0; --i)
-    std::swap(rank[i], rank[perm.Below(i + 1)]);
-  const double offset = kZipfOffset + kZipfOffsetPerItem * n;
-  std::vector<double> log_pop(n);
-  double mean = 0.0, sq = 0.0;
-  for (int32_t i = 0; i < n; ++i) {
-    log_pop[i] = -kZipfExponent * std::log(rank[i] + offset);
-    mean += log_pop[i] / n;
-  }
-  for (double x : log_pop) sq += (x - mean) * (x - mean) / n;
-  const double log_pop_max = -kZipfExponent * std::log(offset);
-  const double log_pop_sd = sq > 0 ? std::sqrt(sq) : 1.0;
-
-  m.popularity.resize(n);
-  m.bias.resize(n);
-  m.factors.assign(static_cast<size_t>(n) * k, 0.0);
-  m.titles.resize(n);
-  m.genres.resize(n);
-  std::vector<int32_t> serial(genres, 0);
-  const double rho = kPopularityBiasCorrelation;
-  for (int32_t i = 0; i < n; ++i) {
-    Rng rng(options.seed, kItemStream, i);
-    m.popularity[i] = std::max<uint64_t>(
-        1, std::llround(std::exp(log_pop[i] - log_pop_max) * kWeightOne));
-    const double z_pop = (log_pop[i] - mean) / log_pop_sd;
-    m.bias[i] =
-        kItemBiasSd * (rho * z_pop + std::sqrt(1 - rho * rho) * rng.Normal());
-    double* q = &m.factors[static_cast<size_t>(i) * k];
-    for (int32_t d = 0; d < k; ++d) q[d] = kGenreNoiseSd * rng.Normal();
-    const int32_t g1 = static_cast<int32_t>(rng.Below(genres));
-    const double* c1 = &directions[static_cast<size_t>(g1) * k];
-    for (int32_t d = 0; d < k; ++d) q[d] += c1[d];
-    int32_t g2 = -1;
-    if (genres > 1 && rng.Uniform() < kSecondGenreProbability) {
-      g2 = (g1 + 1 + static_cast<int32_t>(rng.Below(genres - 1))) % genres;
-      const double pull = 0.3 + 0.5 * rng.Uniform();
-      const double* c2 = &directions[static_cast<size_t>(g2) * k];
-      for (int32_t d = 0; d < k; ++d) q[d] += pull * c2[d];
-      if (pull < kStrongSecondGenre) g2 = -1;  // too weak to be listed
-    }
-    double norm = 0.0;
-    for (int32_t d = 0; d < k; ++d) norm += q[d] * q[d];
-    norm = std::sqrt(norm);
-    for (int32_t d = 0; d < k; ++d) q[d] /= norm;
-
-    m.genres[i] = g2 < 0 ? GenreName(g1)
-                         : absl::StrCat(GenreName(g1), "|", GenreName(g2));
-    m.titles[i] = MakeTitle(i, GenreName(g1), ++serial[g1], rng);
-  }
-  // Center the biases on the ratings they will get (~ popularity), so that
-  // μ stays the mean rating however skewed the popularity is.
-  double weight_sum = 0.0, bias_sum = 0.0;
-  for (int32_t i = 0; i < n; ++i) {
-    weight_sum += static_cast<double>(m.popularity[i]);
-    bias_sum += static_cast<double>(m.popularity[i]) * m.bias[i];
-  }
-  for (double& b : m.bias) b -= bias_sum / weight_sum;
-  return m;
-}
-
 // Ratings per user: the minimum each, plus the rest shared in proportion to
 // Lomax weights, capped at ceil(items / 2) (the overflow of capped users is
 // shared among the others), rounded systematically so the total is exact.
@@ -293,7 +66,7 @@ std::vector<int32_t> AllocateUserCounts(const GeneratorOptions& options) {
   const int32_t cap = (options.items + 1) / 2;
   std::vector<double> weight(n);
   for (int32_t u = 0; u < n; ++u) {
-    Rng rng(options.seed, kActivityStream, u);
+    Rng rng(options.seed, synthetic::kActivityStream, u);
     // A power-law tail, with many users near the minimum.
     weight[u] =
         std::max(1e-12, std::expm1(rng.Exponential() / kActivityTailIndex));
@@ -330,90 +103,6 @@ std::vector<int32_t> AllocateUserCounts(const GeneratorOptions& options) {
   return counts;
 }
 
-// Popularity weights as integers in a binary sum tree, so that taking items
-// out and putting them back is exact: the tree is identical before every
-// user, whatever the worker did before.
-class SumTree {
- public:
-  explicit SumTree(const std::vector<uint64_t>& weights) {
-    while (leaves_ < weights.size()) leaves_ *= 2;
-    node_.assign(2 * leaves_, 0);
-    std::copy(weights.begin(), weights.end(), node_.begin() + leaves_);
-    for (size_t j = leaves_ - 1; j >= 1; --j) {
-      node_[j] = node_[2 * j] + node_[2 * j + 1];
-    }
-  }
-  uint64_t total() const { return node_[1]; }
-  // The item whose cumulative weight range holds r, for r < total().
-  int32_t Find(uint64_t r) const {
-    size_t j = 1;
-    while (j < leaves_) {
-      j *= 2;
-      if (r >= node_[j]) r -= node_[j++];
-    }
-    return static_cast<int32_t>(j - leaves_);
-  }
-  void Add(int32_t item, uint64_t delta) {  // Modular: use -w to subtract.
-    for (size_t j = leaves_ + item; j >= 1; j /= 2) node_[j] += delta;
-  }
-
- private:
-  size_t leaves_ = 1;
-  std::vector<uint64_t> node_;
-};
-
-// The exposure step: which items a user rates. Successive sampling without
-// replacement in proportion to item popularity, independent of taste.
-// Users whose items can hold at most kMaxRejectionMass of the popularity
-// draw from an alias table and reject repeats (O(1) per draw, few repeats);
-// heavier users draw from a sum tree with their items removed (O(log items)
-// per draw). Both sample the same distribution. One per worker thread.
-class ExposureSampler {
- public:
-  explicit ExposureSampler(const std::vector<uint64_t>& weights)
-      : weights_(weights),
-        alias_(std::vector<double>(weights.begin(), weights.end())),
-        tree_(weights),
-        taken_by_(weights.size(), -1) {
-    std::vector<uint64_t> sorted = weights;
-    std::sort(sorted.rbegin(), sorted.rend());
-    const double limit = kMaxRejectionMass * static_cast<double>(tree_.total());
-    double mass = 0.0;
-    while (rejection_limit_ < static_cast<int32_t>(sorted.size()) &&
-           (mass += static_cast<double>(sorted[rejection_limit_])) <= limit) {
-      ++rejection_limit_;
-    }
-  }
-
-  void SampleRatedItems(int32_t user, int32_t count, Rng& rng,
-                        std::vector<int32_t>* items) {
-    items->clear();
-    if (count <= rejection_limit_) {
-      while (static_cast<int32_t>(items->size()) < count) {
-        const int32_t i = alias_.Sample(rng);
-        if (taken_by_[i] == user) continue;
-        taken_by_[i] = user;
-        items->push_back(i);
-      }
-      return;
-    }
-    for (int32_t j = 0; j < count; ++j) {
-      const int32_t i = tree_.Find(rng.Below64(tree_.total()));
-      tree_.Add(i, -weights_[i]);
-      items->push_back(i);
-    }
-    for (int32_t i : *items) tree_.Add(i, weights_[i]);
-  }
-
- private:
-  static constexpr double kMaxRejectionMass = 0.75;
-  const std::vector<uint64_t>& weights_;
-  const AliasTable alias_;
-  SumTree tree_;
-  std::vector<int32_t> taken_by_;  // The last user who took each item.
-  int32_t rejection_limit_ = 0;
-};
-
 struct ChunkStats {
   int64_t count = 0;
   double sum = 0.0, sum_squares = 0.0, squared_error = 0.0;
@@ -448,15 +137,15 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
                   Chunk* chunk) {
   const int32_t k = m.options.latent_factors;
   const int32_t count = m.counts[user];
-  Rng taste(m.options.seed, kUserTasteStream, user);
+  Rng taste(m.options.seed, synthetic::kUserTasteStream, user);
   const double user_bias = kUserBiasSd * taste.Normal();
   std::array<double, 256> p;
   for (int32_t d = 0; d < k; ++d) p[d] = kTasteSd * taste.Normal();
 
-  Rng exposure_rng(m.options.seed, kExposureStream, user);
+  Rng exposure_rng(m.options.seed, synthetic::kExposureStream, user);
   exposure.SampleRatedItems(user, count, exposure_rng, &rated);
 
-  Rng rng(m.options.seed, kRatingStream, user);
+  Rng rng(m.options.seed, synthetic::kRatingStream, user);
   for (int32_t j = count - 1; j > 0; --j) {
     std::swap(rated[j], rated[rng.Below(j + 1)]);
   }
@@ -717,11 +406,12 @@ nlohmann::json TruthJson(const GeneratorOptions& o, const ChunkStats& s,
       {"latent_factors", o.latent_factors},
       {"model",
        {{"user_bias_sd", kUserBiasSd},
-        {"item_bias_sd", kItemBiasSd},
-        {"popularity_bias_correlation", kPopularityBiasCorrelation},
+        {"item_bias_sd", synthetic::kItemBiasSd},
+        {"popularity_bias_correlation", synthetic::kPopularityBiasCorrelation},
         {"taste_sd", kTasteSd},
-        {"zipf_exponent", kZipfExponent},
-        {"zipf_offset", kZipfOffset + kZipfOffsetPerItem * o.items},
+        {"zipf_exponent", synthetic::kZipfExponent},
+        {"zipf_offset",
+         synthetic::kZipfOffset + synthetic::kZipfOffsetPerItem * o.items},
         {"activity_tail_index", kActivityTailIndex},
         {"min_ratings_per_user", kSyntheticMinRatingsPerUser},
         {"max_ratings_per_user", (o.items + 1) / 2},

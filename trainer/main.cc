@@ -118,6 +118,9 @@ ABSL_FLAG(std::string, user_factors, "",
           "import: user factor file, rows 'id, bias, f1..fk'.");
 ABSL_FLAG(std::string, item_factors, "",
           "import: item factor file, rows 'id, bias, f1..fk'.");
+ABSL_FLAG(absl::optional<float>, global_mean, absl::nullopt,
+          "import: the model's global mean μ. Default: the mean of the "
+          "ratings. Use 0 for models without one, such as Spark's ALS.");
 
 namespace recserve {
 namespace {
@@ -492,6 +495,9 @@ absl::Status RunImport() {
   ImportOptions options;
   options.user_factors_path = absl::GetFlag(FLAGS_user_factors);
   options.item_factors_path = absl::GetFlag(FLAGS_item_factors);
+  if (const absl::optional<float> mean = absl::GetFlag(FLAGS_global_mean)) {
+    options.global_mean = *mean;
+  }
   const std::string ratings = absl::GetFlag(FLAGS_ratings);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (options.user_factors_path.empty() || options.item_factors_path.empty() ||

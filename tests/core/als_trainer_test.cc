@@ -99,6 +99,22 @@ TEST(AlsTrainerTest, EarlyStoppingKeepsTheBestEpoch) {
   EXPECT_NEAR(Rmse(result->model, valid), best, 1e-6);
 }
 
+TEST(AlsTrainerTest, UsersAndItemsWithoutRatingsGetZeroFactors) {
+  // Rows with no ratings happen when tuning on a subsample; they must not
+  // reach Eigen's product kernels (which divide by the inner size).
+  testing::LowRankRatings lr =
+      testing::MakeLowRankRatings(30, 20, 2, 0.5, 0.3, 9);
+  AlsOptions options;
+  options.factors = 4;
+  options.max_iterations = 3;
+  // Two extra users and items that no rating refers to.
+  auto result = TrainAls(32, 22, lr.data.ratings, {}, RatingScale{}, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->model.user_factors.row(31).isZero());
+  EXPECT_TRUE(result->model.item_factors.row(21).isZero());
+  EXPECT_EQ(result->model.user_bias[30], 0.0f);
+}
+
 TEST(AlsTrainerTest, RejectsBadOptions) {
   testing::LowRankRatings lr = testing::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
   AlsOptions options;

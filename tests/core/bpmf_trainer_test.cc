@@ -49,6 +49,19 @@ TEST(BpmfTrainerTest, SameResultForAnyThreadCount) {
   EXPECT_EQ(one->model.user_bias, two->model.user_bias);
 }
 
+TEST(BpmfTrainerTest, RowsWithoutRatingsAreDrawnFromThePrior) {
+  testing::LowRankRatings lr =
+      testing::MakeLowRankRatings(30, 20, 2, 0.5, 0.3, 9);
+  BpmfOptions options;
+  options.factors = 3;
+  options.sweeps = 4;
+  options.burn_in = 1;
+  auto result = TrainBpmf(32, 22, lr.data.ratings, {}, RatingScale{}, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->model.user_factors.allFinite());
+  EXPECT_TRUE(result->model.item_factors.allFinite());
+}
+
 TEST(BpmfTrainerTest, RejectsBurnInNotBelowSweeps) {
   testing::LowRankRatings lr = testing::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
   BpmfOptions options;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/data_fingerprint.h"
 #include "core/file_util.h"
 #include "core/npy.h"
 #include "core/snapshot_manifest.h"

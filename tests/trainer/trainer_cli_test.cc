@@ -130,6 +130,18 @@ TEST_F(TrainerCliTest, ImportsFactorsTrainedElsewhere) {
   EXPECT_EQ(s.factors(), 2);
   // μ = 4, user 1: 4 + 0.1 + 0.3 + (0.5·1 - 0.5·1) = 4.4.
   EXPECT_NEAR(s.Score(s.FindUser("1"), s.FindItem("10")), 4.4f, 1e-5);
+
+  // Spark's ALS has no global mean: --global_mean 0 keeps p·q as is.
+  auto spark = RunCommand({kTrain, "import", "--user_factors",
+                           Path("users.csv"), "--item_factors",
+                           Path("items.csv"), "--ratings", Path("ratings.csv"),
+                           "--global_mean", "0", "--out", Path("spark")});
+  ASSERT_EQ(spark.exit_code, 0) << spark.out;
+  auto zero_mean = Snapshot::LoadLatest(Path("spark"));
+  ASSERT_TRUE(zero_mean.ok()) << zero_mean.status();
+  const Snapshot& z = **zero_mean;
+  EXPECT_NEAR(z.Score(z.FindUser("2"), z.FindItem("11")), -0.2f + 0.0f + 0.0f,
+              1e-5);
 }
 
 }  // namespace

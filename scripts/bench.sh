@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmarks (numbers, not pass/fail): builds in Release and writes
+# bench-results/training.{json,md}.
+#   Training throughput on a generated MovieLens-20M-sized set, 64 factors:
+#   seconds per ALS iteration, SGD epoch and BPMF sweep (median of
+#   repetitions, ratings/s, peak memory), and one complete default training
+#   run with ALS (tuning, early stopping, refit) timed as a whole process.
+# Smaller sets for a quick look: BENCH_USERS=20000 BENCH_ITEMS=5000
+# BENCH_RATINGS=2000000 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+scripts/build.sh
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=${OUT:-bench-results}
+mkdir -p "$OUT"
+USERS=${BENCH_USERS:-138000} ITEMS=${BENCH_ITEMS:-27000} RATINGS=${BENCH_RATINGS:-20000000}
+FACTORS=${BENCH_FACTORS:-64} REPS=${BENCH_REPETITIONS:-3}
+
+echo "== per-epoch throughput ($USERS users × $ITEMS items × $RATINGS ratings, $FACTORS factors)"
+RECSERVE_BENCH_USERS=$USERS RECSERVE_BENCH_ITEMS=$ITEMS RECSERVE_BENCH_RATINGS=$RATINGS \
+RECSERVE_BENCH_FACTORS=$FACTORS "$BUILD_DIR/training_bench" \
+  --benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true \
+  --benchmark_out="$OUT/training_bench.json" --benchmark_out_format=json
+
+echo "== complete training run (recserve-train --algo als --factors $FACTORS, default flags)"
+DATA=$(mktemp -d)
+trap 'rm -rf "$DATA"' EXIT
+"$BUILD_DIR/recserve-train" generate --users "$USERS" --items "$ITEMS" --ratings "$RATINGS" \
+  --seed 7 --out "$DATA/ratings.csv" >/dev/null
+/usr/bin/time -v -o "$DATA/time.txt" "$BUILD_DIR/recserve-train" --ratings "$DATA/ratings.csv" \
+  --algo als --factors "$FACTORS" --eval_max_users 5000 --report_json "$DATA/report.json" \
+  > "$DATA/train.log" 2>&1
+grep -E "Trained|chosen|RMSE [0-9]" "$DATA/train.log" || true
+
+/usr/bin/python3 - "$OUT" "$DATA" "$USERS" "$ITEMS" "$RATINGS" "$FACTORS" <<'PY'
+import json, re, sys
+out, data, users, items, ratings, factors = sys.argv[1:]
+bench = json.load(open(f"{out}/training_bench.json"))
+rows = {}
+for b in bench["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        name = b["run_name"].split("/")[0].replace("BM_", "")
+        rows[name] = {"seconds": b["real_time"], "ratings_per_second": b["items_per_second"],
+                      "peak_rss_mb": b["peak_rss_mb"]}
+times = open(f"{data}/time.txt").read()
+wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", times)
+wall_s = (int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3)))
+rss_mb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", times).group(1)) / 1024
+report = json.load(open(f"{data}/report.json"))
+truth = json.load(open(f"{data}/ratings.csv.truth.json"))
+result = {"data": {"users": int(users), "items": int(items), "ratings": int(ratings),
+                   "factors": int(factors)},
+          "context": bench["context"], "per_epoch_median": rows,
+          "full_training_als": {"wall_seconds": wall_s, "peak_rss_mb": rss_mb,
+                                "train_seconds": report["train_seconds"],
+                                "epochs": report["params"]["epochs_run"],
+                                "reg": report["params"]["reg"], "test_rmse": report["rmse"],
+                                "noise_floor_rmse": truth["noise_floor_rmse"]}}
+json.dump(result, open(f"{out}/training.json", "w"), indent=2)
+md = [f"# Training throughput", "",
+      f"{int(users):,} users × {int(items):,} items × {int(ratings):,} generated ratings, "
+      f"{factors} factors, {bench['context']['num_cpus']} CPUs, median of repetitions.", "",
+      "| step | seconds | ratings/s | peak memory (MB) |", "|---|---|---|---|"]
+for name, r in rows.items():
+    md.append(f"| {name} | {r['seconds']:.2f} | {r['ratings_per_second']:,.0f} | {r['peak_rss_mb']:.0f} |")
+f = result["full_training_als"]
+md += ["", "Complete default training with ALS (λ tuning on a user sample, early stopping, refit), "
+       "timed as a whole process including reading the CSV and evaluation:", "",
+       f"- wall time {f['wall_seconds']:.1f} s (training {f['train_seconds']:.1f} s, "
+       f"{f['epochs']} epochs, λ {f['reg']}), peak memory {f['peak_rss_mb']:.0f} MB",
+       f"- test RMSE {f['test_rmse']:.4f} (noise floor {f['noise_floor_rmse']:.4f})"]
+open(f"{out}/training.md", "w").write("\n".join(md) + "\n")
+print("\n".join(md))
+PY
