@@ -4,7 +4,6 @@
 #include <Eigen/Core>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -12,6 +11,7 @@
 #include "core/parallel_for.h"
 #include "core/row_least_squares.h"
 #include "core/sparse_ratings.h"
+#include "core/status_macros.h"
 
 namespace recserve {
 namespace {
@@ -51,10 +51,7 @@ void SolveSide(const SparseRatings& rows, const FactorMatrix& other_factors,
       /*chunk=*/16);
 }
 
-absl::Status Validate(int32_t num_users, int32_t num_items,
-                      absl::Span<const Rating> fit, const AlsOptions& o) {
-  if (fit.empty())
-    return absl::InvalidArgumentError("als: no training ratings");
+absl::Status ValidateOptions(const AlsOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("als: --factors must be >= 1, got %d", o.factors));
@@ -69,13 +66,6 @@ absl::Status Validate(int32_t num_users, int32_t num_items,
         "als: --reg must be > 0 and bias reg >= 0, got %g and %g", o.reg,
         o.bias_reg));
   }
-  for (const Rating& r : fit) {
-    if (r.user < 0 || r.user >= num_users || r.item < 0 ||
-        r.item >= num_items) {
-      return absl::InvalidArgumentError(
-          "als: a training rating refers to an unknown user or item index");
-    }
-  }
   return absl::OkStatus();
 }
 
@@ -87,17 +77,15 @@ absl::StatusOr<TrainResult> TrainAls(int32_t num_users, int32_t num_items,
                                      const RatingScale& scale,
                                      const AlsOptions& options,
                                      const EpochCallback& on_epoch) {
-  if (absl::Status s = Validate(num_users, num_items, fit, options); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(ValidateOptions(options));
+  RETURN_IF_ERROR(
+      ValidateTrainingRatings("als", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
   const SparseRatings by_user = GroupRatings(fit, num_users, /*by_user=*/true);
   const SparseRatings by_item = GroupRatings(fit, num_items, /*by_user=*/false);
 
-  MfModel model = MakeInitialModel(num_users, num_items, options.factors,
-                                   options.init_stddev, options.seed);
-  model.scale = scale;
-  model.global_mean = MeanRating(fit);
+  MfModel model = StartingModel(num_users, num_items, options.factors,
+                                options.init_stddev, options.seed, scale, fit);
 
   EarlyStopper stopper(options.early_stopping, !valid.empty());
   std::vector<EpochStats> history;
@@ -106,21 +94,13 @@ absl::StatusOr<TrainResult> TrainAls(int32_t num_users, int32_t num_items,
               options, &model.user_factors, &model.user_bias);
     SolveSide(by_item, model.user_factors, model.user_bias, model.global_mean,
               options, &model.item_factors, &model.item_bias);
-    EpochStats stats;
-    stats.epoch = epoch;
-    stats.train_rmse = Rmse(model, fit, options.threads);
-    stats.valid_rmse = valid.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                     : Rmse(model, valid, options.threads);
-    stats.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    const EpochStats stats =
+        MeasureEpoch(epoch, model, fit, valid, options.threads, start);
     history.push_back(stats);
     if (on_epoch) on_epoch(stats);
     if (stopper.Update(stats, model)) break;
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  const double seconds = SecondsSince(start);
   return std::move(stopper).Finish(std::move(history), seconds);
 }
 

@@ -4,7 +4,6 @@
 #include <Eigen/Core>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <random>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "core/random_stream.h"
 #include "core/row_least_squares.h"
 #include "core/sparse_ratings.h"
+#include "core/status_macros.h"
 
 namespace recserve {
 namespace {
@@ -98,10 +98,7 @@ double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
   return sse;
 }
 
-absl::Status Validate(int32_t num_users, int32_t num_items,
-                      absl::Span<const Rating> fit, const BpmfOptions& o) {
-  if (fit.empty())
-    return absl::InvalidArgumentError("bpmf: no training ratings");
+absl::Status ValidateOptions(const BpmfOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("bpmf: --factors must be >= 1, got %d", o.factors));
@@ -111,13 +108,6 @@ absl::Status Validate(int32_t num_users, int32_t num_items,
         "bpmf: need 0 <= burn-in < sweeps (--epochs), got burn-in %d and %d "
         "sweeps",
         o.burn_in, o.sweeps));
-  }
-  for (const Rating& r : fit) {
-    if (r.user < 0 || r.user >= num_users || r.item < 0 ||
-        r.item >= num_items) {
-      return absl::InvalidArgumentError(
-          "bpmf: a training rating refers to an unknown user or item index");
-    }
   }
   return absl::OkStatus();
 }
@@ -130,23 +120,18 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       const RatingScale& scale,
                                       const BpmfOptions& options,
                                       const EpochCallback& on_epoch) {
-  if (absl::Status s = Validate(num_users, num_items, fit, options); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(ValidateOptions(options));
+  RETURN_IF_ERROR(
+      ValidateTrainingRatings("bpmf", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
   const SparseRatings by_user = GroupRatings(fit, num_users, /*by_user=*/true);
   const SparseRatings by_item = GroupRatings(fit, num_items, /*by_user=*/false);
 
-  MfModel sample = MakeInitialModel(num_users, num_items, options.factors,
-                                    options.init_stddev, options.seed);
-  sample.scale = scale;
-  sample.global_mean = MeanRating(fit);
+  MfModel sample = StartingModel(num_users, num_items, options.factors,
+                                 options.init_stddev, options.seed, scale, fit);
+  // Running sums of the kept samples; factors drawn with σ = 0 are zeros.
   MfModel sum =
-      MakeInitialModel(num_users, num_items, options.factors, 0.0f, 0);
-  sum.user_factors.setZero();
-  sum.item_factors.setZero();
-  sum.scale = scale;
-  sum.global_mean = sample.global_mean;
+      StartingModel(num_users, num_items, options.factors, 0.0f, 0, scale, fit);
   MfModel mean = sum;
   int32_t kept = 0;
 
@@ -185,14 +170,8 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
       mean.item_bias = sum.item_bias * inv;
       reported = &mean;
     }
-    EpochStats stats;
-    stats.epoch = sweep;
-    stats.train_rmse = Rmse(*reported, fit, options.threads);
-    stats.valid_rmse = valid.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                     : Rmse(*reported, valid, options.threads);
-    stats.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    const EpochStats stats =
+        MeasureEpoch(sweep, *reported, fit, valid, options.threads, start);
     history.push_back(stats);
     if (on_epoch) on_epoch(stats);
   }
@@ -201,9 +180,7 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   result.best_epoch = options.sweeps;
   result.best_valid_rmse = history.back().valid_rmse;
   result.history = std::move(history);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  result.seconds = SecondsSince(start);
   return result;
 }
 

@@ -49,8 +49,9 @@ struct MfModel {
   }
 };
 
-// A zero-factor model with the given shape: biases 0, factors drawn from
-// N(0, init_stddev²) with the given seed (deterministic).
+// A model with the given shape: biases 0, factors drawn from
+// N(0, init_stddev²) with the given seed (deterministic); all zeros when
+// init_stddev is 0.
 MfModel MakeInitialModel(int32_t num_users, int32_t num_items, int32_t factors,
                          float init_stddev, uint64_t seed);
 

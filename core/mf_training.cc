@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "core/parallel_for.h"
 
 namespace recserve {
@@ -48,6 +49,55 @@ void CarveValidation(absl::Span<const Rating> ratings, double fraction,
   for (size_t i = 0; i < ratings.size(); ++i) {
     (in_valid[i] ? valid : fit)->push_back(ratings[i]);
   }
+}
+
+absl::Status ValidateTrainingRatings(absl::string_view algo, int32_t num_users,
+                                     int32_t num_items,
+                                     absl::Span<const Rating> fit,
+                                     absl::Span<const Rating> valid) {
+  if (fit.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(algo, ": no training ratings"));
+  }
+  for (absl::Span<const Rating> ratings : {fit, valid}) {
+    for (const Rating& r : ratings) {
+      if (r.user < 0 || r.user >= num_users || r.item < 0 ||
+          r.item >= num_items) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(algo, ": a rating refers to user index ", r.user,
+                         " or item index ", r.item, " outside the ", num_users,
+                         " users and ", num_items, " items"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+MfModel StartingModel(int32_t num_users, int32_t num_items, int32_t factors,
+                      float init_stddev, uint64_t seed,
+                      const RatingScale& scale, absl::Span<const Rating> fit) {
+  MfModel model =
+      MakeInitialModel(num_users, num_items, factors, init_stddev, seed);
+  model.scale = scale;
+  model.global_mean = MeanRating(fit);
+  return model;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+EpochStats MeasureEpoch(int32_t epoch, const MfModel& model,
+                        absl::Span<const Rating> fit,
+                        absl::Span<const Rating> valid, int32_t threads,
+                        std::chrono::steady_clock::time_point start) {
+  EpochStats stats;
+  stats.epoch = epoch;
+  stats.train_rmse = Rmse(model, fit, threads);
+  stats.valid_rmse = Rmse(model, valid, threads);
+  stats.seconds = SecondsSince(start);
+  return stats;
 }
 
 double Rmse(const MfModel& model, absl::Span<const Rating> ratings,

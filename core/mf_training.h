@@ -4,10 +4,13 @@
 // What the ALS and SGD trainers share: per-epoch progress, early stopping on
 // a validation set carved out of the training ratings, and the result.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/mf_model.h"
 #include "core/ratings.h"
@@ -47,6 +50,30 @@ struct TrainResult {
 void CarveValidation(absl::Span<const Rating> ratings, double fraction,
                      uint64_t seed, std::vector<Rating>* fit,
                      std::vector<Rating>* valid);
+
+// Checks what every trainer needs of its input: `fit` is not empty and every
+// rating in `fit` and `valid` indexes a user in [0, num_users) and an item
+// in [0, num_items). InvalidArgument naming `algo` otherwise.
+absl::Status ValidateTrainingRatings(absl::string_view algo, int32_t num_users,
+                                     int32_t num_items,
+                                     absl::Span<const Rating> fit,
+                                     absl::Span<const Rating> valid);
+
+// The model a trainer starts from: zero biases, small random factors (see
+// MakeInitialModel), the given scale and the mean of `fit` as μ.
+MfModel StartingModel(int32_t num_users, int32_t num_items, int32_t factors,
+                      float init_stddev, uint64_t seed,
+                      const RatingScale& scale, absl::Span<const Rating> fit);
+
+// The statistics reported after an epoch: RMSE of `model` on `fit` and on
+// `valid` (NaN when empty), and the seconds since `start`.
+EpochStats MeasureEpoch(int32_t epoch, const MfModel& model,
+                        absl::Span<const Rating> fit,
+                        absl::Span<const Rating> valid, int32_t threads,
+                        std::chrono::steady_clock::time_point start);
+
+// Seconds elapsed since `start`.
+double SecondsSince(std::chrono::steady_clock::time_point start);
 
 // Root-mean-square error of model.Predict over `ratings` (NaN when empty).
 double Rmse(const MfModel& model, absl::Span<const Rating> ratings,

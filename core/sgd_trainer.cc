@@ -2,21 +2,18 @@
 
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <numeric>
 #include <random>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "core/status_macros.h"
 
 namespace recserve {
 namespace {
 
-absl::Status Validate(int32_t num_users, int32_t num_items,
-                      absl::Span<const Rating> fit, const SgdOptions& o) {
-  if (fit.empty())
-    return absl::InvalidArgumentError("sgd: no training ratings");
+absl::Status ValidateOptions(const SgdOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("sgd: --factors must be >= 1, got %d", o.factors));
@@ -34,13 +31,6 @@ absl::Status Validate(int32_t num_users, int32_t num_items,
     return absl::InvalidArgumentError(absl::StrFormat(
         "sgd: --reg must be >= 0, got %g (bias %g)", o.reg, o.bias_reg));
   }
-  for (const Rating& r : fit) {
-    if (r.user < 0 || r.user >= num_users || r.item < 0 ||
-        r.item >= num_items) {
-      return absl::InvalidArgumentError(
-          "sgd: a training rating refers to an unknown user or item index");
-    }
-  }
   return absl::OkStatus();
 }
 
@@ -52,14 +42,12 @@ absl::StatusOr<TrainResult> TrainSgd(int32_t num_users, int32_t num_items,
                                      const RatingScale& scale,
                                      const SgdOptions& options,
                                      const EpochCallback& on_epoch) {
-  if (absl::Status s = Validate(num_users, num_items, fit, options); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(ValidateOptions(options));
+  RETURN_IF_ERROR(
+      ValidateTrainingRatings("sgd", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
-  MfModel model = MakeInitialModel(num_users, num_items, options.factors,
-                                   options.init_stddev, options.seed);
-  model.scale = scale;
-  model.global_mean = MeanRating(fit);
+  MfModel model = StartingModel(num_users, num_items, options.factors,
+                                options.init_stddev, options.seed, scale, fit);
 
   // Shuffling a copy of the ratings, rather than an index array, keeps each
   // step's reads sequential in the rating array.
@@ -96,21 +84,13 @@ absl::StatusOr<TrainResult> TrainSgd(int32_t num_users, int32_t num_items,
       }
     }
     lr *= options.learning_rate_decay;
-    EpochStats stats;
-    stats.epoch = epoch;
-    stats.train_rmse = Rmse(model, fit, options.threads);
-    stats.valid_rmse = valid.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                     : Rmse(model, valid, options.threads);
-    stats.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+    const EpochStats stats =
+        MeasureEpoch(epoch, model, fit, valid, options.threads, start);
     history.push_back(stats);
     if (on_epoch) on_epoch(stats);
     if (stopper.Update(stats, model)) break;
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  const double seconds = SecondsSince(start);
   return std::move(stopper).Finish(std::move(history), seconds);
 }
 

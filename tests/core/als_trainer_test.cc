@@ -130,7 +130,15 @@ TEST(AlsTrainerTest, RejectsBadOptions) {
       TrainAls(5, 5, {}, {}, RatingScale{}, AlsOptions()).status().message(),
       HasSubstr("no training ratings"));
   std::vector<Rating> bad = {{7, 0, 3.0f, 0}};
-  EXPECT_FALSE(TrainAls(5, 5, bad, {}, RatingScale{}, AlsOptions()).ok());
+  EXPECT_THAT(
+      TrainAls(5, 5, bad, {}, RatingScale{}, AlsOptions()).status().message(),
+      HasSubstr("user index 7"));
+  // Validation ratings are checked too: an out-of-range index there would
+  // read past the factor matrices.
+  EXPECT_THAT(TrainAls(5, 5, lr.data.ratings, bad, RatingScale{}, AlsOptions())
+                  .status()
+                  .message(),
+              HasSubstr("outside the 5 users"));
 }
 
 }  // namespace
