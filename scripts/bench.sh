@@ -69,7 +69,7 @@ f = result["full_training_als"]
 md += ["", "Complete default training with ALS (λ tuning on a user sample, early stopping, refit), "
        "timed as a whole process including reading the CSV and evaluation:", "",
        f"- wall time {f['wall_seconds']:.1f} s (training {f['train_seconds']:.1f} s, "
-       f"{f['epochs']} epochs, λ {f['reg']}), peak memory {f['peak_rss_mb']:.0f} MB",
+       f"{f['epochs']} epochs, λ {f['reg']:.3g}), peak memory {f['peak_rss_mb']:.0f} MB",
        f"- test RMSE {f['test_rmse']:.4f} (noise floor {f['noise_floor_rmse']:.4f})"]
 open(f"{out}/training.md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))
