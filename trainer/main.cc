@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -418,7 +419,8 @@ absl::Status RunTrain() {
     PublishOptions publish;
     publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
     ASSIGN_OR_RETURN(version, PublishSnapshot(out, contents, publish));
-    std::printf("Published snapshot %s/%s\n", out.c_str(), version.c_str());
+    std::printf("Published snapshot %s\n",
+                (std::filesystem::path(out) / version).c_str());
   }
   const std::string report_json = absl::GetFlag(FLAGS_report_json);
   if (!report_json.empty()) {
@@ -539,7 +541,8 @@ absl::Status RunImport() {
   publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
   ASSIGN_OR_RETURN(std::string version,
                    PublishSnapshot(out, contents, publish));
-  std::printf("Published snapshot %s/%s\n", out.c_str(), version.c_str());
+  std::printf("Published snapshot %s\n",
+              (std::filesystem::path(out) / version).c_str());
   return absl::OkStatus();
 }
 
