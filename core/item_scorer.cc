@@ -18,6 +18,16 @@ void MfScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
   out.array() += model_.global_mean + model_.user_bias[user];
 }
 
+void EmbeddingScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
+  assert(scores.size() == static_cast<size_t>(num_items()));
+  Eigen::Map<Eigen::VectorXf> out(scores.data(), num_items());
+  if (user == kUnknownIndex) {
+    out.setZero();
+    return;
+  }
+  out.noalias() = items_ * users_.row(user).transpose();
+}
+
 PopularityScorer::PopularityScorer(const Dataset& train)
     : counts_(train.num_items(), 0.0f) {
   std::vector<int64_t> counts(counts_.size(), 0);

@@ -45,6 +45,24 @@ class MfScorer final : public ItemScorer {
   const MfModel& model_;
 };
 
+// Scores with embeddings: user_factors.row(u) · item_factors.row(i), the
+// retrieval score of the implicit-feedback model. An unknown user scores 0
+// everywhere. Borrows both matrices, which must outlive the scorer.
+class EmbeddingScorer final : public ItemScorer {
+ public:
+  EmbeddingScorer(const FactorMatrix& user_factors,
+                  const FactorMatrix& item_factors)
+      : users_(user_factors), items_(item_factors) {}
+  int32_t num_items() const override {
+    return static_cast<int32_t>(items_.rows());
+  }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override;
+
+ private:
+  const FactorMatrix& users_;
+  const FactorMatrix& items_;
+};
+
 // Most-popular baseline: an item's score is its number of training ratings,
 // the same for every user. Copies the counts; `train` need not outlive it.
 class PopularityScorer final : public ItemScorer {

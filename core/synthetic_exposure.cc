@@ -106,19 +106,24 @@ class ExposureSampler::Rep {
   }
 
   void SampleRatedItems(int32_t user, int32_t count, Rng& rng,
+                        const std::function<double(int32_t)>& acceptance,
                         std::vector<int32_t>* items) {
     items->clear();
     if (count <= rejection_limit_) {
       while (static_cast<int32_t>(items->size()) < count) {
         const int32_t i = alias_.Sample(rng);
         if (taken_by_[i] == user) continue;
+        if (rng.Uniform() >= acceptance(i)) continue;
         taken_by_[i] = user;
         items->push_back(i);
       }
       return;
     }
     for (int32_t j = 0; j < count; ++j) {
-      const int32_t i = tree_.Find(rng.Below64(tree_.total()));
+      int32_t i;
+      do {
+        i = tree_.Find(rng.Below64(tree_.total()));
+      } while (rng.Uniform() >= acceptance(i));
       tree_.Add(i, -weights_[i]);
       items->push_back(i);
     }
@@ -141,9 +146,11 @@ ExposureSampler::ExposureSampler(ExposureSampler&&) noexcept = default;
 ExposureSampler& ExposureSampler::operator=(ExposureSampler&&) noexcept =
     default;
 
-void ExposureSampler::SampleRatedItems(int32_t user, int32_t count, Rng& rng,
-                                       std::vector<int32_t>* items) {
-  rep_->SampleRatedItems(user, count, rng, items);
+void ExposureSampler::SampleRatedItems(
+    int32_t user, int32_t count, Rng& rng,
+    const std::function<double(int32_t)>& acceptance,
+    std::vector<int32_t>* items) {
+  rep_->SampleRatedItems(user, count, rng, acceptance, items);
 }
 
 }  // namespace recserve::synthetic

@@ -6,6 +6,7 @@
 // other callers.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -13,8 +14,10 @@
 
 namespace recserve::synthetic {
 
-// Successive sampling without replacement in proportion to item popularity,
-// independent of taste (so ratings are missing at random given popularity).
+// Successive sampling without replacement in proportion to item popularity
+// times a per-user acceptance in (0, 1] (the generator passes one that grows
+// with the user's taste for the item, so ratings are missing not at random,
+// as in real data).
 //
 // Thread-safety: not thread-safe; use one sampler per worker thread (several
 // samplers may share the same weights).
@@ -30,12 +33,14 @@ class ExposureSampler final {
 
   // Replaces *items with `count` distinct item indices in the order drawn:
   // each draw picks an item not drawn yet with probability proportional to
-  // its weight. The result depends only on the weights, `count` and the
-  // draws taken from `rng`, not on earlier calls, so users may be sampled in
-  // any order on any thread. Requires 0 <= count <= weights.size(), user >=
-  // 0, and a different `user` on every call to the same sampler (it marks the
-  // items taken by `user`).
+  // its weight times acceptance(item) (by rejection: a popularity draw is
+  // kept with probability acceptance(item)), which must be in (0, 1]. The
+  // result depends only on the weights, `count` and the draws taken from `rng`,
+  // not on earlier calls, so users may be sampled in any order on any thread.
+  // Requires 0 <= count <= weights.size(), user >= 0, and a different `user` on
+  // every call to the same sampler (it marks the items taken by `user`).
   void SampleRatedItems(int32_t user, int32_t count, Rng& rng,
+                        const std::function<double(int32_t item)>& acceptance,
                         std::vector<int32_t>* items);
 
  private:

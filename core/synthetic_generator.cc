@@ -143,7 +143,19 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
   for (int32_t d = 0; d < k; ++d) p[d] = kTasteSd * taste.Normal();
 
   Rng exposure_rng(m.options.seed, synthetic::kExposureStream, user);
-  exposure.SampleRatedItems(user, count, exposure_rng, &rated);
+  // Missing not at random: a user mostly rates what they expect to like.
+  // Acceptance exp(β (p·q − |p|)) is 1 for the best-matching direction
+  // (every q has norm 1) and exp(−2β|p|) for the opposite one.
+  double p_norm = 0.0;
+  for (int32_t d = 0; d < k; ++d) p_norm += p[d] * p[d];
+  p_norm = std::sqrt(p_norm);
+  const auto acceptance = [&](int32_t item) {
+    const double* q = &m.items.factors[static_cast<size_t>(item) * k];
+    double dot = 0.0;
+    for (int32_t d = 0; d < k; ++d) dot += p[d] * q[d];
+    return std::exp(m.options.exposure_taste * (dot - p_norm));
+  };
+  exposure.SampleRatedItems(user, count, exposure_rng, acceptance, &rated);
 
   Rng rng(m.options.seed, synthetic::kRatingStream, user);
   for (int32_t j = count - 1; j > 0; --j) {
@@ -357,6 +369,9 @@ absl::Status Validate(const GeneratorOptions& o) {
   if (o.genres < 1 || o.genres > 256) {
     return invalid("genres must be in [1, 256], got ", o.genres);
   }
+  if (!(o.exposure_taste >= 0) || !std::isfinite(o.exposure_taste)) {
+    return invalid("exposure_taste must be >= 0, got ", o.exposure_taste);
+  }
   if (!std::isfinite(o.noise) || o.noise < 0) {
     return invalid("noise must be finite and >= 0, got ", o.noise);
   }
@@ -409,6 +424,7 @@ nlohmann::json TruthJson(const GeneratorOptions& o, const ChunkStats& s,
         {"item_bias_sd", synthetic::kItemBiasSd},
         {"popularity_bias_correlation", synthetic::kPopularityBiasCorrelation},
         {"taste_sd", kTasteSd},
+        {"exposure_taste", o.exposure_taste},
         {"zipf_exponent", synthetic::kZipfExponent},
         {"zipf_offset",
          synthetic::kZipfOffset + synthetic::kZipfOffsetPerItem * o.items},

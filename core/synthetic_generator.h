@@ -13,9 +13,10 @@
 // ≈ 1.03, and the taste term carries about half of the score's variance (a
 // biases-only model cannot get near the noise floor). Item popularity and
 // user activity are power laws; which items a user rates is drawn by
-// popularity-weighted sampling without replacement (independent of taste, so
-// the ratings are missing at random given popularity). Timestamps increase
-// within each user's activity window (1995-2023).
+// popularity-weighted sampling without replacement, optionally tilted towards
+// the items the user likes: P(rated) ∝ popularity · exp(β p_u·q_i) with
+// β = exposure_taste (missing not at random, as in real data). Timestamps
+// increase within each user's activity window (1995-2023).
 
 #include <cstdint>
 #include <functional>
@@ -26,7 +27,7 @@
 namespace recserve {
 
 // Bumped whenever the bytes written for the same options change.
-inline constexpr int kSyntheticGeneratorVersion = 2;
+inline constexpr int kSyntheticGeneratorVersion = 3;
 
 // Every user gets at least this many ratings.
 inline constexpr int32_t kSyntheticMinRatingsPerUser = 5;
@@ -48,6 +49,10 @@ struct GeneratorOptions {
   // Number of made-up genres, each a direction in the taste space; in
   // [1, 256]. Default 8.
   int32_t genres = 8;
+  // β: how strongly taste decides which items a user rates, >= 0. Default 0
+  // (exposure by popularity alone). Raising it also raises the observed
+  // mean rating (users rate what they like).
+  double exposure_taste = 0.0;
   // Path of the ratings file to write, e.g. "data/ratings.csv"; required.
   // Its parent directory is created if missing.
   std::string out;

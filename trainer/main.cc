@@ -110,6 +110,9 @@ ABSL_FLAG(int32_t, users, 2000, "generate: number of users.");
 ABSL_FLAG(double, noise, 0.5, "generate: σ of the rating noise.");
 ABSL_FLAG(int32_t, latent_factors, 2,
           "generate: rank of the hidden taste structure.");
+ABSL_FLAG(double, exposure_taste, 0.0,
+          "generate: β of the exposure model P(rated) ∝ popularity · "
+          "exp(β · taste); 0 = popularity alone.");
 ABSL_FLAG(int32_t, genres, 8,
           "generate: number of made-up genres (directions in the taste "
           "space; titles name them).");
@@ -471,6 +474,7 @@ absl::Status RunGenerate() {
   options.seed = absl::GetFlag(FLAGS_seed);
   options.latent_factors = absl::GetFlag(FLAGS_latent_factors);
   options.genres = absl::GetFlag(FLAGS_genres);
+  options.exposure_taste = absl::GetFlag(FLAGS_exposure_taste);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.out = absl::GetFlag(FLAGS_out);
   if (options.out.empty()) {

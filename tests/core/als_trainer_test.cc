@@ -13,8 +13,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(AlsTrainerTest, RecoversALowRankMatrixFromHalfOfItsEntries) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(120, 80, 3, 0.5, 0.0, 7);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(120, 80, 3, 0.5, 0.0, 7);
   std::vector<Rating> fit, held_out;
   CarveValidation(lr.data.ratings, 0.2, 3, &fit, &held_out);
   AlsOptions options;
@@ -35,8 +35,8 @@ TEST(AlsTrainerTest, RecoversALowRankMatrixFromHalfOfItsEntries) {
 }
 
 TEST(AlsTrainerTest, TrainingErrorFallsEveryIteration) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(60, 50, 4, 0.4, 0.3, 11);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(60, 50, 4, 0.4, 0.3, 11);
   AlsOptions options;
   options.factors = 4;
   options.max_iterations = 8;
@@ -54,8 +54,8 @@ TEST(AlsTrainerTest, TrainingErrorFallsEveryIteration) {
 }
 
 TEST(AlsTrainerTest, SameResultForAnyThreadCount) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(90, 70, 3, 0.3, 0.5, 5);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(90, 70, 3, 0.3, 0.5, 5);
   AlsOptions options;
   options.factors = 5;
   options.max_iterations = 5;
@@ -74,8 +74,8 @@ TEST(AlsTrainerTest, SameResultForAnyThreadCount) {
 TEST(AlsTrainerTest, EarlyStoppingKeepsTheBestEpoch) {
   // Weak regularization on noisy, sparse data overfits: validation error
   // rises after a few iterations, and the model kept is the best one.
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(80, 60, 2, 0.25, 1.0, 13);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(80, 60, 2, 0.25, 1.0, 13);
   std::vector<Rating> fit, valid;
   CarveValidation(lr.data.ratings, 0.2, 1, &fit, &valid);
   AlsOptions options;
@@ -102,8 +102,8 @@ TEST(AlsTrainerTest, EarlyStoppingKeepsTheBestEpoch) {
 TEST(AlsTrainerTest, UsersAndItemsWithoutRatingsGetZeroFactors) {
   // Rows with no ratings happen when tuning on a subsample; they must not
   // reach Eigen's product kernels (which divide by the inner size).
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(30, 20, 2, 0.5, 0.3, 9);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(30, 20, 2, 0.5, 0.3, 9);
   AlsOptions options;
   options.factors = 4;
   options.max_iterations = 3;
@@ -116,7 +116,8 @@ TEST(AlsTrainerTest, UsersAndItemsWithoutRatingsGetZeroFactors) {
 }
 
 TEST(AlsTrainerTest, RejectsBadOptions) {
-  testing::LowRankRatings lr = testing::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
   AlsOptions options;
   options.factors = 0;
   auto result = TrainAls(5, 5, lr.data.ratings, {}, RatingScale{}, options);

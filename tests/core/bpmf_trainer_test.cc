@@ -14,8 +14,8 @@ using ::testing::HasSubstr;
 TEST(BpmfTrainerTest, PredictsUnseenEntriesNearTheNoiseLevel) {
   // σ = 0.5 noise: no model can beat ~0.5 on held-out entries; the posterior
   // mean should come close without any regularization to tune.
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(200, 150, 3, 0.3, 0.5, 21);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(200, 150, 3, 0.3, 0.5, 21);
   std::vector<Rating> fit, held_out;
   CarveValidation(lr.data.ratings, 0.2, 3, &fit, &held_out);
   BpmfOptions options;
@@ -33,8 +33,8 @@ TEST(BpmfTrainerTest, PredictsUnseenEntriesNearTheNoiseLevel) {
 }
 
 TEST(BpmfTrainerTest, SameResultForAnyThreadCount) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(70, 60, 2, 0.3, 0.5, 5);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(70, 60, 2, 0.3, 0.5, 5);
   BpmfOptions options;
   options.factors = 4;
   options.sweeps = 6;
@@ -50,8 +50,8 @@ TEST(BpmfTrainerTest, SameResultForAnyThreadCount) {
 }
 
 TEST(BpmfTrainerTest, RowsWithoutRatingsAreDrawnFromThePrior) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(30, 20, 2, 0.5, 0.3, 9);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(30, 20, 2, 0.5, 0.3, 9);
   BpmfOptions options;
   options.factors = 3;
   options.sweeps = 4;
@@ -63,7 +63,8 @@ TEST(BpmfTrainerTest, RowsWithoutRatingsAreDrawnFromThePrior) {
 }
 
 TEST(BpmfTrainerTest, RejectsBurnInNotBelowSweeps) {
-  testing::LowRankRatings lr = testing::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
   BpmfOptions options;
   options.sweeps = 10;
   options.burn_in = 10;

@@ -1,15 +1,12 @@
 #include "core/delimited_line.h"
 
-#include <stdlib.h>
-
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
@@ -19,16 +16,9 @@ using ::testing::HasSubstr;
 
 class LineReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/delimited_line_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
+    const std::string path = tmp_.Path(name);
+    testutil::WriteFile(path, content);
     return path;
   }
 
@@ -40,7 +30,7 @@ class LineReaderTest : public ::testing::Test {
     return lines;
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
 };
 
 TEST_F(LineReaderTest, SplitsLfCrlfAndFinalLineWithoutNewline) {
@@ -124,13 +114,13 @@ TEST_F(LineReaderTest, EstimatesLineCount) {
 }
 
 TEST_F(LineReaderTest, MissingFileIsNotFoundNamingIt) {
-  auto reader = LineReader::Open(dir_ + "/nope.txt");
+  auto reader = LineReader::Open(tmp_.Path("nope.txt"));
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(reader.status().message(), HasSubstr(dir_ + "/nope.txt"));
+  EXPECT_THAT(reader.status().message(), HasSubstr(tmp_.Path("nope.txt")));
 }
 
 TEST_F(LineReaderTest, DirectoryIsAnError) {
-  auto reader = LineReader::Open(dir_);
+  auto reader = LineReader::Open(tmp_.path());
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reader.status().message(), HasSubstr("directory"));
 }

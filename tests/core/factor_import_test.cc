@@ -7,7 +7,7 @@
 #include "core/snapshot_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testutil/tiny_model.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
@@ -35,11 +35,9 @@ Dataset SampleRatings() {
 
 class FactorImportTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = testutil::MakeTempDir(); }
-
   std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    testutil::WriteFileOrDie(path, text);
+    std::string path = tmp_.Path(name);
+    testutil::WriteFile(path, text);
     return path;
   }
 
@@ -51,7 +49,7 @@ class FactorImportTest : public ::testing::Test {
     return ImportFactors(options, SampleRatings());
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
 };
 
 constexpr char kUsersCsv[] = "id,bias,f1,f2\nu1,0.5,1,2\nu2,-0.5,0.25,0\n";
@@ -173,7 +171,7 @@ TEST_F(FactorImportTest, FileLevelErrors) {
   EXPECT_THAT(r.status().message(), HasSubstr("none of the 6 ratings"));
 
   ImportOptions options;
-  options.user_factors_path = dir_ + "/missing.csv";
+  options.user_factors_path = tmp_.Path("missing.csv");
   options.item_factors_path = Write("items.txt", kItemsCsv);
   EXPECT_EQ(ImportFactors(options, SampleRatings()).status().code(),
             absl::StatusCode::kNotFound);
@@ -199,7 +197,7 @@ TEST_F(FactorImportTest, RoundTripsThroughASnapshot) {
   contents.model = &r->model;
   contents.algo = "import";
   contents.training_params = {{"user_factors", "users.txt"}};
-  std::string root = dir_ + "/snapshots";
+  std::string root = tmp_.Path("snapshots");
   ASSERT_TRUE(PublishSnapshot(root, contents).ok());
   absl::StatusOr<std::shared_ptr<const Snapshot>> snap =
       Snapshot::LoadLatest(root);

@@ -1,15 +1,12 @@
 #include "core/item_reader.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
@@ -37,16 +34,9 @@ constexpr char kWesternUItem[] =
 
 class ItemReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/item_reader_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
+    const std::string path = tmp_.Path(name);
+    testutil::WriteFile(path, content);
     return path;
   }
 
@@ -63,7 +53,7 @@ class ItemReaderTest : public ::testing::Test {
     EXPECT_THAT(catalog, IsEmpty());
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
 };
 
 TEST_F(ItemReaderTest, UItemLatin1TitlesAndGenreFlags) {
@@ -197,9 +187,9 @@ TEST_F(ItemReaderTest, EmptyHeaderOnlyUnknownAndMissingFiles) {
     EXPECT_THAT(report.status().message(), HasSubstr(path + c.message));
   }
   ItemCatalog catalog;
-  auto report = ReadItems(dir_ + "/missing.item", {}, &catalog);
+  auto report = ReadItems(tmp_.Path("missing.item"), {}, &catalog);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(report.status().message(), HasSubstr(dir_ + "/missing.item"));
+  EXPECT_THAT(report.status().message(), HasSubstr(tmp_.Path("missing.item")));
 }
 
 TEST_F(ItemReaderTest, SkipBadLines) {

@@ -11,7 +11,7 @@
 #include "core/split.h"
 #include "core/synthetic_generator.h"
 #include "gtest/gtest.h"
-#include "tests/testutil/run_command.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
@@ -19,14 +19,14 @@ namespace {
 class RatingModelQualityTest : public ::testing::TestWithParam<Algorithm> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testing::MakeTempDir());
+    tmp_ = new testutil::TempDir;
     GeneratorOptions gen;
     gen.users = 2000;
     gen.items = 1000;
     gen.ratings = 200000;
     gen.noise = 0.5;
     gen.seed = 2024;
-    gen.out = *dir_ + "/ratings.csv";
+    gen.out = tmp_->Path("ratings.csv");
     auto report = GenerateSyntheticData(gen);
     ASSERT_TRUE(report.ok()) << report.status();
     noise_floor_ = report->noise_floor_rmse;
@@ -39,13 +39,13 @@ class RatingModelQualityTest : public ::testing::TestWithParam<Algorithm> {
   }
   static void TearDownTestSuite() {
     delete data_;
-    delete dir_;
+    delete tmp_;
   }
-  static std::string* dir_;
+  static testutil::TempDir* tmp_;
   static TrainTest* data_;
   static double noise_floor_;
 };
-std::string* RatingModelQualityTest::dir_ = nullptr;
+testutil::TempDir* RatingModelQualityTest::tmp_ = nullptr;
 TrainTest* RatingModelQualityTest::data_ = nullptr;
 double RatingModelQualityTest::noise_floor_ = 0;
 

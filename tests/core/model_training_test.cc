@@ -24,8 +24,8 @@ TEST(ModelTrainingTest, ParsesAlgorithmNames) {
 }
 
 TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
   ModelTrainingOptions options;
   options.algorithm = Algorithm::kAls;
   options.als.factors = 6;
@@ -60,8 +60,8 @@ TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
 }
 
 TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
   ModelTrainingOptions options;
   options.algorithm = Algorithm::kSgd;
   options.sgd.factors = 6;
@@ -92,8 +92,8 @@ TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
 }
 
 TEST(ModelTrainingTest, BpmfUsesNoValidationSet) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(40, 30, 2, 0.4, 0.5, 3);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(40, 30, 2, 0.4, 0.5, 3);
   ModelTrainingOptions options;
   options.bpmf.factors = 3;
   options.bpmf.sweeps = 5;

@@ -9,16 +9,18 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/run_command.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
 
-using testing::RunCommand;
+using testutil::RunCommand;
 
 constexpr char kPython[] = "/usr/bin/python3";
 
 TEST(NpyNumpyInteropTest, NumpyLoadsWhatWeWrite) {
-  const std::string dir = testing::MakeTempDir();
+  testutil::TempDir tmp;
+  const std::string dir = tmp.path();
   const std::vector<float> factors = {1.5f, -2.25f, 3.0f, 0.125f, 5.0f, -6.5f};
   ASSERT_TRUE(WriteNpy<float>(dir + "/f.npy", factors, {2, 3}).ok());
   const std::vector<int64_t> offsets = {0, 4, 9};
@@ -36,7 +38,8 @@ TEST(NpyNumpyInteropTest, NumpyLoadsWhatWeWrite) {
 }
 
 TEST(NpyNumpyInteropTest, WeReadWhatNumpyWrites) {
-  const std::string dir = testing::MakeTempDir();
+  testutil::TempDir tmp;
+  const std::string dir = tmp.path();
   auto result = RunCommand(
       {kPython, "-c",
        "import sys, numpy as np\n"

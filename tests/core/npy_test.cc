@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testutil/tiny_model.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
@@ -100,12 +100,13 @@ TEST(NpyTest, ParsesNumpyWrittenFiles) {
 }
 
 TEST(NpyTest, WriteThenParseRoundTrip) {
-  std::string dir = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string dir = tmp.path();
   std::vector<int32_t> values(3 * 5);
   for (size_t i = 0; i < values.size(); ++i) values[i] = int32_t(i * 37) - 100;
   std::string path = dir + "/a.npy";
   ASSERT_TRUE(WriteNpy<int32_t>(path, values, {3, 5}).ok());
-  std::string bytes = testutil::ReadFileOrDie(path);
+  std::string bytes = testutil::ReadFile(path);
   EXPECT_EQ(bytes.size(), 128u + values.size() * 4);  // 64-aligned header
   absl::StatusOr<NpyArray> a =
       ParseNpyAs(bytes, "a.npy", NpyDtype::kInt32, {3, 5});
@@ -117,7 +118,8 @@ TEST(NpyTest, WriteThenParseRoundTrip) {
 }
 
 TEST(NpyTest, WriteRejectsShapeThatDoesNotMatchData) {
-  std::string dir = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string dir = tmp.path();
   std::vector<float> values(5);
   absl::Status s = WriteNpy<float>(dir + "/x.npy", values, {2, 3});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);

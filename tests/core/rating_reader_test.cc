@@ -1,9 +1,5 @@
 #include "core/rating_reader.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -13,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
@@ -37,16 +34,9 @@ std::vector<Row> Rows(const Dataset& data) {
 
 class RatingReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "/rating_reader_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
+    const std::string path = tmp_.Path(name);
+    testutil::WriteFile(path, content);
     return path;
   }
 
@@ -65,7 +55,7 @@ class RatingReaderTest : public ::testing::Test {
     EXPECT_TRUE(data.ratings.empty());
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
 };
 
 TEST_F(RatingReaderTest, Ml100kAutoDetected) {
@@ -336,9 +326,10 @@ TEST_F(RatingReaderTest, EmptyHeaderOnlyUnknownAndMissingFiles) {
   }
   {
     Dataset data;
-    auto report = ReadRatings(dir_ + "/no_such.data", {}, &data);
+    auto report = ReadRatings(tmp_.Path("no_such.data"), {}, &data);
     EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
-    EXPECT_THAT(report.status().message(), HasSubstr(dir_ + "/no_such.data"));
+    EXPECT_THAT(report.status().message(),
+                HasSubstr(tmp_.Path("no_such.data")));
   }
 }
 

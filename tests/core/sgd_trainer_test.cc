@@ -12,8 +12,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(SgdTrainerTest, LearnsALowRankMatrix) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(120, 80, 3, 0.5, 0.0, 7);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(120, 80, 3, 0.5, 0.0, 7);
   std::vector<Rating> fit, held_out;
   CarveValidation(lr.data.ratings, 0.2, 3, &fit, &held_out);
   SgdOptions options;
@@ -31,8 +31,8 @@ TEST(SgdTrainerTest, LearnsALowRankMatrix) {
 }
 
 TEST(SgdTrainerTest, DeterministicForASeedAndDifferentAcrossSeeds) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(50, 40, 2, 0.4, 0.3, 3);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(50, 40, 2, 0.4, 0.3, 3);
   SgdOptions options;
   options.max_epochs = 3;
   options.seed = 9;
@@ -47,8 +47,8 @@ TEST(SgdTrainerTest, DeterministicForASeedAndDifferentAcrossSeeds) {
 }
 
 TEST(SgdTrainerTest, EarlyStoppingKeepsTheBestEpoch) {
-  testing::LowRankRatings lr =
-      testing::MakeLowRankRatings(80, 60, 2, 0.25, 1.0, 13);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(80, 60, 2, 0.25, 1.0, 13);
   std::vector<Rating> fit, valid;
   CarveValidation(lr.data.ratings, 0.2, 1, &fit, &valid);
   SgdOptions options;
@@ -69,7 +69,8 @@ TEST(SgdTrainerTest, EarlyStoppingKeepsTheBestEpoch) {
 }
 
 TEST(SgdTrainerTest, RejectsBadOptions) {
-  testing::LowRankRatings lr = testing::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
   SgdOptions options;
   options.learning_rate = -1;
   auto result = TrainSgd(5, 5, lr.data.ratings, {}, RatingScale{}, options);

@@ -20,6 +20,7 @@
 #include "core/snapshot_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/temp_files.h"
 #include "tests/testutil/tiny_model.h"
 
 namespace recserve {
@@ -28,7 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testutil::ReadFileOrDie;
+using testutil::ReadFile;
 
 SnapshotContents ContentsOf(const testutil::TinyModel& t) {
   SnapshotContents c;
@@ -62,14 +63,15 @@ bool HasTempEntries(const std::string& root) {
 }
 
 TEST(SnapshotPublishTest, VersionsIncreaseAndLatestMoves) {
-  std::string root = testutil::MakeTempDir() + "/models/mf";  // created
+  testutil::TempDir tmp;
+  std::string root = tmp.Path("models/mf");  // created
   testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
   for (int n = 1; n <= 3; ++n) {
     t.model.global_mean = static_cast<float>(n);
     absl::StatusOr<std::string> v = PublishSnapshot(root, ContentsOf(t));
     ASSERT_TRUE(v.ok()) << v.status();
     EXPECT_EQ(*v, FormatVersionName(n));
-    EXPECT_EQ(ReadFileOrDie(root + "/LATEST"), *v + "\n");
+    EXPECT_EQ(ReadFile(root + "/LATEST"), *v + "\n");
     absl::StatusOr<std::shared_ptr<const Snapshot>> snap =
         Snapshot::LoadLatest(root);
     ASSERT_TRUE(snap.ok()) << snap.status();
@@ -84,7 +86,8 @@ TEST(SnapshotPublishTest, VersionsIncreaseAndLatestMoves) {
 }
 
 TEST(SnapshotPublishTest, KeepVersionsPrunesOldestButLoadedSnapshotsLive) {
-  std::string root = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
   testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
   PublishOptions options;
   options.keep_versions = 2;
@@ -114,12 +117,13 @@ TEST(SnapshotPublishTest, KeepVersionsPrunesOldestButLoadedSnapshotsLive) {
 }
 
 TEST(SnapshotPublishTest, NameTakenBehindTheLocksBackIsSkipped) {
-  std::string root = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
   testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
   ASSERT_TRUE(PublishSnapshot(root, ContentsOf(t)).ok());
   // A plain file is not a version (ListVersions skips it), but it blocks the
   // name: the rename must fail and move on to the next number.
-  testutil::WriteFileOrDie(root + "/v000002", "not a folder");
+  testutil::WriteFile(root + "/v000002", "not a folder");
   absl::StatusOr<std::string> v = PublishSnapshot(root, ContentsOf(t));
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, "v000003");
@@ -130,14 +134,15 @@ TEST(SnapshotPublishTest, NameTakenBehindTheLocksBackIsSkipped) {
 }
 
 TEST(SnapshotPublishTest, StaleTempEntriesAreRemovedFreshOnesKept) {
-  std::string root = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
   testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
   std::string stale = root + "/.tmp-v000001-1-deadbeef";
   std::string fresh = root + "/.tmp-v000001-2-cafef00d";
   fs::create_directories(stale);
   fs::create_directories(fresh);
-  testutil::WriteFileOrDie(stale + "/user_factors.npy", "partial");
-  testutil::WriteFileOrDie(root + "/LATEST.tmp", "v0000");
+  testutil::WriteFile(stale + "/user_factors.npy", "partial");
+  testutil::WriteFile(root + "/LATEST.tmp", "v0000");
   struct timeval old[2] = {{::time(nullptr) - 7200, 0},
                            {::time(nullptr) - 7200, 0}};
   ASSERT_EQ(::utimes(stale.c_str(), old), 0);
@@ -158,7 +163,8 @@ TEST(SnapshotPublishTest, StaleTempEntriesAreRemovedFreshOnesKept) {
 }
 
 TEST(SnapshotPublishTest, InvalidContentsAreRejectedBeforeTouchingDisk) {
-  std::string root = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
   testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
   struct Case {
     std::string label;
@@ -217,7 +223,8 @@ TEST(SnapshotPublishTest, InvalidContentsAreRejectedBeforeTouchingDisk) {
 }
 
 TEST(SnapshotPublishTest, ConcurrentPublishersGetDistinctVersions) {
-  std::string root = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
   testutil::TinyModel t = testutil::MakeTinyModel(50, 40, 8, 5);
   std::vector<pid_t> children;
   for (int c = 0; c < 2; ++c) {
@@ -252,7 +259,8 @@ TEST(SnapshotPublishTest, ConcurrentPublishersGetDistinctVersions) {
 // SIGKILLed at random moments. After every kill, LATEST must name a
 // complete snapshot that loads, and every version folder must load.
 TEST(SnapshotPublishTest, SigkillAtRandomMomentsNeverBreaksLatest) {
-  std::string root = testutil::MakeTempDir();
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
   testutil::TinyModel t = testutil::MakeTinyModel(3000, 2000, 32, 20);
   PublishOptions options;
   options.keep_versions = 3;

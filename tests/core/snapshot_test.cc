@@ -18,6 +18,8 @@
 #include "core/snapshot_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/snapshot_tampering.h"
+#include "tests/testutil/temp_files.h"
 #include "tests/testutil/tiny_model.h"
 
 namespace recserve {
@@ -26,9 +28,9 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using testutil::ReadFileOrDie;
+using testutil::ReadFile;
 using testutil::ReplaceFileKeepingManifestValid;
-using testutil::WriteFileOrDie;
+using testutil::WriteFile;
 
 constexpr int32_t kUsers = 7;
 constexpr int32_t kItems = 10;
@@ -38,7 +40,7 @@ class SnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tiny_ = testutil::MakeTinyModel(kUsers, kItems, kFactors);
-    root_ = testutil::MakeTempDir();
+    root_ = tmp_.path();
   }
 
   // Publishes the tiny model and returns the version folder.
@@ -63,12 +65,13 @@ class SnapshotTest : public ::testing::Test {
   void EditManifest(const std::string& dir,
                     const std::function<void(SnapshotManifest&)>& edit) {
     absl::StatusOr<SnapshotManifest> m =
-        ParseManifest(ReadFileOrDie(dir + "/manifest.json"));
+        ParseManifest(ReadFile(dir + "/manifest.json"));
     ASSERT_TRUE(m.ok()) << m.status();
     edit(*m);
-    WriteFileOrDie(dir + "/manifest.json", ManifestToJson(*m));
+    WriteFile(dir + "/manifest.json", ManifestToJson(*m));
   }
 
+  testutil::TempDir tmp_;
   testutil::TinyModel tiny_;
   std::string root_;
 };
@@ -155,28 +158,27 @@ TEST_F(SnapshotTest, RoundTripKeepsEveryValue) {
 
 TEST_F(SnapshotTest, FilesHaveTheDocumentedFormats) {
   std::string dir = Publish();
-  EXPECT_EQ(ReadFileOrDie(dir + "/user_ids.txt"),
-            "u0\nu1\nu2\nu3\nu4\nu5\nu6\n");
-  std::string titles = ReadFileOrDie(dir + "/item_titles.txt");
+  EXPECT_EQ(ReadFile(dir + "/user_ids.txt"), "u0\nu1\nu2\nu3\nu4\nu5\nu6\n");
+  std::string titles = ReadFile(dir + "/item_titles.txt");
   EXPECT_EQ(titles.substr(0, titles.find('\n', titles.find('\n') + 1) + 1),
             "Amélie 0 \xe2\x98\x85 part two\n\n");
-  std::string genres = ReadFileOrDie(dir + "/item_genres.txt");
+  std::string genres = ReadFile(dir + "/item_genres.txt");
   EXPECT_EQ(genres.substr(0, 17), "Comedy|Romance\n\nC");
-  std::string pop = ReadFileOrDie(dir + "/item_popularity.npy");
+  std::string pop = ReadFile(dir + "/item_popularity.npy");
   EXPECT_THAT(pop, HasSubstr("'descr': '<i4'"));
   EXPECT_THAT(
-      ReadFileOrDie(dir + "/user_seen_offsets.npy"),
+      ReadFile(dir + "/user_seen_offsets.npy"),
       HasSubstr("'descr': '<i8', 'fortran_order': False, 'shape': (8,)"));
-  EXPECT_THAT(ReadFileOrDie(dir + "/user_factors.npy"),
+  EXPECT_THAT(ReadFile(dir + "/user_factors.npy"),
               HasSubstr("'shape': (7, 4)"));
   absl::StatusOr<SnapshotManifest> m =
-      ParseManifest(ReadFileOrDie(dir + "/manifest.json"));
+      ParseManifest(ReadFile(dir + "/manifest.json"));
   ASSERT_TRUE(m.ok());
   for (const auto& [name, info] : m->files) {
     absl::StatusOr<uint32_t> crc = Crc32OfFile(dir + "/" + name);
     ASSERT_TRUE(crc.ok());
     EXPECT_EQ(*crc, info.crc32) << name;
-    EXPECT_EQ(ReadFileOrDie(dir + "/" + name).size(), info.bytes) << name;
+    EXPECT_EQ(ReadFile(dir + "/" + name).size(), info.bytes) << name;
   }
 }
 
@@ -203,8 +205,8 @@ TEST_F(SnapshotTest, EmptyModelRoundTrips) {
 TEST_F(SnapshotTest, TruncatedNpyIsDataLoss) {
   std::string dir = Publish();
   std::string path = dir + "/user_factors.npy";
-  std::string bytes = ReadFileOrDie(path);
-  WriteFileOrDie(path, bytes.substr(0, bytes.size() - 10));
+  std::string bytes = ReadFile(path);
+  WriteFile(path, bytes.substr(0, bytes.size() - 10));
   absl::Status s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(s.message(), HasSubstr("user_factors.npy: has 230 bytes, "
@@ -221,9 +223,9 @@ TEST_F(SnapshotTest, TruncatedNpyIsDataLoss) {
 TEST_F(SnapshotTest, FlippedByteFailsChecksum) {
   std::string dir = Publish();
   std::string path = dir + "/item_factors.npy";
-  std::string bytes = ReadFileOrDie(path);
+  std::string bytes = ReadFile(path);
   bytes[bytes.size() - 7] ^= 0x01;
-  WriteFileOrDie(path, bytes);
+  WriteFile(path, bytes);
   absl::Status s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(s.message(), HasSubstr("item_factors.npy: checksum mismatch"));
@@ -327,11 +329,11 @@ TEST_F(SnapshotTest, ManifestVersionMustMatchFolder) {
 
 TEST_F(SnapshotTest, GarbageAndFutureManifests) {
   std::string dir = Publish();
-  WriteFileOrDie(dir + "/manifest.json", "{\"format_version\": 1");
+  WriteFile(dir + "/manifest.json", "{\"format_version\": 1");
   absl::Status s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr(dir + "/manifest.json: not valid JSON"));
-  WriteFileOrDie(dir + "/manifest.json", "{\"format_version\": 3}");
+  WriteFile(dir + "/manifest.json", "{\"format_version\": 3}");
   s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("this build reads format_version 1"));
@@ -385,7 +387,7 @@ TEST_F(SnapshotTest, BadSeenItems) {
     return MakeNpyHeader(dtype, shape) +
            std::string(static_cast<const char*>(data), bytes);
   };
-  std::string good_offsets = ReadFileOrDie(dir + "/user_seen_offsets.npy");
+  std::string good_offsets = ReadFile(dir + "/user_seen_offsets.npy");
   std::vector<int64_t> offsets = {0, 3, 2, 9, 12, 15, 18, 18};
   ReplaceFileKeepingManifestValid(
       dir, "user_seen_offsets.npy",
@@ -399,7 +401,7 @@ TEST_F(SnapshotTest, BadSeenItems) {
   EXPECT_THAT(LoadStatus(dir).message(), HasSubstr("last offset is 99"));
 
   ReplaceFileKeepingManifestValid(dir, "user_seen_offsets.npy", good_offsets);
-  std::string items = ReadFileOrDie(dir + "/user_seen_items.npy");
+  std::string items = ReadFile(dir + "/user_seen_items.npy");
   std::string bad = items;
   int32_t out_of_range = kItems;
   std::memcpy(&bad[bad.size() - 4], &out_of_range, 4);
@@ -413,11 +415,11 @@ TEST_F(SnapshotTest, LatestNamingMissingVersion) {
   EXPECT_EQ(Snapshot::LoadLatest(root_).status().code(),
             absl::StatusCode::kNotFound);
   Publish();
-  WriteFileOrDie(root_ + "/LATEST", "v000009\n");
+  WriteFile(root_ + "/LATEST", "v000009\n");
   absl::Status s = Snapshot::LoadLatest(root_).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("names v000009 but"));
-  WriteFileOrDie(root_ + "/LATEST", "../../etc\n");
+  WriteFile(root_ + "/LATEST", "../../etc\n");
   s = Snapshot::LoadLatest(root_).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("not a version name"));
@@ -434,8 +436,7 @@ TEST_F(SnapshotTest, RandomCorruptionNeverCrashes) {
       "item_popularity.npy", "user_seen_offsets.npy", "user_seen_items.npy",
       "item_titles.txt",     "item_genres.txt",       "manifest.json"};
   std::map<std::string, std::string> originals;
-  for (const std::string& n : names)
-    originals[n] = ReadFileOrDie(dir + "/" + n);
+  for (const std::string& n : names) originals[n] = ReadFile(dir + "/" + n);
   std::mt19937 rng(7);
   int failures = 0;
   for (int round = 0; round < 300; ++round) {
@@ -451,7 +452,7 @@ TEST_F(SnapshotTest, RandomCorruptionNeverCrashes) {
       for (int k = 0; k < 8; ++k) bytes[rng() % bytes.size()] ^= 0xff;
     }
     if (name == "manifest.json") {
-      WriteFileOrDie(dir + "/" + name, bytes);
+      WriteFile(dir + "/" + name, bytes);
     } else {
       ReplaceFileKeepingManifestValid(dir, name, bytes);
     }
@@ -469,8 +470,8 @@ TEST_F(SnapshotTest, RandomCorruptionNeverCrashes) {
       }
     }
     // Restore.
-    WriteFileOrDie(dir + "/" + name, originals[name]);
-    WriteFileOrDie(dir + "/manifest.json", originals["manifest.json"]);
+    WriteFile(dir + "/" + name, originals[name]);
+    WriteFile(dir + "/manifest.json", originals["manifest.json"]);
   }
   EXPECT_GT(failures, 100);
   EXPECT_TRUE(LoadStatus(dir).ok());

@@ -2,12 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,19 +14,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using testutil::ReadFile;
 
 std::vector<std::string> Lines(const std::string& text) {
   EXPECT_TRUE(text.empty() || text.back() == '\n');
@@ -112,21 +103,10 @@ GeneratorOptions SmallOptions(const std::string& dir) {
   return options;
 }
 
-// Gives each test fresh temporary directories and removes them afterwards.
+// Gives each test a fresh temporary directory, removed afterwards.
 class SyntheticGeneratorTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    for (const std::string& dir : dirs_) std::filesystem::remove_all(dir);
-  }
-  std::string MakeTempDir() {
-    std::string pattern = ::testing::TempDir() + "synthetic_generator_XXXXXX";
-    EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-    dirs_.push_back(pattern);
-    return pattern;
-  }
-
- private:
-  std::vector<std::string> dirs_;
+  testutil::TempDir tmp_;
 };
 
 TEST_F(SyntheticGeneratorTest, SameSeedGivesIdenticalBytesWhateverTheThreads) {
@@ -140,8 +120,9 @@ TEST_F(SyntheticGeneratorTest, SameSeedGivesIdenticalBytesWhateverTheThreads) {
     o.threads = threads;
     return o;
   };
-  const GeneratorOptions a = options(MakeTempDir(), 1);
-  const GeneratorOptions b = options(MakeTempDir(), 3);
+  testutil::TempDir other;
+  const GeneratorOptions a = options(tmp_.path(), 1);
+  const GeneratorOptions b = options(other.path(), 3);
   ASSERT_TRUE(GenerateSyntheticData(a).ok());
   ASSERT_TRUE(GenerateSyntheticData(b).ok());
   for (const std::string suffix :
@@ -155,8 +136,9 @@ TEST_F(SyntheticGeneratorTest, SameSeedGivesIdenticalBytesWhateverTheThreads) {
 }
 
 TEST_F(SyntheticGeneratorTest, DifferentSeedGivesDifferentData) {
-  GeneratorOptions a = SmallOptions(MakeTempDir());
-  GeneratorOptions b = SmallOptions(MakeTempDir());
+  testutil::TempDir other;
+  GeneratorOptions a = SmallOptions(tmp_.path());
+  GeneratorOptions b = SmallOptions(other.path());
   b.seed = 43;
   ASSERT_TRUE(GenerateSyntheticData(a).ok());
   ASSERT_TRUE(GenerateSyntheticData(b).ok());
@@ -164,7 +146,7 @@ TEST_F(SyntheticGeneratorTest, DifferentSeedGivesDifferentData) {
 }
 
 TEST_F(SyntheticGeneratorTest, RatingsFileHasExactCountsAndValidRows) {
-  const GeneratorOptions options = SmallOptions(MakeTempDir());
+  const GeneratorOptions options = SmallOptions(tmp_.path());
   std::vector<std::pair<int64_t, int64_t>> progress;
   GeneratorOptions with_progress = options;
   with_progress.progress = [&](int64_t done, int64_t total) {
@@ -213,7 +195,7 @@ TEST_F(SyntheticGeneratorTest, RatingsFileHasExactCountsAndValidRows) {
 }
 
 TEST_F(SyntheticGeneratorTest, PopularityAndActivityAreHeavyTailed) {
-  const GeneratorOptions options = SmallOptions(MakeTempDir());
+  const GeneratorOptions options = SmallOptions(tmp_.path());
   ASSERT_TRUE(GenerateSyntheticData(options).ok());
   const std::vector<Row> rows = ParseRatings(ReadFile(options.out));
   std::vector<int> per_item(options.items, 0), per_user(options.users, 0);
@@ -236,7 +218,7 @@ TEST_F(SyntheticGeneratorTest, PopularityAndActivityAreHeavyTailed) {
 }
 
 TEST_F(SyntheticGeneratorTest, MoviesCsvParsesAndShowsTheLatentGenre) {
-  const GeneratorOptions options = SmallOptions(MakeTempDir());
+  const GeneratorOptions options = SmallOptions(tmp_.path());
   absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
   ASSERT_TRUE(report.ok()) << report.status();
   const nlohmann::json truth =
@@ -288,7 +270,7 @@ TEST_F(SyntheticGeneratorTest, MoviesCsvParsesAndShowsTheLatentGenre) {
 }
 
 TEST_F(SyntheticGeneratorTest, TruthJsonDescribesTheData) {
-  const GeneratorOptions options = SmallOptions(MakeTempDir());
+  const GeneratorOptions options = SmallOptions(tmp_.path());
   absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
   ASSERT_TRUE(report.ok()) << report.status();
   const nlohmann::json truth =
@@ -328,7 +310,7 @@ TEST_F(SyntheticGeneratorTest, TruthJsonDescribesTheData) {
 }
 
 TEST_F(SyntheticGeneratorTest, NoiseFreeDataIsOffOnlyByRounding) {
-  GeneratorOptions options = SmallOptions(MakeTempDir());
+  GeneratorOptions options = SmallOptions(tmp_.path());
   options.noise = 0.0;
   absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -338,7 +320,7 @@ TEST_F(SyntheticGeneratorTest, NoiseFreeDataIsOffOnlyByRounding) {
 }
 
 TEST_F(SyntheticGeneratorTest, ManyGenresGetDistinctNames) {
-  GeneratorOptions options = SmallOptions(MakeTempDir());
+  GeneratorOptions options = SmallOptions(tmp_.path());
   options.genres = 30;
   absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -351,7 +333,7 @@ TEST_F(SyntheticGeneratorTest, ManyGenresGetDistinctNames) {
 }
 
 TEST_F(SyntheticGeneratorTest, InvalidOptionsAreRejectedWithoutWritingFiles) {
-  const std::string dir = MakeTempDir();
+  const std::string dir = tmp_.path();
   struct Case {
     const char* name;
     void (*edit)(GeneratorOptions*);
@@ -370,6 +352,8 @@ TEST_F(SyntheticGeneratorTest, InvalidOptionsAreRejectedWithoutWritingFiles) {
       {"no factors", [](GeneratorOptions* o) { o->latent_factors = 0; },
        "latent_factors"},
       {"no genres", [](GeneratorOptions* o) { o->genres = 0; }, "genres"},
+      {"negative exposure taste",
+       [](GeneratorOptions* o) { o->exposure_taste = -1; }, "exposure_taste"},
       {"negative threads", [](GeneratorOptions* o) { o->threads = -1; },
        "threads"},
       {"more than all pairs", [](GeneratorOptions* o) { o->ratings = 60001; },
@@ -402,13 +386,33 @@ TEST_F(SyntheticGeneratorTest, InvalidOptionsAreRejectedWithoutWritingFiles) {
 }
 
 TEST_F(SyntheticGeneratorTest, UnwritableOutputIsAnError) {
-  const std::string dir = MakeTempDir();
-  std::ofstream(dir + "/plain_file") << "x";
+  const std::string dir = tmp_.path();
+  testutil::WriteFile(dir + "/plain_file", "x");
   GeneratorOptions options = SmallOptions(dir);
   options.out = dir + "/plain_file/ratings.csv";
   absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
   EXPECT_FALSE(report.ok());
   EXPECT_THAT(report.status().message(), HasSubstr("plain_file"));
+}
+
+TEST_F(SyntheticGeneratorTest, ExposureTasteMakesUsersRateWhatTheyLike) {
+  // With β > 0 users pick items they like, so the ratings they give are
+  // higher than with exposure by popularity alone.
+  GeneratorOptions options = SmallOptions(tmp_.path());
+  auto plain = GenerateSyntheticData(options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const double plain_mean =
+      nlohmann::json::parse(ReadFile(plain->truth_path))["observed"]["mean"]
+          .get<double>();
+  testutil::TempDir other;
+  options = SmallOptions(other.path());
+  options.exposure_taste = 2.0;
+  auto tilted = GenerateSyntheticData(options);
+  ASSERT_TRUE(tilted.ok()) << tilted.status();
+  const nlohmann::json truth =
+      nlohmann::json::parse(ReadFile(tilted->truth_path));
+  EXPECT_EQ(truth["model"]["exposure_taste"], 2.0);
+  EXPECT_GT(truth["observed"]["mean"].get<double>(), plain_mean + 0.15);
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace recserve::testing {
+namespace recserve {
+namespace testutil {
 
 LowRankRatings MakeLowRankRatings(int32_t users, int32_t items, int32_t rank,
                                   double density, double noise, uint64_t seed) {
@@ -45,4 +46,5 @@ LowRankRatings MakeLowRankRatings(int32_t users, int32_t items, int32_t rank,
   return out;
 }
 
-}  // namespace recserve::testing
+}  // namespace testutil
+}  // namespace recserve

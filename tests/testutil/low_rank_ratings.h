@@ -5,12 +5,14 @@
 
 #include "core/ratings.h"
 
-namespace recserve::testing {
+namespace recserve {
+namespace testutil {
 
 // A small rating set drawn from a known biased low-rank model: rating =
 // 3.5 + b_u + b_i + p_u·q_i + N(0, noise²), unrounded and unclamped, each
 // (user, item) observed with probability `density` (every user and item at
-// least twice). Deterministic for a seed.
+// least twice). Users are "u0".."u{users-1}" and items "i0".."i{items-1}",
+// interned in that order. Deterministic for a seed.
 struct LowRankRatings {
   Dataset data;
   double noise = 0.0;
@@ -18,6 +20,7 @@ struct LowRankRatings {
 LowRankRatings MakeLowRankRatings(int32_t users, int32_t items, int32_t rank,
                                   double density, double noise, uint64_t seed);
 
-}  // namespace recserve::testing
+}  // namespace testutil
+}  // namespace recserve
 
 #endif  // RECSERVE_TESTS_TESTUTIL_LOW_RANK_RATINGS_H_

@@ -1,30 +1,31 @@
 #include "tests/testutil/run_command.h"
 
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "gtest/gtest.h"
-
-namespace recserve::testing {
+namespace recserve {
+namespace testutil {
 
 CommandResult RunCommand(const std::vector<std::string>& argv) {
   CommandResult result;
+  // Built before fork: the child may only make async-signal-safe calls.
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return result;
   const pid_t pid = fork();
+  if (pid < 0) {
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return result;
+  }
   if (pid == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -41,24 +42,5 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   return result;
 }
 
-std::string MakeTempDir() {
-  std::string pattern = ::testing::TempDir() + "recserve-XXXXXX";
-  const char* dir = mkdtemp(pattern.data());
-  EXPECT_NE(dir, nullptr);
-  return pattern;
-}
-
-void WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary);
-  out << contents;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace recserve::testing
+}  // namespace testutil
+}  // namespace recserve

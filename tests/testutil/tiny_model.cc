@@ -1,20 +1,8 @@
 #include "tests/testutil/tiny_model.h"
 
-#include <stdlib.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <utility>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "core/file_util.h"
-#include "core/snapshot_manifest.h"
-#include "gtest/gtest.h"
 
 namespace recserve {
 namespace testutil {
@@ -50,77 +38,6 @@ TinyModel MakeTinyModel(int32_t num_users, int32_t num_items, int32_t factors,
                      {"Comedy", "Romance"}};
   }
   return t;
-}
-
-namespace {
-
-// Folders made by MakeTempDir, removed when the test binary exits normally
-// (forked children leave through _exit and remove nothing).
-class ScratchDirs {
- public:
-  ~ScratchDirs() {
-    if (std::getenv("RECSERVE_KEEP_TEST_DIRS") != nullptr) return;
-    for (const std::string& dir : dirs_) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  }
-  void Add(std::string dir) {
-    absl::MutexLock lock(&mu_);
-    dirs_.push_back(std::move(dir));
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> dirs_ ABSL_GUARDED_BY(mu_);
-};
-
-ScratchDirs& Scratch() {
-  static ScratchDirs dirs;
-  return dirs;
-}
-
-}  // namespace
-
-std::string MakeTempDir() {
-  std::string templ = absl::StrCat(::testing::TempDir(), "/snapshot_XXXXXX");
-  if (::mkdtemp(templ.data()) == nullptr) {
-    ADD_FAILURE() << "mkdtemp failed for " << templ;
-  }
-  Scratch().Add(templ);
-  return templ;
-}
-
-std::string ReadFileOrDie(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFileToString(path);
-  if (!bytes.ok()) {
-    ADD_FAILURE() << bytes.status();
-    return "";
-  }
-  return *bytes;
-}
-
-void WriteFileOrDie(const std::string& path, const std::string& bytes) {
-  // No fsync: tests rewrite files often and do not simulate power loss.
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) ADD_FAILURE() << "cannot write " << path;
-}
-
-void ReplaceFileKeepingManifestValid(const std::string& dir,
-                                     const std::string& name,
-                                     const std::string& bytes) {
-  WriteFileOrDie(absl::StrCat(dir, "/", name), bytes);
-  std::string manifest_path = absl::StrCat(dir, "/manifest.json");
-  absl::StatusOr<SnapshotManifest> manifest =
-      ParseManifest(ReadFileOrDie(manifest_path));
-  if (!manifest.ok()) {
-    ADD_FAILURE() << manifest.status();
-    return;
-  }
-  manifest->files[name] = SnapshotFileInfo{bytes.size(), Crc32(bytes)};
-  WriteFileOrDie(manifest_path, ManifestToJson(*manifest));
 }
 
 }  // namespace testutil

@@ -2,10 +2,9 @@
 #define RECSERVE_TESTS_TESTUTIL_TINY_MODEL_H_
 
 // Small deterministic fixtures for snapshot tests: a Dataset, an MfModel over
-// it and an item catalog, plus file helpers for corrupting snapshots.
+// it and an item catalog.
 
 #include <cstdint>
-#include <string>
 
 #include "core/item_metadata.h"
 #include "core/mf_model.h"
@@ -29,21 +28,6 @@ struct TinyModel {
 // a tab and a newline; odd items have none.
 TinyModel MakeTinyModel(int32_t num_users, int32_t num_items, int32_t factors,
                         int32_t ratings_per_user = 3, uint64_t seed = 1);
-
-// A fresh empty folder under ::testing::TempDir(), removed with its contents
-// when the test binary exits normally (set RECSERVE_KEEP_TEST_DIRS to keep
-// it for debugging).
-std::string MakeTempDir();
-
-// Whole-file helpers; they fail the current test on I/O errors.
-std::string ReadFileOrDie(const std::string& path);
-void WriteFileOrDie(const std::string& path, const std::string& bytes);
-
-// Replaces `dir`/`name` with `bytes` and updates its size and crc32 in
-// `dir`/manifest.json, so that only the content checks can catch the change.
-void ReplaceFileKeepingManifestValid(const std::string& dir,
-                                     const std::string& name,
-                                     const std::string& bytes);
 
 }  // namespace testutil
 }  // namespace recserve

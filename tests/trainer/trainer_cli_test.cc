@@ -1,6 +1,5 @@
 // Runs the real recserve-train binary the way a person would.
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -8,22 +7,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/run_command.h"
+#include "tests/testutil/temp_files.h"
 
 namespace recserve {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::ReadFile;
-using testing::RunCommand;
-using testing::WriteFile;
+using testutil::ReadFile;
+using testutil::RunCommand;
+using testutil::WriteFile;
 
 const std::string kTrain = RECSERVE_TRAIN_BINARY;
 
 class TrainerCliTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_ = testing::MakeTempDir(); }
-  std::string Path(const std::string& name) { return dir_ + "/" + name; }
-  std::string dir_;
+  std::string Path(const std::string& name) { return tmp_.Path(name); }
+  testutil::TempDir tmp_;
 };
 
 TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {

@@ -1,0 +1,58 @@
+#include "core/two_stage_scorer.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+namespace recserve {
+
+TwoStageScorer::TwoStageScorer(const ItemScorer& retrieval,
+                               const MfModel& rating_model,
+                               const SparseRatings& seen,
+                               const TwoStageOptions& options)
+    : retrieval_(retrieval),
+      rating_model_(rating_model),
+      seen_(seen),
+      options_(options) {}
+
+void TwoStageScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
+  const int32_t n = num_items();
+  std::vector<float> retrieval(n);
+  retrieval_.ScoreItems(user, absl::MakeSpan(retrieval));
+  constexpr float kExcluded = -std::numeric_limits<float>::infinity();
+  if (user != kUnknownIndex && user < seen_.rows()) {
+    for (int64_t j = seen_.offsets[user]; j < seen_.offsets[user + 1]; ++j) {
+      retrieval[seen_.cols[j]] = kExcluded;
+    }
+  }
+  // Stage 1: the top C by retrieval score (ties to the lower index).
+  std::vector<int32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  const int32_t pool = std::min(options_.candidates, n);
+  const auto better = [&](int32_t a, int32_t b) {
+    return retrieval[a] > retrieval[b] ||
+           (retrieval[a] == retrieval[b] && a < b);
+  };
+  std::partial_sort(order.begin(), order.begin() + pool, order.end(), better);
+  std::fill(scores.begin(), scores.end(), kExcluded);
+  int32_t kept = 0;
+  while (kept < pool && retrieval[order[kept]] != kExcluded) ++kept;
+  if (kept == 0) return;
+  // Stage 2: the blend.
+  const float best = retrieval[order[0]];
+  const float worst = retrieval[order[kept - 1]];
+  const float span = best - worst;
+  const RatingScale& scale = rating_model_.scale;
+  const float rating_span = scale.max - scale.min;
+  const float w = options_.blend_weight;
+  for (int32_t j = 0; j < kept; ++j) {
+    const int32_t item = order[j];
+    const float r = span > 0 ? (retrieval[item] - worst) / span : 1.0f;
+    const float p = (rating_model_.Score(user, item) - scale.min) /
+                    (rating_span > 0 ? rating_span : 1.0f);
+    scores[item] = w * r + (1.0f - w) * p;
+  }
+}
+
+}  // namespace recserve

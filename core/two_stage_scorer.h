@@ -1,0 +1,53 @@
+#ifndef RECSERVE_CORE_TWO_STAGE_SCORER_H_
+#define RECSERVE_CORE_TWO_STAGE_SCORER_H_
+
+// Two-stage ranking, exactly as the server runs it, behind the ItemScorer
+// interface so the evaluator measures what users will get:
+//  1. candidates: the `candidates` items with the highest retrieval score
+//     among the items the user has not rated;
+//  2. rerank: each candidate scores
+//       blend_weight · R + (1 − blend_weight) · P
+//     where R is its retrieval score min-max normalized over the candidates
+//     (1 = best candidate) and P is the rating model's unclamped score
+//     normalized by the rating scale, (score − min) / (max − min).
+// Items outside the candidate pool score −∞. blend_weight 0 ranks the pool
+// by predicted rating alone; 1 keeps the retrieval order.
+
+#include <cstdint>
+
+#include "absl/types/span.h"
+#include "core/item_scorer.h"
+#include "core/mf_model.h"
+#include "core/sparse_ratings.h"
+
+namespace recserve {
+
+struct TwoStageOptions {
+  // Candidate pool size C. Default 200.
+  int32_t candidates = 200;
+  // Weight of the normalized retrieval score in [0, 1]. Default 0.5; the
+  // trainer chooses it on a validation set.
+  float blend_weight = 0.5f;
+};
+
+// Borrows `retrieval`, `rating_model` and `seen` (each user's training
+// items, GroupRatings by user), which must outlive the scorer. Immutable;
+// ScoreItems may be called concurrently.
+class TwoStageScorer final : public ItemScorer {
+ public:
+  TwoStageScorer(const ItemScorer& retrieval, const MfModel& rating_model,
+                 const SparseRatings& seen, const TwoStageOptions& options);
+
+  int32_t num_items() const override { return retrieval_.num_items(); }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override;
+
+ private:
+  const ItemScorer& retrieval_;
+  const MfModel& rating_model_;
+  const SparseRatings& seen_;
+  TwoStageOptions options_;
+};
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_TWO_STAGE_SCORER_H_
