@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/item_scorer.h"
+#include "core/sparse_ratings.h"
 
 namespace recserve {
 namespace {
@@ -24,7 +25,10 @@ void AddTopN(const std::string& prefix, int32_t k, const TopNMetrics& m,
 
 }  // namespace
 
-EvaluationReport EvaluateModel(const MfModel& model, const Dataset& train,
+EvaluationReport EvaluateModel(const MfModel& model,
+                               const ImplicitModel* retrieval,
+                               const TwoStageOptions& ranking,
+                               const Dataset& train,
                                absl::Span<const Rating> test,
                                const TopNOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -37,6 +41,17 @@ EvaluationReport EvaluateModel(const MfModel& model, const Dataset& train,
   const MfScorer rating_model(model);
   report.topn.emplace_back("rating_model",
                            EvaluateTopN(rating_model, train, test, options));
+  if (retrieval != nullptr) {
+    const EmbeddingScorer retrieval_model(retrieval->user_factors,
+                                          retrieval->item_factors);
+    report.topn.emplace_back(
+        "retrieval", EvaluateTopN(retrieval_model, train, test, options));
+    const SparseRatings seen =
+        GroupRatings(train.ratings, train.num_users(), /*by_user=*/true);
+    const TwoStageScorer two_stage(retrieval_model, model, seen, ranking);
+    report.topn.emplace_back("two_stage",
+                             EvaluateTopN(two_stage, train, test, options));
+  }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

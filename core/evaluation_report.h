@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "core/implicit_als.h"
 #include "core/mf_model.h"
 #include "core/rating_metrics.h"
 #include "core/ratings.h"
 #include "core/topn_evaluation.h"
+#include "core/two_stage_scorer.h"
 
 namespace recserve {
 
@@ -26,16 +28,22 @@ struct EvaluationReport {
   double seconds = 0.0;
 };
 
-// Evaluates `model` (trained on `train`) on `test`: RMSE/MAE/R² and the
-// top-N metrics of the model's ranking and of popularity. Thread-safe for
-// const inputs; uses options.threads workers.
-EvaluationReport EvaluateModel(const MfModel& model, const Dataset& train,
+// Evaluates on `test` the models trained on `train`: RMSE/MAE/R² of the
+// rating model, and the top-N metrics of popularity, the rating model alone,
+// and, when `retrieval` is given, the retrieval model alone and the
+// two-stage pipeline with `ranking` (the way the server ranks). Thread-safe
+// for const inputs; uses options.threads workers.
+EvaluationReport EvaluateModel(const MfModel& model,
+                               const ImplicitModel* retrieval,
+                               const TwoStageOptions& ranking,
+                               const Dataset& train,
                                absl::Span<const Rating> test,
                                const TopNOptions& options);
 
 // JSON keys: "rmse", "mae", "r2", "test_ratings", and per method
-// "<method>/precision@K", ... plus the model's own top-N metrics also
-// unprefixed ("precision@10", "recall@10", "ndcg@10", "hr@10", "coverage").
+// "<method>/precision@K", ... plus the served ranking's top-N metrics (the
+// last method: two_stage when there is retrieval) also unprefixed
+// ("precision@10", "recall@10", "ndcg@10", "hr@10", "coverage").
 nlohmann::json EvaluationToJson(const EvaluationReport& report);
 
 // A fixed-width table for people.

@@ -1,0 +1,96 @@
+#include "core/recommender_training.h"
+
+#include <chrono>
+#include <utility>
+
+#include "core/item_scorer.h"
+#include "core/mf_training.h"
+#include "core/random_stream.h"
+#include "core/sparse_ratings.h"
+#include "core/split.h"
+#include "core/status_macros.h"
+
+namespace recserve {
+namespace {
+
+// The ratings of a random sample of users holding about `keep` ratings (all
+// of them when there are fewer), with the same id maps.
+Dataset SampleUsers(const Dataset& data, int64_t keep, uint64_t seed) {
+  if (static_cast<int64_t>(data.ratings.size()) <= keep) return data;
+  const double share = static_cast<double>(keep) / data.ratings.size();
+  Dataset out;
+  out.users = data.users;
+  out.items = data.items;
+  for (const Rating& r : data.ratings) {
+    if (RandomStream(seed, static_cast<uint64_t>(r.user)).Uniform() < share) {
+      out.ratings.push_back(r);
+    }
+  }
+  return out;
+}
+
+// Trains both models on `fit` and scores every weight of the grid.
+absl::StatusOr<std::vector<BlendTrial>> TryBlendWeights(
+    const TrainTest& split, const RecommenderTrainingOptions& options) {
+  const Dataset& fit = split.train;
+  ASSIGN_OR_RETURN(ModelTrainingResult rating,
+                   TrainRatingModel(fit, options.rating));
+  ASSIGN_OR_RETURN(ImplicitModel retrieval,
+                   TrainImplicitAls(fit.num_users(), fit.num_items(),
+                                    fit.ratings, options.retrieval));
+  const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
+                                         retrieval.item_factors);
+  const SparseRatings seen = GroupRatings(fit.ratings, fit.num_users(), true);
+  std::vector<BlendTrial> trials;
+  for (const float weight : options.blend_grid) {
+    TwoStageOptions ranking = options.ranking;
+    ranking.blend_weight = weight;
+    const TwoStageScorer scorer(retrieval_scorer, rating.train.model, seen,
+                                ranking);
+    const TopNMetrics m =
+        EvaluateTopN(scorer, fit, split.test, options.validation);
+    trials.push_back({weight, m.loo_hr, m.loo_ndcg});
+  }
+  return trials;
+}
+
+}  // namespace
+
+absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
+    const Dataset& train, const RecommenderTrainingOptions& options,
+    const TrainingObserver& observer) {
+  const auto start = std::chrono::steady_clock::now();
+  RecommenderTrainingResult result;
+  result.ranking = options.ranking;
+  if (options.train_retrieval && options.tune_blend &&
+      !options.blend_grid.empty()) {
+    if (observer.on_phase) observer.on_phase("validation");
+    const Dataset sample =
+        SampleUsers(train, options.validation_sample, options.rating.seed + 7);
+    ASSIGN_OR_RETURN(
+        TrainTest split,
+        SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
+                     options.rating.seed));
+    ASSIGN_OR_RETURN(result.blend_trials, TryBlendWeights(split, options));
+    const BlendTrial* best = &result.blend_trials.front();
+    for (const BlendTrial& t : result.blend_trials) {
+      if (t.ndcg > best->ndcg) best = &t;
+    }
+    result.ranking.blend_weight = best->blend_weight;
+  }
+  ASSIGN_OR_RETURN(result.rating,
+                   TrainRatingModel(train, options.rating, observer));
+  if (options.train_retrieval) {
+    if (observer.on_phase) observer.on_phase("retrieval");
+    const auto retrieval_start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(ImplicitModel retrieval,
+                     TrainImplicitAls(train.num_users(), train.num_items(),
+                                      train.ratings, options.retrieval));
+    result.retrieval = std::move(retrieval);
+    result.retrieval_seconds = SecondsSince(retrieval_start);
+  }
+  result.seconds = SecondsSince(start);
+  return result;
+}
+
+}  // namespace recserve

@@ -1,0 +1,66 @@
+#ifndef RECSERVE_CORE_RECOMMENDER_TRAINING_H_
+#define RECSERVE_CORE_RECOMMENDER_TRAINING_H_
+
+// Trains everything the server ranks with: the rating model (see
+// model_training.h), the implicit-feedback retrieval embeddings (see
+// implicit_als.h), and the two-stage ranking configuration. The blend weight
+// is chosen on a validation set: each user's latest training rating is held
+// out, both models are trained on the rest, and the weight with the best
+// leave-one-out NDCG@K wins; then both models are trained on all ratings.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/implicit_als.h"
+#include "core/model_training.h"
+#include "core/ratings.h"
+#include "core/topn_evaluation.h"
+#include "core/two_stage_scorer.h"
+
+namespace recserve {
+
+struct RecommenderTrainingOptions {
+  ModelTrainingOptions rating;
+  // Learn retrieval embeddings. Default true; without them the server
+  // retrieves with the rating model's factors.
+  bool train_retrieval = true;
+  ImplicitAlsOptions retrieval;
+  // The ranking to record; blend_weight is replaced by the chosen one when
+  // tune_blend is set.
+  TwoStageOptions ranking;
+  // Choose blend_weight on the validation set from blend_grid. Default true.
+  bool tune_blend = true;
+  // Default {0, 0.25, 0.5, 0.75, 1}.
+  std::vector<float> blend_grid = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+  // How validation ranks: K, negatives, seed, threads.
+  TopNOptions validation;
+  // Validation runs on the ratings of a random sample of users holding about
+  // this many ratings, to bound its cost on large data. Default 2,000,000.
+  int64_t validation_sample = 2'000'000;
+};
+
+struct BlendTrial {
+  float blend_weight = 0;
+  double hr = 0;    // leave-one-out HR@K on the validation users
+  double ndcg = 0;  // leave-one-out NDCG@K
+};
+
+struct RecommenderTrainingResult {
+  ModelTrainingResult rating;
+  std::optional<ImplicitModel> retrieval;
+  TwoStageOptions ranking;  // with the chosen blend weight
+  std::vector<BlendTrial> blend_trials;
+  double retrieval_seconds = 0;
+  double seconds = 0;  // the whole call
+};
+
+// Observer phases, besides TrainRatingModel's: "validation", "retrieval".
+absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
+    const Dataset& train, const RecommenderTrainingOptions& options,
+    const TrainingObserver& observer = {});
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_RECOMMENDER_TRAINING_H_
