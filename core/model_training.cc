@@ -46,9 +46,22 @@ float RegOf(const ModelTrainingOptions& options) {
                                               : options.sgd.reg;
 }
 
-ModelTrainingOptions WithReg(ModelTrainingOptions options, float reg) {
-  options.als.reg = reg;
-  options.sgd.reg = reg;
+int32_t FactorsOf(const ModelTrainingOptions& options) {
+  switch (options.algorithm) {
+    case Algorithm::kAls:
+      return options.als.factors;
+    case Algorithm::kSgd:
+      return options.sgd.factors;
+    case Algorithm::kBpmf:
+      return options.bpmf.factors;
+  }
+  return 0;
+}
+
+ModelTrainingOptions WithFactorsAndReg(ModelTrainingOptions options,
+                                       int32_t factors, float reg) {
+  options.als.factors = options.sgd.factors = factors;
+  options.als.reg = options.sgd.reg = reg;
   return options;
 }
 
@@ -75,8 +88,9 @@ struct Tuning {
   absl::optional<TrainResult> best_full;
 };
 
-// Tries options.reg_grid in increasing order with early stopping on `valid`;
-// stops once the RMSE has risen twice in a row.
+// For every factor count (options.factor_grid, or the configured one), tries
+// options.reg_grid in increasing order with early stopping on `valid`, moving
+// on once the RMSE has risen twice in a row.
 absl::StatusOr<Tuning> TuneReg(const Dataset& train,
                                absl::Span<const Rating> fit,
                                absl::Span<const Rating> valid,
@@ -91,26 +105,33 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
     tune_fit = SampleUsers(fit, share, options.seed + 1);
     tune_valid = SampleUsers(valid, share, options.seed + 1);
   }
+  const std::vector<int32_t> factor_grid =
+      options.factor_grid.empty() ? std::vector<int32_t>{FactorsOf(options)}
+                                  : options.factor_grid;
   Tuning tuning;
-  int rises = 0;
-  for (const float reg : options.reg_grid) {
-    if (observer.on_phase) observer.on_phase(absl::StrCat("tune reg=", reg));
-    ASSIGN_OR_RETURN(
-        TrainResult trial,
-        RunTrainer(train, sampled ? absl::MakeConstSpan(tune_fit) : fit,
-                   sampled ? absl::MakeConstSpan(tune_valid) : valid, scale,
-                   WithReg(options, reg), 0, observer.on_epoch));
-    const std::vector<RegTrial>& trials = tuning.trials;
-    rises = !trials.empty() &&
-                    trial.best_valid_rmse >= trials.back().validation_rmse
-                ? rises + 1
-                : 0;
-    tuning.trials.push_back({reg, trial.best_valid_rmse, trial.best_epoch});
-    if (trial.best_valid_rmse <= tuning.trials[tuning.best].validation_rmse) {
-      tuning.best = tuning.trials.size() - 1;
-      if (!sampled) tuning.best_full = std::move(trial);
+  for (const int32_t factors : factor_grid) {
+    int rises = 0;
+    double previous = std::numeric_limits<double>::infinity();
+    for (const float reg : options.reg_grid) {
+      if (observer.on_phase) {
+        observer.on_phase(absl::StrCat("tune factors=", factors, " reg=", reg));
+      }
+      ASSIGN_OR_RETURN(
+          TrainResult trial,
+          RunTrainer(train, sampled ? absl::MakeConstSpan(tune_fit) : fit,
+                     sampled ? absl::MakeConstSpan(tune_valid) : valid, scale,
+                     WithFactorsAndReg(options, factors, reg), 0,
+                     observer.on_epoch));
+      rises = trial.best_valid_rmse >= previous ? rises + 1 : 0;
+      previous = trial.best_valid_rmse;
+      tuning.trials.push_back(
+          {factors, reg, trial.best_valid_rmse, trial.best_epoch});
+      if (trial.best_valid_rmse <= tuning.trials[tuning.best].validation_rmse) {
+        tuning.best = tuning.trials.size() - 1;
+        if (!sampled) tuning.best_full = std::move(trial);
+      }
+      if (rises >= 2) break;
     }
-    if (rises >= 2) break;
   }
   return tuning;
 }
@@ -154,6 +175,7 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   if (!early_stopping) {
     if (observer.on_phase) observer.on_phase("fit");
     result.reg = RegOf(options);
+    result.factors = FactorsOf(options);
     ASSIGN_OR_RETURN(result.train, RunTrainer(train, train.ratings, {}, scale,
                                               options, 0, observer.on_epoch));
     result.chosen_epochs = result.train.best_epoch;
@@ -169,11 +191,13 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   if (options.tune_reg && !options.reg_grid.empty() && !valid.empty()) {
     ASSIGN_OR_RETURN(Tuning tuning,
                      TuneReg(train, fit, valid, scale, options, observer));
-    chosen = WithReg(options, tuning.trials[tuning.best].reg);
+    const RegTrial& best = tuning.trials[tuning.best];
+    chosen = WithFactorsAndReg(options, best.factors, best.reg);
     result.reg_trials = tuning.trials;
     fitted = std::move(tuning.best_full);
   }
   result.reg = RegOf(chosen);
+  result.factors = FactorsOf(chosen);
   if (!fitted) {
     if (observer.on_phase) observer.on_phase("fit");
     ASSIGN_OR_RETURN(fitted, RunTrainer(train, fit, valid, scale, chosen, 0,

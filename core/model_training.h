@@ -50,6 +50,12 @@ struct ModelTrainingOptions {
   // Candidates, tried in increasing order; the search stops once validation
   // RMSE has risen twice in a row. Default {0.015, 0.03, 0.06, 0.12, 0.24}.
   std::vector<float> reg_grid = {0.015f, 0.03f, 0.06f, 0.12f, 0.24f};
+  // ALS and SGD, with tune_reg: also choose the number of factors from this
+  // grid (each with its own λ search). A MAP model with more factors than the
+  // data supports fits noise in the spare ones, so the right number depends
+  // on the data too. Empty keeps als.factors / sgd.factors. Default
+  // {4, 16, 64}.
+  std::vector<int32_t> factor_grid = {4, 16, 64};
   // Tuning runs on the ratings of a random sample of users holding about
   // this many fitting ratings, to bound its cost on large data. Default
   // 2,000,000.
@@ -58,6 +64,7 @@ struct ModelTrainingOptions {
 };
 
 struct RegTrial {
+  int32_t factors = 0;
   float reg = 0;
   double validation_rmse = 0;
   int32_t epochs = 0;
@@ -69,7 +76,9 @@ struct ModelTrainingResult {
   double validation_rmse = 0;  // best validation RMSE; NaN without validation
   int64_t validation_ratings = 0;
   bool refitted = false;
-  // The regularization used, and every candidate tried when tuning.
+  // The factors and regularization used, and every candidate tried when
+  // tuning.
+  int32_t factors = 0;
   float reg = 0;
   std::vector<RegTrial> reg_trials;
 };

@@ -42,6 +42,13 @@ using synthetic::Rng;
 // the upper tail). Of the noise-free score's variance (≈ 0.97) the biases
 // carry ≈ 0.45 and the taste term ≈ 0.52.
 constexpr double kGlobalMean = 3.62;
+// Users who rate what they like rate higher: lowering μ by this much per
+// unit of exposure_taste keeps the observed mean near MovieLens' 3.5.
+constexpr double kMeanShiftPerExposureTaste = 0.163;
+
+double GlobalMean(const GeneratorOptions& o) {
+  return kGlobalMean - kMeanShiftPerExposureTaste * o.exposure_taste;
+}
 constexpr double kUserBiasSd = 0.50;
 constexpr double kTasteSd = 0.72;  // sd of p_u · q_i; every q_i has norm 1.
 
@@ -158,9 +165,10 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
   exposure.SampleRatedItems(user, count, exposure_rng, acceptance, &rated);
 
   Rng rng(m.options.seed, synthetic::kRatingStream, user);
-  for (int32_t j = count - 1; j > 0; --j) {
-    std::swap(rated[j], rated[rng.Below(j + 1)]);
-  }
+  // Ratings are given in the order drawn: successive sampling takes popular
+  // (and, with exposure_taste, well-liked) items first, as MovieLens users
+  // rate the well-known films it shows them first and niche ones later.
+  // This is what makes "the latest rating" hard to guess from popularity.
   const double span = static_cast<double>(kLastTimestamp - kFirstTimestamp);
   double duration =
       kMedianActivitySeconds * std::exp(kActivityLogSd * rng.Normal());
@@ -181,7 +189,7 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
   for (int32_t j = 0; j < count; ++j) {
     const int32_t item = rated[j];
     const double* q = &m.items.factors[static_cast<size_t>(item) * k];
-    double score = kGlobalMean + user_bias + m.items.bias[item];
+    double score = GlobalMean(m.options) + user_bias + m.items.bias[item];
     for (int32_t d = 0; d < k; ++d) score += p[d] * q[d];
     const double noisy = score + m.options.noise * rng.Normal();
     const int half_stars =
@@ -417,7 +425,7 @@ nlohmann::json TruthJson(const GeneratorOptions& o, const ChunkStats& s,
       {"files", {{"ratings", ratings_file}, {"movies", "movies.csv"}}},
       {"counts",
        {{"users", o.users}, {"items", o.items}, {"ratings", s.count}}},
-      {"global_mean", kGlobalMean},
+      {"global_mean", GlobalMean(o)},
       {"latent_factors", o.latent_factors},
       {"model",
        {{"user_bias_sd", kUserBiasSd},

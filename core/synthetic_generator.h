@@ -49,10 +49,11 @@ struct GeneratorOptions {
   // Number of made-up genres, each a direction in the taste space; in
   // [1, 256]. Default 8.
   int32_t genres = 8;
-  // β: how strongly taste decides which items a user rates, >= 0. Default 0
-  // (exposure by popularity alone). Raising it also raises the observed
-  // mean rating (users rate what they like).
-  double exposure_taste = 0.0;
+  // β: how strongly taste decides which items a user rates, >= 0. Default 3:
+  // users mostly rate what they are likely to like (missing not at random,
+  // as in real data). 0 is exposure by popularity alone. μ is lowered with
+  // β so that the observed mean rating stays near 3.5.
+  double exposure_taste = 3.0;
   // Path of the ratings file to write, e.g. "data/ratings.csv"; required.
   // Its parent directory is created if missing.
   std::string out;

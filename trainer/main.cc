@@ -70,7 +70,9 @@ ABSL_FLAG(std::string, algo, "bpmf",
           "bpmf (Bayesian MF by Gibbs sampling; infers its own "
           "regularization), als (alternating least squares, weighted-λ) or "
           "sgd (FunkSVD-style stochastic gradient descent).");
-ABSL_FLAG(int32_t, factors, 32, "Latent dimensions.");
+ABSL_FLAG(absl::optional<int32_t>, factors, absl::nullopt,
+          "Latent dimensions. Default: BPMF 32; ALS and SGD choose 4, 16 or "
+          "64 on the validation set.");
 ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
           "Maximum epochs: ALS iterations (default 25), SGD epochs (default "
           "60), BPMF sweeps (default 100).");
@@ -133,7 +135,7 @@ ABSL_FLAG(int32_t, users, 2000, "generate: number of users.");
 ABSL_FLAG(double, noise, 0.5, "generate: σ of the rating noise.");
 ABSL_FLAG(int32_t, latent_factors, 2,
           "generate: rank of the hidden taste structure.");
-ABSL_FLAG(double, exposure_taste, 0.0,
+ABSL_FLAG(double, exposure_taste, 3.0,
           "generate: β of the exposure model P(rated) ∝ popularity · "
           "exp(β · taste); 0 = popularity alone.");
 ABSL_FLAG(int32_t, genres, 8,
@@ -253,7 +255,8 @@ absl::StatusOr<ModelTrainingOptions> TrainingOptionsFromFlags() {
   ModelTrainingOptions options;
   ASSIGN_OR_RETURN(options.algorithm,
                    ParseAlgorithm(absl::GetFlag(FLAGS_algo)));
-  const int32_t factors = absl::GetFlag(FLAGS_factors);
+  const absl::optional<int32_t> factors_flag = absl::GetFlag(FLAGS_factors);
+  const int32_t factors = factors_flag.value_or(32);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   const int32_t threads = absl::GetFlag(FLAGS_threads);
   options.seed = seed;
@@ -266,8 +269,10 @@ absl::StatusOr<ModelTrainingOptions> TrainingOptionsFromFlags() {
   }
   const absl::optional<int32_t> epochs = absl::GetFlag(FLAGS_epochs);
   const absl::optional<float> reg = absl::GetFlag(FLAGS_reg);
-  // An explicit --reg is used as given; otherwise it is chosen on data.
+  // An explicit --reg is used as given; otherwise it is chosen on data, and
+  // so are the factors unless --factors is given.
   options.tune_reg = !reg.has_value();
+  if (factors_flag) options.factor_grid.clear();
   const absl::optional<float> lr = absl::GetFlag(FLAGS_lr);
 
   options.als.factors = factors;
@@ -390,14 +395,14 @@ nlohmann::json ParamsToJson(const ModelTrainingOptions& o,
   p["refit"] = r.refitted;
   switch (o.algorithm) {
     case Algorithm::kAls:
-      p["factors"] = o.als.factors;
+      p["factors"] = r.factors;
       p["max_iterations"] = o.als.max_iterations;
       p["reg"] = r.reg;
       p["bias_reg"] = o.als.bias_reg;
       p["validation_fraction"] = o.validation_fraction;
       break;
     case Algorithm::kSgd:
-      p["factors"] = o.sgd.factors;
+      p["factors"] = r.factors;
       p["max_epochs"] = o.sgd.max_epochs;
       p["lr"] = o.sgd.learning_rate;
       p["lr_decay"] = o.sgd.learning_rate_decay;
@@ -453,9 +458,8 @@ absl::Status RunTrain() {
                 static_cast<long long>(items.items));
   }
 
-  std::printf("Training %s with %d factors\n",
-              std::string(AlgorithmName(options.algorithm)).c_str(),
-              absl::GetFlag(FLAGS_factors));
+  std::printf("Training %s\n",
+              std::string(AlgorithmName(options.algorithm)).c_str());
   TrainingObserver observer;
   observer.on_phase = [](absl::string_view phase) {
     if (phase == "validation") {
@@ -492,9 +496,10 @@ absl::Status RunTrain() {
   }
   std::printf(")\n");
   if (!trained.reg_trials.empty()) {
-    std::printf("Regularization chosen on validation: %g (", trained.reg);
+    std::printf("Chosen on validation: %d factors, λ %g (RMSE by factors/λ:",
+                trained.factors, trained.reg);
     for (const RegTrial& t : trained.reg_trials) {
-      std::printf(" %g→%.4f", t.reg, t.validation_rmse);
+      std::printf(" %d/%g→%.4f", t.factors, t.reg, t.validation_rmse);
     }
     std::printf(" )\n");
   }

@@ -64,7 +64,7 @@ TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
       testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
   ModelTrainingOptions options;
   options.algorithm = Algorithm::kSgd;
-  options.sgd.factors = 6;
+  options.factor_grid = {2, 6};
   options.reg_grid = {0.001f, 0.03f, 0.3f, 3.0f};
   std::vector<std::string> phases;
   TrainingObserver observer;
@@ -77,9 +77,14 @@ TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
     if (t.validation_rmse < best->validation_rmse) best = &t;
   }
   EXPECT_EQ(result->reg, best->reg);
+  EXPECT_EQ(result->factors, best->factors);
+  EXPECT_EQ(result->train.model.factors(), best->factors);
+  // Both factor counts were tried.
+  EXPECT_EQ(result->reg_trials.front().factors, 2);
+  EXPECT_EQ(result->reg_trials.back().factors, 6);
   // λ = 3 shrinks everything to the biases; far too strong for this data.
   EXPECT_NE(result->reg, 3.0f);
-  EXPECT_EQ(phases.front(), "tune reg=0.001");
+  EXPECT_EQ(phases.front(), "tune factors=2 reg=0.001");
   EXPECT_EQ(phases.back(), "refit");
   EXPECT_NEAR(result->validation_rmse, best->validation_rmse, 1e-9);
 
