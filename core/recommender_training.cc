@@ -41,15 +41,19 @@ absl::StatusOr<std::vector<BlendTrial>> TryBlendWeights(
   const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
                                          retrieval.item_factors);
   const SparseRatings seen = GroupRatings(fit.ratings, fit.num_users(), true);
+  const std::vector<int32_t> pools =
+      options.candidate_grid.empty()
+          ? std::vector<int32_t>{options.ranking.candidates}
+          : options.candidate_grid;
   std::vector<BlendTrial> trials;
-  for (const float weight : options.blend_grid) {
-    TwoStageOptions ranking = options.ranking;
-    ranking.blend_weight = weight;
-    const TwoStageScorer scorer(retrieval_scorer, rating.train.model, seen,
-                                ranking);
-    const TopNMetrics m =
-        EvaluateTopN(scorer, fit, split.test, options.validation);
-    trials.push_back({weight, m.loo_hr, m.loo_ndcg});
+  for (const int32_t candidates : pools) {
+    for (const float weight : options.blend_grid) {
+      const TwoStageScorer scorer(retrieval_scorer, rating.train.model, seen,
+                                  {candidates, weight});
+      const TopNMetrics m =
+          EvaluateTopN(scorer, fit, split.test, options.validation);
+      trials.push_back({candidates, weight, m.loo_hr, m.loo_ndcg});
+    }
   }
   return trials;
 }
@@ -72,10 +76,13 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
         SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
                      options.rating.seed));
     ASSIGN_OR_RETURN(result.blend_trials, TryBlendWeights(split, options));
+    // Trials come smallest pool first: a larger pool must win clearly.
     const BlendTrial* best = &result.blend_trials.front();
     for (const BlendTrial& t : result.blend_trials) {
-      if (t.ndcg > best->ndcg) best = &t;
+      const bool larger = t.candidates > best->candidates;
+      if (t.ndcg > best->ndcg * (larger ? 1.005 : 1.0)) best = &t;
     }
+    result.ranking.candidates = best->candidates;
     result.ranking.blend_weight = best->blend_weight;
   }
   ASSIGN_OR_RETURN(result.rating,

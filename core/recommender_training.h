@@ -27,13 +27,18 @@ struct RecommenderTrainingOptions {
   // retrieves with the rating model's factors.
   bool train_retrieval = true;
   ImplicitAlsOptions retrieval;
-  // The ranking to record; blend_weight is replaced by the chosen one when
-  // tune_blend is set.
+  // The ranking to record; candidates and blend_weight are replaced by the
+  // chosen ones when tune_blend is set.
   TwoStageOptions ranking;
-  // Choose blend_weight on the validation set from blend_grid. Default true.
+  // Choose the candidate pool size and the blend weight on the validation
+  // set from candidate_grid × blend_grid (a larger pool only wins if it is
+  // better by more than 0.5%, since it costs the server time). Default true.
   bool tune_blend = true;
   // Default {0, 0.25, 0.5, 0.75, 1}.
   std::vector<float> blend_grid = {0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+  // Default {100, 200, 400, 800}: enough to hold the held-out item for most
+  // users on catalogs of a few thousand items; the server bounds it.
+  std::vector<int32_t> candidate_grid = {100, 200, 400, 800};
   // How validation ranks: K, negatives, seed, threads.
   TopNOptions validation;
   // Validation runs on the ratings of a random sample of users holding about
@@ -42,6 +47,7 @@ struct RecommenderTrainingOptions {
 };
 
 struct BlendTrial {
+  int32_t candidates = 0;
   float blend_weight = 0;
   double hr = 0;    // leave-one-out HR@K on the validation users
   double ndcg = 0;  // leave-one-out NDCG@K

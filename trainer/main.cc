@@ -105,9 +105,10 @@ ABSL_FLAG(float, implicit_alpha, 0.3f,
           "Implicit ALS confidence scaling: a rated cell weighs 1 + alpha · "
           "rating.");
 ABSL_FLAG(int32_t, implicit_iterations, 15, "Implicit ALS sweeps.");
-ABSL_FLAG(int32_t, candidates, 200,
+ABSL_FLAG(absl::optional<int32_t>, candidates, absl::nullopt,
           "Two-stage candidate pool: the top C unrated items by retrieval "
-          "score, then reranked.");
+          "score, then reranked. Default: chosen on the validation set from "
+          "100, 200, 400, 800.");
 ABSL_FLAG(absl::optional<float>, blend_weight, absl::nullopt,
           "Weight of the normalized retrieval score against the normalized "
           "predicted rating when reranking, in [0, 1]. Default: chosen on a "
@@ -354,10 +355,13 @@ absl::StatusOr<RecommenderTrainingOptions> RecommenderOptionsFromFlags(
   o.retrieval.iterations = absl::GetFlag(FLAGS_implicit_iterations);
   o.retrieval.threads = absl::GetFlag(FLAGS_threads);
   o.retrieval.seed = absl::GetFlag(FLAGS_seed);
-  o.ranking.candidates = absl::GetFlag(FLAGS_candidates);
-  if (o.ranking.candidates < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--candidates must be >= 1, got ", o.ranking.candidates));
+  if (const absl::optional<int32_t> c = absl::GetFlag(FLAGS_candidates)) {
+    if (*c < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--candidates must be >= 1, got ", *c));
+    }
+    o.ranking.candidates = *c;
+    o.candidate_grid.clear();
   }
   if (const absl::optional<float> w = absl::GetFlag(FLAGS_blend_weight)) {
     if (!(*w >= 0 && *w <= 1)) {
@@ -365,7 +369,7 @@ absl::StatusOr<RecommenderTrainingOptions> RecommenderOptionsFromFlags(
           absl::StrCat("--blend_weight must be in [0, 1], got ", *w));
     }
     o.ranking.blend_weight = *w;
-    o.tune_blend = false;
+    o.blend_grid = {*w};
   }
   o.validation.k = absl::GetFlag(FLAGS_top_k);
   o.validation.seed = absl::GetFlag(FLAGS_seed);
@@ -510,11 +514,12 @@ absl::Status RunTrain() {
   }
   if (!recommender.blend_trials.empty()) {
     std::printf(
-        "Blend weight chosen on validation (leave-one-out NDCG@%d): "
-        "%g (",
-        recommender_options.validation.k, recommender.ranking.blend_weight);
+        "Ranking chosen on validation (leave-one-out NDCG@%d): %d "
+        "candidates, blend weight %g (candidates/weight:",
+        recommender_options.validation.k, recommender.ranking.candidates,
+        recommender.ranking.blend_weight);
     for (const BlendTrial& t : recommender.blend_trials) {
-      std::printf(" %g→%.4f", t.blend_weight, t.ndcg);
+      std::printf(" %d/%g→%.4f", t.candidates, t.blend_weight, t.ndcg);
     }
     std::printf(" )\n");
   }
