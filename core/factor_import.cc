@@ -12,15 +12,25 @@
 namespace recserve {
 namespace {
 
-// One factor file, parsed.
+// One factor or embedding file, parsed.
 struct FactorTable {
   FactorFileReport report;
   IdMap ids;
   std::vector<int64_t> lines;  // source line of each row
-  std::vector<float> bias;
+  std::vector<float> bias;     // empty for embedding files
   std::vector<float> factors;  // rows x k, row-major
   int64_t columns = 0;
+  bool with_bias = true;
+
+  int64_t k() const { return columns - (with_bias ? 2 : 1); }
 };
+
+// What the columns of a row are, for messages.
+std::string ColumnNames(bool with_bias, int64_t columns) {
+  if (columns < 0) return with_bias ? "id, bias, factors..." : "id, f1, ...";
+  return with_bias ? absl::StrCat("id, bias, ", columns - 2, " factors")
+                   : absl::StrCat("id, ", columns - 1, " factors");
+}
 
 char DetectDelimiter(absl::string_view line) {
   if (line.find('\t') != absl::string_view::npos) return '\t';
@@ -51,10 +61,14 @@ absl::Status LineError(const std::string& path, int64_t line,
   return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": ", what));
 }
 
-absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path) {
+// Reads a factor file (id, bias, factors) or, without bias, an embedding
+// file (id, factors).
+absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path,
+                                           bool with_bias) {
   ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
   FactorTable table;
   table.report.path = path;
+  table.with_bias = with_bias;
   std::vector<absl::string_view> fields;
   bool first = true;
   absl::string_view line;
@@ -69,8 +83,8 @@ absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path) {
       first = false;
       if (fields.size() < 2) {
         return LineError(path, n,
-                         absl::StrCat("expected at least 2 columns (id, bias, "
-                                      "factors...), found ",
+                         absl::StrCat("expected at least 2 columns (",
+                                      ColumnNames(with_bias, -1), "), found ",
                                       fields.size()));
       }
       if (IsHeader(fields)) {
@@ -82,12 +96,14 @@ absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path) {
     if (static_cast<int64_t>(fields.size()) != table.columns) {
       return LineError(
           path, n,
-          absl::StrCat("expected ", table.columns, " columns (id, bias, ",
-                       table.columns - 2, " factors) like line ",
+          absl::StrCat("expected ", table.columns, " columns (",
+                       ColumnNames(with_bias, table.columns), ") like line ",
                        table.lines.front(), ", found ", fields.size()));
     }
     if (table.columns < 2) {
-      return LineError(path, n, "expected at least 2 columns (id, bias)");
+      return LineError(path, n,
+                       with_bias ? "expected at least 2 columns (id, bias)"
+                                 : "expected at least 2 columns (id, f1)");
     }
     if (fields[0].empty()) return LineError(path, n, "empty id");
     int32_t existing = table.ids.Find(fields[0]);
@@ -104,7 +120,7 @@ absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path) {
                          absl::StrCat("column ", i + 1, ": '", fields[i],
                                       "' is not a finite number"));
       }
-      if (i == 1) {
+      if (i == 1 && with_bias) {
         table.bias.push_back(v);
       } else {
         table.factors.push_back(v);
@@ -115,14 +131,72 @@ absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path) {
   }
   RETURN_IF_ERROR(reader->status());
   if (table.ids.size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no factor rows"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, with_bias ? ": no factor rows" : ": no embedding rows"));
   }
   table.report.rows = table.ids.size();
   return table;
 }
 
-FactorMatrix ToMatrix(const FactorTable& t, int64_t k) {
-  return Eigen::Map<const FactorMatrix>(t.factors.data(), t.ids.size(), k);
+FactorMatrix ToMatrix(const FactorTable& t) {
+  return Eigen::Map<const FactorMatrix>(t.factors.data(), t.ids.size(), t.k());
+}
+
+// The rows of `table` in the order of `ids`; every id must have one.
+// `*ignored` counts the rows of other ids.
+absl::StatusOr<FactorMatrix> Reindex(const FactorTable& table, const IdMap& ids,
+                                     absl::string_view what,
+                                     const std::string& ids_path,
+                                     int64_t* ignored) {
+  const int64_t k = table.k();
+  FactorMatrix out(ids.size(), k);
+  int32_t missing = 0, first_missing = kUnknownIndex;
+  for (int32_t i = 0; i < ids.size(); ++i) {
+    int32_t row = table.ids.Find(ids.Id(i));
+    if (row == kUnknownIndex) {
+      if (missing++ == 0) first_missing = i;
+      continue;
+    }
+    out.row(i) = Eigen::Map<const Eigen::RowVectorXf>(
+        table.factors.data() + int64_t{row} * k, k);
+  }
+  if (missing > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        table.report.path, ": no row for ", what, " '", ids.Id(first_missing),
+        "' of ", ids_path, " (", missing, " of ", ids.size(), " ", what,
+        "s have none; every imported ", what, " needs an embedding)"));
+  }
+  *ignored = table.ids.size() - ids.size();
+  return out;
+}
+
+// Reads the two embedding files and re-indexes them like `train`.
+absl::Status ImportEmbeddings(const ImportOptions& options,
+                              const Dataset& train, ImportResult* result) {
+  ASSIGN_OR_RETURN(FactorTable users,
+                   ReadFactorFile(options.user_embeddings_path, false));
+  ASSIGN_OR_RETURN(FactorTable items,
+                   ReadFactorFile(options.item_embeddings_path, false));
+  if (users.columns != items.columns) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(options.item_embeddings_path, ": has ", items.k(),
+                     " factors per row but ", options.user_embeddings_path,
+                     " has ", users.k()));
+  }
+  ImportReport& report = result->report;
+  report.user_embeddings_file = users.report;
+  report.item_embeddings_file = items.report;
+  report.retrieval_factors = static_cast<int32_t>(users.k());
+  ImplicitModel& retrieval = result->retrieval.emplace();
+  ASSIGN_OR_RETURN(
+      retrieval.user_factors,
+      Reindex(users, train.users, "user", options.user_factors_path,
+              &report.user_embeddings_ignored));
+  ASSIGN_OR_RETURN(
+      retrieval.item_factors,
+      Reindex(items, train.items, "item", options.item_factors_path,
+              &report.item_embeddings_ignored));
+  return absl::OkStatus();
 }
 
 Eigen::VectorXf ToVector(const std::vector<float>& v) {
@@ -144,17 +218,23 @@ absl::StatusOr<ImportResult> ImportFactors(const ImportOptions& options,
   if (options.global_mean.has_value() && !std::isfinite(*options.global_mean)) {
     return absl::InvalidArgumentError("ImportFactors: global_mean not finite");
   }
-  ASSIGN_OR_RETURN(FactorTable users,
-                   ReadFactorFile(options.user_factors_path));
-  ASSIGN_OR_RETURN(FactorTable items,
-                   ReadFactorFile(options.item_factors_path));
-  if (users.columns != items.columns) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(options.item_factors_path, ": has ", items.columns - 2,
-                     " factors per row but ", options.user_factors_path,
-                     " has ", users.columns - 2));
+  if (options.user_embeddings_path.empty() !=
+      options.item_embeddings_path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ImportFactors: embedding files come in pairs, but only the ",
+        options.user_embeddings_path.empty() ? "item" : "user",
+        " embeddings path is set"));
   }
-  const int64_t k = users.columns - 2;
+  ASSIGN_OR_RETURN(FactorTable users,
+                   ReadFactorFile(options.user_factors_path, true));
+  ASSIGN_OR_RETURN(FactorTable items,
+                   ReadFactorFile(options.item_factors_path, true));
+  if (users.columns != items.columns) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.item_factors_path, ": has ", items.k(), " factors per row but ",
+        options.user_factors_path, " has ", users.k()));
+  }
+  const int64_t k = users.k();
 
   ImportResult result;
   ImportReport& report = result.report;
@@ -206,10 +286,13 @@ absl::StatusOr<ImportResult> ImportFactors(const ImportOptions& options,
   model.scale = InferRatingScale(train.ratings);
   model.user_bias = ToVector(users.bias);
   model.item_bias = ToVector(items.bias);
-  model.user_factors = ToMatrix(users, k);
-  model.item_factors = ToMatrix(items, k);
+  model.user_factors = ToMatrix(users);
+  model.item_factors = ToMatrix(items);
   train.users = std::move(users.ids);
   train.items = std::move(items.ids);
+  if (!options.user_embeddings_path.empty()) {
+    RETURN_IF_ERROR(ImportEmbeddings(options, train, &result));
+  }
   return result;
 }
 

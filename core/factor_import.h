@@ -16,12 +16,23 @@
 // a bias-only model); values must be finite. Blank lines are skipped; "\r\n"
 // endings and a UTF-8 BOM are accepted. Models without biases (Spark ALS)
 // write 0 in the bias column.
+//
+// Retrieval embedding files (optional, one for users and one for items) are
+// read the same way but have no bias column:
+//   [header line]
+//   id <d> f1 <d> f2 ... <d> fk
+// with k >= 1, the same k in both files (it may differ from the factor
+// files'). Every imported user and item (every row of the factor files) must
+// have a row; rows for other ids are counted and ignored. The embeddings are
+// re-indexed like the factors, so that PublishSnapshot writes a format-2
+// snapshot (see snapshot_writer.h).
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/implicit_als.h"
 #include "core/mf_model.h"
 #include "core/ratings.h"
 
@@ -36,9 +47,13 @@ struct ImportOptions {
   // trained on those ratings. Set it to 0 for a model that predicts p·q
   // alone, such as Spark ALS.
   std::optional<float> global_mean;
+  // Paths of the two retrieval embedding files: both or neither (empty).
+  // Default: neither, and ImportResult::retrieval is empty.
+  std::string user_embeddings_path;
+  std::string item_embeddings_path;
 };
 
-// What one factor file held.
+// What one factor or embedding file held.
 struct FactorFileReport {
   std::string path;
   char delimiter = ',';  // ',', '\t' or ' '
@@ -65,6 +80,14 @@ struct ImportReport {
   int32_t items_without_ratings = 0;
   float global_mean = 0.0f;
   bool global_mean_from_ratings = true;
+  // With embedding files (else empty paths and zeros): what they held, their
+  // width k, and how many of their rows were ignored because their id is not
+  // an imported user / item.
+  FactorFileReport user_embeddings_file;
+  FactorFileReport item_embeddings_file;
+  int32_t retrieval_factors = 0;
+  int64_t user_embeddings_ignored = 0;
+  int64_t item_embeddings_ignored = 0;
 };
 
 struct ImportResult {
@@ -74,17 +97,22 @@ struct ImportResult {
   // Biases and factors from the files; global mean as ImportOptions says;
   // rating scale inferred from the used ratings.
   MfModel model;
+  // With embedding files: the embeddings, rows indexed like train's users
+  // and items (pass as SnapshotContents::retrieval); loss_history empty.
+  std::optional<ImplicitModel> retrieval;
   ImportReport report;
 };
 
-// Reads both factor files and joins them with `ratings` (e.g. from
-// ReadRatings). Errors: NotFound (or another I/O status) for a missing
-// file; InvalidArgument "<path>:<line>: ..." for a malformed row (wrong
-// column count, a field that is not a finite number, an empty or duplicate
-// id), InvalidArgument naming the path for a file without rows and for user
-// and item files with different factor counts; FailedPrecondition if no
-// rating has factors on both sides (usually swapped files or ids that do not
-// match); InvalidArgument if options.global_mean is not finite.
+// Reads both factor files (and the embedding files, if given) and joins them
+// with `ratings` (e.g. from ReadRatings). Errors: NotFound (or another I/O
+// status) for a missing file; InvalidArgument "<path>:<line>: ..." for a
+// malformed row (wrong column count, a field that is not a finite number, an
+// empty or duplicate id), InvalidArgument naming the path for a file without
+// rows, for user and item files with different factor counts and for an
+// embedding file without a row for an imported user or item (naming the
+// first such id); FailedPrecondition if no rating has factors on both sides
+// (usually swapped files or ids that do not match); InvalidArgument if
+// options.global_mean is not finite or only one embedding path is given.
 // Thread-compatible: no shared state.
 absl::StatusOr<ImportResult> ImportFactors(const ImportOptions& options,
                                            const Dataset& ratings);

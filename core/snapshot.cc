@@ -135,6 +135,21 @@ struct Snapshot::Loader {
     }
     known.insert(kItemTitlesFile);
     known.insert(kItemGenresFile);
+    const bool retrieval = snap->manifest_.retrieval.has_value();
+    for (const char* name : {kUserEmbeddingsFile, kItemEmbeddingsFile}) {
+      if (retrieval && !files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile),
+                         ": has \"retrieval\" but does not list ", name));
+      }
+      if (!retrieval && files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile), ": lists ", name,
+                         " but has no \"retrieval\" (format_version ",
+                         snap->manifest_.format_version, ")"));
+      }
+      known.insert(name);
+    }
     for (const auto& [name, info] : files) {
       if (!known.count(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -213,6 +228,8 @@ struct Snapshot::Loader {
     snap->item_factors_ = item_factors.data();
     snap->user_bias_ = user_bias.data();
     snap->item_bias_ = item_bias.data();
+    if (m.retrieval.has_value()) RETURN_IF_ERROR(LoadRetrieval(users, items));
+    snap->ranking_ = m.ranking.value_or(kFormat1Ranking);
 
     ASSIGN_OR_RETURN(auto popularity,
                      LoadArray<int32_t>(kItemPopularityFile, {items}));
@@ -241,6 +258,22 @@ struct Snapshot::Loader {
     snap->seen_items_ = seen.data();
 
     if (m.files.count(kItemTitlesFile)) RETURN_IF_ERROR(LoadMetadata(items));
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadRetrieval(int64_t users, int64_t items) {
+    const SnapshotManifest& m = snap->manifest_;
+    const int64_t k = m.retrieval->factors;
+    ASSIGN_OR_RETURN(auto user_embeddings,
+                     LoadArray<float>(kUserEmbeddingsFile, {users, k}));
+    RETURN_IF_ERROR(
+        CheckFinite(user_embeddings, k, PathOf(kUserEmbeddingsFile)));
+    ASSIGN_OR_RETURN(auto item_embeddings,
+                     LoadArray<float>(kItemEmbeddingsFile, {items, k}));
+    RETURN_IF_ERROR(
+        CheckFinite(item_embeddings, k, PathOf(kItemEmbeddingsFile)));
+    snap->user_embeddings_ = user_embeddings.data();
+    snap->item_embeddings_ = item_embeddings.data();
     return absl::OkStatus();
   }
 

@@ -21,6 +21,7 @@
 #include "core/mf_model.h"
 #include "core/ratings.h"
 #include "core/snapshot_manifest.h"
+#include "core/two_stage_scorer.h"
 
 namespace recserve {
 
@@ -41,6 +42,10 @@ inline constexpr char kUserSeenItemsFile[] = "user_seen_items.npy";
 // Optional, both or neither: one line per item, genres '|'-joined.
 inline constexpr char kItemTitlesFile[] = "item_titles.txt";
 inline constexpr char kItemGenresFile[] = "item_genres.txt";
+// Format 2 only, and there required: float32 retrieval embeddings,
+// num_users x k and num_items x k (k = manifest retrieval.factors), C order.
+inline constexpr char kUserEmbeddingsFile[] = "user_embeddings.npy";
+inline constexpr char kItemEmbeddingsFile[] = "item_embeddings.npy";
 inline constexpr char kLatestFile[] = "LATEST";
 
 // The version folder names under `root`, ascending by number. Other entries
@@ -52,26 +57,37 @@ absl::StatusOr<std::vector<std::string>> ListVersions(const std::string& root);
 // a version name or names a folder that does not exist.
 absl::StatusOr<std::string> ResolveLatestVersion(const std::string& root);
 
-// An immutable, validated snapshot. The factor, bias, popularity and seen
-// arrays are memory-mapped from the version folder, not copied; ids, titles
-// and genres are held in memory. Share it as std::shared_ptr<const Snapshot>:
-// every method is const and safe to call from any number of threads, and the
-// data stays valid as long as the object lives, even after a publisher prunes
-// its folder.
+// The ranking a format-1 snapshot (which records none) is served with: a pool
+// of 200 candidates reranked by the rating model alone (blend_weight 0).
+inline constexpr TwoStageOptions kFormat1Ranking{.candidates = 200,
+                                                 .blend_weight = 0.0f};
+
+// An immutable, validated snapshot. The factor, embedding, bias, popularity
+// and seen arrays are memory-mapped from the version folder, not copied; ids,
+// titles and genres are held in memory. Share it as
+// std::shared_ptr<const Snapshot>: every method is const and safe to call from
+// any number of threads, and the data stays valid as long as the object
+// lives, even after a publisher prunes its folder.
 class Snapshot final {
  public:
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
+  //  - format_version is 1 or 2;
   //  - it lists exactly the snapshot files above (titles and genres both or
-  //    neither), each exists with the listed size and CRC-32;
-  //  - every .npy has the dtype and shape the manifest's counts imply;
+  //    neither; the two embedding files exactly when the manifest has
+  //    "retrieval", i.e. in format 2), each exists with the listed size and
+  //    CRC-32;
+  //  - every .npy has the dtype and shape the manifest's counts (and
+  //    retrieval.factors) imply;
   //  - id files have one line per user/item and no duplicate ids; title and
   //    genre files one line per item;
   //  - seen offsets start at 0, never decrease and end at the number of seen
   //    items; each user's items are in range and strictly ascending;
   //    popularity counts are non-negative and sum to num_ratings;
-  //  - factors and biases are finite.
+  //  - factors, biases and embeddings are finite;
+  //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
+  //    [0, 1].
   // Errors name the file and the problem: NotFound for a missing folder or
   // file, DataLoss for a size or checksum mismatch or a truncated file,
   // InvalidArgument for malformed content or counts that disagree,
@@ -120,6 +136,32 @@ class Snapshot final {
     return Eigen::Map<const Eigen::VectorXf>(item_bias_, num_items());
   }
 
+  // Whether the snapshot carries retrieval embeddings (format 2).
+  bool has_retrieval() const { return manifest_.retrieval.has_value(); }
+  // Their width k; 0 without.
+  int32_t retrieval_factors() const {
+    return has_retrieval() ? manifest_.retrieval->factors : 0;
+  }
+  // Retrieval embeddings, num_users x retrieval_factors() and num_items x
+  // retrieval_factors(), row-major, indexed like user_factors() and
+  // item_factors(): a user's retrieval score for an item is the dot product
+  // of their rows. Empty (0 x 0) without retrieval.
+  Eigen::Map<const FactorMatrix> user_embeddings() const {
+    return has_retrieval()
+               ? Eigen::Map<const FactorMatrix>(user_embeddings_, num_users(),
+                                                retrieval_factors())
+               : Eigen::Map<const FactorMatrix>(nullptr, 0, 0);
+  }
+  Eigen::Map<const FactorMatrix> item_embeddings() const {
+    return has_retrieval()
+               ? Eigen::Map<const FactorMatrix>(item_embeddings_, num_items(),
+                                                retrieval_factors())
+               : Eigen::Map<const FactorMatrix>(nullptr, 0, 0);
+  }
+  // The two-stage ranking to serve with (see two_stage_scorer.h): the
+  // manifest's "ranking" in format 2, kFormat1Ranking in format 1.
+  const TwoStageOptions& ranking() const { return ranking_; }
+
   // The distinct items `user` rated in training, ascending; empty for
   // kUnknownIndex.
   absl::Span<const int32_t> SeenItems(int32_t user) const;
@@ -162,6 +204,9 @@ class Snapshot final {
   const float* item_factors_ = nullptr;
   const float* user_bias_ = nullptr;
   const float* item_bias_ = nullptr;
+  const float* user_embeddings_ = nullptr;  // null without retrieval
+  const float* item_embeddings_ = nullptr;
+  TwoStageOptions ranking_ = kFormat1Ranking;
   const int32_t* item_popularity_ = nullptr;
   const int64_t* seen_offsets_ = nullptr;  // num_users + 1
   const int32_t* seen_items_ = nullptr;

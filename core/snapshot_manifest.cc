@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/file_util.h"
@@ -36,6 +37,20 @@ double FloatForJson(float f) {
   *end = '\0';
   double d = std::strtod(buf, nullptr);
   return static_cast<float>(d) == f ? d : static_cast<double>(f);
+}
+
+absl::Status CheckFormatVersion(int version) {
+  if (version >= kMinSnapshotFormatVersion &&
+      version <= kMaxSnapshotFormatVersion) {
+    return absl::OkStatus();
+  }
+  std::vector<int> supported;
+  for (int v = kMinSnapshotFormatVersion; v <= kMaxSnapshotFormatVersion; ++v) {
+    supported.push_back(v);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "manifest.json: unsupported format_version ", version,
+      "; this build reads format_version ", absl::StrJoin(supported, " and ")));
 }
 
 bool IsFinite(const json& v) {
@@ -130,6 +145,34 @@ absl::StatusOr<uint32_t> ParseCrcHex(const std::string& s,
   return crc;
 }
 
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+absl::StatusOr<SnapshotRetrievalInfo> ParseRetrieval(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("retrieval"));
+  if (!object->is_object()) return FieldError("retrieval", "is not an object");
+  ObjectReader r(*object, "retrieval");
+  SnapshotRetrievalInfo info;
+  ASSIGN_OR_RETURN(int64_t factors, r.GetInt("factors", kInt32Max));
+  info.factors = static_cast<int32_t>(factors);
+  ASSIGN_OR_RETURN(const json* params, r.Get("params"));
+  info.params = *params;
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return info;
+}
+
+absl::StatusOr<TwoStageOptions> ParseRanking(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("ranking"));
+  if (!object->is_object()) return FieldError("ranking", "is not an object");
+  ObjectReader r(*object, "ranking");
+  TwoStageOptions ranking;
+  ASSIGN_OR_RETURN(int64_t candidates, r.GetInt("candidates", kInt32Max));
+  ranking.candidates = static_cast<int32_t>(candidates);
+  ASSIGN_OR_RETURN(double blend_weight, r.GetNumber("blend_weight"));
+  ranking.blend_weight = static_cast<float>(blend_weight);
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return ranking;
+}
+
 absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
   if (!root.is_object()) {
     return absl::InvalidArgumentError("manifest.json: not a JSON object");
@@ -140,12 +183,7 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
   SnapshotManifest m;
   ASSIGN_OR_RETURN(int64_t format_version, r.GetInt("format_version", 1000));
   m.format_version = static_cast<int>(format_version);
-  if (m.format_version != kSnapshotFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "manifest.json: unsupported format_version ", m.format_version,
-        "; this build reads format_version ", kSnapshotFormatVersion));
-  }
-  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  RETURN_IF_ERROR(CheckFormatVersion(m.format_version));
   ASSIGN_OR_RETURN(m.model_kind, r.GetString("model_kind"));
   ASSIGN_OR_RETURN(m.algo, r.GetString("algo"));
   ASSIGN_OR_RETURN(int64_t factors, r.GetInt("factors", kInt32Max));
@@ -194,19 +232,62 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
     RETURN_IF_ERROR(fr.CheckNoUnknownFields());
     m.files.emplace(name, info);
   }
+  if (m.format_version >= kRetrievalSnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(m.retrieval, ParseRetrieval(r));
+    ASSIGN_OR_RETURN(m.ranking, ParseRanking(r));
+  } else {
+    for (const char* key : {"retrieval", "ranking"}) {
+      if (root.contains(key)) {
+        return FieldError(key, absl::StrCat("needs format_version ",
+                                            kRetrievalSnapshotFormatVersion));
+      }
+    }
+  }
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   RETURN_IF_ERROR(ValidateManifest(m));
   return m;
 }
 
+absl::Status ValidateFormat2Fields(const SnapshotManifest& m) {
+  if (m.format_version < kRetrievalSnapshotFormatVersion) {
+    if (m.retrieval.has_value()) {
+      return FieldError("retrieval",
+                        absl::StrCat("needs format_version ",
+                                     kRetrievalSnapshotFormatVersion));
+    }
+    if (m.ranking.has_value()) {
+      return FieldError("ranking",
+                        absl::StrCat("needs format_version ",
+                                     kRetrievalSnapshotFormatVersion));
+    }
+    return absl::OkStatus();
+  }
+  if (!m.retrieval.has_value()) return FieldError("retrieval", "is missing");
+  if (m.retrieval->factors < 1) {
+    return FieldError("retrieval.factors", "must be at least 1");
+  }
+  if (!m.retrieval->params.is_object()) {
+    return FieldError("retrieval.params", "is not an object");
+  }
+  if (!m.ranking.has_value()) return FieldError("ranking", "is missing");
+  if (m.ranking->candidates < 1) {
+    return FieldError(
+        "ranking.candidates",
+        absl::StrCat("is ", m.ranking->candidates, "; must be at least 1"));
+  }
+  // Written as !(in range) so that NaN fails too.
+  if (!(m.ranking->blend_weight >= 0.0f && m.ranking->blend_weight <= 1.0f)) {
+    return FieldError(
+        "ranking.blend_weight",
+        absl::StrCat("is ", m.ranking->blend_weight, "; must be in [0, 1]"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateManifest(const SnapshotManifest& m) {
-  if (m.format_version != kSnapshotFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "manifest.json: unsupported format_version ", m.format_version,
-        "; this build reads format_version ", kSnapshotFormatVersion));
-  }
+  RETURN_IF_ERROR(CheckFormatVersion(m.format_version));
   if (m.model_kind != kBiasedMfModelKind) {
     return FieldError("model_kind",
                       absl::StrCat("is '", m.model_kind, "'; only '",
@@ -250,7 +331,7 @@ absl::Status ValidateManifest(const SnapshotManifest& m) {
                         "is not a plain file name");
     }
   }
-  return absl::OkStatus();
+  return ValidateFormat2Fields(m);
 }
 
 std::string ManifestToJson(const SnapshotManifest& m) {
@@ -278,6 +359,14 @@ std::string ManifestToJson(const SnapshotManifest& m) {
       {"version", m.version},
       {"files", files},
   };
+  if (m.retrieval.has_value()) {
+    root["retrieval"] = {{"factors", m.retrieval->factors},
+                         {"params", m.retrieval->params}};
+  }
+  if (m.ranking.has_value()) {
+    root["ranking"] = {{"candidates", m.ranking->candidates},
+                       {"blend_weight", FloatForJson(m.ranking->blend_weight)}};
+  }
   return root.dump(2) + "\n";
 }
 

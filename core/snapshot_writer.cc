@@ -69,6 +69,41 @@ absl::Status CheckIds(absl::string_view what, const IdMap& ids) {
   return absl::OkStatus();
 }
 
+// The embeddings, their params and the ranking (only checked with
+// embeddings, as only then are they recorded).
+absl::Status CheckRetrieval(const SnapshotContents& c) {
+  const Dataset& d = *c.train;
+  const ImplicitModel& r = *c.retrieval;
+  const int64_t k = r.item_factors.cols();
+  if (r.user_factors.rows() != d.num_users() ||
+      r.item_factors.rows() != d.num_items() || r.user_factors.cols() != k ||
+      k < 1) {
+    return ContentsError(absl::StrFormat(
+        "retrieval shape (user_factors %dx%d, item_factors %dx%d) does not "
+        "match train (%d users, %d items) with k >= 1 factors",
+        r.user_factors.rows(), r.user_factors.cols(), r.item_factors.rows(),
+        r.item_factors.cols(), d.num_users(), d.num_items()));
+  }
+  RETURN_IF_ERROR(CheckFinite("retrieval.user_factors", r.user_factors.data(),
+                              r.user_factors.size(), k));
+  RETURN_IF_ERROR(CheckFinite("retrieval.item_factors", r.item_factors.data(),
+                              r.item_factors.size(), k));
+  if (!c.retrieval_params.is_object()) {
+    return ContentsError("contents.retrieval_params is not a JSON object");
+  }
+  if (c.ranking.candidates < 1) {
+    return ContentsError(absl::StrCat("contents.ranking.candidates is ",
+                                      c.ranking.candidates,
+                                      "; must be at least 1"));
+  }
+  if (!(c.ranking.blend_weight >= 0.0f && c.ranking.blend_weight <= 1.0f)) {
+    return ContentsError(absl::StrCat("contents.ranking.blend_weight is ",
+                                      c.ranking.blend_weight,
+                                      "; must be in [0, 1]"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckContents(const SnapshotContents& c) {
   if (c.train == nullptr || c.model == nullptr) {
     return ContentsError("contents.train and contents.model are required");
@@ -96,6 +131,7 @@ absl::Status CheckContents(const SnapshotContents& c) {
                               m.user_bias.size(), 1));
   RETURN_IF_ERROR(CheckFinite("model.item_bias", m.item_bias.data(),
                               m.item_bias.size(), 1));
+  if (c.retrieval != nullptr) RETURN_IF_ERROR(CheckRetrieval(c));
   RETURN_IF_ERROR(CheckIds("user", d.users));
   RETURN_IF_ERROR(CheckIds("item", d.items));
   for (size_t i = 0; i < d.ratings.size(); ++i) {
@@ -170,6 +206,16 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
                                   {items, k}, manifest));
   RETURN_IF_ERROR(WriteNpyTracked(dir, kItemBiasFile, m.item_bias.data(),
                                   {items}, manifest));
+  if (c.retrieval != nullptr) {
+    const ImplicitModel& r = *c.retrieval;
+    const int64_t rk = r.item_factors.cols();
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kUserEmbeddingsFile,
+                                    r.user_factors.data(), {users, rk},
+                                    manifest));
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kItemEmbeddingsFile,
+                                    r.item_factors.data(), {items, rk},
+                                    manifest));
+  }
 
   std::vector<int64_t> popularity(items, 0);
   std::vector<int64_t> offsets(users + 1, 0);
@@ -243,6 +289,14 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
   m.data_fingerprint = FingerprintRatings(*c.train);
   m.created_at = NowRfc3339();
   m.version = FormatVersionName(1);  // chosen at publish time
+  if (c.retrieval != nullptr) {
+    // The lowest format that holds embeddings; without them, format 1.
+    m.format_version = kRetrievalSnapshotFormatVersion;
+    m.retrieval = SnapshotRetrievalInfo{
+        static_cast<int32_t>(c.retrieval->item_factors.cols()),
+        c.retrieval_params};
+    m.ranking = c.ranking;
+  }
   return m;
 }
 

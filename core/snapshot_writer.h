@@ -15,6 +15,13 @@
 //  3. fsync R, write R/LATEST.tmp, fsync it, rename it over R/LATEST, fsync R;
 //  4. prune old versions and remove stale temporary entries.
 // Files are never modified after publishing, so readers may mmap them.
+//
+// Format: the writer picks the lowest manifest format_version that can hold
+// the contents (see snapshot_manifest.h). Without retrieval embeddings the
+// snapshot is format 1 with exactly the files and fields earlier builds
+// wrote, so older readers keep reading it; with them it is format 2, which adds
+// user_embeddings.npy, item_embeddings.npy and the "retrieval" and "ranking"
+// manifest fields.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,9 +29,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/data_fingerprint.h"  // IWYU pragma: export
+#include "core/implicit_als.h"
 #include "core/item_metadata.h"
 #include "core/mf_model.h"
 #include "core/ratings.h"
+#include "core/two_stage_scorer.h"
 
 namespace recserve {
 
@@ -46,6 +55,21 @@ struct SnapshotContents {
   nlohmann::json training_params = nlohmann::json::object();
   // An object of finite numbers, nulls and nested such objects.
   nlohmann::json metrics = nlohmann::json::object();
+
+  // Optional retrieval embeddings: user_factors num_users x k and
+  // item_factors num_items x k (rows indexed like train's users and items,
+  // any k >= 1, finite); loss_history is not recorded. When set, the snapshot
+  // is format 2 and carries user_embeddings.npy, item_embeddings.npy,
+  // retrieval_params and ranking. When null, it is format 1 and
+  // retrieval_params and ranking are ignored (not checked, not recorded):
+  // the server then ranks as Snapshot::ranking() documents for format 1.
+  const ImplicitModel* retrieval = nullptr;
+  // How the embeddings were made, recorded as manifest retrieval.params; must
+  // be a JSON object.
+  nlohmann::json retrieval_params = nlohmann::json::object();
+  // The two-stage ranking the server must run: candidates >= 1, blend_weight
+  // in [0, 1].
+  TwoStageOptions ranking;
 };
 
 struct PublishOptions {
@@ -64,9 +88,10 @@ struct PublishOptions {
 // publishes it (LATEST names it once this returns OK) and returns its name,
 // e.g. "v000003". Safe to call concurrently from several processes on the
 // same root; each gets its own version.
-// Errors: InvalidArgument if contents is incomplete or inconsistent (model
-// shape differs from train's id maps, non-finite values, an id containing a
-// newline, rating indices out of range, metrics not numbers, ...); I/O
+// Errors: InvalidArgument if contents is incomplete or inconsistent (model or
+// embedding shape differs from train's id maps, non-finite values, an id
+// containing a newline, rating indices out of range, metrics not numbers,
+// ranking out of range, ...); I/O
 // errors from the file system. On error LATEST is unchanged unless the error
 // happened after the rename (then the new version is complete and valid).
 // Pruning failures are ignored (retried by the next publish).

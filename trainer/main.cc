@@ -148,6 +148,11 @@ ABSL_FLAG(std::string, user_factors, "",
           "import: user factor file, rows 'id, bias, f1..fk'.");
 ABSL_FLAG(std::string, item_factors, "",
           "import: item factor file, rows 'id, bias, f1..fk'.");
+ABSL_FLAG(std::string, user_embeddings, "",
+          "import: optional user retrieval embeddings, rows 'id, f1..fk' "
+          "(with --item_embeddings).");
+ABSL_FLAG(std::string, item_embeddings, "",
+          "import: optional item retrieval embeddings, rows 'id, f1..fk'.");
 ABSL_FLAG(absl::optional<float>, global_mean, absl::nullopt,
           "import: the model's global mean μ. Default: the mean of the "
           "ratings. Use 0 for models without one, such as Spark's ALS.");
@@ -572,6 +577,11 @@ absl::Status RunTrain() {
     contents.algo = std::string(AlgorithmName(options.algorithm));
     contents.training_params = params;
     contents.metrics = metrics;
+    if (recommender.retrieval) {
+      contents.retrieval = &*recommender.retrieval;
+      contents.retrieval_params = params["retrieval"];
+      contents.ranking = recommender.ranking;
+    }
     PublishOptions publish;
     publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
     ASSIGN_OR_RETURN(version, PublishSnapshot(out, contents, publish));
@@ -657,6 +667,8 @@ absl::Status RunImport() {
   if (const absl::optional<float> mean = absl::GetFlag(FLAGS_global_mean)) {
     options.global_mean = *mean;
   }
+  options.user_embeddings_path = absl::GetFlag(FLAGS_user_embeddings);
+  options.item_embeddings_path = absl::GetFlag(FLAGS_item_embeddings);
   const std::string ratings = absl::GetFlag(FLAGS_ratings);
   const std::string out = absl::GetFlag(FLAGS_out);
   if (options.user_factors_path.empty() || options.item_factors_path.empty() ||
@@ -694,6 +706,23 @@ absl::Status RunImport() {
   contents.algo = "import";
   contents.training_params = {{"user_factors", options.user_factors_path},
                               {"item_factors", options.item_factors_path}};
+  if (imported.retrieval) {
+    std::printf(
+        "Imported %d-dimensional retrieval embeddings (%lld user and "
+        "%lld item rows without factors ignored)\n",
+        r.retrieval_factors, static_cast<long long>(r.user_embeddings_ignored),
+        static_cast<long long>(r.item_embeddings_ignored));
+    contents.retrieval = &*imported.retrieval;
+    contents.retrieval_params = {
+        {"user_embeddings", options.user_embeddings_path},
+        {"item_embeddings", options.item_embeddings_path}};
+    // Imported embeddings come without a validation run: the pool default,
+    // and the retrieval order within it (the choice on every data set
+    // measured so far), unless given.
+    contents.ranking.candidates = absl::GetFlag(FLAGS_candidates).value_or(200);
+    contents.ranking.blend_weight =
+        absl::GetFlag(FLAGS_blend_weight).value_or(1.0f);
+  }
   PublishOptions publish;
   publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
   ASSIGN_OR_RETURN(std::string version,

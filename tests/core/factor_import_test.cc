@@ -49,6 +49,10 @@ class FactorImportTest : public ::testing::Test {
     return ImportFactors(options, SampleRatings());
   }
 
+  // Imports kUsersCsv / kItemsCsv with the given embedding files.
+  absl::StatusOr<ImportResult> ImportWithEmbeddings(
+      const std::string& user_embeddings, const std::string& item_embeddings);
+
   testutil::TempDir tmp_;
 };
 
@@ -187,6 +191,145 @@ TEST_F(FactorImportTest, GlobalMeanOverrideForModelsWithoutIt) {
   EXPECT_FALSE(r->report.global_mean_from_ratings);
   EXPECT_EQ(r->model.global_mean, 0.0f);
   EXPECT_FLOAT_EQ(r->model.Score(0, 1), 5.7f);
+}
+
+absl::StatusOr<ImportResult> FactorImportTest::ImportWithEmbeddings(
+    const std::string& user_embeddings, const std::string& item_embeddings) {
+  ImportOptions options;
+  options.user_factors_path = Write("users.txt", kUsersCsv);
+  options.item_factors_path = Write("items.txt", kItemsCsv);
+  options.user_embeddings_path = Write("users_emb.txt", user_embeddings);
+  options.item_embeddings_path = Write("items_emb.txt", item_embeddings);
+  return ImportFactors(options, SampleRatings());
+}
+
+// Embeddings for u1, u2 (reversed, plus u9, which has no factors) and for
+// i1, i2, i3 (shuffled, plus i7), k = 3.
+constexpr char kUserEmbeddingsCsv[] =
+    "id,e1,e2,e3\nu2,0.5,0.25,-1\nu9,9,9,9\nu1,1,2,3\n";
+constexpr char kItemEmbeddingsTsv[] =
+    "i3\t0\t0\t1\r\ni1\t1\t0\t0\r\ni7\t7\t7\t7\r\ni2\t0\t1\t0\r\n";
+
+TEST_F(FactorImportTest, EmbeddingsAreReindexedLikeTheFactors) {
+  absl::StatusOr<ImportResult> r =
+      ImportWithEmbeddings(kUserEmbeddingsCsv, kItemEmbeddingsTsv);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->retrieval.has_value());
+  EXPECT_THAT(r->train.users.ids(), ElementsAre("u1", "u2"));
+  EXPECT_THAT(r->train.items.ids(), ElementsAre("i1", "i2", "i3"));
+  FactorMatrix users(2, 3), items(3, 3);
+  users << 1, 2, 3, 0.5, 0.25, -1;
+  items << 1, 0, 0, 0, 1, 0, 0, 0, 1;
+  EXPECT_EQ(r->retrieval->user_factors, users);
+  EXPECT_EQ(r->retrieval->item_factors, items);
+  EXPECT_TRUE(r->retrieval->loss_history.empty());
+
+  const ImportReport& rep = r->report;
+  EXPECT_EQ(rep.retrieval_factors, 3);
+  EXPECT_EQ(rep.factors, 2);  // the rating model's, unchanged
+  EXPECT_EQ(rep.user_embeddings_file.path, tmp_.Path("users_emb.txt"));
+  EXPECT_EQ(rep.user_embeddings_file.delimiter, ',');
+  EXPECT_TRUE(rep.user_embeddings_file.has_header);
+  EXPECT_EQ(rep.user_embeddings_file.rows, 3);
+  EXPECT_EQ(rep.item_embeddings_file.delimiter, '\t');
+  EXPECT_FALSE(rep.item_embeddings_file.has_header);
+  EXPECT_EQ(rep.item_embeddings_file.rows, 4);
+  EXPECT_EQ(rep.user_embeddings_ignored, 1);  // u9
+  EXPECT_EQ(rep.item_embeddings_ignored, 1);  // i7
+
+  // Without embedding files, nothing about them.
+  absl::StatusOr<ImportResult> plain = Import(kUsersCsv, kItemsCsv);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->retrieval.has_value());
+  EXPECT_EQ(plain->report.retrieval_factors, 0);
+  EXPECT_TRUE(plain->report.user_embeddings_file.path.empty());
+}
+
+TEST_F(FactorImportTest, EmbeddingsRoundTripThroughAFormat2Snapshot) {
+  absl::StatusOr<ImportResult> r =
+      ImportWithEmbeddings(kUserEmbeddingsCsv, kItemEmbeddingsTsv);
+  ASSERT_TRUE(r.ok()) << r.status();
+  SnapshotContents contents;
+  contents.train = &r->train;
+  contents.model = &r->model;
+  contents.algo = "import";
+  contents.retrieval = &*r->retrieval;
+  contents.retrieval_params = {{"user_embeddings", "users_emb.txt"}};
+  contents.ranking = TwoStageOptions{.candidates = 2, .blend_weight = 0.5f};
+  std::string root = tmp_.Path("snapshots");
+  ASSERT_TRUE(PublishSnapshot(root, contents).ok());
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snap =
+      Snapshot::LoadLatest(root);
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  const Snapshot& s = **snap;
+  EXPECT_EQ(s.manifest().format_version, 2);
+  ASSERT_TRUE(s.has_retrieval());
+  EXPECT_EQ(s.retrieval_factors(), 3);
+  int32_t u2 = s.FindUser("u2"), i3 = s.FindItem("i3");
+  EXPECT_EQ(s.user_embeddings()(u2, 2), -1.0f);
+  EXPECT_EQ(s.user_embeddings().row(u2).dot(s.item_embeddings().row(i3)),
+            -1.0f);
+  EXPECT_EQ(FactorMatrix(s.user_embeddings()), r->retrieval->user_factors);
+  EXPECT_EQ(FactorMatrix(s.item_embeddings()), r->retrieval->item_factors);
+  EXPECT_EQ(s.ranking().candidates, 2);
+  EXPECT_EQ(s.manifest().retrieval->params["user_embeddings"], "users_emb.txt");
+}
+
+TEST_F(FactorImportTest, EmbeddingErrors) {
+  struct Case {
+    std::string label;
+    std::string users;
+    std::string items;
+    std::string message;
+  };
+  const std::string users_emb = tmp_.Path("users_emb.txt");
+  const std::string items_emb = tmp_.Path("items_emb.txt");
+  std::vector<Case> cases = {
+      {"user without a row", "u1,1,2,3\nu9,0,0,0\n", kItemEmbeddingsTsv,
+       users_emb + ": no row for user 'u2' of " + tmp_.Path("users.txt") +
+           " (1 of 2 users have none"},
+      {"items without rows", kUserEmbeddingsCsv, "i3 0 0 1\ni5 1 1 1\n",
+       items_emb + ": no row for item 'i1' of " + tmp_.Path("items.txt") +
+           " (2 of 3 items have none"},
+      {"widths differ", kUserEmbeddingsCsv, "i1,1,0\ni2,0,1\ni3,0,0\n",
+       items_emb + ": has 2 factors per row but " + users_emb + " has 3"},
+      {"short row", "u1,1,2,3\nu2,1,2\n", kItemEmbeddingsTsv,
+       users_emb + ":2: expected 4 columns (id, 3 factors) like line 1, "
+                   "found 3"},
+      {"one column", "u1\nu2\n", kItemEmbeddingsTsv,
+       users_emb + ":1: expected at least 2 columns (id, f1, ...), found 1"},
+      {"nan", "u1,1,2,3\nu2,1,nan,3\n", kItemEmbeddingsTsv,
+       users_emb + ":2: column 3: 'nan' is not a finite number"},
+      {"duplicate", kUserEmbeddingsCsv, "i1 1 1 1\ni2 1 1 1\ni1 0 0 0\n",
+       items_emb + ":3: duplicate id 'i1' (first on line 1)"},
+      {"empty", "", kItemEmbeddingsTsv, users_emb + ": no embedding rows"},
+      {"header only", "id,e1,e2\n", kItemEmbeddingsTsv,
+       users_emb + ": no embedding rows"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<ImportResult> r = ImportWithEmbeddings(c.users, c.items);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.label << ": " << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr(c.message))
+        << c.label << ": " << r.status();
+  }
+
+  // Both paths or neither.
+  ImportOptions options;
+  options.user_factors_path = Write("users.txt", kUsersCsv);
+  options.item_factors_path = Write("items.txt", kItemsCsv);
+  options.user_embeddings_path = Write("users_emb.txt", kUserEmbeddingsCsv);
+  absl::Status s = ImportFactors(options, SampleRatings()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("only the user embeddings path is set"));
+  options.user_embeddings_path.clear();
+  options.item_embeddings_path = Write("items_emb.txt", kItemEmbeddingsTsv);
+  s = ImportFactors(options, SampleRatings()).status();
+  EXPECT_THAT(s.message(), HasSubstr("only the item embeddings path is set"));
+
+  options.user_embeddings_path = tmp_.Path("missing.csv");
+  EXPECT_EQ(ImportFactors(options, SampleRatings()).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(FactorImportTest, RoundTripsThroughASnapshot) {

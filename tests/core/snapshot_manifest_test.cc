@@ -1,7 +1,11 @@
 #include "core/snapshot_manifest.h"
 
+#include <cmath>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -10,6 +14,7 @@ namespace {
 
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 SnapshotManifest SampleManifest() {
   SnapshotManifest m;
@@ -77,13 +82,166 @@ absl::Status ParseEdited(const std::function<void(json&)>& edit) {
 }
 
 TEST(SnapshotManifestTest, UnsupportedFormatVersionSaysWhatIsSupported) {
-  absl::Status s = ParseEdited([](json& j) {
-    j["format_version"] = 2;
-    j["something_new"] = true;
-  });
-  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("unsupported format_version 2"));
-  EXPECT_THAT(s.message(), HasSubstr("reads format_version 1"));
+  for (int version : {0, 3, 17}) {
+    absl::Status s = ParseEdited([version](json& j) {
+      j["format_version"] = version;
+      j["something_new"] = true;
+    });
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+    EXPECT_THAT(s.message(), HasSubstr(absl::StrCat(
+                                 "unsupported format_version ", version)));
+    EXPECT_THAT(s.message(), HasSubstr("reads format_version 1 and 2"));
+  }
+  SnapshotManifest m = SampleManifest();
+  m.format_version = 3;
+  EXPECT_EQ(ValidateManifest(m).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A format-2 manifest: the sample plus retrieval embeddings and ranking.
+SnapshotManifest SampleFormat2Manifest() {
+  SnapshotManifest m = SampleManifest();
+  m.format_version = 2;
+  m.retrieval = SnapshotRetrievalInfo{
+      32, {{"alpha", 2.0}, {"iterations", 15}, {"nested", {{"a", "b"}}}}};
+  m.ranking = TwoStageOptions{.candidates = 150, .blend_weight = 0.3f};
+  m.files["user_embeddings.npy"] = SnapshotFileInfo{120832, 0xdeadbeef};
+  m.files["item_embeddings.npy"] = SnapshotFileInfo{215424, 0x00000001};
+  return m;
+}
+
+TEST(SnapshotManifestTest, Format2RoundTripsRetrievalAndRanking) {
+  SnapshotManifest m = SampleFormat2Manifest();
+  ASSERT_TRUE(ValidateManifest(m).ok()) << ValidateManifest(m);
+  std::string text = ManifestToJson(m);
+  EXPECT_THAT(text, HasSubstr("\"format_version\": 2,"));
+  EXPECT_THAT(text, HasSubstr("\"blend_weight\": 0.3,"));  // not 0.30000001
+  EXPECT_THAT(text, HasSubstr("\"candidates\": 150"));
+  absl::StatusOr<SnapshotManifest> back = ParseManifest(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->format_version, 2);
+  ASSERT_TRUE(back->retrieval.has_value());
+  EXPECT_EQ(back->retrieval->factors, 32);
+  EXPECT_EQ(back->retrieval->params, m.retrieval->params);
+  EXPECT_EQ(back->retrieval->params["nested"]["a"], "b");
+  ASSERT_TRUE(back->ranking.has_value());
+  EXPECT_EQ(back->ranking->candidates, 150);
+  EXPECT_EQ(back->ranking->blend_weight, 0.3f);  // bit-exact float
+  EXPECT_EQ(back->files, m.files);
+  EXPECT_EQ(ManifestToJson(*back), text);
+
+  // The boundaries of the ranking range are valid.
+  for (float w : {0.0f, 1.0f}) {
+    m.ranking->blend_weight = w;
+    m.ranking->candidates = 1;
+    back = ParseManifest(ManifestToJson(m));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->ranking->blend_weight, w);
+    EXPECT_EQ(back->ranking->candidates, 1);
+  }
+}
+
+TEST(SnapshotManifestTest, Format1HasNoRetrievalOrRanking) {
+  std::string text = ManifestToJson(SampleManifest());
+  EXPECT_THAT(text, HasSubstr("\"format_version\": 1,"));
+  EXPECT_THAT(text, Not(HasSubstr("retrieval")));
+  EXPECT_THAT(text, Not(HasSubstr("ranking")));
+  absl::StatusOr<SnapshotManifest> back = ParseManifest(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_FALSE(back->retrieval.has_value());
+  EXPECT_FALSE(back->ranking.has_value());
+}
+
+TEST(SnapshotManifestTest, RejectsBadFormat2Fields) {
+  struct Case {
+    std::string label;
+    std::function<void(json&)> edit;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"retrieval missing", [](json& j) { j.erase("retrieval"); },
+       "'retrieval' is missing"},
+      {"ranking missing", [](json& j) { j.erase("ranking"); },
+       "'ranking' is missing"},
+      {"retrieval not object", [](json& j) { j["retrieval"] = 32; },
+       "'retrieval' is not an object"},
+      {"retrieval factors missing",
+       [](json& j) { j["retrieval"].erase("factors"); },
+       "'retrieval.factors' is missing"},
+      {"retrieval factors zero", [](json& j) { j["retrieval"]["factors"] = 0; },
+       "'retrieval.factors' must be at least 1"},
+      {"retrieval factors negative",
+       [](json& j) { j["retrieval"]["factors"] = -4; },
+       "'retrieval.factors' is out of range"},
+      {"retrieval factors float",
+       [](json& j) { j["retrieval"]["factors"] = 3.5; },
+       "'retrieval.factors' is not an integer"},
+      {"retrieval params missing",
+       [](json& j) { j["retrieval"].erase("params"); },
+       "'retrieval.params' is missing"},
+      {"retrieval params array",
+       [](json& j) { j["retrieval"]["params"] = json::array(); },
+       "'retrieval.params' is not an object"},
+      {"retrieval unknown key",
+       [](json& j) { j["retrieval"]["kind"] = "hnsw"; },
+       "'retrieval.kind' is not known"},
+      {"ranking not object", [](json& j) { j["ranking"] = "two_stage"; },
+       "'ranking' is not an object"},
+      {"candidates zero", [](json& j) { j["ranking"]["candidates"] = 0; },
+       "'ranking.candidates' is 0; must be at least 1"},
+      {"candidates negative", [](json& j) { j["ranking"]["candidates"] = -5; },
+       "'ranking.candidates' is out of range"},
+      {"candidates huge",
+       [](json& j) { j["ranking"]["candidates"] = 5000000000LL; },
+       "'ranking.candidates' is out of range"},
+      {"candidates missing", [](json& j) { j["ranking"].erase("candidates"); },
+       "'ranking.candidates' is missing"},
+      {"blend negative", [](json& j) { j["ranking"]["blend_weight"] = -0.1; },
+       "'ranking.blend_weight' is -0.1; must be in [0, 1]"},
+      {"blend above one", [](json& j) { j["ranking"]["blend_weight"] = 1.5; },
+       "'ranking.blend_weight' is 1.5; must be in [0, 1]"},
+      {"blend string", [](json& j) { j["ranking"]["blend_weight"] = "0.5"; },
+       "'ranking.blend_weight' is not a number"},
+      {"blend null", [](json& j) { j["ranking"]["blend_weight"] = nullptr; },
+       "'ranking.blend_weight' is not a number"},
+      {"ranking unknown key", [](json& j) { j["ranking"]["k"] = 10; },
+       "'ranking.k' is not known"},
+      {"format 1 with retrieval", [](json& j) { j["format_version"] = 1; },
+       "'retrieval' needs format_version 2"},
+      {"format 1 with ranking",
+       [](json& j) {
+         j["format_version"] = 1;
+         j.erase("retrieval");
+       },
+       "'ranking' needs format_version 2"},
+  };
+  for (const Case& c : cases) {
+    json j = json::parse(ManifestToJson(SampleFormat2Manifest()));
+    c.edit(j);
+    absl::Status s = ParseManifest(j.dump()).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.label << s;
+    EXPECT_THAT(s.message(), HasSubstr("manifest.json: ")) << c.label;
+    EXPECT_THAT(s.message(), HasSubstr(c.message)) << c.label << ": " << s;
+  }
+}
+
+TEST(SnapshotManifestTest, ValidateChecksFormat2FieldsToo) {
+  SnapshotManifest m = SampleFormat2Manifest();
+  m.ranking->blend_weight = std::nanf("");
+  EXPECT_THAT(ValidateManifest(m).message(),
+              HasSubstr("'ranking.blend_weight' is nan; must be in [0, 1]"));
+  m = SampleFormat2Manifest();
+  m.retrieval->factors = 0;
+  EXPECT_THAT(ValidateManifest(m).message(),
+              HasSubstr("'retrieval.factors' must be at least 1"));
+  m = SampleFormat2Manifest();
+  m.format_version = 1;
+  EXPECT_THAT(ValidateManifest(m).message(),
+              HasSubstr("'retrieval' needs format_version 2"));
+  m.retrieval.reset();
+  EXPECT_THAT(ValidateManifest(m).message(),
+              HasSubstr("'ranking' needs format_version 2"));
+  m.ranking.reset();
+  EXPECT_TRUE(ValidateManifest(m).ok());
 }
 
 TEST(SnapshotManifestTest, RejectsStrictly) {

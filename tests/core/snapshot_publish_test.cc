@@ -222,6 +222,90 @@ TEST(SnapshotPublishTest, InvalidContentsAreRejectedBeforeTouchingDisk) {
   EXPECT_TRUE(Entries(root).empty());
 }
 
+TEST(SnapshotPublishTest, InvalidRetrievalIsRejectedBeforeTouchingDisk) {
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
+  testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
+  struct Case {
+    std::string label;
+    std::function<void(ImplicitModel&, SnapshotContents&)> edit;
+    std::string message;
+  };
+  const std::string shape = "does not match train (5 users, 6 items)";
+  std::vector<Case> cases = {
+      {"user rows", [](auto& r, auto&) { r.user_factors.resize(4, 2); },
+       "retrieval shape (user_factors 4x2, item_factors 6x2) " + shape},
+      {"item rows", [](auto& r, auto&) { r.item_factors.resize(7, 2); },
+       "item_factors 7x2"},
+      {"widths differ", [](auto& r, auto&) { r.item_factors.resize(6, 3); },
+       "(user_factors 5x2, item_factors 6x3)"},
+      {"no factors",
+       [](auto& r, auto&) {
+         r.user_factors.resize(5, 0);
+         r.item_factors.resize(6, 0);
+       },
+       "with k >= 1 factors"},
+      {"nan", [](auto& r, auto&) { r.item_factors(5, 1) = NAN; },
+       "retrieval.item_factors has non-finite value nan at row 5, column 1"},
+      {"inf", [](auto& r, auto&) { r.user_factors(0, 0) = INFINITY; },
+       "retrieval.user_factors has non-finite value inf at row 0, column 0"},
+      {"params", [](auto&, auto& c) { c.retrieval_params = "alpha=2"; },
+       "contents.retrieval_params is not a JSON object"},
+      {"candidates", [](auto&, auto& c) { c.ranking.candidates = 0; },
+       "contents.ranking.candidates is 0; must be at least 1"},
+      {"blend high", [](auto&, auto& c) { c.ranking.blend_weight = 1.5f; },
+       "contents.ranking.blend_weight is 1.5; must be in [0, 1]"},
+      {"blend nan", [](auto&, auto& c) { c.ranking.blend_weight = NAN; },
+       "contents.ranking.blend_weight is nan"},
+  };
+  for (const Case& c : cases) {
+    ImplicitModel retrieval = testutil::MakeTinyRetrieval(5, 6, 2);
+    SnapshotContents contents = ContentsOf(t);
+    contents.retrieval = &retrieval;
+    c.edit(retrieval, contents);
+    absl::StatusOr<std::string> v = PublishSnapshot(root, contents);
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.label << ": " << v.status();
+    EXPECT_THAT(v.status().message(), HasSubstr(c.message)) << c.label;
+  }
+  EXPECT_TRUE(Entries(root).empty());
+
+  // Without embeddings the same ranking and params are not recorded, so not
+  // checked either.
+  SnapshotContents contents = ContentsOf(t);
+  contents.retrieval_params = "alpha=2";
+  contents.ranking.candidates = 0;
+  absl::StatusOr<std::string> v = PublishSnapshot(root, contents);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*Snapshot::Load(root + "/" + *v))->ranking().candidates, 200);
+}
+
+TEST(SnapshotPublishTest, Format1And2VersionsAlternate) {
+  testutil::TempDir tmp;
+  std::string root = tmp.path();
+  testutil::TinyModel t = testutil::MakeTinyModel(5, 6, 3);
+  ImplicitModel retrieval = testutil::MakeTinyRetrieval(5, 6, 8);
+  for (int n = 1; n <= 4; ++n) {
+    SnapshotContents contents = ContentsOf(t);
+    const bool with_retrieval = n % 2 == 0;
+    if (with_retrieval) contents.retrieval = &retrieval;
+    contents.ranking.candidates = 10 * n;
+    ASSERT_TRUE(PublishSnapshot(root, contents).ok());
+    absl::StatusOr<std::shared_ptr<const Snapshot>> snap =
+        Snapshot::LoadLatest(root);
+    ASSERT_TRUE(snap.ok()) << snap.status();
+    EXPECT_EQ((*snap)->version(), FormatVersionName(n));
+    EXPECT_EQ((*snap)->manifest().format_version, with_retrieval ? 2 : 1);
+    EXPECT_EQ((*snap)->has_retrieval(), with_retrieval);
+    EXPECT_EQ((*snap)->retrieval_factors(), with_retrieval ? 8 : 0);
+    EXPECT_EQ((*snap)->ranking().candidates, with_retrieval ? 10 * n : 200);
+    if (with_retrieval) {
+      EXPECT_EQ(FactorMatrix((*snap)->item_embeddings()),
+                retrieval.item_factors);
+    }
+  }
+}
+
 TEST(SnapshotPublishTest, ConcurrentPublishersGetDistinctVersions) {
   testutil::TempDir tmp;
   std::string root = tmp.path();

@@ -40,11 +40,30 @@ class SnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tiny_ = testutil::MakeTinyModel(kUsers, kItems, kFactors);
+    retrieval_ = testutil::MakeTinyRetrieval(kUsers, kItems, kRetrievalFactors);
     root_ = tmp_.path();
   }
 
-  // Publishes the tiny model and returns the version folder.
+  // Publishes the tiny model (format 1) and returns the version folder.
   std::string Publish(bool with_catalog = true) {
+    SnapshotContents contents = Contents(with_catalog);
+    absl::StatusOr<std::string> version = PublishSnapshot(root_, contents);
+    EXPECT_TRUE(version.ok()) << version.status();
+    return absl::StrCat(root_, "/", version.value_or("none"));
+  }
+
+  // Publishes the tiny model with retrieval embeddings (format 2).
+  std::string PublishWithRetrieval() {
+    SnapshotContents contents = Contents(true);
+    contents.retrieval = &retrieval_;
+    contents.retrieval_params = {{"alpha", 2.0}, {"iterations", 15}};
+    contents.ranking = kRanking;
+    absl::StatusOr<std::string> version = PublishSnapshot(root_, contents);
+    EXPECT_TRUE(version.ok()) << version.status();
+    return absl::StrCat(root_, "/", version.value_or("none"));
+  }
+
+  SnapshotContents Contents(bool with_catalog) {
     SnapshotContents contents;
     contents.train = &tiny_.train;
     contents.model = &tiny_.model;
@@ -52,9 +71,7 @@ class SnapshotTest : public ::testing::Test {
     contents.algo = "als";
     contents.training_params = {{"lambda", 0.1}, {"iterations", 10}};
     contents.metrics = {{"rmse", 0.93}};
-    absl::StatusOr<std::string> version = PublishSnapshot(root_, contents);
-    EXPECT_TRUE(version.ok()) << version.status();
-    return absl::StrCat(root_, "/", version.value_or("none"));
+    return contents;
   }
 
   absl::Status LoadStatus(const std::string& dir) {
@@ -71,8 +88,13 @@ class SnapshotTest : public ::testing::Test {
     WriteFile(dir + "/manifest.json", ManifestToJson(*m));
   }
 
+  static constexpr int32_t kRetrievalFactors = 3;  // differs from kFactors
+  static constexpr TwoStageOptions kRanking{.candidates = 5,
+                                            .blend_weight = 0.25f};
+
   testutil::TempDir tmp_;
   testutil::TinyModel tiny_;
+  ImplicitModel retrieval_;
   std::string root_;
 };
 
@@ -336,7 +358,9 @@ TEST_F(SnapshotTest, GarbageAndFutureManifests) {
   WriteFile(dir + "/manifest.json", "{\"format_version\": 3}");
   s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("this build reads format_version 1"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("unsupported format_version 3; this build reads "
+                        "format_version 1 and 2"));
 }
 
 TEST_F(SnapshotTest, NanInFactors) {
@@ -429,12 +453,13 @@ TEST_F(SnapshotTest, LatestNamingMissingVersion) {
 // the content checks (not the checksums) must catch it. Loading must either
 // fail cleanly or succeed; it must never crash.
 TEST_F(SnapshotTest, RandomCorruptionNeverCrashes) {
-  std::string dir = Publish();
+  std::string dir = PublishWithRetrieval();
   std::vector<std::string> names = {
       "user_ids.txt",        "item_ids.txt",          "user_factors.npy",
       "user_bias.npy",       "item_factors.npy",      "item_bias.npy",
       "item_popularity.npy", "user_seen_offsets.npy", "user_seen_items.npy",
-      "item_titles.txt",     "item_genres.txt",       "manifest.json"};
+      "item_titles.txt",     "item_genres.txt",       "user_embeddings.npy",
+      "item_embeddings.npy", "manifest.json"};
   std::map<std::string, std::string> originals;
   for (const std::string& n : names) originals[n] = ReadFile(dir + "/" + n);
   std::mt19937 rng(7);
@@ -475,6 +500,336 @@ TEST_F(SnapshotTest, RandomCorruptionNeverCrashes) {
   }
   EXPECT_GT(failures, 100);
   EXPECT_TRUE(LoadStatus(dir).ok());
+}
+
+TEST_F(SnapshotTest, Format2RoundTripKeepsEveryEmbedding) {
+  std::string dir = PublishWithRetrieval();
+  absl::StatusOr<std::shared_ptr<const Snapshot>> loaded = Snapshot::Load(dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Snapshot& snap = **loaded;
+  EXPECT_EQ(snap.manifest().format_version, 2);
+  ASSERT_TRUE(snap.has_retrieval());
+  EXPECT_EQ(snap.retrieval_factors(), kRetrievalFactors);
+  ASSERT_EQ(snap.user_embeddings().rows(), kUsers);
+  ASSERT_EQ(snap.user_embeddings().cols(), kRetrievalFactors);
+  ASSERT_EQ(snap.item_embeddings().rows(), kItems);
+  ASSERT_EQ(snap.item_embeddings().cols(), kRetrievalFactors);
+  for (int32_t u = 0; u < kUsers; ++u) {
+    for (int32_t f = 0; f < kRetrievalFactors; ++f) {
+      EXPECT_EQ(snap.user_embeddings()(u, f), retrieval_.user_factors(u, f))
+          << u << "," << f;
+    }
+  }
+  for (int32_t i = 0; i < kItems; ++i) {
+    for (int32_t f = 0; f < kRetrievalFactors; ++f) {
+      EXPECT_EQ(snap.item_embeddings()(i, f), retrieval_.item_factors(i, f))
+          << i << "," << f;
+    }
+  }
+  // A retrieval score is the dot product of the two rows.
+  EXPECT_EQ(snap.user_embeddings().row(2).dot(snap.item_embeddings().row(7)),
+            retrieval_.user_factors.row(2).dot(retrieval_.item_factors.row(7)));
+  EXPECT_EQ(snap.ranking().candidates, 5);
+  EXPECT_EQ(snap.ranking().blend_weight, 0.25f);
+  const SnapshotManifest& m = snap.manifest();
+  ASSERT_TRUE(m.retrieval.has_value());
+  EXPECT_EQ(m.retrieval->factors, kRetrievalFactors);
+  EXPECT_EQ(m.retrieval->params["alpha"], 2.0);
+  EXPECT_EQ(m.retrieval->params["iterations"], 15);
+  EXPECT_EQ(m.files.size(), 13u);
+  // The rating model is untouched by the embeddings.
+  EXPECT_EQ(snap.factors(), kFactors);
+  EXPECT_EQ(FactorMatrix(snap.user_factors()), tiny_.model.user_factors);
+  EXPECT_EQ(snap.Score(3, 4), tiny_.model.Score(3, 4));
+
+  EXPECT_THAT(ReadFile(dir + "/user_embeddings.npy"),
+              HasSubstr("'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (7, 3)"));
+  EXPECT_THAT(ReadFile(dir + "/item_embeddings.npy"),
+              HasSubstr("'shape': (10, 3)"));
+  nlohmann::json raw = nlohmann::json::parse(ReadFile(dir + "/manifest.json"));
+  EXPECT_EQ(raw["format_version"], 2);
+  EXPECT_EQ(raw["retrieval"]["factors"], 3);
+  EXPECT_EQ(raw["ranking"],
+            nlohmann::json({{"candidates", 5}, {"blend_weight", 0.25}}));
+  for (const char* name : {"user_embeddings.npy", "item_embeddings.npy"}) {
+    absl::StatusOr<uint32_t> crc = Crc32OfFile(dir + "/" + name);
+    ASSERT_TRUE(crc.ok());
+    EXPECT_EQ(*crc, m.files.at(name).crc32) << name;
+  }
+}
+
+// The manifest keys a format-1 reader knows.
+const std::vector<std::string> kFormat1Keys = {
+    "algo",         "created_at",      "data_fingerprint", "factors",
+    "files",        "format_version",  "global_mean",      "metrics",
+    "model_kind",   "num_items",       "num_ratings",      "num_users",
+    "rating_scale", "training_params", "version"};
+
+TEST_F(SnapshotTest, WithoutEmbeddingsIsFormat1WithDefaultRanking) {
+  SnapshotContents contents = Contents(true);
+  // Without embeddings, ranking and retrieval params are not recorded.
+  contents.ranking = TwoStageOptions{.candidates = 9, .blend_weight = 0.75f};
+  contents.retrieval_params = {{"ignored", true}};
+  absl::StatusOr<std::string> version = PublishSnapshot(root_, contents);
+  ASSERT_TRUE(version.ok()) << version.status();
+  std::string dir = root_ + "/" + *version;
+
+  nlohmann::json raw = nlohmann::json::parse(ReadFile(dir + "/manifest.json"));
+  EXPECT_EQ(raw["format_version"], 1);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : raw.items()) keys.push_back(key);
+  EXPECT_EQ(keys, kFormat1Keys);
+  EXPECT_EQ(raw["files"].size(), 11u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/user_embeddings.npy"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/item_embeddings.npy"));
+
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snap = Snapshot::Load(dir);
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  EXPECT_FALSE((*snap)->has_retrieval());
+  EXPECT_EQ((*snap)->retrieval_factors(), 0);
+  EXPECT_EQ((*snap)->user_embeddings().rows(), 0);
+  EXPECT_EQ((*snap)->user_embeddings().cols(), 0);
+  EXPECT_EQ((*snap)->item_embeddings().size(), 0);
+  EXPECT_EQ((*snap)->ranking().candidates, 200);
+  EXPECT_EQ((*snap)->ranking().blend_weight, 0.0f);
+  EXPECT_EQ((*snap)->ranking().candidates, kFormat1Ranking.candidates);
+}
+
+// Writes `values` as a .npy file with `shape` and returns its bytes.
+template <typename T>
+std::string NpyBytes(std::vector<int64_t> shape, const std::vector<T>& values) {
+  return MakeNpyHeader(NpyDtypeOf<T>::value, shape) +
+         std::string(reinterpret_cast<const char*>(values.data()),
+                     values.size() * sizeof(T));
+}
+
+// A format-1 snapshot written by hand as an older build would have, without
+// the writer: 2 users, 3 items, 1 factor.
+TEST_F(SnapshotTest, HandMadeFormat1SnapshotLoads) {
+  std::string dir = root_ + "/v000004";
+  std::filesystem::create_directories(dir);
+  std::map<std::string, std::string> files = {
+      {"user_ids.txt", "alice\nbob\n"},
+      {"item_ids.txt", "x\ny\nz\n"},
+      {"user_factors.npy", NpyBytes<float>({2, 1}, {0.5f, -1.0f})},
+      {"user_bias.npy", NpyBytes<float>({2}, {0.25f, 0.0f})},
+      {"item_factors.npy", NpyBytes<float>({3, 1}, {2.0f, 0.0f, 1.0f})},
+      {"item_bias.npy", NpyBytes<float>({3}, {0.0f, 0.5f, -0.5f})},
+      {"item_popularity.npy", NpyBytes<int32_t>({3}, {1, 1, 0})},
+      {"user_seen_offsets.npy", NpyBytes<int64_t>({3}, {0, 1, 2})},
+      {"user_seen_items.npy", NpyBytes<int32_t>({2}, {0, 1})},
+  };
+  std::string listing;
+  for (const auto& [name, bytes] : files) {
+    WriteFile(dir + "/" + name, bytes);
+    absl::StrAppend(&listing, listing.empty() ? "" : ",\n", "    \"", name,
+                    "\": {\"bytes\": ", bytes.size(), ", \"crc32\": \"",
+                    Crc32ToHex(Crc32(bytes)), "\"}");
+  }
+  WriteFile(dir + "/manifest.json", absl::StrCat(R"({
+  "format_version": 1,
+  "model_kind": "biased_mf",
+  "algo": "sgd",
+  "factors": 1,
+  "num_users": 2,
+  "num_items": 3,
+  "num_ratings": 2,
+  "rating_scale": {"min": 1, "max": 5, "step": 1},
+  "global_mean": 3.0,
+  "training_params": {"lr": 0.01},
+  "metrics": {},
+  "data_fingerprint": "0123456789abcdef0123456789abcdef",
+  "created_at": "2024-05-01T12:00:00Z",
+  "version": "v000004",
+  "files": {
+)",
+                                                 listing, "\n  }\n}\n"));
+
+  absl::StatusOr<std::shared_ptr<const Snapshot>> loaded = Snapshot::Load(dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const Snapshot& snap = **loaded;
+  EXPECT_EQ(snap.manifest().format_version, 1);
+  EXPECT_EQ(snap.FindUser("bob"), 1);
+  EXPECT_EQ(snap.ItemId(2), "z");
+  // 3 + 0.25 + 0 + 0.5 * 2, and 3 + 0 - 0.5 + (-1) * 1.
+  EXPECT_EQ(snap.Score(0, 0), 4.25f);
+  EXPECT_EQ(snap.Score(1, 2), 1.5f);
+  EXPECT_THAT(snap.SeenItems(1), ElementsAre(1));
+  EXPECT_FALSE(snap.has_retrieval());
+  EXPECT_EQ(snap.retrieval_factors(), 0);
+  EXPECT_EQ(snap.user_embeddings().size(), 0);
+  EXPECT_EQ(snap.ranking().candidates, 200);
+  EXPECT_EQ(snap.ranking().blend_weight, 0.0f);
+}
+
+TEST_F(SnapshotTest, CorruptEmbeddingFilesAreRejectedByName) {
+  std::string dir = PublishWithRetrieval();
+  const std::string manifest = ReadFile(dir + "/manifest.json");
+  struct File {
+    std::string name;
+    int32_t rows;
+    const FactorMatrix* values;
+  };
+  for (const File& f :
+       {File{"user_embeddings.npy", kUsers, &retrieval_.user_factors},
+        File{"item_embeddings.npy", kItems, &retrieval_.item_factors}}) {
+    SCOPED_TRACE(f.name);
+    const std::string path = dir + "/" + f.name;
+    const std::string original = ReadFile(path);
+    auto restore = [&] {
+      WriteFile(path, original);
+      WriteFile(dir + "/manifest.json", manifest);
+    };
+
+    // Truncated: the manifest's size, then the .npy's own size.
+    std::string shorter = original.substr(0, original.size() - 8);
+    WriteFile(path, shorter);
+    absl::Status s = LoadStatus(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(s.message(),
+                HasSubstr(absl::StrCat(f.name, ": has ", shorter.size(),
+                                       " bytes, manifest.json says ",
+                                       original.size(), " (truncated)")));
+    ReplaceFileKeepingManifestValid(dir, f.name, shorter);
+    s = LoadStatus(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(s.message(),
+                HasSubstr(absl::StrCat(f.name, ": file has ", shorter.size(),
+                                       " bytes, expected ", original.size())));
+    restore();
+
+    // One flipped bit in the data.
+    std::string flipped = original;
+    flipped[flipped.size() - 5] ^= 0x10;
+    WriteFile(path, flipped);
+    s = LoadStatus(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(s.message(), HasSubstr(f.name + ": checksum mismatch"));
+    restore();
+
+    // Wrong width, and wrong dtype.
+    ReplaceFileKeepingManifestValid(
+        dir, f.name,
+        NpyBytes<float>({f.rows, 2}, std::vector<float>(f.rows * 2, 0.5f)));
+    s = LoadStatus(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(),
+                HasSubstr(absl::StrCat(f.name, ": expected shape (", f.rows,
+                                       ", 3), found (", f.rows, ", 2)")));
+    ReplaceFileKeepingManifestValid(
+        dir, f.name,
+        NpyBytes<int32_t>({f.rows, 3}, std::vector<int32_t>(f.rows * 3, 1)));
+    EXPECT_THAT(LoadStatus(dir).message(),
+                HasSubstr(f.name + ": expected dtype '<f4' (float32)"));
+    restore();
+
+    // NaN and infinity.
+    FactorMatrix bad = *f.values;
+    bad(f.rows - 1, 2) = std::nanf("");
+    ReplaceFileKeepingManifestValid(
+        dir, f.name,
+        NpyBytes<float>({f.rows, 3}, std::vector<float>(
+                                         bad.data(), bad.data() + bad.size())));
+    s = LoadStatus(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(s.message(),
+                HasSubstr(absl::StrCat(f.name, ": non-finite value nan at row ",
+                                       f.rows - 1, ", column 2")));
+    bad = *f.values;
+    bad(1, 0) = -std::numeric_limits<float>::infinity();
+    ReplaceFileKeepingManifestValid(
+        dir, f.name,
+        NpyBytes<float>({f.rows, 3}, std::vector<float>(
+                                         bad.data(), bad.data() + bad.size())));
+    EXPECT_THAT(
+        LoadStatus(dir).message(),
+        HasSubstr(f.name + ": non-finite value -inf at row 1, column 0"));
+    restore();
+    EXPECT_TRUE(LoadStatus(dir).ok());
+  }
+}
+
+TEST_F(SnapshotTest, RetrievalAndEmbeddingFilesMustAgree) {
+  std::string dir = PublishWithRetrieval();
+  const std::string manifest = ReadFile(dir + "/manifest.json");
+  const std::string user_embeddings = ReadFile(dir + "/user_embeddings.npy");
+
+  // Listed, but not on disk.
+  std::filesystem::remove(dir + "/user_embeddings.npy");
+  absl::Status s = LoadStatus(dir);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(),
+              HasSubstr("user_embeddings.npy: listed in manifest.json but "
+                        "missing"));
+  WriteFile(dir + "/user_embeddings.npy", user_embeddings);
+
+  // "retrieval" without the file in the listing.
+  EditManifest(
+      dir, [](SnapshotManifest& m) { m.files.erase("item_embeddings.npy"); });
+  s = LoadStatus(dir);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("manifest.json: has \"retrieval\" but does not list "
+                        "item_embeddings.npy"));
+  WriteFile(dir + "/manifest.json", manifest);
+
+  // The files without "retrieval": as format 1, and as format 2.
+  EditManifest(dir, [](SnapshotManifest& m) {
+    m.format_version = 1;
+    m.retrieval.reset();
+    m.ranking.reset();
+  });
+  s = LoadStatus(dir);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("manifest.json: lists user_embeddings.npy but has no "
+                        "\"retrieval\" (format_version 1)"));
+  WriteFile(dir + "/manifest.json", manifest);
+  EditManifest(dir, [](SnapshotManifest& m) { m.retrieval.reset(); });
+  EXPECT_THAT(LoadStatus(dir).message(),
+              HasSubstr("manifest.json: field 'retrieval' is missing"));
+  WriteFile(dir + "/manifest.json", manifest);
+
+  // retrieval.factors that disagrees with the arrays.
+  EditManifest(dir, [](SnapshotManifest& m) { m.retrieval->factors = 4; });
+  EXPECT_THAT(
+      LoadStatus(dir).message(),
+      HasSubstr("user_embeddings.npy: expected shape (7, 4), found (7, 3)"));
+  WriteFile(dir + "/manifest.json", manifest);
+  EXPECT_TRUE(LoadStatus(dir).ok());
+}
+
+TEST_F(SnapshotTest, BadRankingValuesAreRejected) {
+  std::string dir = PublishWithRetrieval();
+  const std::string manifest = ReadFile(dir + "/manifest.json");
+  struct Case {
+    TwoStageOptions ranking;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{.candidates = 0, .blend_weight = 0.5f},
+            "'ranking.candidates' is 0; must be at least 1"},
+           {{.candidates = 10, .blend_weight = -0.25f},
+            "'ranking.blend_weight' is -0.25; must be in [0, 1]"},
+           {{.candidates = 10, .blend_weight = 1.5f},
+            "'ranking.blend_weight' is 1.5; must be in [0, 1]"},
+       }) {
+    WriteFile(dir + "/manifest.json", manifest);
+    EditManifest(dir, [&](SnapshotManifest& m) { m.ranking = c.ranking; });
+    absl::Status s = LoadStatus(dir);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(s.message(), HasSubstr(c.message));
+    EXPECT_THAT(s.message(), HasSubstr(dir + "/manifest.json"));
+  }
+  WriteFile(dir + "/manifest.json", manifest);
+  EditManifest(dir, [](SnapshotManifest& m) {
+    m.ranking = TwoStageOptions{.candidates = 1, .blend_weight = 1.0f};
+  });
+  absl::StatusOr<std::shared_ptr<const Snapshot>> snap = Snapshot::Load(dir);
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  EXPECT_EQ((*snap)->ranking().candidates, 1);
+  EXPECT_EQ((*snap)->ranking().blend_weight, 1.0f);
 }
 
 TEST_F(SnapshotTest, ConcurrentReadersShareOneSnapshot) {

@@ -2,10 +2,11 @@
 #define RECSERVE_TESTS_TESTUTIL_TINY_MODEL_H_
 
 // Small deterministic fixtures for snapshot tests: a Dataset, an MfModel over
-// it and an item catalog.
+// it, an item catalog and retrieval embeddings.
 
 #include <cstdint>
 
+#include "core/implicit_als.h"
 #include "core/item_metadata.h"
 #include "core/mf_model.h"
 #include "core/ratings.h"
@@ -28,6 +29,13 @@ struct TinyModel {
 // a tab and a newline; odd items have none.
 TinyModel MakeTinyModel(int32_t num_users, int32_t num_items, int32_t factors,
                         int32_t ratings_per_user = 3, uint64_t seed = 1);
+
+// Retrieval embeddings for MakeTinyModel's users and items: num_users x
+// factors and num_items x factors, uniform in [-1, 1), deterministic for a
+// seed. Every value is distinct from every other (with overwhelming
+// probability), so a transposed or shifted copy does not compare equal.
+ImplicitModel MakeTinyRetrieval(int32_t num_users, int32_t num_items,
+                                int32_t factors, uint64_t seed = 2);
 
 }  // namespace testutil
 }  // namespace recserve

@@ -57,6 +57,13 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ((*snapshot)->factors(), 32);
   EXPECT_TRUE((*snapshot)->has_item_metadata());
   EXPECT_EQ((*snapshot)->manifest().algo, "bpmf");
+  // Retrieval embeddings and the ranking chosen on validation go with it.
+  EXPECT_TRUE((*snapshot)->has_retrieval());
+  EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
+  EXPECT_EQ((*snapshot)->manifest().format_version, 2);
+  EXPECT_EQ((*snapshot)->ranking().candidates,
+            report["params"]["ranking"]["candidates"].get<int32_t>());
+  EXPECT_EQ(report["two_stage/hr@10"], report["hr@10"]);
 
   // A second run publishes a newer version, which becomes the latest.
   auto again = RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--algo",
@@ -66,6 +73,16 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   ASSERT_TRUE(newer.ok());
   EXPECT_GT((*newer)->version(), (*snapshot)->version());
   EXPECT_EQ((*newer)->manifest().algo, "als");
+
+  // Without retrieval the snapshot stays in format 1, which older servers
+  // read.
+  auto plain = RunCommand({kTrain, "--ratings", Path("ratings.csv"),
+                           "--retrieval=false", "--out", Path("plain")});
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  auto format1 = Snapshot::LoadLatest(Path("plain"));
+  ASSERT_TRUE(format1.ok()) << format1.status();
+  EXPECT_FALSE((*format1)->has_retrieval());
+  EXPECT_EQ((*format1)->manifest().format_version, 1);
 }
 
 TEST_F(TrainerCliTest, BadInputNamesFileAndLineAndKeepsTheSnapshot) {
@@ -141,6 +158,24 @@ TEST_F(TrainerCliTest, ImportsFactorsTrainedElsewhere) {
   const Snapshot& z = **zero_mean;
   EXPECT_NEAR(z.Score(z.FindUser("2"), z.FindItem("11")), -0.2f + 0.0f + 0.0f,
               1e-5);
+
+  // Retrieval embeddings can come along.
+  WriteFile(Path("user_emb.csv"), "1,0.5,0.5,0.1\n2,1,0,0\n");
+  WriteFile(Path("item_emb.csv"), "10,1,0,0\n11,0,1,0\n12,0,0,1\n");
+  auto with_embeddings = RunCommand(
+      {kTrain, "import", "--user_factors", Path("users.csv"), "--item_factors",
+       Path("items.csv"), "--ratings", Path("ratings.csv"), "--user_embeddings",
+       Path("user_emb.csv"), "--item_embeddings", Path("item_emb.csv"), "--out",
+       Path("embedded")});
+  ASSERT_EQ(with_embeddings.exit_code, 0) << with_embeddings.out;
+  EXPECT_THAT(with_embeddings.out, HasSubstr("1 item rows without factors"));
+  auto embedded = Snapshot::LoadLatest(Path("embedded"));
+  ASSERT_TRUE(embedded.ok()) << embedded.status();
+  EXPECT_TRUE((*embedded)->has_retrieval());
+  EXPECT_EQ((*embedded)->retrieval_factors(), 3);
+  const Snapshot& e = **embedded;
+  EXPECT_FLOAT_EQ(e.user_embeddings()(e.FindUser("1"), 2), 0.1f);
+  EXPECT_FLOAT_EQ(e.ranking().blend_weight, 1.0f);
 }
 
 }  // namespace
