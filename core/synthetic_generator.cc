@@ -24,6 +24,7 @@
 #include "core/status_macros.h"
 #include "core/synthetic_catalog.h"
 #include "core/synthetic_exposure.h"
+#include "core/synthetic_oracle.h"
 #include "core/synthetic_rng.h"
 #include "nlohmann/json.hpp"
 
@@ -110,6 +111,16 @@ std::vector<int32_t> AllocateUserCounts(const GeneratorOptions& options) {
   return counts;
 }
 
+// User `user`'s taste: writes p_u to p[0, latent_factors) and returns b_u.
+double DrawUserTaste(const GeneratorOptions& options, int32_t user, double* p) {
+  Rng taste(options.seed, synthetic::kUserTasteStream, user);
+  const double user_bias = kUserBiasSd * taste.Normal();
+  for (int32_t d = 0; d < options.latent_factors; ++d) {
+    p[d] = kTasteSd * taste.Normal();
+  }
+  return user_bias;
+}
+
 struct ChunkStats {
   int64_t count = 0;
   double sum = 0.0, sum_squares = 0.0, squared_error = 0.0;
@@ -144,10 +155,8 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
                   Chunk* chunk) {
   const int32_t k = m.options.latent_factors;
   const int32_t count = m.counts[user];
-  Rng taste(m.options.seed, synthetic::kUserTasteStream, user);
-  const double user_bias = kUserBiasSd * taste.Normal();
   std::array<double, 256> p;
-  for (int32_t d = 0; d < k; ++d) p[d] = kTasteSd * taste.Normal();
+  const double user_bias = DrawUserTaste(m.options, user, p.data());
 
   Rng exposure_rng(m.options.seed, synthetic::kExposureStream, user);
   // Missing not at random: a user mostly rates what they expect to like.
@@ -244,12 +253,20 @@ class AtomicFileWriter final {
     }
     return absl::OkStatus();
   }
-  absl::Status Commit() {
+  // Finishes writing the temporary file, which may then be read back at
+  // tmp_path(); no more Append.
+  absl::Status Close() {
+    if (file_ == nullptr) return absl::OkStatus();
     const int close_result = std::fclose(file_);
     file_ = nullptr;
     if (close_result != 0) {
       return absl::ErrnoToStatus(errno, absl::StrCat("cannot write ", tmp_));
     }
+    return absl::OkStatus();
+  }
+  const std::string& tmp_path() const { return tmp_; }
+  absl::Status Commit() {
+    RETURN_IF_ERROR(Close());
     if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
       return absl::ErrnoToStatus(
           errno, absl::StrCat("cannot rename ", tmp_, " to ", path_));
@@ -517,8 +534,28 @@ absl::StatusOr<GeneratorReport> GenerateSyntheticData(
   report.ratings_written = total.count;
   report.noise_floor_rmse =
       std::sqrt(total.squared_error / static_cast<double>(total.count));
-  const nlohmann::json truth = TruthJson(
-      options, total, out.filename().string(), report.noise_floor_rmse);
+  nlohmann::json truth = TruthJson(options, total, out.filename().string(),
+                                   report.noise_floor_rmse);
+  // The ratings file is renamed into place last, so that its presence means
+  // every file is complete; the oracle reads it back under its temporary
+  // name.
+  RETURN_IF_ERROR(ratings_file->Close());
+  if (options.oracle_metrics) {
+    const absl::Time oracle_began = absl::Now();
+    synthetic::OracleModel oracle;
+    oracle.items = &items;
+    oracle.latent_factors = options.latent_factors;
+    oracle.noise = options.noise;
+    oracle.exposure_taste = options.exposure_taste;
+    oracle.global_mean = GlobalMean(options);
+    oracle.user_taste = [&options](int32_t user, double* p) {
+      return DrawUserTaste(options, user, p);
+    };
+    ASSIGN_OR_RETURN(truth["oracle"],
+                     synthetic::OracleTopNJson(oracle, ratings_file->tmp_path(),
+                                               options.threads));
+    report.oracle_seconds = absl::ToDoubleSeconds(absl::Now() - oracle_began);
+  }
   RETURN_IF_ERROR(WriteWholeFile(report.truth_path, truth.dump(2) + "\n"));
   RETURN_IF_ERROR(ratings_file->Commit());
   report.seconds = absl::ToDoubleSeconds(absl::Now() - began);

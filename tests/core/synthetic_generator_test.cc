@@ -11,6 +11,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_split.h"
+#include "core/item_scorer.h"
+#include "core/rating_reader.h"
+#include "core/split.h"
+#include "core/topn_evaluation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -422,6 +426,107 @@ TEST_F(SyntheticGeneratorTest, ExposureTasteMakesUsersRateWhatTheyLike) {
       nlohmann::json::parse(ReadFile(tilted->truth_path));
   EXPECT_EQ(truth["model"]["exposure_taste"], 2.0);
   EXPECT_GT(lift(truth), plain_lift + 0.15);
+}
+
+constexpr const char* kOracleProtocols[] = {"random:0.1", "loo"};
+constexpr const char* kOracleMetrics[] = {
+    "precision@10", "recall@10", "ndcg@10", "coverage", "hr@10", "loo_ndcg@10"};
+
+TEST_F(SyntheticGeneratorTest, TruthHasOracleMetricsForBothProtocols) {
+  const GeneratorOptions options = SmallOptions(tmp_.path());
+  absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GT(report->oracle_seconds, 0.0);
+  EXPECT_LE(report->oracle_seconds, report->seconds);
+  const nlohmann::json truth =
+      nlohmann::json::parse(ReadFile(report->truth_path));
+  ASSERT_TRUE(truth.contains("oracle"));
+  const nlohmann::json& oracle = truth["oracle"];
+  EXPECT_EQ(oracle["k"], 10);
+  EXPECT_EQ(oracle["relevance_threshold"], 4.0);
+  EXPECT_EQ(oracle["loo_negatives"], 100);
+  EXPECT_EQ(oracle["max_users"], 5000);
+  EXPECT_EQ(oracle["seed"], 1);
+  EXPECT_THAT(oracle["scorer"].get<std::string>(), HasSubstr("3.75"));
+  for (const char* protocol : kOracleProtocols) {
+    ASSERT_TRUE(oracle.contains(protocol)) << protocol;
+    const nlohmann::json& metrics = oracle[protocol];
+    EXPECT_EQ(metrics.size(), std::size(kOracleMetrics)) << protocol;
+    for (const char* key : kOracleMetrics) {
+      ASSERT_TRUE(metrics.contains(key) && metrics[key].is_number())
+          << protocol << " " << key;
+      EXPECT_GE(metrics[key].get<double>(), 0.0) << protocol << " " << key;
+      EXPECT_LE(metrics[key].get<double>(), 1.0) << protocol << " " << key;
+    }
+    // Far from chance: a random top 10 of 200 items hits 10 / 101 of the
+    // time among 100 negatives.
+    EXPECT_GT(metrics["hr@10"].get<double>(), 0.3) << protocol;
+    const nlohmann::json& users = oracle["evaluated_users"][protocol];
+    EXPECT_GT(users["topn_users"].get<int64_t>(), 0) << protocol;
+    EXPECT_LE(users["topn_users"].get<int64_t>(), users["loo_users"]);
+  }
+  // Every user has at least 5 ratings, so each holds one out in "loo"; a
+  // random 10% leaves some users without test ratings.
+  EXPECT_EQ(oracle["evaluated_users"]["loo"]["loo_users"], options.users);
+  EXPECT_LT(oracle["evaluated_users"]["random:0.1"]["loo_users"],
+            options.users);
+}
+
+TEST_F(SyntheticGeneratorTest, OracleMetricsCanBeTurnedOffAndChangeNoData) {
+  testutil::TempDir other;
+  const GeneratorOptions with = SmallOptions(tmp_.path());
+  GeneratorOptions without = SmallOptions(other.path());
+  without.oracle_metrics = false;
+  auto a = GenerateSyntheticData(with);
+  auto b = GenerateSyntheticData(without);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->oracle_seconds, 0.0);
+  EXPECT_EQ(ReadFile(a->ratings_path), ReadFile(b->ratings_path));
+  EXPECT_EQ(ReadFile(a->movies_path), ReadFile(b->movies_path));
+  nlohmann::json truth = nlohmann::json::parse(ReadFile(a->truth_path));
+  const nlohmann::json plain = nlohmann::json::parse(ReadFile(b->truth_path));
+  EXPECT_FALSE(plain.contains("oracle"));
+  ASSERT_EQ(truth.erase("oracle"), 1u);
+  EXPECT_EQ(truth, plain);
+  EXPECT_FALSE(std::filesystem::exists(with.out + ".tmp"));
+}
+
+TEST_F(SyntheticGeneratorTest, OracleBeatsPopularityOnDefaultData) {
+  GeneratorOptions options;  // β = 3, σ = 0.5
+  options.users = 2000;
+  options.items = 1000;
+  options.ratings = 200000;
+  options.seed = 2024;
+  options.out = tmp_.Path("ratings.csv");
+  absl::StatusOr<GeneratorReport> report = GenerateSyntheticData(options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  const nlohmann::json oracle =
+      nlohmann::json::parse(ReadFile(report->truth_path))["oracle"];
+  Dataset all;
+  ASSERT_TRUE(ReadRatings(options.out, RatingReadOptions(), &all).ok());
+  TopNOptions topn;  // k = 10, relevance 4, 100 negatives, seed 1
+  topn.max_users = oracle["max_users"];
+  for (const char* protocol : kOracleProtocols) {
+    absl::StatusOr<SplitSpec> spec = ParseSplitSpec(protocol);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    absl::StatusOr<TrainTest> data = SplitDataset(all, *spec, 1);
+    ASSERT_TRUE(data.ok()) << data.status();
+    const PopularityScorer popularity(data->train);
+    const TopNMetrics baseline =
+        EvaluateTopN(popularity, data->train, data->test, topn);
+    const nlohmann::json& m = oracle[protocol];
+    // Measured: HR@10 0.640 vs 0.512 (random:0.1), 0.615 vs 0.480 (loo);
+    // NDCG@10 0.518 vs 0.181, 0.223 vs 0.060.
+    EXPECT_GT(m["hr@10"].get<double>(), 1.1 * baseline.loo_hr) << protocol;
+    EXPECT_GT(m["loo_ndcg@10"].get<double>(), 1.1 * baseline.loo_ndcg)
+        << protocol;
+    EXPECT_GT(m["ndcg@10"].get<double>(), 2 * baseline.ndcg) << protocol;
+    EXPECT_GT(m["recall@10"].get<double>(), 2 * baseline.recall) << protocol;
+    EXPECT_EQ(oracle["evaluated_users"][protocol]["loo_users"],
+              baseline.loo_users)
+        << protocol;
+  }
 }
 
 }  // namespace
