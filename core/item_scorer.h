@@ -2,8 +2,8 @@
 #define RECSERVE_CORE_ITEM_SCORER_H_
 
 // Scores the whole item catalog for one user: the interface top-N evaluation
-// (and later retrieval) ranks with, plus the matrix-factorization and
-// most-popular scorers.
+// and two-stage ranking build on, plus the matrix-factorization, embedding
+// (retrieval) and most-popular scorers.
 
 #include <cstdint>
 #include <vector>

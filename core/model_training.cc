@@ -8,8 +8,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
-#include "core/random_stream.h"
 #include "core/status_macros.h"
+#include "core/user_sample.h"
 
 namespace recserve {
 namespace {
@@ -63,21 +63,6 @@ ModelTrainingOptions WithFactorsAndReg(ModelTrainingOptions options,
   options.als.factors = options.sgd.factors = factors;
   options.als.reg = options.sgd.reg = reg;
   return options;
-}
-
-// The ratings of a random subset of users holding about `share` of them.
-// Sampling users rather than ratings keeps each sampled user's history
-// whole, so the regularization chosen on it suits the full data.
-std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
-                                uint64_t seed) {
-  std::vector<Rating> out;
-  out.reserve(static_cast<size_t>(share * ratings.size() * 1.1) + 16);
-  for (const Rating& r : ratings) {
-    if (RandomStream(seed, static_cast<uint64_t>(r.user)).Uniform() < share) {
-      out.push_back(r);
-    }
-  }
-  return out;
 }
 
 struct Tuning {

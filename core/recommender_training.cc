@@ -5,27 +5,23 @@
 
 #include "core/item_scorer.h"
 #include "core/mf_training.h"
-#include "core/random_stream.h"
 #include "core/sparse_ratings.h"
 #include "core/split.h"
 #include "core/status_macros.h"
+#include "core/user_sample.h"
 
 namespace recserve {
 namespace {
 
 // The ratings of a random sample of users holding about `keep` ratings (all
 // of them when there are fewer), with the same id maps.
-Dataset SampleUsers(const Dataset& data, int64_t keep, uint64_t seed) {
+Dataset SampleUsersOf(const Dataset& data, int64_t keep, uint64_t seed) {
   if (static_cast<int64_t>(data.ratings.size()) <= keep) return data;
-  const double share = static_cast<double>(keep) / data.ratings.size();
   Dataset out;
   out.users = data.users;
   out.items = data.items;
-  for (const Rating& r : data.ratings) {
-    if (RandomStream(seed, static_cast<uint64_t>(r.user)).Uniform() < share) {
-      out.ratings.push_back(r);
-    }
-  }
+  out.ratings = SampleUsers(
+      data.ratings, static_cast<double>(keep) / data.ratings.size(), seed);
   return out;
 }
 
@@ -69,8 +65,8 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
   if (options.train_retrieval && options.tune_blend &&
       !options.blend_grid.empty()) {
     if (observer.on_phase) observer.on_phase("validation");
-    const Dataset sample =
-        SampleUsers(train, options.validation_sample, options.rating.seed + 7);
+    const Dataset sample = SampleUsersOf(train, options.validation_sample,
+                                         options.rating.seed + 7);
     ASSIGN_OR_RETURN(
         TrainTest split,
         SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
