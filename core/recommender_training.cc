@@ -25,15 +25,56 @@ Dataset SampleUsersOf(const Dataset& data, int64_t keep, uint64_t seed) {
   return out;
 }
 
-// Trains both models on `fit` and scores every weight of the grid.
-absl::StatusOr<std::vector<BlendTrial>> TryBlendWeights(
-    const TrainTest& split, const RecommenderTrainingOptions& options) {
+struct Validation {
+  float retrieval_reg = 0;
+  std::vector<RetrievalRegTrial> reg_trials;
+  std::vector<BlendTrial> blend_trials;
+};
+
+// Trains the retrieval model on `fit` for every regularization of the grid
+// and keeps the one whose own ranking is best (a single value is trained
+// without being scored).
+absl::StatusOr<ImplicitModel> ChooseRetrievalReg(
+    const TrainTest& split, const RecommenderTrainingOptions& options,
+    Validation* validation) {
+  const Dataset& fit = split.train;
+  std::vector<float> grid = options.retrieval_reg_grid;
+  if (grid.empty()) grid = {options.retrieval.reg};
+  std::optional<ImplicitModel> best;
+  double best_ndcg = -1;
+  for (const float reg : grid) {
+    ImplicitAlsOptions o = options.retrieval;
+    o.reg = reg;
+    ASSIGN_OR_RETURN(ImplicitModel model,
+                     TrainImplicitAls(fit.num_users(), fit.num_items(),
+                                      fit.ratings, o));
+    if (grid.size() == 1) {
+      validation->retrieval_reg = reg;
+      return model;
+    }
+    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
+    const TopNMetrics m =
+        EvaluateTopN(scorer, fit, split.test, options.validation);
+    validation->reg_trials.push_back({reg, m.loo_hr, m.loo_ndcg});
+    if (m.loo_ndcg > best_ndcg) {
+      best_ndcg = m.loo_ndcg;
+      validation->retrieval_reg = reg;
+      best = std::move(model);
+    }
+  }
+  return std::move(*best);
+}
+
+// Trains both models on `fit` and scores every pool size and weight of the
+// grid with the chosen retrieval model.
+absl::Status Validate(const TrainTest& split,
+                      const RecommenderTrainingOptions& options,
+                      Validation* validation) {
   const Dataset& fit = split.train;
   ASSIGN_OR_RETURN(ModelTrainingResult rating,
                    TrainRatingModel(fit, options.rating));
   ASSIGN_OR_RETURN(ImplicitModel retrieval,
-                   TrainImplicitAls(fit.num_users(), fit.num_items(),
-                                    fit.ratings, options.retrieval));
+                   ChooseRetrievalReg(split, options, validation));
   const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
                                          retrieval.item_factors);
   const SparseRatings seen = GroupRatings(fit.ratings, fit.num_users(), true);
@@ -41,17 +82,17 @@ absl::StatusOr<std::vector<BlendTrial>> TryBlendWeights(
       options.candidate_grid.empty()
           ? std::vector<int32_t>{options.ranking.candidates}
           : options.candidate_grid;
-  std::vector<BlendTrial> trials;
   for (const int32_t candidates : pools) {
     for (const float weight : options.blend_grid) {
       const TwoStageScorer scorer(retrieval_scorer, rating.train.model, seen,
                                   {candidates, weight});
       const TopNMetrics m =
           EvaluateTopN(scorer, fit, split.test, options.validation);
-      trials.push_back({candidates, weight, m.loo_hr, m.loo_ndcg});
+      validation->blend_trials.push_back(
+          {candidates, weight, m.loo_hr, m.loo_ndcg});
     }
   }
-  return trials;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -62,6 +103,7 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
   const auto start = std::chrono::steady_clock::now();
   RecommenderTrainingResult result;
   result.ranking = options.ranking;
+  result.retrieval_options = options.retrieval;
   if (options.train_retrieval && options.tune_blend &&
       !options.blend_grid.empty()) {
     if (observer.on_phase) observer.on_phase("validation");
@@ -71,7 +113,11 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
         TrainTest split,
         SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
                      options.rating.seed));
-    ASSIGN_OR_RETURN(result.blend_trials, TryBlendWeights(split, options));
+    Validation validation;
+    RETURN_IF_ERROR(Validate(split, options, &validation));
+    result.retrieval_options.reg = validation.retrieval_reg;
+    result.retrieval_reg_trials = std::move(validation.reg_trials);
+    result.blend_trials = std::move(validation.blend_trials);
     // Trials come smallest pool first: a larger pool must win clearly.
     const BlendTrial* best = &result.blend_trials.front();
     for (const BlendTrial& t : result.blend_trials) {
@@ -88,7 +134,7 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
     const auto retrieval_start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(ImplicitModel retrieval,
                      TrainImplicitAls(train.num_users(), train.num_items(),
-                                      train.ratings, options.retrieval));
+                                      train.ratings, result.retrieval_options));
     result.retrieval = std::move(retrieval);
     result.retrieval_seconds = SecondsSince(retrieval_start);
   }

@@ -27,8 +27,9 @@
 namespace recserve {
 
 // Bumped whenever the bytes written for the same options change. 4: the
-// truth gains the oracle's top-N metrics.
-inline constexpr int kSyntheticGeneratorVersion = 4;
+// truth gains the oracle's top-N metrics. 5: the oracle's leave-one-out
+// metrics score P(rated) alone.
+inline constexpr int kSyntheticGeneratorVersion = 5;
 
 // Every user gets at least this many ratings.
 inline constexpr int32_t kSyntheticMinRatingsPerUser = 5;

@@ -22,7 +22,9 @@ namespace {
 constexpr double kRelevantScore = 3.75;
 constexpr int32_t kMaxFactors = 256;
 
-constexpr const char* kScorerFormula =
+constexpr const char* kRatedFormula =
+    "log popularity_i + exposure_taste * p_u.q_i";
+constexpr const char* kRatedRelevantFormula =
     "log popularity_i + exposure_taste * p_u.q_i + "
     "log Phi((s_ui - 3.75) / noise)";
 
@@ -40,15 +42,26 @@ nlohmann::json OrNull(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json();
 }
 
+// Full-ranking metrics from the kRatedRelevant scorer, leave-one-out ones
+// from the kRated scorer, on one split.
 absl::StatusOr<TopNMetrics> EvaluateProtocol(const OracleModel& model,
                                              const Dataset& all,
                                              const SplitSpec& spec,
                                              const TopNOptions& options) {
   ASSIGN_OR_RETURN(const TrainTest data,
                    SplitDataset(all, spec, /*seed=*/options.seed));
-  ASSIGN_OR_RETURN(const std::unique_ptr<OracleScorer> scorer,
-                   OracleScorer::Create(model, data.train));
-  return EvaluateTopN(*scorer, data.train, data.test, options);
+  ASSIGN_OR_RETURN(
+      const std::unique_ptr<OracleScorer> relevant,
+      OracleScorer::Create(model, data.train, OracleTarget::kRatedRelevant));
+  TopNMetrics metrics =
+      EvaluateTopN(*relevant, data.train, data.test, options);
+  ASSIGN_OR_RETURN(const std::unique_ptr<OracleScorer> rated,
+                   OracleScorer::Create(model, data.train, OracleTarget::kRated));
+  const TopNMetrics loo = EvaluateTopN(*rated, data.train, data.test, options);
+  metrics.loo_hr = loo.loo_hr;
+  metrics.loo_ndcg = loo.loo_ndcg;
+  metrics.loo_users = loo.loo_users;
+  return metrics;
 }
 
 }  // namespace
@@ -66,7 +79,7 @@ double LogNormalCdf(double x) {
 }
 
 absl::StatusOr<std::unique_ptr<OracleScorer>> OracleScorer::Create(
-    const OracleModel& model, const Dataset& data) {
+    const OracleModel& model, const Dataset& data, OracleTarget target) {
   if (model.items == nullptr || !model.user_taste) {
     return absl::InvalidArgumentError("oracle: no item or user model");
   }
@@ -82,7 +95,7 @@ absl::StatusOr<std::unique_ptr<OracleScorer>> OracleScorer::Create(
     return absl::InvalidArgumentError(
         "oracle: item model sizes do not match latent_factors");
   }
-  std::unique_ptr<OracleScorer> scorer(new OracleScorer(model));
+  std::unique_ptr<OracleScorer> scorer(new OracleScorer(model, target));
   const int32_t n = data.num_items();
   scorer->log_popularity_.resize(n);
   scorer->bias_.resize(n);
@@ -131,7 +144,8 @@ void OracleScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
     for (int32_t d = 0; d < k; ++d) dot += p[d] * q[d];
     const double margin = base + bias_[j] + dot - kRelevantScore;
     const double relevant =
-        sigma > 0
+        target_ == OracleTarget::kRated ? 0.0
+        : sigma > 0
             ? LogNormalCdf(margin * inverse_sigma)
             : (margin >= 0 ? 0.0 : -std::numeric_limits<double>::infinity());
     scores[j] = static_cast<float>(log_popularity_[j] + beta * dot + relevant);
@@ -154,7 +168,9 @@ absl::StatusOr<nlohmann::json> OracleTopNJson(const OracleModel& model,
   options.threads = threads;
   options.max_users = kOracleMaxUsers;
   nlohmann::json out = {
-      {"scorer", kScorerFormula},
+      {"scorer",
+       {{"full_ranking", kRatedRelevantFormula},
+        {"leave_one_out", kRatedFormula}}},
       {"k", options.k},
       {"relevance_threshold", options.relevance_threshold},
       {"loo_negatives", options.loo_negatives},

@@ -6,10 +6,15 @@
 // the generator writes to truth.json (core/synthetic_generator.h). Internal
 // to GenerateSyntheticData; not for other callers.
 //
-// The oracle ranks the items of user u by the log-probability that u rates
-// item i AND rates it relevant (>= 4 stars):
+// The oracle ranks the items of user u by the log-probability of the event
+// each metric counts as a hit. Full-ranking metrics count held-out items
+// rated relevant (>= 4 stars), so there it scores P(u rates i AND rates it
+// relevant):
 //
 //   score(u, i) = log popularity_i + β p_u·q_i + log Φ((s_ui − 3.75) / σ)
+//
+// Leave-one-out metrics count the held-out item whatever its rating, so there
+// it scores P(u rates i), the first two terms alone.
 //
 // The first two terms are the log of the exposure weight
 // P(rated) ∝ popularity_i · exp(β p_u·q_i) (β = exposure_taste); the last is
@@ -53,12 +58,18 @@ struct OracleModel {
   std::function<double(int32_t user, double* factors)> user_taste;
 };
 
+// Which event the oracle scores the log-probability of.
+enum class OracleTarget {
+  kRatedRelevant,  // u rates i >= 4 stars: all three terms
+  kRated,          // u rates i: the exposure terms only
+};
+
 // log Φ(x), the log of the standard normal CDF, accurate (relative error
 // below 1e-8) for every finite x; −∞ only for x = −∞.
 double LogNormalCdf(double x);
 
 // Scores the items of a Dataset read from generated files with the oracle
-// score above. Item and user indices are those of `data`'s id maps, whose ids
+// score above for `target`. Item and user indices are those of `data`'s id maps, whose ids
 // must be the generator's ("1".."N", mapping to generator index id − 1). An
 // unknown user (kUnknownIndex) scores with p_u = 0 and b_u = 0.
 // Immutable after Create; ScoreItems may be called concurrently. Copies
@@ -70,7 +81,8 @@ class OracleScorer final : public ItemScorer {
   // latent_factors is not in [1, 256] or does not match the items, or an id of
   // `data` is not a generator id within the model.
   static absl::StatusOr<std::unique_ptr<OracleScorer>> Create(
-      const OracleModel& model, const Dataset& data);
+      const OracleModel& model, const Dataset& data,
+      OracleTarget target = OracleTarget::kRatedRelevant);
 
   int32_t num_items() const override {
     return static_cast<int32_t>(log_popularity_.size());
@@ -78,9 +90,11 @@ class OracleScorer final : public ItemScorer {
   void ScoreItems(int32_t user, absl::Span<float> scores) const override;
 
  private:
-  explicit OracleScorer(const OracleModel& model) : model_(model) {}
+  OracleScorer(const OracleModel& model, OracleTarget target)
+      : model_(model), target_(target) {}
 
   OracleModel model_;
+  OracleTarget target_;
   // Per item of `data`, in its index order.
   std::vector<double> log_popularity_, bias_, factors_;
   std::vector<int32_t> user_index_;  // data user index -> generator index
@@ -88,13 +102,16 @@ class OracleScorer final : public ItemScorer {
 
 // Reads the generated ratings file `ratings_path` (MovieLens csv, the
 // generator's ids) and evaluates OracleScorer with EvaluateTopN under the two
-// protocols the trainer reports, each split with SplitDataset:
+// protocols the trainer reports, each split with SplitDataset, taking the
+// full-ranking metrics from the kRatedRelevant scorer and the leave-one-out
+// ones from the kRated scorer:
 //   "random:0.1": the trainer's default split, seed 1;
 //   "loo": each user's latest rating held out.
 // TopNOptions: k = 10, relevance_threshold = 4, loo_negatives = 100, seed 1,
 // max_users = kOracleMaxUsers, `threads` workers (the result does not depend
 // on them). Returns
-//   {"scorer": <formula>, "k": 10, "relevance_threshold": 4,
+//   {"scorer": {"full_ranking": <formula>, "leave_one_out": <formula>},
+//    "k": 10, "relevance_threshold": 4,
 //    "loo_negatives": 100, "max_users": 5000, "seed": 1,
 //    "random:0.1": {"precision@10", "recall@10", "ndcg@10", "coverage",
 //                   "hr@10", "loo_ndcg@10"},

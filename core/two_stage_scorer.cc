@@ -53,6 +53,27 @@ void TwoStageScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
                     (rating_span > 0 ? rating_span : 1.0f);
     scores[item] = w * r + (1.0f - w) * p;
   }
+  // The rest of the unseen items rank below the pool in retrieval order, so
+  // the scores order the whole catalog the way the pipeline would if asked
+  // for more items than its pool holds.
+  float pool_min = scores[order[0]];
+  for (int32_t j = 1; j < kept; ++j) {
+    pool_min = std::min(pool_min, scores[order[j]]);
+  }
+  float lowest = worst;
+  for (int32_t item = 0; item < n; ++item) {
+    if (retrieval[item] != kExcluded) {
+      lowest = std::min(lowest, retrieval[item]);
+    }
+  }
+  const float below = pool_min - 1.0f;
+  const float rest_span = worst - lowest;
+  for (int32_t j = kept; j < n; ++j) {
+    const int32_t item = order[j];
+    if (retrieval[item] == kExcluded) continue;
+    scores[item] =
+        below - (rest_span > 0 ? (worst - retrieval[item]) / rest_span : 0.0f);
+  }
 }
 
 }  // namespace recserve

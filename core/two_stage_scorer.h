@@ -10,8 +10,10 @@
 //     where R is its retrieval score min-max normalized over the candidates
 //     (1 = best candidate) and P is the rating model's unclamped score
 //     normalized by the rating scale, (score − min) / (max − min).
-// Items outside the candidate pool score −∞. blend_weight 0 ranks the pool
-// by predicted rating alone; 1 keeps the retrieval order.
+// blend_weight 0 ranks the pool by predicted rating alone; 1 keeps the
+// retrieval order. Unseen items outside the pool score below every pool item,
+// in retrieval order (what the pipeline would return after its pool, e.g. on
+// the sampled leave-one-out protocol); seen items score −∞.
 
 #include <cstdint>
 

@@ -98,7 +98,9 @@ ABSL_FLAG(bool, retrieval, true,
           "rank in two stages; without them the server retrieves with the "
           "rating model's factors.");
 ABSL_FLAG(int32_t, implicit_factors, 32, "Retrieval embedding dimensions.");
-ABSL_FLAG(float, implicit_reg, 10.0f, "Implicit ALS L2 regularization.");
+ABSL_FLAG(absl::optional<float>, implicit_reg, absl::nullopt,
+          "Implicit ALS L2 regularization. Default: chosen on the validation "
+          "set from 3, 10, 30, 100, 300.");
 ABSL_FLAG(float, implicit_unobserved_weight, 1.0f,
           "Implicit ALS weight of every unrated (user, item) cell.");
 ABSL_FLAG(float, implicit_alpha, 0.3f,
@@ -353,7 +355,14 @@ absl::StatusOr<RecommenderTrainingOptions> RecommenderOptionsFromFlags(
   o.rating = rating;
   o.train_retrieval = absl::GetFlag(FLAGS_retrieval);
   o.retrieval.factors = absl::GetFlag(FLAGS_implicit_factors);
-  o.retrieval.reg = absl::GetFlag(FLAGS_implicit_reg);
+  if (const absl::optional<float> reg = absl::GetFlag(FLAGS_implicit_reg)) {
+    if (!(*reg > 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--implicit_reg must be > 0, got ", *reg));
+    }
+    o.retrieval.reg = *reg;
+    o.retrieval_reg_grid = {*reg};
+  }
   o.retrieval.unobserved_weight =
       absl::GetFlag(FLAGS_implicit_unobserved_weight);
   o.retrieval.alpha = absl::GetFlag(FLAGS_implicit_alpha);
@@ -383,15 +392,16 @@ absl::StatusOr<RecommenderTrainingOptions> RecommenderOptionsFromFlags(
   return o;
 }
 
-nlohmann::json RetrievalParamsToJson(const RecommenderTrainingOptions& o,
-                                     bool trained) {
-  if (!trained) return nullptr;
+nlohmann::json RetrievalParamsToJson(const RecommenderTrainingResult& r) {
+  if (!r.retrieval) return nullptr;
+  const ImplicitAlsOptions& o = r.retrieval_options;
   return {{"algo", "implicit_als"},
-          {"factors", o.retrieval.factors},
-          {"reg", o.retrieval.reg},
-          {"unobserved_weight", o.retrieval.unobserved_weight},
-          {"alpha", o.retrieval.alpha},
-          {"iterations", o.retrieval.iterations}};
+          {"factors", o.factors},
+          {"reg", o.reg},
+          {"reg_tuned", !r.retrieval_reg_trials.empty()},
+          {"unobserved_weight", o.unobserved_weight},
+          {"alpha", o.alpha},
+          {"iterations", o.iterations}};
 }
 
 nlohmann::json ParamsToJson(const ModelTrainingOptions& o,
@@ -513,9 +523,19 @@ absl::Status RunTrain() {
     std::printf(" )\n");
   }
   if (recommender.retrieval) {
-    std::printf("Retrieval embeddings: %d factors in %.1fs\n",
-                recommender_options.retrieval.factors,
+    std::printf("Retrieval embeddings: %d factors, λ %g, in %.1fs\n",
+                recommender.retrieval_options.factors,
+                recommender.retrieval_options.reg,
                 recommender.retrieval_seconds);
+  }
+  if (!recommender.retrieval_reg_trials.empty()) {
+    std::printf(
+        "Retrieval λ chosen on validation (leave-one-out NDCG@%d by λ:",
+        recommender_options.validation.k);
+    for (const RetrievalRegTrial& t : recommender.retrieval_reg_trials) {
+      std::printf(" %g→%.4f", t.reg, t.ndcg);
+    }
+    std::printf(" )\n");
   }
   if (!recommender.blend_trials.empty()) {
     std::printf(
@@ -562,8 +582,7 @@ absl::Status RunTrain() {
   }
 
   nlohmann::json params = ParamsToJson(options, trained);
-  params["retrieval"] = RetrievalParamsToJson(
-      recommender_options, recommender.retrieval.has_value());
+  params["retrieval"] = RetrievalParamsToJson(recommender);
   params["ranking"] = {{"candidates", recommender.ranking.candidates},
                        {"blend_weight", recommender.ranking.blend_weight},
                        {"blend_tuned", !recommender.blend_trials.empty()}};

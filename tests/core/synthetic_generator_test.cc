@@ -24,6 +24,7 @@ namespace recserve {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testutil::ReadFile;
 
 std::vector<std::string> Lines(const std::string& text) {
@@ -447,7 +448,10 @@ TEST_F(SyntheticGeneratorTest, TruthHasOracleMetricsForBothProtocols) {
   EXPECT_EQ(oracle["loo_negatives"], 100);
   EXPECT_EQ(oracle["max_users"], 5000);
   EXPECT_EQ(oracle["seed"], 1);
-  EXPECT_THAT(oracle["scorer"].get<std::string>(), HasSubstr("3.75"));
+  EXPECT_THAT(oracle["scorer"]["full_ranking"].get<std::string>(),
+              HasSubstr("3.75"));
+  EXPECT_THAT(oracle["scorer"]["leave_one_out"].get<std::string>(),
+              Not(HasSubstr("3.75")));
   for (const char* protocol : kOracleProtocols) {
     ASSERT_TRUE(oracle.contains(protocol)) << protocol;
     const nlohmann::json& metrics = oracle[protocol];

@@ -76,8 +76,9 @@ class OracleScorerTest : public ::testing::Test {
     data_.users.GetOrAdd("1");
   }
 
-  std::vector<float> Scores(int32_t user) {
-    auto scorer = OracleScorer::Create(model_, data_);
+  std::vector<float> Scores(
+      int32_t user, OracleTarget target = OracleTarget::kRatedRelevant) {
+    auto scorer = OracleScorer::Create(model_, data_, target);
     EXPECT_TRUE(scorer.ok()) << scorer.status();
     if (!scorer.ok()) return {};
     EXPECT_EQ((*scorer)->num_items(), 2);
@@ -100,6 +101,15 @@ TEST_F(OracleScorerTest, ScoresAreLogProbabilityOfRatedAndRelevant) {
   // Generator item 0 (id "1"): s = 3 + 0.25 + 0 + 0.5 = 3.75, right at the
   // threshold: log 4 + 2·0.5 + log ½ = log 2 + 1.
   EXPECT_NEAR(scores[1], std::log(2.0) + 1.0, 1e-6);
+}
+
+TEST_F(OracleScorerTest, RatedTargetScoresExposureAlone) {
+  const std::vector<float> scores = Scores(0, OracleTarget::kRated);
+  ASSERT_EQ(scores.size(), 2u);
+  // log popularity + β p·q: log 1 + 2·(−0.5) and log 4 + 2·0.5, whatever the
+  // predicted ratings (item "2" would mostly be rated below 4).
+  EXPECT_NEAR(scores[0], -1.0, 1e-6);
+  EXPECT_NEAR(scores[1], std::log(4.0) + 1.0, 1e-6);
 }
 
 TEST_F(OracleScorerTest, UnknownUserHasNoTasteAndNoBias) {

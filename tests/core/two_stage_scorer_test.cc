@@ -54,7 +54,7 @@ TEST(TwoStageScorerTest, RetrievesUnseenCandidatesThenBlends) {
   EXPECT_FLOAT_EQ(scores[1], 0.625f);
   EXPECT_FLOAT_EQ(scores[2], 0.75f);
   EXPECT_FLOAT_EQ(scores[3], 0.25f);
-  EXPECT_TRUE(std::isinf(scores[4]) && scores[4] < 0)
+  EXPECT_TRUE(std::isfinite(scores[4]) && scores[4] < scores[3])
       << "item 4 has the best rating but is outside the pool";
 
   // Weight 0: the pool by predicted rating; weight 1: the retrieval order.
@@ -66,6 +66,24 @@ TEST(TwoStageScorerTest, RetrievesUnseenCandidatesThenBlends) {
   retrieval_only.ScoreItems(0, absl::MakeSpan(scores));
   EXPECT_GT(scores[1], scores[2]);
   EXPECT_GT(scores[2], scores[3]);
+}
+
+TEST(TwoStageScorerTest, ItemsOutsideThePoolFollowInRetrievalOrder) {
+  // Items 3, 4 and 5 fall outside a pool of 2; item 5 has the best rating.
+  const FixedScorer retrieval({0.9f, 0.8f, 0.7f, 0.5f, 0.3f, 0.1f});
+  const MfModel model =
+      BiasOnlyModel({0.0f, -2.0f, 2.0f, 0.0f, 0.0f, 2.0f});
+  const SparseRatings seen = GroupRatings({}, 1, true);
+  std::vector<float> scores(6);
+  TwoStageScorer scorer(retrieval, model, seen, {2, 0.0f});
+  scorer.ScoreItems(0, absl::MakeSpan(scores));
+  // The pool (items 0, 1) by predicted rating, then 2, 3, 4, 5 by retrieval.
+  EXPECT_GT(scores[0], scores[1]);
+  EXPECT_GT(scores[1], scores[2]);
+  EXPECT_GT(scores[2], scores[3]);
+  EXPECT_GT(scores[3], scores[4]);
+  EXPECT_GT(scores[4], scores[5]);
+  EXPECT_TRUE(std::isfinite(scores[5]));
 }
 
 TEST(TwoStageScorerTest, PoolLargerThanTheUnseenItemsKeepsThemAll) {
