@@ -45,9 +45,9 @@ absl::StatusOr<ImplicitModel> ChooseRetrievalReg(
   for (const float reg : grid) {
     ImplicitAlsOptions o = options.retrieval;
     o.reg = reg;
-    ASSIGN_OR_RETURN(ImplicitModel model,
-                     TrainImplicitAls(fit.num_users(), fit.num_items(),
-                                      fit.ratings, o));
+    ASSIGN_OR_RETURN(
+        ImplicitModel model,
+        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o));
     if (grid.size() == 1) {
       validation->retrieval_reg = reg;
       return model;

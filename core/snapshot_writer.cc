@@ -348,6 +348,7 @@ int64_t NextVersionNumber(const std::vector<std::string>& versions) {
 // Names the temp folder `tmp` as the next free version; returns the name.
 absl::StatusOr<std::string> MoveIntoPlace(const std::string& root,
                                           const std::string& tmp,
+                                          const PublishOptions& options,
                                           SnapshotManifest* manifest) {
   int64_t last_tried = 0;
   for (int attempt = 0; attempt < kMaxRenameAttempts; ++attempt) {
@@ -369,6 +370,8 @@ absl::StatusOr<std::string> MoveIntoPlace(const std::string& root,
             check.status().message()));
       }
     }
+    // Each attempt has its own manifest, so the hook sees the final one.
+    if (options.before_rename) RETURN_IF_ERROR(options.before_rename(tmp));
     std::string target = absl::StrCat(root, "/", manifest->version);
     int rc = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(),
                          RENAME_NOREPLACE);
@@ -477,7 +480,8 @@ absl::StatusOr<std::string> PublishSnapshot(const std::string& root,
 
   ASSIGN_OR_RETURN(std::unique_ptr<PublishLock> lock,
                    PublishLock::Acquire(root));
-  ASSIGN_OR_RETURN(std::string version, MoveIntoPlace(root, tmp, &manifest));
+  ASSIGN_OR_RETURN(std::string version,
+                   MoveIntoPlace(root, tmp, options, &manifest));
   guard.Release();
   RETURN_IF_ERROR(FsyncPath(root));
   RETURN_IF_ERROR(WriteLatest(root, version));

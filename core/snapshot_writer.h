@@ -23,6 +23,7 @@
 // user_embeddings.npy, item_embeddings.npy and the "retrieval" and "ranking"
 // manifest fields.
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -82,6 +83,12 @@ struct PublishOptions {
   // write its files, or a slow concurrent publisher loses its folder (and
   // fails; nothing else breaks). Default 1 hour.
   absl::Duration stale_temp_age = absl::Hours(1);
+  // Called with the complete temporary folder (final manifest.json written,
+  // checked to load) under the publish lock, just before it is renamed into
+  // place: files it adds there are published with the version (the trainer
+  // saves HNSW indexes this way, so no server ever sees the version without
+  // them). An error aborts the publish. Optional.
+  std::function<absl::Status(const std::string& dir)> before_rename;
 };
 
 // Writes `contents` as a new version under `root` (created if missing),

@@ -53,10 +53,10 @@ absl::StatusOr<TopNMetrics> EvaluateProtocol(const OracleModel& model,
   ASSIGN_OR_RETURN(
       const std::unique_ptr<OracleScorer> relevant,
       OracleScorer::Create(model, data.train, OracleTarget::kRatedRelevant));
-  TopNMetrics metrics =
-      EvaluateTopN(*relevant, data.train, data.test, options);
-  ASSIGN_OR_RETURN(const std::unique_ptr<OracleScorer> rated,
-                   OracleScorer::Create(model, data.train, OracleTarget::kRated));
+  TopNMetrics metrics = EvaluateTopN(*relevant, data.train, data.test, options);
+  ASSIGN_OR_RETURN(
+      const std::unique_ptr<OracleScorer> rated,
+      OracleScorer::Create(model, data.train, OracleTarget::kRated));
   const TopNMetrics loo = EvaluateTopN(*rated, data.train, data.test, options);
   metrics.loo_hr = loo.loo_hr;
   metrics.loo_ndcg = loo.loo_ndcg;

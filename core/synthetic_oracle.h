@@ -69,9 +69,9 @@ enum class OracleTarget {
 double LogNormalCdf(double x);
 
 // Scores the items of a Dataset read from generated files with the oracle
-// score above for `target`. Item and user indices are those of `data`'s id maps, whose ids
-// must be the generator's ("1".."N", mapping to generator index id − 1). An
-// unknown user (kUnknownIndex) scores with p_u = 0 and b_u = 0.
+// score above for `target`. Item and user indices are those of `data`'s id
+// maps, whose ids must be the generator's ("1".."N", mapping to generator index
+// id − 1). An unknown user (kUnknownIndex) scores with p_u = 0 and b_u = 0.
 // Immutable after Create; ScoreItems may be called concurrently. Copies
 // `model` but borrows *model.items and whatever model.user_taste refers to,
 // which must outlive the scorer; `data` need not.

@@ -42,16 +42,11 @@ void TwoStageScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
   // Stage 2: the blend.
   const float best = retrieval[order[0]];
   const float worst = retrieval[order[kept - 1]];
-  const float span = best - worst;
-  const RatingScale& scale = rating_model_.scale;
-  const float rating_span = scale.max - scale.min;
-  const float w = options_.blend_weight;
   for (int32_t j = 0; j < kept; ++j) {
     const int32_t item = order[j];
-    const float r = span > 0 ? (retrieval[item] - worst) / span : 1.0f;
-    const float p = (rating_model_.Score(user, item) - scale.min) /
-                    (rating_span > 0 ? rating_span : 1.0f);
-    scores[item] = w * r + (1.0f - w) * p;
+    scores[item] = TwoStageBlend(retrieval[item], best, worst,
+                                 rating_model_.Score(user, item),
+                                 rating_model_.scale, options_.blend_weight);
   }
   // The rest of the unseen items rank below the pool in retrieval order, so
   // the scores order the whole catalog the way the pipeline would if asked

@@ -32,6 +32,21 @@ struct TwoStageOptions {
   float blend_weight = 0.5f;
 };
 
+// The rerank score of one candidate: blend_weight · R + (1 − blend_weight) · P
+// with R = (retrieval − worst) / (best − worst) over the pool (1 when the pool
+// has one score) and P = (rating_score − scale.min) / (scale.max − scale.min)
+// for the unclamped rating score. Shared by the evaluator and the server.
+inline float TwoStageBlend(float retrieval, float best, float worst,
+                           float rating_score, const RatingScale& scale,
+                           float blend_weight) {
+  const float span = best - worst;
+  const float r = span > 0 ? (retrieval - worst) / span : 1.0f;
+  const float rating_span = scale.max - scale.min;
+  const float p =
+      (rating_score - scale.min) / (rating_span > 0 ? rating_span : 1.0f);
+  return blend_weight * r + (1.0f - blend_weight) * p;
+}
+
 // Borrows `retrieval`, `rating_model` and `seen` (each user's training
 // items, GroupRatings by user), which must outlive the scorer. Immutable;
 // ScoreItems may be called concurrently.

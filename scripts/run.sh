@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: installs what is needed, builds, generates the
 # embedded demo data set and trains on it when there is no snapshot yet, then
-# shows the model. (Once the server lands, it serves the snapshot.)
+# serves the latest snapshot on 0.0.0.0:50051 (gRPC) and 0.0.0.0:9464
+# (/metrics) until Ctrl-C. Extra arguments go to recserve-server, e.g.
+#   scripts/run.sh --listen 127.0.0.1:50051
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -21,9 +23,10 @@ if [ ! -f "$SNAPSHOT_DIR/LATEST" ]; then
       --seed 42 --out "$DATA_DIR/ratings.csv"
   fi
   "$TRAIN" --ratings "$DATA_DIR/ratings.csv" --items "$DATA_DIR/movies.csv" \
-    --out "$SNAPSHOT_DIR" --report_json "$DATA_DIR/last_report.json"
+    --out "$SNAPSHOT_DIR" --report_json "$DATA_DIR/last_report.json" --build_index
 else
   echo "Snapshot $(cat "$SNAPSHOT_DIR/LATEST") exists in $SNAPSHOT_DIR; remove it to retrain."
-  /usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(json.dumps({k: m[k] for k in ("version","algo","factors","num_users","num_items","num_ratings","metrics")}, indent=2))' \
-    "$SNAPSHOT_DIR/$(cat "$SNAPSHOT_DIR/LATEST")/manifest.json"
 fi
+
+echo "Serving $SNAPSHOT_DIR: try  $BUILD_DIR/recserve-cli recommend --user 1 -n 10"
+exec "$BUILD_DIR/recserve-server" --snapshot_dir "$SNAPSHOT_DIR" "$@"

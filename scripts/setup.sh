@@ -9,7 +9,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-numpy
+  python3-numpy python3-grpcio python3-protobuf
+  prometheus
 )
 
 missing=()

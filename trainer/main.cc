@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -33,6 +34,7 @@
 #include "core/model_training.h"
 #include "core/rating_reader.h"
 #include "core/recommender_training.h"
+#include "core/serving_model_loader.h"
 #include "core/snapshot_writer.h"
 #include "core/split.h"
 #include "core/status_macros.h"
@@ -132,6 +134,14 @@ ABSL_FLAG(std::string, out, "",
           "Snapshot root: a new version is published under it. For "
           "'generate': the ratings file to write.");
 ABSL_FLAG(int32_t, keep_versions, 5, "Snapshot versions to keep.");
+ABSL_FLAG(bool, build_index, false,
+          "Build the server's HNSW indexes and publish them with the "
+          "snapshot, so servers load them instead of building them.");
+ABSL_FLAG(int32_t, index_m, 16,
+          "HNSW graph degree M (must match the server's --index_m).");
+ABSL_FLAG(int32_t, index_ef_construction, 200,
+          "HNSW build breadth (must match the server's "
+          "--index_ef_construction).");
 
 // generate.
 ABSL_FLAG(int32_t, users, 2000, "generate: number of users.");
@@ -392,6 +402,24 @@ absl::StatusOr<RecommenderTrainingOptions> RecommenderOptionsFromFlags(
   return o;
 }
 
+PublishOptions PublishOptionsFromFlags() {
+  PublishOptions publish;
+  publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
+  if (absl::GetFlag(FLAGS_build_index)) {
+    ItemIndexOptions index;
+    index.m = absl::GetFlag(FLAGS_index_m);
+    index.ef_construction = absl::GetFlag(FLAGS_index_ef_construction);
+    index.threads = absl::GetFlag(FLAGS_threads);
+    publish.before_rename = [index](const std::string& dir) {
+      const auto start = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(BuildSnapshotIndexes(dir, index));
+      std::printf("Built the HNSW indexes in %.1fs\n", SecondsSince(start));
+      return absl::OkStatus();
+    };
+  }
+  return publish;
+}
+
 nlohmann::json RetrievalParamsToJson(const RecommenderTrainingResult& r) {
   if (!r.retrieval) return nullptr;
   const ImplicitAlsOptions& o = r.retrieval_options;
@@ -529,9 +557,8 @@ absl::Status RunTrain() {
                 recommender.retrieval_seconds);
   }
   if (!recommender.retrieval_reg_trials.empty()) {
-    std::printf(
-        "Retrieval λ chosen on validation (leave-one-out NDCG@%d by λ:",
-        recommender_options.validation.k);
+    std::printf("Retrieval λ chosen on validation (leave-one-out NDCG@%d by λ:",
+                recommender_options.validation.k);
     for (const RetrievalRegTrial& t : recommender.retrieval_reg_trials) {
       std::printf(" %g→%.4f", t.reg, t.ndcg);
     }
@@ -601,9 +628,8 @@ absl::Status RunTrain() {
       contents.retrieval_params = params["retrieval"];
       contents.ranking = recommender.ranking;
     }
-    PublishOptions publish;
-    publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
-    ASSIGN_OR_RETURN(version, PublishSnapshot(out, contents, publish));
+    ASSIGN_OR_RETURN(version,
+                     PublishSnapshot(out, contents, PublishOptionsFromFlags()));
     std::printf("Published snapshot %s\n",
                 (std::filesystem::path(out) / version).c_str());
   }
@@ -742,10 +768,8 @@ absl::Status RunImport() {
     contents.ranking.blend_weight =
         absl::GetFlag(FLAGS_blend_weight).value_or(1.0f);
   }
-  PublishOptions publish;
-  publish.keep_versions = absl::GetFlag(FLAGS_keep_versions);
   ASSIGN_OR_RETURN(std::string version,
-                   PublishSnapshot(out, contents, publish));
+                   PublishSnapshot(out, contents, PublishOptionsFromFlags()));
   std::printf("Published snapshot %s\n",
               (std::filesystem::path(out) / version).c_str());
   return absl::OkStatus();

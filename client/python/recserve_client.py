@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""An example Python client of recserve-server.
+
+Uses Debian's python3-grpcio and the stubs that CMake generates from
+proto/recserve/v1/recommender.proto into <build>/python (see README.md):
+
+    /usr/bin/python3 recserve_client.py --stubs build/python \
+        --server localhost:50051 recommend --user 42 -n 10
+
+Subcommands: recommend, similar, predict, info, health. Exit codes: 0
+success, 1 an RPC error (or health not SERVING), 2 a usage error.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+PROG = "recserve_client.py"
+
+
+def fail(code, message):
+    print(f"{PROG}: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def load_stubs(stubs_dir):
+    """Imports grpc and the generated modules, from stubs_dir if given."""
+    if stubs_dir:
+        sys.path.insert(0, stubs_dir)
+    try:
+        import grpc  # noqa: F401  (Debian: python3-grpcio)
+        from recserve.v1 import recommender_pb2, recommender_pb2_grpc
+    except ImportError as e:
+        fail(2, f"cannot import grpc or the generated stubs ({e}); run with "
+                "/usr/bin/python3 and set --stubs or RECSERVE_PYTHON_STUBS to "
+                "the directory CMake generates them in (<build>/python)")
+    return grpc, recommender_pb2, recommender_pb2_grpc
+
+
+def print_table(headers, rows, right):
+    """Prints rows under headers; columns in `right` are right-aligned."""
+    widths = [max([len(h)] + [len(r[c]) for r in rows])
+              for c, h in enumerate(headers)]
+    for cells in [headers] + rows:
+        line = "  ".join(
+            cell.rjust(w) if c in right else cell.ljust(w)
+            for c, (cell, w) in enumerate(zip(cells, widths)))
+        print(line.rstrip())
+
+
+def print_items(items, score_header, whole_scores, with_rating):
+    if not items:
+        print("(no items)")
+        return
+    headers = ["rank", "item id", score_header]
+    if with_rating:
+        headers.append("predicted rating")
+    titles = any(i.title for i in items)
+    genres = any(i.genres for i in items)
+    if titles:
+        headers.append("title")
+    if genres:
+        headers.append("genres")
+    rows = []
+    for rank, item in enumerate(items, 1):
+        row = [str(rank), item.item_id,
+               f"{item.score:.0f}" if whole_scores else f"{item.score:.4f}"]
+        if with_rating:
+            row.append(f"{item.predicted_rating:.2f}")
+        if titles:
+            row.append(item.title)
+        if genres:
+            row.append(", ".join(item.genres))
+        rows.append(row)
+    print_table(headers, rows, right={0, 2, 3} if with_rating else {0, 2})
+
+
+def encode_health_request(service):
+    """grpc.health.v1.HealthCheckRequest{service = 1} in wire format."""
+    data = service.encode()
+    if not data:
+        return b""
+    length, n = bytearray(), len(data)
+    while n >= 0x80:
+        length.append((n & 0x7F) | 0x80)
+        n >>= 7
+    length.append(n)
+    return b"\x0a" + bytes(length) + data
+
+
+def decode_health_status(data):
+    """The status enum of a grpc.health.v1.HealthCheckResponse (field 1)."""
+    if len(data) >= 2 and data[0] == 0x08:
+        return data[1]
+    return 0
+
+
+HEALTH_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING",
+                3: "SERVICE_UNKNOWN"}
+
+
+def health_check(channel, service, timeout):
+    """Returns the status name; grpc_health when installed, else raw bytes
+    (Debian packages no grpc_health module for Python)."""
+    try:
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+    except ImportError:
+        check = channel.unary_unary("/grpc.health.v1.Health/Check")
+        answer = check(encode_health_request(service), timeout=timeout)
+        return HEALTH_NAMES.get(decode_health_status(answer), "UNKNOWN")
+    stub = health_pb2_grpc.HealthStub(channel)
+    answer = stub.Check(health_pb2.HealthCheckRequest(service=service),
+                        timeout=timeout)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Example client of recserve-server.")
+    parser.add_argument("--server", default="localhost:50051",
+                        help="host:port (default localhost:50051)")
+    parser.add_argument("--deadline", type=float, default=5.0,
+                        help="seconds per call (default 5)")
+    parser.add_argument("--json", action="store_true",
+                        help="print each answer as JSON")
+    parser.add_argument("--stubs", default=os.environ.get(
+        "RECSERVE_PYTHON_STUBS", ""),
+        help="directory holding recserve/v1/recommender_pb2*.py "
+             "(default: $RECSERVE_PYTHON_STUBS)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("recommend", help="the top n items for a user")
+    p.add_argument("--user", required=True)
+    p.add_argument("-n", type=int, default=10)
+    p.add_argument("--exclude", default="",
+                   help="comma-separated item ids never to return")
+    p.add_argument("--include_seen", action="store_true")
+    p.add_argument("--exact", action="store_true")
+    p = commands.add_parser("similar", help="the k most similar items")
+    p.add_argument("--item", required=True)
+    p.add_argument("-k", type=int, default=10)
+    p = commands.add_parser("predict", help="a predicted rating")
+    p.add_argument("--user", required=True)
+    p.add_argument("--item", required=True)
+    commands.add_parser("info", help="the model being served")
+    p = commands.add_parser("health", help="the server's gRPC health")
+    p.add_argument("--service", default="")
+    args = parser.parse_args()
+    if args.deadline <= 0:
+        parser.error("--deadline must be positive")
+
+    grpc, pb2, pb2_grpc = load_stubs(args.stubs)
+    from google.protobuf import json_format
+
+    def show(message):
+        print(json.dumps(json_format.MessageToDict(
+            message, preserving_proto_field_name=True,
+            including_default_value_fields=True)))
+
+    with grpc.insecure_channel(args.server) as channel:
+        stub = pb2_grpc.RecommenderStub(channel)
+        timeout = args.deadline
+        try:
+            if args.command == "recommend":
+                request = pb2.RecommendRequest(
+                    user_id=args.user, n=args.n,
+                    exclude_item_ids=[i for i in args.exclude.split(",") if i],
+                    include_seen=args.include_seen, exact=args.exact)
+                answer = stub.Recommend(request, timeout=timeout)
+                if args.json:
+                    return show(answer)
+                print(f"Top {len(answer.items)} items for user {args.user} "
+                      f"(model {answer.model_version})")
+                if answer.fallback:
+                    print("(fallback: popular items for an unknown user)")
+                print_items(answer.items, "score", answer.fallback, True)
+            elif args.command == "similar":
+                answer = stub.SimilarItems(
+                    pb2.SimilarItemsRequest(item_id=args.item, k=args.k),
+                    timeout=timeout)
+                if args.json:
+                    return show(answer)
+                print(f"{len(answer.items)} items similar to item {args.item} "
+                      f"(model {answer.model_version})")
+                print_items(answer.items, "similarity", False, False)
+            elif args.command == "predict":
+                answer = stub.PredictRating(
+                    pb2.PredictRatingRequest(user_id=args.user,
+                                             item_id=args.item),
+                    timeout=timeout)
+                if args.json:
+                    return show(answer)
+                print(f"Predicted rating of item {args.item} for user "
+                      f"{args.user}: {answer.rating:.2f} "
+                      f"(model {answer.model_version})")
+                if answer.fallback:
+                    unknown = [w for w, known in (("user", answer.user_known),
+                                                  ("item", answer.item_known))
+                               if not known]
+                    print(f"(fallback: unknown {' and '.join(unknown)})")
+            elif args.command == "info":
+                answer = stub.GetModelInfo(pb2.GetModelInfoRequest(),
+                                           timeout=timeout)
+                if args.json:
+                    return show(answer)
+                fields = json_format.MessageToDict(
+                    answer, preserving_proto_field_name=True,
+                    including_default_value_fields=True)
+                metrics = fields.pop("metrics", {})
+                for name in ("retrieval_index", "similarity_index"):
+                    fields[name] = ", ".join(
+                        f"{k} {v}" for k, v in fields[name].items())
+                rows = list(fields.items()) + [
+                    (f"metrics/{k}", f"{metrics[k]:.6g}")
+                    for k in sorted(metrics)]
+                print(f"Model {answer.model_version}")
+                width = max(len(k) for k, _ in rows)
+                for key, value in rows:
+                    print(f"  {key.ljust(width)}  {value}")
+            elif args.command == "health":
+                status = health_check(channel, args.service, timeout)
+                if args.json:
+                    print(json.dumps({"status": status}))
+                else:
+                    print(f"{args.server}: {status}")
+                return 0 if status == "SERVING" else 1
+        except grpc.RpcError as e:
+            code, details = e.code(), e.details() or e.code().name
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                fail(1, f"no answer from {args.server} within "
+                        f"{args.deadline:g}s")
+            if code == grpc.StatusCode.UNAVAILABLE and (
+                    "failed to connect" in details.lower()):
+                fail(1, f"server not reachable at {args.server} ({details})")
+            fail(1, details)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

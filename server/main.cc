@@ -1,0 +1,112 @@
+// recserve-server: serves the latest snapshot of --snapshot_dir over gRPC.
+//   recserve-server --snapshot_dir snapshots --listen 0.0.0.0:50051
+//       --metrics_listen 0.0.0.0:9464
+// SIGTERM or SIGINT shuts down gracefully (exit code 0).
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "server/log.h"
+#include "server/recserve_server.h"
+
+ABSL_FLAG(std::string, snapshot_dir, "",
+          "Snapshot root (LATEST and version folders). Required.");
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
+          "gRPC listen address; port 0 picks a free port.");
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9464",
+          "Prometheus /metrics address; empty disables it.");
+ABSL_FLAG(int32_t, max_results, 1000, "Largest n / k a request may ask.");
+ABSL_FLAG(int32_t, max_exclusions, 10000,
+          "Most exclude_item_ids a request may carry.");
+ABSL_FLAG(int32_t, max_candidates, 5000,
+          "Largest candidate pool a request may ask for.");
+ABSL_FLAG(int32_t, ef, 0,
+          "HNSW search breadth; 0 = twice the candidate pool, at least 100.");
+ABSL_FLAG(int32_t, max_ef, 20000, "Largest ef a request may ask for.");
+ABSL_FLAG(bool, allow_exact, true,
+          "Let requests ask for exact (brute-force) retrieval.");
+ABSL_FLAG(bool, fallbacks, true,
+          "Answer unknown users with popular items and unknown items with "
+          "bias-only predictions; false makes them NOT_FOUND.");
+ABSL_FLAG(int32_t, index_m, 16, "HNSW graph degree M.");
+ABSL_FLAG(int32_t, index_ef_construction, 200, "HNSW build breadth.");
+ABSL_FLAG(int32_t, index_threads, 0, "Threads building an index; 0 = all.");
+ABSL_FLAG(bool, save_indexes, true,
+          "Save indexes this server builds beside the snapshot.");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5),
+          "How often to check for a new snapshot.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "How long calls in flight may run after SIGTERM.");
+ABSL_FLAG(int32_t, max_message_bytes, 1 << 20, "Largest request, in bytes.");
+ABSL_FLAG(int32_t, rpc_threads, 0, "RPC worker threads; 0 = gRPC default.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+
+namespace {
+
+recserve::server::ServerOptions OptionsFromFlags() {
+  recserve::server::ServerOptions o;
+  o.snapshot_dir = absl::GetFlag(FLAGS_snapshot_dir);
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.limits.max_results = absl::GetFlag(FLAGS_max_results);
+  o.limits.max_exclusions = absl::GetFlag(FLAGS_max_exclusions);
+  o.limits.max_candidates = absl::GetFlag(FLAGS_max_candidates);
+  o.limits.ef = absl::GetFlag(FLAGS_ef);
+  o.limits.max_ef = absl::GetFlag(FLAGS_max_ef);
+  o.limits.allow_exact = absl::GetFlag(FLAGS_allow_exact);
+  o.limits.fallbacks = absl::GetFlag(FLAGS_fallbacks);
+  o.load.index.m = absl::GetFlag(FLAGS_index_m);
+  o.load.index.ef_construction = absl::GetFlag(FLAGS_index_ef_construction);
+  o.load.index.threads = absl::GetFlag(FLAGS_index_threads);
+  o.load.save_built_indexes = absl::GetFlag(FLAGS_save_indexes);
+  o.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.rpc_threads = absl::GetFlag(FLAGS_rpc_threads);
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves recommendations from trained snapshots over gRPC.\n"
+      "  recserve-server --snapshot_dir DIR [--listen 0.0.0.0:50051] "
+      "[--metrics_listen 0.0.0.0:9464]");
+  absl::ParseCommandLine(argc, argv);
+  recserve::server::LogLevel level;
+  if (!recserve::server::ParseLogLevel(absl::GetFlag(FLAGS_log_level),
+                                       &level)) {
+    std::fprintf(stderr,
+                 "recserve-server: --log_level must be debug, info, "
+                 "warning or error\n");
+    return 2;
+  }
+  recserve::server::SetLogLevel(level);
+
+  // Block the shutdown signals in every thread (threads inherit the mask),
+  // and take them synchronously below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = recserve::server::RecserveServer::Start(OptionsFromFlags());
+  if (!server.ok()) {
+    std::fprintf(stderr, "recserve-server: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&signals, &signal);
+  recserve::server::LogInfo("received ",
+                            signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown();
+  return 0;
+}

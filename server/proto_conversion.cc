@@ -1,0 +1,118 @@
+#include "server/proto_conversion.h"
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+
+namespace recserve::server {
+namespace {
+
+// Title and genres of `item` from the snapshot's metadata, when it has them.
+void SetItem(const Snapshot& snapshot, int32_t item, v1::ScoredItem* out) {
+  out->set_item_id(snapshot.ItemId(item));
+  if (const std::string* title = snapshot.ItemTitle(item)) {
+    out->set_title(*title);
+  }
+  if (const std::vector<std::string>* genres = snapshot.ItemGenres(item)) {
+    for (const std::string& g : *genres) out->add_genres(g);
+  }
+}
+
+// Flattens nested metric objects into "a/b" keys; nulls are left out.
+void FlattenMetrics(const nlohmann::json& json, const std::string& prefix,
+                    google::protobuf::Map<std::string, double>* out) {
+  for (const auto& [key, value] : json.items()) {
+    const std::string name = prefix.empty() ? key : prefix + "/" + key;
+    if (value.is_object()) {
+      FlattenMetrics(value, name, out);
+    } else if (value.is_number()) {
+      (*out)[name] = value.get<double>();
+    }
+  }
+}
+
+void SetIndexInfo(const ItemIndex& index, int32_t ef, v1::IndexInfo* out) {
+  out->set_space(IndexSpaceName(index.space()));
+  out->set_dimensions(index.dimensions());
+  out->set_m(index.options().m);
+  out->set_ef_construction(index.options().ef_construction);
+  out->set_ef(ef);
+  out->set_items(index.size());
+}
+
+}  // namespace
+
+RecommendQuery FromProto(const v1::RecommendRequest& request) {
+  RecommendQuery q;
+  q.user_id = request.user_id();
+  q.n = request.n();
+  q.exclude_item_ids.assign(request.exclude_item_ids().begin(),
+                            request.exclude_item_ids().end());
+  q.include_seen = request.include_seen();
+  q.exact = request.exact();
+  q.candidates = request.candidates();
+  q.ef = request.ef();
+  return q;
+}
+
+void ToProto(const ServingModel& model, const Recommendation& recommendation,
+             v1::RecommendResponse* response) {
+  const Snapshot& s = model.snapshot();
+  response->set_model_version(s.version());
+  response->set_fallback(recommendation.fallback);
+  response->set_candidates(recommendation.candidates);
+  response->set_ef(recommendation.ef);
+  for (const RecommendedItem& r : recommendation.items) {
+    v1::ScoredItem* item = response->add_items();
+    SetItem(s, r.item, item);
+    item->set_score(r.score);
+    item->set_predicted_rating(r.predicted_rating);
+  }
+}
+
+void ToProto(const ServingModel& model, const std::vector<SimilarItem>& items,
+             v1::SimilarItemsResponse* response) {
+  const Snapshot& s = model.snapshot();
+  response->set_model_version(s.version());
+  for (const SimilarItem& r : items) {
+    v1::ScoredItem* item = response->add_items();
+    SetItem(s, r.item, item);
+    item->set_score(r.similarity);
+  }
+}
+
+void ToProto(const ServingModel& model, const RatingPrediction& prediction,
+             v1::PredictRatingResponse* response) {
+  response->set_model_version(model.snapshot().version());
+  response->set_rating(prediction.rating);
+  response->set_user_known(prediction.user_known);
+  response->set_item_known(prediction.item_known);
+  response->set_fallback(!prediction.user_known || !prediction.item_known);
+}
+
+void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
+  const Snapshot& s = model.snapshot();
+  const SnapshotManifest& m = s.manifest();
+  info->set_model_version(s.version());
+  info->set_created_at(m.created_at);
+  info->set_algo(m.algo);
+  info->set_num_users(s.num_users());
+  info->set_num_items(s.num_items());
+  info->set_num_ratings(m.num_ratings);
+  info->set_factors(s.factors());
+  info->set_retrieval_factors(s.retrieval_factors());
+  info->set_global_mean(s.global_mean());
+  info->set_rating_min(s.rating_scale().min);
+  info->set_rating_max(s.rating_scale().max);
+  info->set_candidates(s.ranking().candidates);
+  info->set_blend_weight(s.ranking().blend_weight);
+  FlattenMetrics(m.metrics, "", info->mutable_metrics());
+  SetIndexInfo(model.retrieval_index(), ef, info->mutable_retrieval_index());
+  SetIndexInfo(model.similarity_index(), ef, info->mutable_similarity_index());
+  info->set_loaded_at(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", model.created_at(),
+                                       absl::UTCTimeZone()));
+  info->set_checksum(model.checksum());
+}
+
+}  // namespace recserve::server

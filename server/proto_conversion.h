@@ -1,0 +1,27 @@
+#ifndef RECSERVE_SERVER_PROTO_CONVERSION_H_
+#define RECSERVE_SERVER_PROTO_CONVERSION_H_
+
+// Between the API's messages (proto/recserve/v1) and core's types. Pure
+// copies: no validation (core validates) and no ranking logic.
+
+#include <vector>
+
+#include "core/serving_model.h"
+#include "recserve/v1/recommender.pb.h"
+
+namespace recserve::server {
+
+RecommendQuery FromProto(const v1::RecommendRequest& request);
+
+void ToProto(const ServingModel& model, const Recommendation& recommendation,
+             v1::RecommendResponse* response);
+void ToProto(const ServingModel& model, const std::vector<SimilarItem>& items,
+             v1::SimilarItemsResponse* response);
+void ToProto(const ServingModel& model, const RatingPrediction& prediction,
+             v1::PredictRatingResponse* response);
+// `ef` is the server's default search breadth (0 = automatic).
+void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info);
+
+}  // namespace recserve::server
+
+#endif  // RECSERVE_SERVER_PROTO_CONVERSION_H_

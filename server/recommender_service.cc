@@ -1,0 +1,74 @@
+#include "server/recommender_service.h"
+
+#include <memory>
+
+#include "server/proto_conversion.h"
+#include "server/status_mapping.h"
+
+namespace recserve::server {
+namespace {
+
+const grpc::Status kNoModel(grpc::StatusCode::UNAVAILABLE,
+                            "no snapshot loaded yet");
+
+grpc::Status Finish(RequestScope& scope, const grpc::Status& status) {
+  scope.Finish(static_cast<int>(status.error_code()));
+  return status;
+}
+
+}  // namespace
+
+grpc::Status RecommenderService::Recommend(grpc::ServerContext*,
+                                           const v1::RecommendRequest* request,
+                                           v1::RecommendResponse* response) {
+  RequestScope scope(metrics_, Method::kRecommend);
+  const std::shared_ptr<const ServingModel> model = models_.Current();
+  if (model == nullptr) return Finish(scope, kNoModel);
+  const absl::StatusOr<Recommendation> result =
+      model->Recommend(FromProto(*request), limits_);
+  if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
+  if (!result->fallback) {
+    metrics_.RecordStages(result->retrieval_seconds, result->rerank_seconds,
+                          result->candidates);
+  }
+  ToProto(*model, *result, response);
+  return Finish(scope, grpc::Status::OK);
+}
+
+grpc::Status RecommenderService::SimilarItems(
+    grpc::ServerContext*, const v1::SimilarItemsRequest* request,
+    v1::SimilarItemsResponse* response) {
+  RequestScope scope(metrics_, Method::kSimilarItems);
+  const std::shared_ptr<const ServingModel> model = models_.Current();
+  if (model == nullptr) return Finish(scope, kNoModel);
+  const absl::StatusOr<std::vector<SimilarItem>> result =
+      model->SimilarItems(request->item_id(), request->k(), limits_);
+  if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
+  ToProto(*model, *result, response);
+  return Finish(scope, grpc::Status::OK);
+}
+
+grpc::Status RecommenderService::PredictRating(
+    grpc::ServerContext*, const v1::PredictRatingRequest* request,
+    v1::PredictRatingResponse* response) {
+  RequestScope scope(metrics_, Method::kPredictRating);
+  const std::shared_ptr<const ServingModel> model = models_.Current();
+  if (model == nullptr) return Finish(scope, kNoModel);
+  const absl::StatusOr<RatingPrediction> result =
+      model->PredictRating(request->user_id(), request->item_id(), limits_);
+  if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
+  ToProto(*model, *result, response);
+  return Finish(scope, grpc::Status::OK);
+}
+
+grpc::Status RecommenderService::GetModelInfo(grpc::ServerContext*,
+                                              const v1::GetModelInfoRequest*,
+                                              v1::ModelInfo* response) {
+  RequestScope scope(metrics_, Method::kGetModelInfo);
+  const std::shared_ptr<const ServingModel> model = models_.Current();
+  if (model == nullptr) return Finish(scope, kNoModel);
+  ToProto(*model, limits_.ef, response);
+  return Finish(scope, grpc::Status::OK);
+}
+
+}  // namespace recserve::server

@@ -1,0 +1,163 @@
+#include "server/recserve_server.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "server/log.h"
+
+namespace recserve::server {
+namespace {
+
+constexpr char kServiceName[] = "recserve.v1.Recommender";
+
+absl::Status CheckOptions(const ServerOptions& o) {
+  if (o.snapshot_dir.empty()) {
+    return absl::InvalidArgumentError("--snapshot_dir is required");
+  }
+  if (o.listen.empty()) return absl::InvalidArgumentError("--listen is empty");
+  const ServingLimits& l = o.limits;
+  if (l.max_results < 1 || l.max_exclusions < 0 || l.max_id_length < 1 ||
+      l.max_candidates < 1 || l.ef < 0 || l.max_ef < 1) {
+    return absl::InvalidArgumentError(
+        "limits must be positive (--max_results, --max_candidates, --max_ef, "
+        "--max_id_length) or non-negative (--max_exclusions, --ef)");
+  }
+  if (o.load.index.m < 2 || o.load.index.ef_construction < 1) {
+    return absl::InvalidArgumentError(
+        "--index_m must be >= 2 and --index_ef_construction >= 1");
+  }
+  if (o.max_message_bytes < 1024) {
+    return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
+  }
+  return absl::OkStatus();
+}
+
+std::string Join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) absl::StrAppend(&out, "; ", l);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
+    const ServerOptions& options) {
+  if (absl::Status s = CheckOptions(options); !s.ok()) return s;
+  std::unique_ptr<RecserveServer> server(new RecserveServer());
+  server->options_ = options;
+  server->metrics_ = std::make_unique<ServerMetrics>();
+  if (!options.metrics_listen.empty()) {
+    std::string error;
+    if (!server->metrics_->Serve(options.metrics_listen, &error)) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot serve metrics on ", options.metrics_listen, ": ", error));
+    }
+  }
+
+  ServerMetrics* metrics = server->metrics_.get();
+  RecserveServer* self = server.get();
+  ModelReloaderOptions reload;
+  reload.snapshot_root = options.snapshot_dir;
+  reload.load = options.load;
+  reload.poll_interval = options.poll_interval;
+  reload.on_loaded = [metrics, self](const ServingModel& model,
+                                     const ServingModelLoadReport& report) {
+    const Snapshot& s = model.snapshot();
+    LogInfo("serving snapshot ", s.version(), " (", s.num_users(), " users, ",
+            s.num_items(), " items, checksum ", report.checksum,
+            "): snapshot loaded in ", report.snapshot_seconds, " s, indexes ",
+            report.retrieval_index_loaded && report.similarity_index_loaded
+                ? "loaded"
+                : "built",
+            " in ", report.index_seconds, " s", Join(report.warnings));
+    absl::Time created = absl::UnixEpoch();
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, s.manifest().created_at, &created,
+                         &error)) {
+      created = absl::Now();
+    }
+    metrics->RecordReload(s.version(), created, s.num_users(), s.num_items());
+    absl::MutexLock lock(&self->shutdown_mu_);
+    if (!self->shut_down_ && self->server_ != nullptr) {
+      self->server_->GetHealthCheckService()->SetServingStatus(true);
+    }
+  };
+  reload.on_rejected = [metrics](const std::string& version,
+                                 const absl::Status& status) {
+    LogError("rejected snapshot ", version,
+             ", still serving the previous "
+             "one (if any): ",
+             status.ToString());
+    metrics->RecordReloadFailure();
+  };
+  server->reloader_ = std::make_unique<ModelReloader>(std::move(reload));
+  server->service_ = std::make_unique<RecommenderService>(
+      *server->reloader_, options.limits, *server->metrics_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  if (options.rpc_threads > 0) {
+    builder.SetSyncServerOption(
+        grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+        options.rpc_threads);
+  }
+  {
+    absl::MutexLock lock(&server->shutdown_mu_);
+    server->server_ = builder.BuildAndStart();
+    if (server->server_ == nullptr || server->port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.listen));
+    }
+    // Probes may ask for the whole server ("") or the service by name.
+    grpc::HealthCheckServiceInterface* health =
+        server->server_->GetHealthCheckService();
+    health->SetServingStatus(kServiceName, false);
+    health->SetServingStatus(false);
+  }
+  LogInfo("listening on ", options.listen, " (port ", server->port_,
+          "), metrics on ",
+          options.metrics_listen.empty()
+              ? std::string("none")
+              : absl::StrCat(options.metrics_listen, " (port ",
+                             server->metrics_->port(), ")"),
+          "; snapshots from ", options.snapshot_dir, "; max_results ",
+          options.limits.max_results, ", max_candidates ",
+          options.limits.max_candidates, ", ef ",
+          options.limits.ef == 0 ? std::string("auto")
+                                 : absl::StrCat(options.limits.ef),
+          ", exact ", options.limits.allow_exact ? "allowed" : "refused",
+          ", fallbacks ", options.limits.fallbacks ? "on" : "off");
+  server->reloader_->Start();
+  return server;
+}
+
+RecserveServer::~RecserveServer() { Shutdown(); }
+
+void RecserveServer::Shutdown() {
+  {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_ || server_ == nullptr) return;
+    shut_down_ = true;
+    server_->GetHealthCheckService()->SetServingStatus(false);
+  }
+  LogInfo("shutting down: waiting up to ",
+          absl::FormatDuration(options_.shutdown_grace),
+          " for calls in flight");
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(options_.shutdown_grace));
+  server_->Wait();
+  reloader_->Stop();
+  LogInfo("shut down");
+}
+
+}  // namespace recserve::server

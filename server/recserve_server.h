@@ -1,0 +1,58 @@
+#ifndef RECSERVE_SERVER_RECSERVE_SERVER_H_
+#define RECSERVE_SERVER_RECSERVE_SERVER_H_
+
+// The whole server: the Recommender service, gRPC health checking
+// (grpc.health.v1.Health: NOT_SERVING until a snapshot is loaded, SERVING
+// after, NOT_SERVING while shutting down), server reflection, Prometheus
+// metrics, and the model reloader watching the snapshot root.
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "core/model_reloader.h"
+#include "grpcpp/server.h"
+#include "server/recommender_service.h"
+#include "server/server_metrics.h"
+#include "server/server_options.h"
+
+namespace recserve::server {
+
+class RecserveServer {
+ public:
+  // Binds the gRPC and metrics ports and starts serving; the first snapshot
+  // loads in the background (health says when it is in). Errors:
+  // InvalidArgument for bad options; Unavailable when a port cannot be
+  // bound, naming the address.
+  static absl::StatusOr<std::unique_ptr<RecserveServer>> Start(
+      const ServerOptions& options);
+
+  // Shuts down if still running.
+  ~RecserveServer();
+
+  // The bound ports (useful with port 0).
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_->port(); }
+
+  // Graceful shutdown: health NOT_SERVING, no new calls, calls in flight get
+  // up to shutdown_grace to finish, then the rest are cancelled; the
+  // reloader stops. Idempotent; thread-safe.
+  void Shutdown();
+
+  const ModelReloader& models() const { return *reloader_; }
+
+ private:
+  RecserveServer() = default;
+
+  ServerOptions options_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::unique_ptr<ModelReloader> reloader_;
+  std::unique_ptr<RecommenderService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace recserve::server
+
+#endif  // RECSERVE_SERVER_RECSERVE_SERVER_H_

@@ -1,0 +1,214 @@
+#include "server/server_metrics.h"
+
+#include <exception>
+#include <mutex>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
+#include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
+
+namespace recserve::server {
+namespace {
+
+// 50 µs to ~1 s, about three buckets per decade.
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+          0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1.0};
+}
+
+prometheus::Histogram::BucketBoundaries PoolBuckets() {
+  return {10, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400};
+}
+
+const char* kGrpcCodeNames[] = {"OK",
+                                "CANCELLED",
+                                "UNKNOWN",
+                                "INVALID_ARGUMENT",
+                                "DEADLINE_EXCEEDED",
+                                "NOT_FOUND",
+                                "ALREADY_EXISTS",
+                                "PERMISSION_DENIED",
+                                "RESOURCE_EXHAUSTED",
+                                "FAILED_PRECONDITION",
+                                "ABORTED",
+                                "OUT_OF_RANGE",
+                                "UNIMPLEMENTED",
+                                "INTERNAL",
+                                "UNAVAILABLE",
+                                "DATA_LOSS",
+                                "UNAUTHENTICATED"};
+
+}  // namespace
+
+const char* MethodName(Method method) {
+  switch (method) {
+    case Method::kRecommend:
+      return "Recommend";
+    case Method::kSimilarItems:
+      return "SimilarItems";
+    case Method::kPredictRating:
+      return "PredictRating";
+    case Method::kGetModelInfo:
+      return "GetModelInfo";
+  }
+  return "?";
+}
+
+// recserve_snapshot_age_seconds, computed when scraped.
+class ServerMetrics::AgeCollector final : public prometheus::Collectable {
+ public:
+  void Set(absl::Time created) {
+    std::lock_guard<std::mutex> lock(mu_);
+    created_ = created;
+    set_ = true;
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!set_) return {};
+    prometheus::MetricFamily family;
+    family.name = "recserve_snapshot_age_seconds";
+    family.help = "Seconds since the serving snapshot was published.";
+    family.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric metric;
+    metric.gauge.value = absl::ToDoubleSeconds(absl::Now() - created_);
+    family.metric.push_back(metric);
+    return {family};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  absl::Time created_;
+  bool set_ = false;
+};
+
+ServerMetrics::ServerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      age_(std::make_shared<AgeCollector>()) {
+  prometheus::Registry& r = *registry_;
+  latency_family_ = &prometheus::BuildHistogram()
+                         .Name("recserve_request_duration_seconds")
+                         .Help("Latency of RPCs, by method.")
+                         .Register(r);
+  for (int m = 0; m < kNumMethods; ++m) {
+    latency_[m] = &latency_family_->Add(
+        {{"method", MethodName(static_cast<Method>(m))}}, LatencyBuckets());
+  }
+  requests_family_ =
+      &prometheus::BuildCounter()
+           .Name("recserve_requests_total")
+           .Help("Finished RPCs, by method and gRPC status code.")
+           .Register(r);
+  in_flight_ = &prometheus::BuildGauge()
+                    .Name("recserve_requests_in_flight")
+                    .Help("RPCs being served now.")
+                    .Register(r)
+                    .Add({});
+  auto& stages = prometheus::BuildHistogram()
+                     .Name("recserve_stage_duration_seconds")
+                     .Help("Time spent in each stage of Recommend.")
+                     .Register(r);
+  retrieval_seconds_ = &stages.Add({{"stage", "retrieval"}}, LatencyBuckets());
+  rerank_seconds_ = &stages.Add({{"stage", "rerank"}}, LatencyBuckets());
+  pool_size_ = &prometheus::BuildHistogram()
+                    .Name("recserve_candidate_pool_size")
+                    .Help("Candidates retrieved per Recommend.")
+                    .Register(r)
+                    .Add({}, PoolBuckets());
+  const auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
+  };
+  snapshot_version_ = gauge("recserve_snapshot_version",
+                            "Number of the serving snapshot version.");
+  snapshot_created_ =
+      gauge("recserve_snapshot_created_timestamp_seconds",
+            "When the serving snapshot was published, Unix time.");
+  snapshot_loaded_ =
+      gauge("recserve_snapshot_loaded_timestamp_seconds",
+            "When this server swapped in the serving snapshot, Unix time.");
+  snapshot_users_ =
+      gauge("recserve_snapshot_users", "Users in the serving snapshot.");
+  snapshot_items_ =
+      gauge("recserve_snapshot_items", "Items in the serving snapshot.");
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("recserve_snapshot_reloads_total")
+                      .Help("Snapshot loads, by result.")
+                      .Register(r);
+  reload_success_ = &reloads.Add({{"result", "success"}});
+  reload_failure_ = &reloads.Add({{"result", "failure"}});
+}
+
+ServerMetrics::~ServerMetrics() = default;
+
+bool ServerMetrics::Serve(const std::string& address, std::string* error) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
+  } catch (const std::exception& e) {
+    // civetweb reports a taken port by throwing.
+    *error = e.what();
+    return false;
+  }
+  exposer_->RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(age_);
+  return true;
+}
+
+int ServerMetrics::port() const {
+  if (exposer_ == nullptr) return 0;
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void ServerMetrics::RecordRequest(Method method, int grpc_code,
+                                  double seconds) {
+  latency_[static_cast<int>(method)]->Observe(seconds);
+  const char* code =
+      grpc_code >= 0 && grpc_code <= 16 ? kGrpcCodeNames[grpc_code] : "UNKNOWN";
+  // Family::Add returns the existing child for known labels.
+  requests_family_->Add({{"method", MethodName(method)}, {"code", code}})
+      .Increment();
+}
+
+void ServerMetrics::RecordStages(double retrieval_seconds,
+                                 double rerank_seconds, int32_t pool) {
+  retrieval_seconds_->Observe(retrieval_seconds);
+  rerank_seconds_->Observe(rerank_seconds);
+  pool_size_->Observe(pool);
+}
+
+void ServerMetrics::RecordReload(const std::string& version, absl::Time created,
+                                 int32_t users, int32_t items) {
+  int64_t number = 0;
+  if (version.size() > 1 && absl::SimpleAtoi(version.substr(1), &number)) {
+    snapshot_version_->Set(static_cast<double>(number));
+  }
+  snapshot_created_->Set(absl::ToDoubleSeconds(created - absl::UnixEpoch()));
+  snapshot_loaded_->Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  snapshot_users_->Set(users);
+  snapshot_items_->Set(items);
+  age_->Set(created);
+  reload_success_->Increment();
+}
+
+void ServerMetrics::RecordReloadFailure() { reload_failure_->Increment(); }
+
+RequestScope::RequestScope(ServerMetrics& metrics, Method method)
+    : metrics_(metrics), method_(method), start_(absl::Now()) {
+  metrics_.RequestStarted();
+}
+
+RequestScope::~RequestScope() {
+  if (!finished_) Finish(2 /* UNKNOWN */);
+  metrics_.RequestFinished();
+}
+
+int RequestScope::Finish(int grpc_code) {
+  if (!finished_) {
+    finished_ = true;
+    metrics_.RecordRequest(method_, grpc_code,
+                           absl::ToDoubleSeconds(absl::Now() - start_));
+  }
+  return grpc_code;
+}
+
+}  // namespace recserve::server

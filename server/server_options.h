@@ -1,0 +1,35 @@
+#ifndef RECSERVE_SERVER_SERVER_OPTIONS_H_
+#define RECSERVE_SERVER_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "core/serving_model.h"
+#include "core/serving_model_loader.h"
+
+namespace recserve::server {
+
+// Everything recserve-server is configured with; main parses flags into it.
+struct ServerOptions {
+  // The snapshot root: LATEST and the version folders. Required.
+  std::string snapshot_dir;
+  // gRPC address; port 0 picks a free port (see RecserveServer::port).
+  std::string listen = "0.0.0.0:50051";
+  // Prometheus /metrics address; empty disables it; port 0 picks one.
+  std::string metrics_listen = "0.0.0.0:9464";
+  ServingLimits limits;
+  ServingModelLoadOptions load;
+  // How often the snapshot root is checked for a new version.
+  absl::Duration poll_interval = absl::Seconds(5);
+  // On shutdown, how long calls in flight may take before being cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  // Largest request accepted, in bytes (gRPC answers RESOURCE_EXHAUSTED).
+  int32_t max_message_bytes = 1 << 20;
+  // Threads serving RPCs (gRPC's sync server pool); 0 = gRPC's default.
+  int32_t rpc_threads = 0;
+};
+
+}  // namespace recserve::server
+
+#endif  // RECSERVE_SERVER_SERVER_OPTIONS_H_

@@ -1,0 +1,57 @@
+#include "tests/testutil/serving_fixture.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/snapshot_writer.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/run_command.h"
+#include "tests/testutil/tiny_model.h"
+
+namespace recserve::testutil {
+
+std::string PublishTinySnapshot(const std::string& root,
+                                const TinySnapshotSpec& spec) {
+  const TinyModel tiny = MakeTinyModel(spec.users, spec.items, spec.factors,
+                                       spec.ratings_per_user, spec.seed);
+  const ImplicitModel retrieval =
+      MakeTinyRetrieval(spec.users, spec.items,
+                        std::max(spec.retrieval_factors, 1), spec.seed + 1);
+  SnapshotContents contents;
+  contents.train = &tiny.train;
+  contents.model = &tiny.model;
+  contents.items = &tiny.catalog;
+  contents.algo = "als";
+  if (spec.retrieval_factors > 0) {
+    contents.retrieval = &retrieval;
+    contents.ranking = spec.ranking;
+  }
+  absl::StatusOr<std::string> version = PublishSnapshot(root, contents);
+  EXPECT_TRUE(version.ok()) << version.status();
+  return version.ok() ? *version : "";
+}
+
+std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
+                                   int32_t items, int64_t ratings,
+                                   const std::string& extra_flag) {
+  const std::string csv = absl::StrCat(dir, "/ratings.csv");
+  CommandResult generated = RunCommand(
+      {RECSERVE_TRAIN_BINARY, "generate", absl::StrCat("--users=", users),
+       absl::StrCat("--items=", items), absl::StrCat("--ratings=", ratings),
+       "--seed=11", absl::StrCat("--out=", csv)});
+  EXPECT_EQ(generated.exit_code, 0) << generated.out;
+  const std::string root = absl::StrCat(dir, "/snapshots");
+  std::vector<std::string> train = {
+      RECSERVE_TRAIN_BINARY,
+      absl::StrCat("--ratings=", csv),
+      absl::StrCat("--items=", dir, "/movies.csv"),
+      "--algo=als",
+      "--eval_max_users=200",
+      absl::StrCat("--out=", root)};
+  if (!extra_flag.empty()) train.push_back(extra_flag);
+  CommandResult trained = RunCommand(train);
+  EXPECT_EQ(trained.exit_code, 0) << trained.out;
+  return root;
+}
+
+}  // namespace recserve::testutil

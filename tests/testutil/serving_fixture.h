@@ -1,0 +1,39 @@
+#ifndef RECSERVE_TESTS_TESTUTIL_SERVING_FIXTURE_H_
+#define RECSERVE_TESTS_TESTUTIL_SERVING_FIXTURE_H_
+
+// Snapshots to serve in tests: small ones published from MakeTinyModel, and
+// generated MovieLens-sized ones trained by the real trainer binary.
+
+#include <string>
+
+#include "core/two_stage_scorer.h"
+
+namespace recserve::testutil {
+
+struct TinySnapshotSpec {
+  int32_t users = 40;
+  int32_t items = 60;
+  int32_t factors = 4;
+  int32_t ratings_per_user = 5;
+  // Retrieval embeddings of this width (format 2); 0 publishes format 1.
+  int32_t retrieval_factors = 8;
+  TwoStageOptions ranking{.candidates = 20, .blend_weight = 0.5f};
+  uint64_t seed = 1;
+};
+
+// Publishes MakeTinyModel / MakeTinyRetrieval data under `root` and returns
+// the version name. Fails the test (fatally) on error.
+std::string PublishTinySnapshot(const std::string& root,
+                                const TinySnapshotSpec& spec);
+
+// Runs the trainer binary (RECSERVE_TRAIN_BINARY) to generate `users` x
+// `items` x `ratings` (seed 11) into `dir`/ratings.csv and to train on them
+// with --algo als and default ranking choices, publishing under
+// `dir`/snapshots. Returns the snapshot root. Fails the test on error.
+std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
+                                   int32_t items, int64_t ratings,
+                                   const std::string& extra_flag = "");
+
+}  // namespace recserve::testutil
+
+#endif  // RECSERVE_TESTS_TESTUTIL_SERVING_FIXTURE_H_
