@@ -1,5 +1,6 @@
 #include "core/recommender_training.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -118,11 +119,20 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
     result.retrieval_options.reg = validation.retrieval_reg;
     result.retrieval_reg_trials = std::move(validation.reg_trials);
     result.blend_trials = std::move(validation.blend_trials);
-    // Trials come smallest pool first: a larger pool must win clearly.
-    const BlendTrial* best = &result.blend_trials.front();
+    // Among the trials within 0.5% of the best (validation noise), the
+    // smallest pool (cheaper to serve), then the smallest retrieval weight
+    // (leave-one-out rewards what users rate next, not what they like; the
+    // rating model brings the latter).
+    double top = 0;
+    for (const BlendTrial& t : result.blend_trials) top = std::max(top, t.ndcg);
+    const BlendTrial* best = nullptr;
     for (const BlendTrial& t : result.blend_trials) {
-      const bool larger = t.candidates > best->candidates;
-      if (t.ndcg > best->ndcg * (larger ? 1.005 : 1.0)) best = &t;
+      if (t.ndcg < top * 0.995) continue;
+      if (best == nullptr || t.candidates < best->candidates ||
+          (t.candidates == best->candidates &&
+           t.blend_weight < best->blend_weight)) {
+        best = &t;
+      }
     }
     result.ranking.candidates = best->candidates;
     result.ranking.blend_weight = best->blend_weight;

@@ -40,6 +40,9 @@ ABSL_FLAG(bool, save_indexes, true,
           "Save indexes this server builds beside the snapshot.");
 ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5),
           "How often to check for a new snapshot.");
+ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
+          "On SIGTERM, how long to report NOT_SERVING while still accepting "
+          "calls, so load balancers stop sending first.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long calls in flight may run after SIGTERM.");
 ABSL_FLAG(int32_t, max_message_bytes, 1 << 20, "Largest request, in bytes.");
@@ -65,6 +68,7 @@ recserve::server::ServerOptions OptionsFromFlags() {
   o.load.index.threads = absl::GetFlag(FLAGS_index_threads);
   o.load.save_built_indexes = absl::GetFlag(FLAGS_save_indexes);
   o.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  o.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.rpc_threads = absl::GetFlag(FLAGS_rpc_threads);

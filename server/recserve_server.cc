@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
@@ -150,14 +151,29 @@ void RecserveServer::Shutdown() {
     shut_down_ = true;
     server_->GetHealthCheckService()->SetServingStatus(false);
   }
-  LogInfo("shutting down: waiting up to ",
-          absl::FormatDuration(options_.shutdown_grace),
-          " for calls in flight");
+  if (options_.drain_delay > absl::ZeroDuration()) {
+    LogInfo("draining: health NOT_SERVING for ",
+            absl::FormatDuration(options_.drain_delay),
+            " before refusing calls");
+    absl::SleepFor(options_.drain_delay);
+  }
+  const absl::Time start = absl::Now();
+  LogInfo("shutting down: refusing new calls; ", metrics_->in_flight(),
+          " calls in flight get up to ",
+          absl::FormatDuration(options_.shutdown_grace), " to finish");
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.shutdown_grace));
   server_->Wait();
   reloader_->Stop();
-  LogInfo("shut down");
+  const absl::Duration took = absl::Now() - start;
+  if (took >= options_.shutdown_grace) {
+    LogWarning("shut down after ", absl::FormatDuration(took),
+               ": the grace period ran out and calls still running were "
+               "cancelled");
+  } else {
+    LogInfo("shut down in ", absl::FormatDuration(took),
+            ": every call in flight finished");
+  }
 }
 
 }  // namespace recserve::server

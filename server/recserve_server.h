@@ -33,9 +33,12 @@ class RecserveServer {
   int port() const { return port_; }
   int metrics_port() const { return metrics_->port(); }
 
-  // Graceful shutdown: health NOT_SERVING, no new calls, calls in flight get
-  // up to shutdown_grace to finish, then the rest are cancelled; the
-  // reloader stops. Idempotent; thread-safe.
+  // Graceful shutdown: health NOT_SERVING (for drain_delay while still
+  // serving), then no new calls: calls in flight get up to shutdown_grace to
+  // finish, then the rest are cancelled; the reloader stops. Calls that
+  // reached the server but were not started yet are cancelled by gRPC
+  // (clients see CANCELLED or UNAVAILABLE); none is half-executed.
+  // Idempotent; thread-safe.
   void Shutdown();
 
   const ModelReloader& models() const { return *reloader_; }

@@ -52,6 +52,10 @@ class ServerMetrics {
   void RecordRequest(Method method, int grpc_code, double seconds);
   void RequestStarted() { in_flight_->Increment(); }
   void RequestFinished() { in_flight_->Decrement(); }
+  // RPCs being served now.
+  int64_t in_flight() const {
+    return static_cast<int64_t>(in_flight_->Value());
+  }
   void RecordStages(double retrieval_seconds, double rerank_seconds,
                     int32_t pool);
   // A snapshot swapped in.

@@ -22,6 +22,9 @@ struct ServerOptions {
   ServingModelLoadOptions load;
   // How often the snapshot root is checked for a new version.
   absl::Duration poll_interval = absl::Seconds(5);
+  // On shutdown, how long health says NOT_SERVING while calls are still
+  // accepted, so that load balancers stop sending first. Default 0.
+  absl::Duration drain_delay = absl::ZeroDuration();
   // On shutdown, how long calls in flight may take before being cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Largest request accepted, in bytes (gRPC answers RESOURCE_EXHAUSTED).

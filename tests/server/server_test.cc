@@ -219,7 +219,10 @@ TEST_F(ServerTest, BadRequestsGetClearErrors) {
        grpc::StatusCode::INVALID_ARGUMENT, "exact"},
       {"too many exclusions",
        [](auto& r) {
-         for (int i = 0; i < 10'001; ++i) r.add_exclude_item_ids("x");
+         // Assigning the repeated field at once: g++ 12 at -O3 warns
+         // (-Wrestrict, a false positive) on add_...("x") in a loop.
+         const std::vector<std::string> ids(10'001, "x");
+         r.mutable_exclude_item_ids()->Assign(ids.begin(), ids.end());
        },
        grpc::StatusCode::INVALID_ARGUMENT, "exclude_item_ids"},
       {"oversized message",
