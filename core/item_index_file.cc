@@ -235,11 +235,11 @@ absl::Status RestoreGraph(absl::string_view hnsw_header,
       return absl::DataLossError(absl::StrCat("bad label of element ", i));
     }
     seen[label] = true;
-    bool ok = ListOk(element + g.offset_level0, g.max_m0, n, g.element_levels,
-                     0);
+    bool ok =
+        ListOk(element + g.offset_level0, g.max_m0, n, g.element_levels, 0);
     for (int l = 1; ok && l <= g.element_levels[i]; ++l) {
-      ok = ListOk(g.link_lists[i] + (l - 1) * g.size_links_per_element,
-                  g.max_m, n, g.element_levels, l);
+      ok = ListOk(g.link_lists[i] + (l - 1) * g.size_links_per_element, g.max_m,
+                  n, g.element_levels, l);
     }
     if (!ok) {
       return absl::DataLossError(absl::StrCat("bad links of element ", i));
@@ -295,8 +295,7 @@ absl::Status Write(const std::string& path, const Header& header,
   for (size_t i = 0; i < count; ++i) {
     const int level = g.element_levels[i];
     const uint32_t bytes =
-        level > 0 ? static_cast<uint32_t>(g.size_links_per_element * level)
-                  : 0;
+        level > 0 ? static_cast<uint32_t>(g.size_links_per_element * level) : 0;
     AppendPod(&links, bytes);
     if (bytes > 0) links.append(g.link_lists[i], bytes);
   }
@@ -307,10 +306,8 @@ absl::Status Write(const std::string& path, const Header& header,
   file_header.items = header.items;
   file_header.options = header.options;
   file_header.source_crc32 = header.source_crc32;
-  file_header.payload_bytes =
-      hnsw_header.size() + level0.size() + links.size();
-  file_header.payload_crc32 =
-      Crc32(links, Crc32(level0, Crc32(hnsw_header)));
+  file_header.payload_bytes = hnsw_header.size() + level0.size() + links.size();
+  file_header.payload_crc32 = Crc32(links, Crc32(level0, Crc32(hnsw_header)));
   const std::string json = HeaderJson(file_header);
   std::string envelope(kMagic, kMagicSize);
   AppendPod(&envelope, static_cast<uint32_t>(json.size()));
@@ -402,9 +399,9 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(
   header.items = static_cast<int32_t>(file_header.items);
   header.options = file_header.options;
   header.source_crc32 = source_crc;
-  return std::unique_ptr<Reader>(
-      new Reader(path, fd.release(), header, file_header.payload_bytes,
-                 file_header.payload_crc32));
+  return std::unique_ptr<Reader>(new Reader(path, fd.release(), header,
+                                            file_header.payload_bytes,
+                                            file_header.payload_crc32));
 }
 
 Reader::Reader(std::string path, int fd, const Header& header,
@@ -418,8 +415,8 @@ Reader::Reader(std::string path, int fd, const Header& header,
 Reader::~Reader() { ::close(fd_); }
 
 absl::Status Reader::ReadGraph(const HnswGraph& graph) {
-  const uint64_t level0_bytes =
-      uint64_t{graph.size_data_per_element} * static_cast<uint64_t>(header_.items);
+  const uint64_t level0_bytes = uint64_t{graph.size_data_per_element} *
+                                static_cast<uint64_t>(header_.items);
   if (payload_bytes_ < kHnswHeaderBytes + level0_bytes) {
     return absl::DataLossError(
         absl::StrCat(path_, ": payload too short for its graph"));
@@ -441,7 +438,8 @@ absl::Status Reader::ReadGraph(const HnswGraph& graph) {
   crc = Crc32(absl::string_view(graph.level0, level0_bytes), crc);
   crc = Crc32(links, crc);
   if (crc != payload_crc32_) {
-    return absl::DataLossError(absl::StrCat(path_, ": payload CRC-32 mismatch"));
+    return absl::DataLossError(
+        absl::StrCat(path_, ": payload CRC-32 mismatch"));
   }
   if (absl::Status s = RestoreGraph(hnsw_header, links, graph); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(path_, ": ", s.message()));

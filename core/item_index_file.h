@@ -42,7 +42,7 @@ struct Header {
   IndexSpace space = IndexSpace::kInnerProduct;
   int32_t dimensions = 0;
   int32_t items = 0;
-  ItemIndexOptions options;  // as built
+  ItemIndexOptions options;   // as built
   uint32_t source_crc32 = 0;  // SourceCrc32 of the indexed matrix
 };
 
@@ -128,8 +128,8 @@ class Reader final {
   absl::Status ReadGraph(const HnswGraph& graph);
 
  private:
-  Reader(std::string path, int fd, const Header& header,
-         uint64_t payload_bytes, uint32_t payload_crc32);
+  Reader(std::string path, int fd, const Header& header, uint64_t payload_bytes,
+         uint32_t payload_crc32);
 
   const std::string path_;
   const int fd_;
