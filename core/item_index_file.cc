@@ -39,9 +39,10 @@ using ListSize = uint32_t;
 using InternalId = uint32_t;
 using Label = size_t;
 
-template <typename T>
-void AppendPod(std::string* out, const T& value) {
-  out->append(reinterpret_cast<const char*>(&value), sizeof(T));
+// Appends the bytes of each value, in order.
+template <typename... T>
+void AppendPod(std::string* out, const T&... values) {
+  (out->append(reinterpret_cast<const char*>(&values), sizeof(T)), ...);
 }
 
 // Reads PODs from a byte string.
@@ -277,19 +278,11 @@ absl::Status Write(const std::string& path, const Header& header,
                    const HnswGraph& g) {
   const size_t count = *g.element_count;
   std::string hnsw_header;
-  AppendPod(&hnsw_header, g.offset_level0);
-  AppendPod(&hnsw_header, g.max_elements);
-  AppendPod(&hnsw_header, count);
-  AppendPod(&hnsw_header, g.size_data_per_element);
-  AppendPod(&hnsw_header, g.label_offset);
-  AppendPod(&hnsw_header, g.offset_data);
-  AppendPod(&hnsw_header, *g.max_level);
-  AppendPod(&hnsw_header, *g.entry_point);
-  AppendPod(&hnsw_header, g.max_m);
-  AppendPod(&hnsw_header, g.max_m0);
-  AppendPod(&hnsw_header, g.m);
-  AppendPod(&hnsw_header, g.mult);
-  AppendPod(&hnsw_header, g.ef_construction);
+  // hnswlib's saveIndex header, in its order.
+  AppendPod(&hnsw_header, g.offset_level0, g.max_elements, count,
+            g.size_data_per_element, g.label_offset, g.offset_data,
+            *g.max_level, *g.entry_point, g.max_m, g.max_m0, g.m, g.mult,
+            g.ef_construction);
   const absl::string_view level0(g.level0, count * g.size_data_per_element);
   std::string links;
   for (size_t i = 0; i < count; ++i) {

@@ -1,0 +1,581 @@
+// The server's Recommend and SimilarItems paths (core::ServingModel, no gRPC)
+// on a generated catalog: latency per call (p50 and p99 as counters) and
+// recall@10 against the exact (brute-force) answer, at the default HNSW
+// breadth and at ef 100..800.
+//
+// Setup, once per process: items get retrieval embeddings built from a few
+// shared latent directions plus noise, scaled by a lognormal(0, 0.5) norm
+// (trained embeddings are heavy-tailed); users are unit vectors built the same
+// way; the rating model is random 16-factor MF with biases; each user has
+// ~20 seen items drawn with a popularity skew. This is published with
+// PublishSnapshot (ranking: 200 candidates, blend weight 0.5) into a
+// temporary folder, loaded with LoadServingModel (which builds and saves
+// both HNSW indexes with default ItemIndexOptions), then loaded again (the
+// indexes now come from disk); BM_Setup reports both times. The folder is
+// removed at exit.
+//
+// Sizes come from the environment: RECSERVE_BENCH_SERVING_ITEMS (default
+// 1,000,000), RECSERVE_BENCH_SERVING_USERS (default 2,000) and
+// RECSERVE_BENCH_SERVING_DIMS (default 64). At 1M items the index build
+// takes minutes on two cores.
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "benchmark/benchmark.h"
+#include "core/implicit_als.h"
+#include "core/item_index.h"
+#include "core/mf_model.h"
+#include "core/parallel_for.h"
+#include "core/random_stream.h"
+#include "core/ratings.h"
+#include "core/serving_model.h"
+#include "core/serving_model_loader.h"
+#include "core/snapshot_writer.h"
+#include "core/status_macros.h"
+
+namespace recserve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kSeed = 2024;
+constexpr int32_t kN = 10;                 // Recommend n, SimilarItems k
+constexpr int32_t kTruthQueries = 200;     // users / items with exact answers
+constexpr int32_t kTimedItems = 2000;      // SimilarItems round robin
+constexpr int32_t kLatentDirections = 32;  // shared structure
+constexpr int32_t kDirectionsPerRow = 3;
+constexpr double kNoise = 0.5;  // noise norm relative to the latent mix
+constexpr int32_t kRatingFactors = 16;
+constexpr int32_t kSeenPerUser = 20;
+constexpr int32_t kCandidates = 200;
+constexpr float kBlendWeight = 0.5f;
+
+// Streams of RandomStream(kSeed, stream, row).
+enum Stream : uint64_t {
+  kLatentStream = 1,
+  kItemStream,
+  kUserStream,
+  kSeenStream,
+  kBiasStream,
+};
+
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? std::atoll(value) : fallback;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct Setup {
+  absl::Status status;
+  std::string root;  // temporary folder, removed at exit
+  int32_t num_items = 0;
+  int32_t num_users = 0;
+  int32_t dims = 0;
+  double generate_seconds = 0;
+  double publish_seconds = 0;
+  double first_load_seconds = 0;
+  double second_load_seconds = 0;
+  ServingModelLoadReport first_load;
+  ServingModelLoadReport second_load;
+  std::shared_ptr<const ServingModel> model;  // the second load's
+
+  std::vector<RecommendQuery> queries;  // one per user, round robin
+  std::vector<int32_t> truth_users;
+  std::vector<absl::flat_hash_set<int32_t>> exact_recommend;  // top kN
+  std::vector<absl::flat_hash_set<int32_t>> exact_pool;       // top kCandidates
+  std::vector<std::string> similar_ids;  // kTimedItems items, round robin
+  std::vector<int32_t> truth_items;
+  std::vector<absl::flat_hash_set<int32_t>> exact_similar;  // top kN
+  double default_recall = 0;
+  double default_similar_recall = 0;
+};
+
+// Row r = scale_r · normalize(Σ w·latent[c] + noise), with kDirectionsPerRow
+// latent rows c picked at random, normal weights w, Gaussian noise of norm
+// ~kNoise·|mix|, and scale_r lognormal(0, sigma) (1 when sigma is 0).
+void FillStructured(const FactorMatrix& latent, Stream stream, double sigma,
+                    FactorMatrix* out) {
+  const auto dims = static_cast<int32_t>(latent.cols());
+  ParallelFor(out->rows(), 0, [&](int64_t begin, int64_t end, int32_t) {
+    Eigen::VectorXf mix(dims);
+    for (int64_t r = begin; r < end; ++r) {
+      RandomStream rng(kSeed, stream, static_cast<uint64_t>(r));
+      mix.setZero();
+      for (int32_t j = 0; j < kDirectionsPerRow; ++j) {
+        const auto c = static_cast<int64_t>(rng.Next() % kLatentDirections);
+        mix += static_cast<float>(rng.Normal()) * latent.row(c).transpose();
+      }
+      const double noise =
+          kNoise * std::max(mix.norm(), 1e-3f) / std::sqrt(dims);
+      for (int32_t c = 0; c < dims; ++c) {
+        mix[c] += static_cast<float>(noise * rng.Normal());
+      }
+      const double scale = std::exp(sigma * rng.Normal());
+      out->row(r) = (mix.normalized() * static_cast<float>(scale)).transpose();
+    }
+  });
+}
+
+// Publishes the generated snapshot under root and returns its folder.
+absl::StatusOr<std::string> GenerateAndPublish(Setup* s) {
+  const auto start = Clock::now();
+  const int32_t items = s->num_items, users = s->num_users, dims = s->dims;
+  FactorMatrix latent(kLatentDirections, dims);
+  for (int32_t r = 0; r < kLatentDirections; ++r) {
+    RandomStream rng(kSeed, kLatentStream, r);
+    for (int32_t c = 0; c < dims; ++c) {
+      latent(r, c) = static_cast<float>(rng.Normal());
+    }
+    latent.row(r).normalize();
+  }
+  ImplicitModel retrieval;
+  retrieval.item_factors.resize(items, dims);
+  retrieval.user_factors.resize(users, dims);
+  FillStructured(latent, kItemStream, 0.5, &retrieval.item_factors);
+  FillStructured(latent, kUserStream, 0.0, &retrieval.user_factors);
+
+  MfModel model = MakeInitialModel(users, items, kRatingFactors, 0.3f, kSeed);
+  model.global_mean = 3.5f;
+  model.scale = RatingScale{1.0f, 5.0f, 1.0f};
+  RandomStream bias_rng(kSeed, kBiasStream);
+  for (int32_t u = 0; u < users; ++u) {
+    model.user_bias[u] = static_cast<float>(0.3 * bias_rng.Normal());
+  }
+  for (int32_t i = 0; i < items; ++i) {
+    model.item_bias[i] = static_cast<float>(0.5 * bias_rng.Normal());
+  }
+
+  Dataset train;
+  train.users.Reserve(users);
+  train.items.Reserve(items);
+  for (int32_t u = 0; u < users; ++u)
+    train.users.GetOrAdd(absl::StrCat("u", u));
+  for (int32_t i = 0; i < items; ++i)
+    train.items.GetOrAdd(absl::StrCat("i", i));
+  const int32_t seen = std::min(kSeenPerUser, items);
+  train.ratings.reserve(static_cast<size_t>(users) * seen);
+  for (int32_t u = 0; u < users; ++u) {
+    RandomStream rng(kSeed, kSeenStream, u);
+    absl::flat_hash_set<int32_t> picked;
+    while (static_cast<int32_t>(picked.size()) < seen) {
+      // Cubing a uniform draw gives a heavy head: item 0 is the most popular.
+      const double x = rng.Uniform();
+      const auto item =
+          std::min<int32_t>(items - 1, static_cast<int32_t>(items * x * x * x));
+      if (!picked.insert(item).second) continue;
+      train.ratings.push_back(
+          {u, item, std::round(model.Predict(u, item)), int64_t{u}});
+    }
+  }
+  s->generate_seconds = SecondsSince(start);
+
+  SnapshotContents contents;
+  contents.train = &train;
+  contents.model = &model;
+  contents.algo = "serving_bench";
+  contents.retrieval = &retrieval;
+  contents.ranking = TwoStageOptions{kCandidates, kBlendWeight};
+  const auto publish_start = Clock::now();
+  ASSIGN_OR_RETURN(const std::string version,
+                   PublishSnapshot(s->root + "/snapshots", contents));
+  s->publish_seconds = SecondsSince(publish_start);
+  return absl::StrCat(s->root, "/snapshots/", version);
+}
+
+absl::StatusOr<std::shared_ptr<const ServingModel>> TimedLoad(
+    const std::string& dir, ServingModelLoadReport* report, double* seconds) {
+  const auto start = Clock::now();
+  auto model = LoadServingModel(dir, ServingModelLoadOptions(), report);
+  *seconds = SecondsSince(start);
+  return model;
+}
+
+// The first kCandidates unseen items of `found`, as Retrieve keeps them.
+absl::flat_hash_set<int32_t> PoolOf(const std::vector<IndexNeighbor>& found,
+                                    absl::Span<const int32_t> seen) {
+  absl::flat_hash_set<int32_t> pool;
+  for (const IndexNeighbor& n : found) {
+    if (static_cast<int32_t>(pool.size()) == kCandidates) break;
+    if (!std::binary_search(seen.begin(), seen.end(), n.item)) {
+      pool.insert(n.item);
+    }
+  }
+  return pool;
+}
+
+// How many items retrieval asks the index for (see ServingModel::Retrieve).
+int32_t Wanted(const ServingModel& model, int32_t user) {
+  const Snapshot& s = model.snapshot();
+  return static_cast<int32_t>(std::min<int64_t>(
+      s.num_items(),
+      int64_t{kCandidates} + static_cast<int64_t>(s.SeenItems(user).size())));
+}
+
+double RecommendRecall(const Setup& s, const ServingLimits& limits) {
+  int64_t hits = 0, total = 0;
+  for (size_t t = 0; t < s.truth_users.size(); ++t) {
+    const auto found =
+        s.model->Recommend(s.queries[s.truth_users[t]], limits).value();
+    for (const RecommendedItem& item : found.items) {
+      hits += s.exact_recommend[t].contains(item.item);
+    }
+    total += static_cast<int64_t>(s.exact_recommend[t].size());
+  }
+  return total > 0 ? static_cast<double>(hits) / total : 0.0;
+}
+
+double SimilarRecall(const Setup& s, const ServingLimits& limits) {
+  int64_t hits = 0, total = 0;
+  for (size_t t = 0; t < s.truth_items.size(); ++t) {
+    const auto found =
+        s.model
+            ->SimilarItems(s.model->snapshot().ItemId(s.truth_items[t]), kN,
+                           limits)
+            .value();
+    for (const SimilarItem& item : found) {
+      hits += s.exact_similar[t].contains(item.item);
+    }
+    total += static_cast<int64_t>(s.exact_similar[t].size());
+  }
+  return total > 0 ? static_cast<double>(hits) / total : 0.0;
+}
+
+absl::Status BuildSetup(Setup* s) {
+  s->num_items =
+      static_cast<int32_t>(EnvInt("RECSERVE_BENCH_SERVING_ITEMS", 1'000'000));
+  s->num_users =
+      static_cast<int32_t>(EnvInt("RECSERVE_BENCH_SERVING_USERS", 2'000));
+  s->dims = static_cast<int32_t>(EnvInt("RECSERVE_BENCH_SERVING_DIMS", 64));
+  if (s->num_items < 1 || s->num_users < 1 || s->dims < 1) {
+    return absl::InvalidArgumentError("sizes must be positive");
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string root =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/serving_bench.XXXXXX";
+  if (::mkdtemp(root.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create ", root));
+  }
+  s->root = root;
+
+  std::fprintf(stderr,
+               "serving_bench: generating and publishing %d items x %d dims, "
+               "%d users\n",
+               s->num_items, s->dims, s->num_users);
+  ASSIGN_OR_RETURN(const std::string dir, GenerateAndPublish(s));
+  std::fprintf(stderr,
+               "serving_bench: published in %.1f s; building both indexes\n",
+               s->publish_seconds);
+  {
+    ASSIGN_OR_RETURN(auto first,
+                     TimedLoad(dir, &s->first_load, &s->first_load_seconds));
+  }  // dropped before the second load to halve peak memory
+  ASSIGN_OR_RETURN(s->model,
+                   TimedLoad(dir, &s->second_load, &s->second_load_seconds));
+  std::fprintf(stderr,
+               "serving_bench: first load %.1f s (indexes %.1f s), second "
+               "load %.2f s; computing exact answers\n",
+               s->first_load_seconds, s->first_load.index_seconds,
+               s->second_load_seconds);
+
+  const ServingModel& model = *s->model;
+  const Snapshot& snapshot = model.snapshot();
+  for (int32_t u = 0; u < s->num_users; ++u) {
+    RecommendQuery q;
+    q.user_id = snapshot.UserId(u);
+    q.n = kN;
+    s->queries.push_back(std::move(q));
+  }
+  const int32_t truth_users = std::min(kTruthQueries, s->num_users);
+  for (int32_t t = 0; t < truth_users; ++t) {
+    s->truth_users.push_back(
+        static_cast<int32_t>(int64_t{t} * s->num_users / truth_users));
+  }
+  const int32_t timed_items = std::min(kTimedItems, s->num_items);
+  for (int32_t t = 0; t < timed_items; ++t) {
+    const auto item =
+        static_cast<int32_t>(int64_t{t} * s->num_items / timed_items);
+    s->similar_ids.push_back(snapshot.ItemId(item));
+    if (t % std::max(1, timed_items / kTruthQueries) == 0 &&
+        static_cast<int32_t>(s->truth_items.size()) < kTruthQueries) {
+      s->truth_items.push_back(item);
+    }
+  }
+
+  s->exact_recommend.resize(s->truth_users.size());
+  s->exact_pool.resize(s->truth_users.size());
+  s->exact_similar.resize(s->truth_items.size());
+  std::vector<absl::Status> errors(s->truth_users.size());
+  const Eigen::Map<const FactorMatrix> items = model.item_vectors();
+  const Eigen::Map<const FactorMatrix> users = model.user_vectors();
+  ParallelFor(
+      static_cast<int64_t>(s->truth_users.size()), 0,
+      [&](int64_t begin, int64_t end, int32_t) {
+        for (int64_t t = begin; t < end; ++t) {
+          const int32_t user = s->truth_users[t];
+          RecommendQuery q = s->queries[user];
+          q.exact = true;
+          auto exact = model.Recommend(q, ServingLimits());
+          if (!exact.ok()) {
+            errors[t] = exact.status();
+            continue;
+          }
+          for (const RecommendedItem& item : exact->items) {
+            s->exact_recommend[t].insert(item.item);
+          }
+          s->exact_pool[t] = PoolOf(
+              ExactNeighbors(
+                  items, IndexSpace::kInnerProduct,
+                  absl::Span<const float>(users.row(user).data(), users.cols()),
+                  Wanted(model, user)),
+              snapshot.SeenItems(user));
+        }
+      },
+      1);
+  for (const absl::Status& error : errors) RETURN_IF_ERROR(error);
+  ParallelFor(
+      static_cast<int64_t>(s->truth_items.size()), 0,
+      [&](int64_t begin, int64_t end, int32_t) {
+        for (int64_t t = begin; t < end; ++t) {
+          const int32_t item = s->truth_items[t];
+          for (const IndexNeighbor& n :
+               ExactNeighbors(items, IndexSpace::kCosine,
+                              absl::Span<const float>(items.row(item).data(),
+                                                      items.cols()),
+                              kN + 1)) {
+            if (n.item != item &&
+                static_cast<int32_t>(s->exact_similar[t].size()) < kN) {
+              s->exact_similar[t].insert(n.item);
+            }
+          }
+        }
+      },
+      1);
+  s->default_recall = RecommendRecall(*s, ServingLimits());
+  s->default_similar_recall = SimilarRecall(*s, ServingLimits());
+  return absl::OkStatus();
+}
+
+Setup*& SetupSlot() {
+  static Setup* setup = nullptr;
+  return setup;
+}
+
+const Setup& GetSetup() {
+  static const Setup* const setup = [] {
+    auto* s = new Setup;
+    SetupSlot() = s;
+    s->status = BuildSetup(s);
+    return s;
+  }();
+  return *setup;
+}
+
+bool SetupOk(benchmark::State& state) {
+  const Setup& s = GetSetup();
+  if (!s.status.ok()) {
+    state.SkipWithError(std::string(s.status.message()).c_str());
+    return false;
+  }
+  return true;
+}
+
+// Latency percentiles (microseconds) of per-call wall times.
+void ReportLatency(benchmark::State& state, std::vector<double> micros) {
+  if (micros.empty()) return;
+  std::sort(micros.begin(), micros.end());
+  const auto at = [&](double q) {
+    return micros[std::min(micros.size() - 1,
+                           static_cast<size_t>(q * micros.size()))];
+  };
+  state.counters["p50_us"] = at(0.50);
+  state.counters["p99_us"] = at(0.99);
+}
+
+void RunRecommend(benchmark::State& state, const ServingLimits& limits,
+                  bool exact) {
+  if (!SetupOk(state)) return;
+  const Setup& s = GetSetup();
+  std::vector<double> micros;
+  size_t next = 0;
+  for (auto _ : state) {
+    RecommendQuery q = s.queries[next];
+    q.exact = exact;
+    const auto start = Clock::now();
+    auto found = s.model->Recommend(q, limits);
+    micros.push_back(SecondsSince(start) * 1e6);
+    if (!found.ok()) {
+      state.SkipWithError(std::string(found.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(found);
+    next = (next + 1) % s.queries.size();
+  }
+  ReportLatency(state, std::move(micros));
+  if (exact) return;
+  state.counters["recall_at_10"] = RecommendRecall(s, limits);
+  // The retrieval stage alone: HNSW's pool against the exact pool, at the
+  // breadth Recommend uses (at least the items it asks for, ~220).
+  int64_t hits = 0, total = 0;
+  double breadth = 0;
+  const int32_t ef_or_auto =
+      limits.ef > 0 ? limits.ef : std::max(100, 2 * kCandidates);
+  const Eigen::Map<const FactorMatrix> users = s.model->user_vectors();
+  for (size_t t = 0; t < s.truth_users.size(); ++t) {
+    const int32_t user = s.truth_users[t];
+    const int32_t wanted = Wanted(*s.model, user);
+    const int32_t ef = std::max(ef_or_auto, wanted);
+    breadth += ef;
+    const auto found = s.model->retrieval_index()
+                           .Search(absl::Span<const float>(
+                                       users.row(user).data(), users.cols()),
+                                   wanted, ef)
+                           .value();
+    for (const int32_t item :
+         PoolOf(found, s.model->snapshot().SeenItems(user))) {
+      hits += s.exact_pool[t].contains(item);
+    }
+    total += static_cast<int64_t>(s.exact_pool[t].size());
+  }
+  state.counters["pool_recall"] =
+      total > 0 ? static_cast<double>(hits) / total : 0.0;
+  state.counters["search_ef"] =
+      breadth / std::max<size_t>(1, s.truth_users.size());
+}
+
+// Index build (first load) and index load (second load) times.
+void BM_Setup(benchmark::State& state) {
+  for (auto _ : state) {
+    if (!SetupOk(state)) return;
+  }
+  const Setup& s = GetSetup();
+  state.counters["items"] = s.num_items;
+  state.counters["users"] = s.num_users;
+  state.counters["dims"] = s.dims;
+  state.counters["generate_s"] = s.generate_seconds;
+  state.counters["publish_s"] = s.publish_seconds;
+  state.counters["index_build_s"] = s.first_load.index_seconds;
+  state.counters["first_load_s"] = s.first_load_seconds;
+  state.counters["index_load_s"] = s.second_load.index_seconds;
+  state.counters["second_load_s"] = s.second_load_seconds;
+  state.counters["indexes_loaded"] = s.second_load.retrieval_index_loaded &&
+                                     s.second_load.similarity_index_loaded;
+}
+BENCHMARK(BM_Setup)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+
+// Default ServingLimits: ef automatic (twice the pool of 200 = 400).
+void BM_RecommendHnsw(benchmark::State& state) {
+  RunRecommend(state, ServingLimits(), /*exact=*/false);
+}
+BENCHMARK(BM_RecommendHnsw)
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// ServingLimits::ef from the argument; the search breadth is never below the
+// items asked for (pool + seen, ~220), so ef 100 and 200 both search ~220.
+void BM_RecommendHnswEf(benchmark::State& state) {
+  ServingLimits limits;
+  limits.ef = static_cast<int32_t>(state.range(0));
+  RunRecommend(state, limits, /*exact=*/false);
+}
+BENCHMARK(BM_RecommendHnswEf)
+    ->ArgName("ef")
+    ->Arg(100)
+    ->Arg(200)
+    ->Arg(400)
+    ->Arg(800)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Brute force over every item (tens of ms at 1M items).
+void BM_RecommendExact(benchmark::State& state) {
+  RunRecommend(state, ServingLimits(), /*exact=*/true);
+}
+BENCHMARK(BM_RecommendExact)
+    ->Iterations(40)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_SimilarItems(benchmark::State& state) {
+  if (!SetupOk(state)) return;
+  const Setup& s = GetSetup();
+  const ServingLimits limits;
+  std::vector<double> micros;
+  size_t next = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    auto found = s.model->SimilarItems(s.similar_ids[next], kN, limits);
+    micros.push_back(SecondsSince(start) * 1e6);
+    if (!found.ok()) {
+      state.SkipWithError(std::string(found.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(found);
+    next = (next + 1) % s.similar_ids.size();
+  }
+  ReportLatency(state, std::move(micros));
+  state.counters["recall_at_10"] = s.default_similar_recall;
+}
+BENCHMARK(BM_SimilarItems)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The one-line summary, then the temporary folder removed.
+void Finish() {
+  Setup* s = SetupSlot();
+  if (s == nullptr) return;
+  if (s->status.ok()) {
+    std::fprintf(
+        stderr,
+        "serving_bench: %d items x %d dims, %d users: index build %.1f s "
+        "(both indexes), reload %.2f s; recall@10 at defaults: Recommend "
+        "%.4f, SimilarItems %.4f\n",
+        s->num_items, s->dims, s->num_users, s->first_load.index_seconds,
+        s->second_load_seconds, s->default_recall, s->default_similar_recall);
+  } else {
+    std::fprintf(stderr, "serving_bench: setup failed: %s\n",
+                 std::string(s->status.message()).c_str());
+  }
+  for (const auto* report : {&s->first_load, &s->second_load}) {
+    for (const std::string& warning : report->warnings) {
+      std::fprintf(stderr, "serving_bench: load warning: %s\n",
+                   warning.c_str());
+    }
+  }
+  if (!s->root.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(s->root, ignored);
+  }
+}
+
+}  // namespace
+}  // namespace recserve
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  recserve::Finish();
+  return 0;
+}
