@@ -82,3 +82,12 @@ md += ["", "Complete default training with ALS: the rating model (λ tuning on a
 open(f"{out}/training.md", "w").write("\n".join(md) + "\n")
 print("\n".join(md))
 PY
+
+# Serving: Recommend (HNSW vs exact retrieval, recall@10 of the top 10 after the
+# rerank, latency per ef) and SimilarItems on a generated catalog of
+# BENCH_SERVING_ITEMS items (default 1M; building its two indexes takes ~5 min).
+if [ "${BENCH_SERVING:-1}" = 1 ]; then
+  echo "== serving (${BENCH_SERVING_ITEMS:-1000000} items)"
+  RECSERVE_BENCH_SERVING_ITEMS=${BENCH_SERVING_ITEMS:-1000000} "$BUILD_DIR/serving_bench" \
+    --benchmark_out="$OUT/serving_bench.json" --benchmark_out_format=json
+fi
