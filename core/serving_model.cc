@@ -142,13 +142,9 @@ absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
   }
   std::vector<IndexNeighbor> kept;
   kept.reserve(std::min<size_t>(found.size(), pool));
-  const Eigen::Map<const FactorMatrix> items_matrix = item_vectors();
   for (const IndexNeighbor& n : found) {
     if (static_cast<int32_t>(kept.size()) == pool) break;
-    if (removed.contains(n.item)) continue;
-    // hnswlib reports 1 − q·v in float, which rounds small scores; the
-    // rerank normalizes over the pool, so use the exact product.
-    kept.push_back({n.item, items_matrix.row(n.item).dot(users.row(user))});
+    if (!removed.contains(n.item)) kept.push_back(n);
   }
   return kept;
 }

@@ -66,8 +66,9 @@ class ServerTest : public ::testing::Test {
   }
   void StartServer() { StartServer(LocalOptions(*root_)); }
   void WaitServing() {
-    ASSERT_TRUE(WaitFor([&] { return HealthCheck(channel_) == kServing; },
-                        absl::Seconds(60)));
+    ASSERT_TRUE(
+        WaitFor([&] { return HealthCheck(server_->port()) == kServing; },
+                absl::Seconds(60)));
   }
   const Snapshot& snap() const { return **snapshot_; }
 
@@ -262,13 +263,13 @@ TEST_F(ServerTest, BadRequestsGetClearErrors) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("user_id"));
   // Still serving after all of that.
-  EXPECT_EQ(HealthCheck(channel_), kServing);
+  EXPECT_EQ(HealthCheck(server_->port()), kServing);
 }
 
 TEST_F(ServerTest, HealthFollowsTheSnapshotAndShutdown) {
   testutil::TempDir empty;
   StartServer(LocalOptions(empty.path()));
-  EXPECT_EQ(HealthCheck(channel_), kNotServing);
+  EXPECT_EQ(HealthCheck(server_->port()), kNotServing);
   v1::ModelInfo info;
   grpc::Status status =
       stub_->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info);
@@ -277,14 +278,14 @@ TEST_F(ServerTest, HealthFollowsTheSnapshotAndShutdown) {
 
   testutil::PublishTinySnapshot(empty.path(), {});
   WaitServing();
-  EXPECT_EQ(HealthCheck(channel_, "recserve.v1.Recommender"), kServing);
+  EXPECT_EQ(HealthCheck(server_->port(), "recserve.v1.Recommender"), kServing);
   ASSERT_TRUE(
       stub_->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info)
           .ok());
   EXPECT_EQ(info.model_version(), "v000001");
 
   server_->Shutdown();
-  EXPECT_NE(HealthCheck(channel_), kServing);
+  EXPECT_NE(HealthCheck(server_->port()), kServing);
   status =
       stub_->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);

@@ -1,9 +1,8 @@
 #ifndef RECSERVE_TESTS_SERVER_SERVER_TEST_UTIL_H_
 #define RECSERVE_TESTS_SERVER_SERVER_TEST_UTIL_H_
 
-// Helpers for tests that talk to a real server on 127.0.0.1: a raw gRPC
-// health check (the health proto is not compiled into this build), an HTTP
-// GET for /metrics, and waiting with a bound.
+// Helpers for tests that talk to a real server on 127.0.0.1: a health check,
+// an HTTP GET for /metrics, and waiting with a bound.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,15 +10,13 @@
 #include <unistd.h>
 
 #include <functional>
-#include <future>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/grpcpp.h"
+#include "client/recserve_client.h"
 
 namespace recserve::testutil {
 
@@ -27,41 +24,22 @@ namespace recserve::testutil {
 inline constexpr int kServing = 1;
 inline constexpr int kNotServing = 2;
 
-// Calls grpc.health.v1.Health/Check for `service` ("" = the whole server).
-// Returns the status enum, or -(gRPC code) on an RPC error (e.g. -14 for
-// UNAVAILABLE), or -100 for a response it cannot parse.
-inline int HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
-                       const std::string& service = "") {
-  // HealthCheckRequest{service = 1}: tag 0x0a, length, bytes.
-  std::string request;
-  if (!service.empty()) {
-    request = absl::StrCat(
-        "\x0a", std::string(1, static_cast<char>(service.size())), service);
+// grpc.health.v1.Health/Check on 127.0.0.1:`port` for `service` ("" = the
+// whole server), through the client library. Returns kServing, kNotServing,
+// 0 for any other status, or -(absl code) on an RPC error (e.g. -14 for
+// UNAVAILABLE).
+inline int HealthCheck(int port, const std::string& service = "") {
+  const client::RecommenderClient client(absl::StrCat("127.0.0.1:", port));
+  const absl::StatusOr<client::ServingStatus> status = client.Health(service);
+  if (!status.ok()) return -static_cast<int>(status.status().code());
+  switch (*status) {
+    case client::ServingStatus::kServing:
+      return kServing;
+    case client::ServingStatus::kNotServing:
+      return kNotServing;
+    default:
+      return 0;
   }
-  grpc::Slice slice(request);
-  grpc::ByteBuffer request_buffer(&slice, 1);
-  grpc::ByteBuffer response_buffer;
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(5));
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request_buffer, &response_buffer,
-                 [&done](grpc::Status s) { done.set_value(s); });
-  const grpc::Status status = done.get_future().get();
-  if (!status.ok()) return -static_cast<int>(status.error_code());
-  std::vector<grpc::Slice> slices;
-  if (!response_buffer.Dump(&slices).ok()) return -100;
-  std::string bytes;
-  for (const grpc::Slice& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  // HealthCheckResponse{status = 1 (enum)}: tag 0x08 then the varint; an
-  // empty message means UNKNOWN (0).
-  if (bytes.empty()) return 0;
-  if (bytes.size() != 2 || bytes[0] != '\x08') return -100;
-  return bytes[1];
 }
 
 // Polls `ready` every 20 ms until it returns true or `limit` passes.

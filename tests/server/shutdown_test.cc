@@ -99,7 +99,9 @@ TEST(ShutdownTest, SigtermDrainsCallsInFlightAndExitsZero) {
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.Port()),
                                      grpc::InsecureChannelCredentials());
   ASSERT_TRUE(WaitFor(
-      [&] { return testutil::HealthCheck(channel) == testutil::kServing; },
+      [&] {
+        return testutil::HealthCheck(server.Port()) == testutil::kServing;
+      },
       absl::Seconds(60)))
       << testutil::ReadFile(log);
 
