@@ -16,9 +16,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/dot_product.h"
 #include "core/item_index_file.h"
 #include "core/parallel_for.h"
 #include "core/status_macros.h"
+#include "core/top_neighbors.h"
 // hnswlib 0.6.2 defines non-inline functions: include it in this file only.
 // It relies on <fstream>, <mutex> and <unordered_map> being included first.
 #include "hnswlib/hnswlib.h"
@@ -65,36 +67,12 @@ absl::Status CatchHnswlib(absl::string_view what, F&& f) {
   }
 }
 
-// q·v in a fixed order (8 lanes), whatever the alignment, so that Search and
-// ExactNeighbors agree.
-float Dot(const float* a, const float* b, int32_t n) {
-  float lane[8] = {};
-  int32_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) lane[j] += a[i + j] * b[i + j];
-  }
-  float s = ((lane[0] + lane[4]) + (lane[1] + lane[5])) +
-            ((lane[2] + lane[6]) + (lane[3] + lane[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
 // out = in / |in| (zeros stay zero); in double so tiny rows do not overflow.
 void NormalizeInto(const float* in, int32_t n, float* out) {
   double squares = 0.0;
   for (int32_t i = 0; i < n; ++i) squares += double{in[i]} * in[i];
   const double inverse = squares > 0.0 ? 1.0 / std::sqrt(squares) : 0.0;
   for (int32_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i] * inverse);
-}
-
-float RankKey(float score) {
-  return std::isnan(score) ? -std::numeric_limits<float>::infinity() : score;
-}
-
-// Best first: higher score, then lower item.
-bool Better(const IndexNeighbor& a, const IndexNeighbor& b) {
-  const float x = RankKey(a.score), y = RankKey(b.score);
-  return x > y || (x == y && a.item < b.item);
 }
 
 // The graph as memory, for item_index_file.
@@ -121,6 +99,15 @@ item_index_file::HnswGraph MemoryOf(Hnsw& h) {
 }
 
 }  // namespace
+
+bool BetterNeighbor(const IndexNeighbor& a, const IndexNeighbor& b) {
+  // NaN ranks last.
+  const auto key = [](float score) {
+    return std::isnan(score) ? -std::numeric_limits<float>::infinity() : score;
+  };
+  const float x = key(a.score), y = key(b.score);
+  return x > y || (x == y && a.item < b.item);
+}
 
 struct ItemIndex::Graph {
   explicit Graph(int32_t dimensions) : space(dimensions) {}
@@ -283,7 +270,7 @@ absl::StatusOr<std::vector<IndexNeighbor>> ItemIndex::Search(
                dimensions_)});
     }
   }));
-  std::sort(out.begin(), out.end(), Better);
+  std::sort(out.begin(), out.end(), BetterNeighbor);
   return out;
 }
 
@@ -299,27 +286,16 @@ std::vector<IndexNeighbor> ExactNeighbors(
   std::vector<float> q(query.begin(), query.end());
   std::vector<float> row(d);
   if (space == IndexSpace::kCosine) NormalizeInto(query.data(), d, q.data());
-  // A heap of the best `keep` so far, the worst on top.
-  std::vector<IndexNeighbor> heap;
-  heap.reserve(keep);
+  TopNeighbors top(keep);
   for (Eigen::Index r = 0; r < vectors.rows(); ++r) {
     const float* v = vectors.row(r).data();
     if (space == IndexSpace::kCosine) {
       NormalizeInto(v, d, row.data());
       v = row.data();
     }
-    const IndexNeighbor candidate{static_cast<int32_t>(r), Dot(q.data(), v, d)};
-    if (heap.size() < keep) {
-      heap.push_back(candidate);
-      std::push_heap(heap.begin(), heap.end(), Better);
-    } else if (Better(candidate, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), Better);
-      heap.back() = candidate;
-      std::push_heap(heap.begin(), heap.end(), Better);
-    }
+    top.Offer({static_cast<int32_t>(r), Dot(q.data(), v, d)});
   }
-  std::sort_heap(heap.begin(), heap.end(), Better);
-  return heap;
+  return top.Take();
 }
 
 }  // namespace recserve

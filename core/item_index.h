@@ -53,6 +53,10 @@ struct IndexNeighbor {
   float score = 0.0f;  // q·v (kInnerProduct) or cos(q, v) (kCosine)
 };
 
+// The order of every search result: higher score first, ties to the lower
+// item, NaN last. A strict weak order, for std::sort and heaps.
+bool BetterNeighbor(const IndexNeighbor& a, const IndexNeighbor& b);
+
 // Immutable after Build or Load: Search, Save and the accessors may be called
 // from any number of threads at once. Build and Load share no state and may
 // also run concurrently.

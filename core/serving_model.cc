@@ -79,7 +79,36 @@ absl::Status CheckIndex(const char* name, const ItemIndex* index,
   return absl::OkStatus();
 }
 
+// The best `k` of both lists (which score an item alike), best first.
+std::vector<IndexNeighbor> MergeNeighbors(std::vector<IndexNeighbor> a,
+                                          const std::vector<IndexNeighbor>& b,
+                                          int32_t k) {
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end(), BetterNeighbor);
+  a.erase(std::unique(a.begin(), a.end(),
+                      [](const IndexNeighbor& x, const IndexNeighbor& y) {
+                        return x.item == y.item;
+                      }),
+          a.end());
+  if (static_cast<int32_t>(a.size()) > k) a.resize(k);
+  return a;
+}
+
 }  // namespace
+
+const char* RetrievalPathName(RetrievalPath path) {
+  switch (path) {
+    case RetrievalPath::kNone:
+      return "none";
+    case RetrievalPath::kExact:
+      return "exact";
+    case RetrievalPath::kNormScan:
+      return "norm_scan";
+    case RetrievalPath::kHnswMerge:
+      return "hnsw";
+  }
+  return "unknown";
+}
 
 Eigen::Map<const FactorMatrix> ItemVectorsOf(const Snapshot& snapshot) {
   return snapshot.has_retrieval() ? snapshot.item_embeddings()
@@ -98,7 +127,7 @@ Eigen::Map<const FactorMatrix> ServingModel::user_vectors() const {
 absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
     std::shared_ptr<const Snapshot> snapshot,
     std::unique_ptr<ItemIndex> retrieval, std::unique_ptr<ItemIndex> similarity,
-    std::string checksum) {
+    std::string checksum, int32_t norm_scan_items) {
   if (snapshot == nullptr) {
     return absl::InvalidArgumentError("no snapshot");
   }
@@ -114,6 +143,8 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
   std::stable_sort(
       model->by_popularity_.begin(), model->by_popularity_.end(),
       [&](int32_t a, int32_t b) { return popularity[a] > popularity[b]; });
+  model->norm_scan_ =
+      std::make_unique<NormOrderedScan>(vectors, norm_scan_items);
   model->snapshot_ = std::move(snapshot);
   model->retrieval_ = std::move(retrieval);
   model->similarity_ = std::move(similarity);
@@ -124,7 +155,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
 
 absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
     int32_t user, int32_t pool, const absl::flat_hash_set<int32_t>& removed,
-    bool exact, int32_t ef) const {
+    bool exact, int32_t ef, Recommendation* out) const {
   const Eigen::Map<const FactorMatrix> users = user_vectors();
   const absl::Span<const float> query(users.row(user).data(), users.cols());
   const int32_t items = snapshot_->num_items();
@@ -133,12 +164,24 @@ absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
       items,
       static_cast<int64_t>(pool) + static_cast<int64_t>(removed.size())));
   std::vector<IndexNeighbor> found;
+  out->ef = 0;
+  out->items_scanned = 0;
   if (exact) {
+    out->retrieval_path = RetrievalPath::kExact;
     found = ExactNeighbors(item_vectors(), IndexSpace::kInnerProduct, query,
                            wanted);
   } else {
-    ASSIGN_OR_RETURN(found,
-                     retrieval_->Search(query, wanted, std::max(ef, wanted)));
+    out->retrieval_path = RetrievalPath::kNormScan;
+    NormScanResult scanned = norm_scan_->Top(query, wanted);
+    out->items_scanned = scanned.items_read;
+    found = std::move(scanned.top);
+    if (!scanned.exact) {
+      out->retrieval_path = RetrievalPath::kHnswMerge;
+      out->ef = std::max(ef, wanted);
+      ASSIGN_OR_RETURN(const std::vector<IndexNeighbor> searched,
+                       retrieval_->Search(query, wanted, out->ef));
+      found = MergeNeighbors(std::move(found), searched, wanted);
+    }
   }
   std::vector<IndexNeighbor> kept;
   kept.reserve(std::min<size_t>(found.size(), pool));
@@ -188,9 +231,8 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
   int32_t ef = q.ef > 0 ? q.ef : limits.ef;
   if (ef <= 0) ef = std::max(100, 2 * pool);
   ASSIGN_OR_RETURN(const std::vector<IndexNeighbor> candidates,
-                   Retrieve(user, pool, removed, q.exact, ef));
+                   Retrieve(user, pool, removed, q.exact, ef, &out));
   out.candidates = pool;
-  out.ef = q.exact ? 0 : ef;
   out.retrieval_seconds = SecondsSince(start);
 
   const auto rerank_start = std::chrono::steady_clock::now();

@@ -11,9 +11,12 @@
 //  1. retrieval: the `candidates` best items by the retrieval score (the
 //     user's retrieval embedding · each item's, or the rating factors'
 //     p_u·q_i in format-1 snapshots) among the items not removed (the user's
-//     training items unless include_seen, and the exclusions), from the HNSW
-//     inner-product index (asked for candidates + removed items, so that
-//     removing never shrinks the pool) or, with exact, by brute force;
+//     training items unless include_seen, and the exclusions). The best
+//     candidates + removed items (so that removing never shrinks the pool)
+//     come from a norm-ordered scan (norm_ordered_scan.h) when it proves them
+//     exact within the model's norm_scan_items reads; otherwise from the
+//     HNSW inner-product index merged with what the scan read. With exact,
+//     by brute force over every item;
 //  2. rerank: TwoStageBlend of each candidate's normalized retrieval score
 //     and predicted rating, with the snapshot's blend weight; the top n.
 // An unknown user gets the most popular unremoved items (training rating
@@ -29,9 +32,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/item_index.h"
+#include "core/norm_ordered_scan.h"
 #include "core/snapshot.h"
 
 namespace recserve {
+
+// Items Recommend's norm-ordered scan reads at most, by default: 2 MB of
+// 64-d vectors, ~50 µs.
+inline constexpr int32_t kDefaultNormScanItems = 8192;
 
 // Bounds on what one request may ask; the server sets them from flags.
 struct ServingLimits {
@@ -66,6 +74,15 @@ struct RecommendQuery {
   int32_t ef = 0;          // 0 = ServingLimits::ef
 };
 
+// How Recommend found its candidate pool.
+enum class RetrievalPath {
+  kNone,       // popularity fallback: no retrieval
+  kExact,      // brute force over every item (RecommendQuery::exact)
+  kNormScan,   // the norm-ordered scan proved its pool exact alone
+  kHnswMerge,  // HNSW search merged with the scan's partial pool
+};
+const char* RetrievalPathName(RetrievalPath path);  // "none", "exact", ...
+
 struct RecommendedItem {
   int32_t item = 0;
   // The rerank blend, or the training rating count for a fallback.
@@ -78,6 +95,8 @@ struct Recommendation {
   bool fallback = false;               // unknown user: popularity
   int32_t candidates = 0;              // pool size asked of retrieval
   int32_t ef = 0;                      // HNSW breadth used; 0 if none
+  int32_t items_scanned = 0;           // by the norm-ordered scan
+  RetrievalPath retrieval_path = RetrievalPath::kNone;
   double retrieval_seconds = 0.0;
   double rerank_seconds = 0.0;
 };
@@ -104,11 +123,14 @@ class ServingModel final {
   // vectors in kCosine space. Errors: InvalidArgument when an index does not
   // match (space, dimensions or size).
   // `checksum` identifies the snapshot content (SnapshotChecksum), for
-  // reporting.
+  // reporting. `norm_scan_items`: how many items Recommend's norm-ordered
+  // scan may read before it needs HNSW (0 = always HNSW); that many item
+  // vectors are copied.
   static absl::StatusOr<std::shared_ptr<const ServingModel>> Create(
       std::shared_ptr<const Snapshot> snapshot,
       std::unique_ptr<ItemIndex> retrieval,
-      std::unique_ptr<ItemIndex> similarity, std::string checksum = "");
+      std::unique_ptr<ItemIndex> similarity, std::string checksum = "",
+      int32_t norm_scan_items = kDefaultNormScanItems);
 
   // Errors: InvalidArgument when user_id is empty or too long, n is outside
   // [1, max_results], there are too many exclusions, candidates or ef is
@@ -147,14 +169,16 @@ class ServingModel final {
   ServingModel() = default;
 
   // The pool: up to `pool` (item, retrieval score) pairs, best first.
+  // Sets out->ef (0 when HNSW was not searched) and out->items_scanned.
   absl::StatusOr<std::vector<IndexNeighbor>> Retrieve(
       int32_t user, int32_t pool, const absl::flat_hash_set<int32_t>& removed,
-      bool exact, int32_t ef) const;
+      bool exact, int32_t ef, Recommendation* out) const;
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<ItemIndex> retrieval_;
   std::unique_ptr<ItemIndex> similarity_;
-  std::vector<int32_t> by_popularity_;  // items, most rated first
+  std::unique_ptr<NormOrderedScan> norm_scan_;  // over item_vectors()
+  std::vector<int32_t> by_popularity_;          // items, most rated first
   std::string checksum_;
   absl::Time created_at_;
 };

@@ -33,6 +33,8 @@ struct ServingModelLoadOptions {
   // Save indexes it had to build beside the snapshot. A failure to save (a
   // read-only volume) is a warning, not an error. Default true.
   bool save_built_indexes = true;
+  // ServingModel::Create's norm_scan_items.
+  int32_t norm_scan_items = kDefaultNormScanItems;
 };
 
 struct ServingModelLoadReport {
@@ -58,10 +60,12 @@ std::string IndexFileName(const std::string& checksum, IndexSpace space,
 
 // Loads `version_dir` (Snapshot::Load), then each index (see above), then
 // checks the similarity index finds sampled items themselves among their
-// nearest neighbours. Errors: those of Snapshot::Load; those of building an
-// index; FailedPrecondition naming the version when the sanity check fails.
-// `report` (optional) is filled as far as loading got. Thread-compatible;
-// two processes may load the same folder at once (saves are atomic).
+// nearest neighbours (or ten items tied with them at cosine 1: trained
+// embeddings have whole groups pointing the same way). Errors: those of
+// Snapshot::Load; those of building an index; FailedPrecondition naming the
+// version when the sanity check fails. `report` (optional) is filled as far as
+// loading got. Thread-compatible; two processes may load the same folder at
+// once (saves are atomic).
 absl::StatusOr<std::shared_ptr<const ServingModel>> LoadServingModel(
     const std::string& version_dir, const ServingModelLoadOptions& options,
     ServingModelLoadReport* report = nullptr);

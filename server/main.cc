@@ -28,6 +28,9 @@ ABSL_FLAG(int32_t, max_candidates, 5000,
 ABSL_FLAG(int32_t, ef, 0,
           "HNSW search breadth; 0 = twice the candidate pool, at least 100.");
 ABSL_FLAG(int32_t, max_ef, 20000, "Largest ef a request may ask for.");
+ABSL_FLAG(int32_t, norm_scan_items, 8192,
+          "Items Recommend's exact norm-ordered scan may read before it "
+          "falls back to HNSW; 0 = always HNSW.");
 ABSL_FLAG(bool, allow_exact, true,
           "Let requests ask for exact (brute-force) retrieval.");
 ABSL_FLAG(bool, fallbacks, true,
@@ -61,6 +64,7 @@ recserve::server::ServerOptions OptionsFromFlags() {
   o.limits.max_candidates = absl::GetFlag(FLAGS_max_candidates);
   o.limits.ef = absl::GetFlag(FLAGS_ef);
   o.limits.max_ef = absl::GetFlag(FLAGS_max_ef);
+  o.load.norm_scan_items = absl::GetFlag(FLAGS_norm_scan_items);
   o.limits.allow_exact = absl::GetFlag(FLAGS_allow_exact);
   o.limits.fallbacks = absl::GetFlag(FLAGS_fallbacks);
   o.load.index.m = absl::GetFlag(FLAGS_index_m);

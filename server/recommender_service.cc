@@ -29,7 +29,8 @@ grpc::Status RecommenderService::Recommend(grpc::ServerContext*,
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   if (!result->fallback) {
     metrics_.RecordStages(result->retrieval_seconds, result->rerank_seconds,
-                          result->candidates);
+                          result->candidates,
+                          RetrievalPathName(result->retrieval_path));
   }
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);

@@ -23,10 +23,12 @@ absl::Status CheckOptions(const ServerOptions& o) {
   if (o.listen.empty()) return absl::InvalidArgumentError("--listen is empty");
   const ServingLimits& l = o.limits;
   if (l.max_results < 1 || l.max_exclusions < 0 || l.max_id_length < 1 ||
-      l.max_candidates < 1 || l.ef < 0 || l.max_ef < 1) {
+      l.max_candidates < 1 || l.ef < 0 || l.max_ef < 1 ||
+      o.load.norm_scan_items < 0) {
     return absl::InvalidArgumentError(
         "limits must be positive (--max_results, --max_candidates, --max_ef, "
-        "--max_id_length) or non-negative (--max_exclusions, --ef)");
+        "--max_id_length) or non-negative (--max_exclusions, --ef, "
+        "--norm_scan_items)");
   }
   if (o.load.index.m < 2 || o.load.index.ef_construction < 1) {
     return absl::InvalidArgumentError(
@@ -136,8 +138,9 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
           options.limits.max_candidates, ", ef ",
           options.limits.ef == 0 ? std::string("auto")
                                  : absl::StrCat(options.limits.ef),
-          ", exact ", options.limits.allow_exact ? "allowed" : "refused",
-          ", fallbacks ", options.limits.fallbacks ? "on" : "off");
+          ", norm_scan_items ", options.load.norm_scan_items, ", exact ",
+          options.limits.allow_exact ? "allowed" : "refused", ", fallbacks ",
+          options.limits.fallbacks ? "on" : "off");
   server->reloader_->Start();
   return server;
 }

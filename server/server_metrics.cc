@@ -110,6 +110,11 @@ ServerMetrics::ServerMetrics()
                      .Register(r);
   retrieval_seconds_ = &stages.Add({{"stage", "retrieval"}}, LatencyBuckets());
   rerank_seconds_ = &stages.Add({{"stage", "rerank"}}, LatencyBuckets());
+  retrievals_family_ =
+      &prometheus::BuildCounter()
+           .Name("recserve_retrievals_total")
+           .Help("Recommend retrievals, by how the candidate pool was found.")
+           .Register(r);
   pool_size_ = &prometheus::BuildHistogram()
                     .Name("recserve_candidate_pool_size")
                     .Help("Candidates retrieved per Recommend.")
@@ -170,7 +175,9 @@ void ServerMetrics::RecordRequest(Method method, int grpc_code,
 }
 
 void ServerMetrics::RecordStages(double retrieval_seconds,
-                                 double rerank_seconds, int32_t pool) {
+                                 double rerank_seconds, int32_t pool,
+                                 const char* path) {
+  retrievals_family_->Add({{"path", path}}).Increment();
   retrieval_seconds_->Observe(retrieval_seconds);
   rerank_seconds_->Observe(rerank_seconds);
   pool_size_->Observe(pool);

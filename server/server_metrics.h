@@ -7,6 +7,8 @@
 //   recserve_requests_in_flight                   gauge
 //   recserve_stage_duration_seconds{stage}        histogram: retrieval, rerank
 //   recserve_candidate_pool_size                  histogram
+//   recserve_retrievals_total{path}               counter: exact, norm_scan,
+//                                                 hnsw (serving_model.h)
 //   recserve_snapshot_version                     gauge: the number of vNNNNNN
 //   recserve_snapshot_created_timestamp_seconds   gauge
 //   recserve_snapshot_age_seconds                 gauge, computed per scrape
@@ -56,8 +58,9 @@ class ServerMetrics {
   int64_t in_flight() const {
     return static_cast<int64_t>(in_flight_->Value());
   }
+  // One Recommend's retrieval and rerank; `path` is a RetrievalPathName.
   void RecordStages(double retrieval_seconds, double rerank_seconds,
-                    int32_t pool);
+                    int32_t pool, const char* path);
   // A snapshot swapped in.
   void RecordReload(const std::string& version, absl::Time created,
                     int32_t users, int32_t items);
@@ -80,6 +83,7 @@ class ServerMetrics {
   prometheus::Histogram* retrieval_seconds_;
   prometheus::Histogram* rerank_seconds_;
   prometheus::Histogram* pool_size_;
+  prometheus::Family<prometheus::Counter>* retrievals_family_;
   prometheus::Gauge* snapshot_version_;
   prometheus::Gauge* snapshot_created_;
   prometheus::Gauge* snapshot_loaded_;

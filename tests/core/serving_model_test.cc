@@ -278,6 +278,58 @@ TEST_F(ServingModelTest, FormatOneSnapshotsRetrieveWithRatingFactors) {
   }
 }
 
+TEST_F(ServingModelTest, ReportsHowThePoolWasFound) {
+  Load({});
+  RecommendQuery q = Query(1, 5);
+  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // 60 items fit the scan's budget: read them all, exact, no HNSW search.
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kNormScan);
+  EXPECT_EQ(r->items_scanned, 60);
+  EXPECT_EQ(r->ef, 0);
+  q.exact = true;
+  r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kExact);
+  q.user_id = "nobody";
+  r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kNone);
+
+  ServingModelLoadOptions hnsw_only;
+  hnsw_only.norm_scan_items = 0;
+  absl::StatusOr<std::shared_ptr<const ServingModel>> searched =
+      LoadServingModel(tmp_.Path(snap().version()), hnsw_only);
+  ASSERT_TRUE(searched.ok()) << searched.status();
+  r = (*searched)->Recommend(Query(1, 5), limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kHnswMerge);
+  EXPECT_EQ(r->items_scanned, 0);
+  EXPECT_GE(r->ef, 20);  // at least the pool
+  absl::StatusOr<Recommendation> scanned =
+      model_->Recommend(Query(1, 5), limits_);
+  ASSERT_TRUE(scanned.ok());
+  EXPECT_EQ(ItemsOf(*r), ItemsOf(*scanned));
+}
+
+// Implicit ALS gives every item rated by one same user the same direction;
+// such ties must neither fail the load's sanity check nor break SimilarItems.
+TEST_F(ServingModelTest, LoadsItemsThatPointTheSameWay) {
+  TinySnapshotSpec spec;
+  spec.items = 200;
+  spec.same_direction_items = 150;
+  Load(spec);
+  absl::StatusOr<std::vector<SimilarItem>> similar =
+      model_->SimilarItems(snap().ItemId(3), 10, limits_);
+  ASSERT_TRUE(similar.ok()) << similar.status();
+  ASSERT_EQ(similar->size(), 10u);
+  for (const SimilarItem& s : *similar) {
+    EXPECT_NE(s.item, 3);
+    EXPECT_LT(s.item, spec.same_direction_items);
+    EXPECT_NEAR(s.similarity, 1.0f, 1e-4f);
+  }
+}
+
 TEST_F(ServingModelTest, CreateRejectsIndexesOfOtherVectors) {
   Load({});
   std::shared_ptr<const Snapshot> snapshot =

@@ -314,6 +314,8 @@ TEST_F(ServerTest, MetricsPassPromtoolAndCountRequests) {
            "recserve_requests_in_flight 0",
            "recserve_stage_duration_seconds_count{stage=\"retrieval\"} 3",
            "recserve_candidate_pool_size_count 3",
+           // 60 items: the norm-ordered scan reads them all.
+           "recserve_retrievals_total{path=\"norm_scan\"} 3",
            "recserve_snapshot_version 1",
            "recserve_snapshot_reloads_total{result=\"success\"} 1",
            "recserve_snapshot_age_seconds ",

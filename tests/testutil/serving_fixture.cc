@@ -1,5 +1,6 @@
 #include "tests/testutil/serving_fixture.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -14,9 +15,14 @@ std::string PublishTinySnapshot(const std::string& root,
                                 const TinySnapshotSpec& spec) {
   const TinyModel tiny = MakeTinyModel(spec.users, spec.items, spec.factors,
                                        spec.ratings_per_user, spec.seed);
-  const ImplicitModel retrieval =
+  ImplicitModel retrieval =
       MakeTinyRetrieval(spec.users, spec.items,
                         std::max(spec.retrieval_factors, 1), spec.seed + 1);
+  for (int32_t i = 1; i < std::min(spec.same_direction_items, spec.items);
+       ++i) {
+    retrieval.item_factors.row(i) =
+        retrieval.item_factors.row(0) * (1.0f + 0.01f * static_cast<float>(i));
+  }
   SnapshotContents contents;
   contents.train = &tiny.train;
   contents.model = &tiny.model;

@@ -17,6 +17,10 @@ struct TinySnapshotSpec {
   int32_t ratings_per_user = 5;
   // Retrieval embeddings of this width (format 2); 0 publishes format 1.
   int32_t retrieval_factors = 8;
+  // The first this many items get retrieval embeddings pointing the same way
+  // (scaled copies of item 0's), as trained implicit embeddings do for items
+  // rated by the same single user.
+  int32_t same_direction_items = 0;
   TwoStageOptions ranking{.candidates = 20, .blend_weight = 0.5f};
   uint64_t seed = 1;
 };
