@@ -1,0 +1,72 @@
+#ifndef RECSERVE_CLIENT_REQUEST_POOL_H_
+#define RECSERVE_CLIENT_REQUEST_POOL_H_
+
+// The requests recserve-bench sends: serialized once, before the run, so
+// that the load generator spends its time on gRPC, not on building messages.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace recserve::client {
+
+enum class LoadMethod { kRecommend, kSimilarItems, kPredictRating, kHealth };
+inline constexpr int kNumLoadMethods = 4;
+
+// "Recommend", "SimilarItems", "PredictRating", "Health".
+const char* LoadMethodName(LoadMethod method);
+// The gRPC path, e.g. "/recserve.v1.Recommender/Recommend".
+const char* LoadMethodPath(LoadMethod method);
+
+// Ids to draw from, most popular first (items by training ratings, users
+// by how many items they rated), as in a snapshot.
+struct IdLists {
+  std::vector<std::string> users;
+  std::vector<std::string> items;
+};
+
+// Reads the latest snapshot under `snapshot_dir` (its LATEST version).
+// Errors: those of loading the snapshot.
+absl::StatusOr<IdLists> LoadIdLists(const std::string& snapshot_dir);
+
+enum class IdDistribution {
+  kUniform,
+  // Rank r (0 = most popular) drawn with probability ∝ 1 / (r + 1)^s.
+  kZipf,
+};
+
+struct RequestPoolOptions {
+  // Relative weights of the methods; at least one positive.
+  double weights[kNumLoadMethods] = {1, 0, 0, 0};
+  IdDistribution distribution = IdDistribution::kUniform;
+  double zipf_exponent = 1.0;
+  int32_t n = 10;  // Recommend n
+  int32_t k = 10;  // SimilarItems k
+  // Distinct requests prepared; the run cycles through them.
+  int32_t size = 10'000;
+  uint64_t seed = 1;
+};
+
+struct PreparedRequest {
+  LoadMethod method;
+  std::string payload;  // the serialized request message
+};
+
+// Errors: InvalidArgument for no positive weight, a negative weight, size
+// < 1, or ids missing for a method that needs them (users for Recommend and
+// PredictRating, items for SimilarItems and PredictRating).
+absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
+    const IdLists& ids, const RequestPoolOptions& options);
+
+// Parses "recommend=8,similar=1,predict=1,health=0" (any subset; names
+// may also be the method names) into weights. Errors: InvalidArgument
+// naming the bad entry.
+absl::Status ParseMix(absl::string_view mix,
+                      double (&weights)[kNumLoadMethods]);
+
+}  // namespace recserve::client
+
+#endif  // RECSERVE_CLIENT_REQUEST_POOL_H_
