@@ -124,8 +124,16 @@ class Worker {
   LoadResult& result() { return result_; }
   Clock::time_point last_answer() const { return last_answer_; }
 
+  void set_start(Clock::time_point start) { start_ = start; }
+
  private:
   void Record(const Call& call, Clock::time_point now) {
+    const auto tick = static_cast<size_t>(std::max<int64_t>(
+        0, (now - start_) / absl::ToChronoNanoseconds(kTimelineTick)));
+    std::vector<int64_t>& timeline =
+        call.status.ok() ? result_.ok_per_tick : result_.failed_per_tick;
+    if (timeline.size() <= tick) timeline.resize(tick + 1, 0);
+    ++timeline[tick];
     const float micros =
         std::chrono::duration<float, std::micro>(now - call.intended).count();
     const grpc::StatusCode code = call.status.error_code();
@@ -145,7 +153,14 @@ class Worker {
   std::atomic<int64_t> in_flight_{0};
   LoadResult result_;
   Clock::time_point last_answer_{};
+  Clock::time_point start_{};
 };
+
+// a += b, elementwise, growing a.
+void AddInto(std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  if (a.size() < b.size()) a.resize(b.size(), 0);
+  for (size_t i = 0; i < b.size(); ++i) a[i] += b[i];
+}
 
 }  // namespace
 
@@ -195,6 +210,7 @@ absl::StatusOr<LoadResult> RunLoad(
   }
 
   const Clock::time_point start = Clock::now();
+  for (auto& w : workers) w->set_start(start);
   Budget budget(o, start);
   std::vector<std::thread> threads;
   if (o.rps <= 0) {
@@ -240,6 +256,8 @@ absl::StatusOr<LoadResult> RunLoad(
     LoadResult& r = w->result();
     merged.calls.insert(merged.calls.end(), r.calls.begin(), r.calls.end());
     for (const auto& [error, count] : r.errors) merged.errors[error] += count;
+    AddInto(merged.ok_per_tick, r.ok_per_tick);
+    AddInto(merged.failed_per_tick, r.failed_per_tick);
     if (!r.calls.empty()) last = std::max(last, w->last_answer());
   }
   merged.seconds = std::chrono::duration<double>(last - start).count();

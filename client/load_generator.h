@@ -48,7 +48,13 @@ struct LoadResult {
   // "[Code] message" -> count, for failed calls.
   absl::flat_hash_map<std::string, int64_t> errors;
   double seconds = 0.0;  // first intended start to last answer
+  // Answers per kTimelineTick since the start, by when they arrived: the
+  // throughput over time (e.g. across a snapshot reload).
+  std::vector<int64_t> ok_per_tick;
+  std::vector<int64_t> failed_per_tick;
 };
+
+inline constexpr absl::Duration kTimelineTick = absl::Milliseconds(100);
 
 // gRPC's name of a status code, as ghz prints it: "OK", "Unavailable", ...
 const char* StatusCodeName(int32_t code);

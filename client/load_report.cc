@@ -111,6 +111,11 @@ LoadReport Summarize(const LoadResult& result) {
     }
   }
   r.errors.insert(result.errors.begin(), result.errors.end());
+  r.ok_per_tick = result.ok_per_tick;
+  r.failed_per_tick = result.failed_per_tick;
+  const size_t ticks = std::max(r.ok_per_tick.size(), r.failed_per_tick.size());
+  r.ok_per_tick.resize(ticks, 0);
+  r.failed_per_tick.resize(ticks, 0);
   return r;
 }
 
@@ -153,6 +158,9 @@ nlohmann::json ToJson(const LoadReport& r) {
   j["rps"] = r.requests_per_second;
   j["statusCodeDistribution"] = r.status_codes;
   j["errorDistribution"] = r.errors;
+  j["timeline"] = {{"tickMs", absl::ToInt64Milliseconds(kTimelineTick)},
+                   {"ok", r.ok_per_tick},
+                   {"failed", r.failed_per_tick}};
   j["byMethod"] = nlohmann::json::object();
   for (const auto& [name, s] : r.by_method)
     j["byMethod"][name] = LatencyJson(s);

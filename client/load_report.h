@@ -29,10 +29,11 @@ struct LoadReport {
   int64_t count = 0;
   double total_seconds = 0;
   double requests_per_second = 0;
-  LatencySummary latency;                           // every call
-  std::map<std::string, LatencySummary> by_method;  // when several ran
-  std::map<std::string, int64_t> status_codes;      // "OK" -> count
-  std::map<std::string, int64_t> errors;            // "[Code] msg" -> count
+  LatencySummary latency;                             // every call
+  std::map<std::string, LatencySummary> by_method;    // when several ran
+  std::map<std::string, int64_t> status_codes;        // "OK" -> count
+  std::map<std::string, int64_t> errors;              // "[Code] msg" -> count
+  std::vector<int64_t> ok_per_tick, failed_per_tick;  // see LoadResult
 };
 
 LoadReport Summarize(const LoadResult& result);

@@ -92,6 +92,9 @@ TEST_F(LoadGeneratorTest, ClosedLoopSendsExactlyTotalCallsOfEveryMethod) {
   EXPECT_EQ(report.by_method.size(), 4u);
   EXPECT_GT(report.requests_per_second, 0);
   EXPECT_GT(report.latency.fastest_us, 0);
+  int64_t in_timeline = 0;
+  for (const int64_t ok : report.ok_per_tick) in_timeline += ok;
+  EXPECT_EQ(in_timeline, 400);
 }
 
 TEST_F(LoadGeneratorTest, OpenLoopSendsAtTheRateForTheDuration) {
@@ -105,7 +108,14 @@ TEST_F(LoadGeneratorTest, OpenLoopSendsAtTheRateForTheDuration) {
   EXPECT_EQ(r->calls.size(), 200u);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(490));
   EXPECT_GE(r->seconds, 0.49);
-  EXPECT_EQ(Summarize(*r).status_codes.at("OK"), 200);
+  const LoadReport report = Summarize(*r);
+  EXPECT_EQ(report.status_codes.at("OK"), 200);
+  // 40 answers per 100 ms tick, give or take scheduling: spread over ~5
+  // ticks, not bunched.
+  ASSERT_GE(report.ok_per_tick.size(), 5u);
+  for (size_t t = 0; t + 1 < 5; ++t) {
+    EXPECT_GT(report.ok_per_tick[t], 10) << "tick " << t;
+  }
 }
 
 TEST_F(LoadGeneratorTest, ServerErrorsAreCountedNotFatal) {
