@@ -100,15 +100,6 @@ item_index_file::HnswGraph MemoryOf(Hnsw& h) {
 
 }  // namespace
 
-bool BetterNeighbor(const IndexNeighbor& a, const IndexNeighbor& b) {
-  // NaN ranks last.
-  const auto key = [](float score) {
-    return std::isnan(score) ? -std::numeric_limits<float>::infinity() : score;
-  };
-  const float x = key(a.score), y = key(b.score);
-  return x > y || (x == y && a.item < b.item);
-}
-
 struct ItemIndex::Graph {
   explicit Graph(int32_t dimensions) : space(dimensions) {}
   hnswlib::InnerProductSpace space;  // must outlive hnsw
@@ -270,7 +261,7 @@ absl::StatusOr<std::vector<IndexNeighbor>> ItemIndex::Search(
                dimensions_)});
     }
   }));
-  std::sort(out.begin(), out.end(), BetterNeighbor);
+  std::sort(out.begin(), out.end(), BetterNeighborOrder());
   return out;
 }
 

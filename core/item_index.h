@@ -17,6 +17,7 @@
 // a file: Load reads it, verifies its CRC-32s and checks the graph's
 // structure before the graph is searched.
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -55,7 +56,17 @@ struct IndexNeighbor {
 
 // The order of every search result: higher score first, ties to the lower
 // item, NaN last. A strict weak order, for std::sort and heaps.
-bool BetterNeighbor(const IndexNeighbor& a, const IndexNeighbor& b);
+inline bool BetterNeighbor(const IndexNeighbor& a, const IndexNeighbor& b) {
+  const float x = std::isnan(a.score) ? -HUGE_VALF : a.score;
+  const float y = std::isnan(b.score) ? -HUGE_VALF : b.score;
+  return x > y || (x == y && a.item < b.item);
+}
+// BetterNeighbor as a type, so that std::sort and heaps inline it.
+struct BetterNeighborOrder {
+  bool operator()(const IndexNeighbor& a, const IndexNeighbor& b) const {
+    return BetterNeighbor(a, b);
+  }
+};
 
 // Immutable after Build or Load: Search, Save and the accessors may be called
 // from any number of threads at once. Build and Load share no state and may

@@ -56,6 +56,12 @@ NormOrderedScan::NormOrderedScan(Eigen::Ref<const FactorMatrix> vectors,
 
 NormScanResult NormOrderedScan::Top(absl::Span<const float> query,
                                     int32_t k) const {
+  return Top(query, k, [](int32_t) { return false; });
+}
+
+NormScanResult NormOrderedScan::Top(
+    absl::Span<const float> query, int32_t k,
+    absl::FunctionRef<bool(int32_t row)> skip) const {
   NormScanResult result;
   if (k < 1 || query.size() != static_cast<size_t>(cols_) || rows_ == 0) {
     return result;
@@ -65,13 +71,23 @@ NormScanResult NormOrderedScan::Top(absl::Span<const float> query,
   TopNeighbors top(static_cast<size_t>(std::min(k, rows_)));
   const auto head = static_cast<int32_t>(order_.size());
   // Strictly below: an unread row could still tie the worst kept one and
-  // win on the lower row.
+  // win on the lower row. `worst` caches the worst kept score once full (the
+  // comparisons below are false for NaN, which then takes the slow path).
+  bool full = false;
+  float worst = 0.0f;
   const auto settled = [&](int32_t j) {
-    return top.full() && query_norm * bound_[j] < top.worst().score;
+    return full && query_norm * bound_[j] < worst;
   };
   int32_t j = 0;
   for (; j < head && !settled(j); ++j) {
-    top.Offer({order_[j], Dot(query.data(), head_.row(j).data(), cols_)});
+    const float score = Dot(query.data(), head_.row(j).data(), cols_);
+    if (full && score < worst) continue;  // most rows: cannot enter
+    const IndexNeighbor candidate{order_[j], score};
+    if (top.Admits(candidate) && !skip(candidate.item)) {
+      top.Offer(candidate);
+      full = top.full();
+      if (full) worst = top.worst().score;
+    }
   }
   result.items_read = j;
   result.exact = j == rows_ || settled(j);

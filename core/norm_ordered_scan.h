@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
 #include "core/item_index.h"
 #include "core/mf_model.h"
@@ -47,6 +48,10 @@ class NormOrderedScan final {
   // bound settles the answer or they run out. `query` must have cols()
   // finite values; k < 1 or a wrong width gives an empty, non-exact result.
   NormScanResult Top(absl::Span<const float> query, int32_t k) const;
+  // The same among the rows for which `skip` is false (rows skipped are
+  // read but never kept; "exact" then means the exact top k of the rest).
+  NormScanResult Top(absl::Span<const float> query, int32_t k,
+                     absl::FunctionRef<bool(int32_t row)> skip) const;
 
   int32_t copied_rows() const { return static_cast<int32_t>(order_.size()); }
 

@@ -84,7 +84,7 @@ std::vector<IndexNeighbor> MergeNeighbors(std::vector<IndexNeighbor> a,
                                           const std::vector<IndexNeighbor>& b,
                                           int32_t k) {
   a.insert(a.end(), b.begin(), b.end());
-  std::sort(a.begin(), a.end(), BetterNeighbor);
+  std::sort(a.begin(), a.end(), BetterNeighborOrder());
   a.erase(std::unique(a.begin(), a.end(),
                       [](const IndexNeighbor& x, const IndexNeighbor& y) {
                         return x.item == y.item;
@@ -153,9 +153,32 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
   return std::shared_ptr<const ServingModel>(std::move(model));
 }
 
+// The user's training items (sorted, as the snapshot keeps them) and the
+// request's exclusions: binary searches instead of a hash set built per
+// request.
+class ServingModel::RemovedItems {
+ public:
+  RemovedItems(absl::Span<const int32_t> seen, std::vector<int32_t> excluded)
+      : seen_(seen), excluded_(std::move(excluded)) {
+    std::sort(excluded_.begin(), excluded_.end());
+    excluded_.erase(std::unique(excluded_.begin(), excluded_.end()),
+                    excluded_.end());
+  }
+  bool contains(int32_t item) const {
+    return std::binary_search(seen_.begin(), seen_.end(), item) ||
+           std::binary_search(excluded_.begin(), excluded_.end(), item);
+  }
+  // At least the number of distinct items removed.
+  size_t size() const { return seen_.size() + excluded_.size(); }
+
+ private:
+  absl::Span<const int32_t> seen_;
+  std::vector<int32_t> excluded_;
+};
+
 absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
-    int32_t user, int32_t pool, const absl::flat_hash_set<int32_t>& removed,
-    bool exact, int32_t ef, Recommendation* out) const {
+    int32_t user, int32_t pool, const RemovedItems& removed, bool exact,
+    int32_t ef, Recommendation* out) const {
   const Eigen::Map<const FactorMatrix> users = user_vectors();
   const absl::Span<const float> query(users.row(user).data(), users.cols());
   const int32_t items = snapshot_->num_items();
@@ -172,7 +195,10 @@ absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
                            wanted);
   } else {
     out->retrieval_path = RetrievalPath::kNormScan;
-    NormScanResult scanned = norm_scan_->Top(query, wanted);
+    // The scan skips removed items itself, so it needs only the pool.
+    NormScanResult scanned =
+        norm_scan_->Top(query, std::min(pool, items),
+                        [&](int32_t item) { return removed.contains(item); });
     out->items_scanned = scanned.items_read;
     found = std::move(scanned.top);
     if (!scanned.exact) {
@@ -201,14 +227,16 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
     return absl::NotFoundError(
         absl::StrCat("unknown user_id \"", q.user_id, "\""));
   }
-  absl::flat_hash_set<int32_t> removed;
+  std::vector<int32_t> excluded;
+  excluded.reserve(q.exclude_item_ids.size());
   for (const std::string& id : q.exclude_item_ids) {
     const int32_t item = s.FindItem(id);
-    if (item != kUnknownIndex) removed.insert(item);
+    if (item != kUnknownIndex) excluded.push_back(item);
   }
-  if (!q.include_seen) {
-    for (const int32_t item : s.SeenItems(user)) removed.insert(item);
-  }
+  const RemovedItems removed(q.include_seen || user == kUnknownIndex
+                                 ? absl::Span<const int32_t>()
+                                 : s.SeenItems(user),
+                             std::move(excluded));
 
   Recommendation out;
   if (user == kUnknownIndex) {

@@ -168,11 +168,13 @@ class ServingModel final {
  private:
   ServingModel() = default;
 
+  class RemovedItems;  // what a request drops, in serving_model.cc
+
   // The pool: up to `pool` (item, retrieval score) pairs, best first.
   // Sets out->ef (0 when HNSW was not searched) and out->items_scanned.
   absl::StatusOr<std::vector<IndexNeighbor>> Retrieve(
-      int32_t user, int32_t pool, const absl::flat_hash_set<int32_t>& removed,
-      bool exact, int32_t ef, Recommendation* out) const;
+      int32_t user, int32_t pool, const RemovedItems& removed, bool exact,
+      int32_t ef, Recommendation* out) const;
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<ItemIndex> retrieval_;

@@ -20,12 +20,18 @@ class TopNeighbors {
   void Offer(const IndexNeighbor& candidate) {
     if (heap_.size() < capacity_) {
       heap_.push_back(candidate);
-      std::push_heap(heap_.begin(), heap_.end(), BetterNeighbor);
+      std::push_heap(heap_.begin(), heap_.end(), BetterNeighborOrder());
     } else if (capacity_ > 0 && BetterNeighbor(candidate, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), BetterNeighbor);
+      std::pop_heap(heap_.begin(), heap_.end(), BetterNeighborOrder());
       heap_.back() = candidate;
-      std::push_heap(heap_.begin(), heap_.end(), BetterNeighbor);
+      std::push_heap(heap_.begin(), heap_.end(), BetterNeighborOrder());
     }
+  }
+
+  // Whether Offer would keep `candidate`.
+  bool Admits(const IndexNeighbor& candidate) const {
+    return heap_.size() < capacity_ ||
+           (capacity_ > 0 && BetterNeighbor(candidate, heap_.front()));
   }
 
   bool full() const { return heap_.size() == capacity_; }
@@ -34,7 +40,7 @@ class TopNeighbors {
 
   // Best first; leaves this empty.
   std::vector<IndexNeighbor> Take() {
-    std::sort_heap(heap_.begin(), heap_.end(), BetterNeighbor);
+    std::sort_heap(heap_.begin(), heap_.end(), BetterNeighborOrder());
     return std::move(heap_);
   }
 

@@ -18,14 +18,13 @@ grpc::Status Finish(RequestScope& scope, const grpc::Status& status) {
 
 }  // namespace
 
-grpc::Status RecommenderService::Recommend(grpc::ServerContext*,
-                                           const v1::RecommendRequest* request,
-                                           v1::RecommendResponse* response) {
+grpc::Status RecommenderService::DoRecommend(
+    const v1::RecommendRequest& request, v1::RecommendResponse* response) {
   RequestScope scope(metrics_, Method::kRecommend);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
   const absl::StatusOr<Recommendation> result =
-      model->Recommend(FromProto(*request), limits_);
+      model->Recommend(FromProto(request), limits_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   if (!result->fallback) {
     metrics_.RecordStages(result->retrieval_seconds, result->rerank_seconds,
@@ -36,40 +35,72 @@ grpc::Status RecommenderService::Recommend(grpc::ServerContext*,
   return Finish(scope, grpc::Status::OK);
 }
 
-grpc::Status RecommenderService::SimilarItems(
-    grpc::ServerContext*, const v1::SimilarItemsRequest* request,
+grpc::Status RecommenderService::DoSimilarItems(
+    const v1::SimilarItemsRequest& request,
     v1::SimilarItemsResponse* response) {
   RequestScope scope(metrics_, Method::kSimilarItems);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
   const absl::StatusOr<std::vector<SimilarItem>> result =
-      model->SimilarItems(request->item_id(), request->k(), limits_);
+      model->SimilarItems(request.item_id(), request.k(), limits_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }
 
-grpc::Status RecommenderService::PredictRating(
-    grpc::ServerContext*, const v1::PredictRatingRequest* request,
+grpc::Status RecommenderService::DoPredictRating(
+    const v1::PredictRatingRequest& request,
     v1::PredictRatingResponse* response) {
   RequestScope scope(metrics_, Method::kPredictRating);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
   const absl::StatusOr<RatingPrediction> result =
-      model->PredictRating(request->user_id(), request->item_id(), limits_);
+      model->PredictRating(request.user_id(), request.item_id(), limits_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }
 
-grpc::Status RecommenderService::GetModelInfo(grpc::ServerContext*,
-                                              const v1::GetModelInfoRequest*,
-                                              v1::ModelInfo* response) {
+grpc::Status RecommenderService::DoGetModelInfo(v1::ModelInfo* response) {
   RequestScope scope(metrics_, Method::kGetModelInfo);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
   ToProto(*model, limits_.ef, response);
   return Finish(scope, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* RecommenderService::Recommend(
+    grpc::CallbackServerContext* context, const v1::RecommendRequest* request,
+    v1::RecommendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoRecommend(*request, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RecommenderService::SimilarItems(
+    grpc::CallbackServerContext* context,
+    const v1::SimilarItemsRequest* request,
+    v1::SimilarItemsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoSimilarItems(*request, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RecommenderService::PredictRating(
+    grpc::CallbackServerContext* context,
+    const v1::PredictRatingRequest* request,
+    v1::PredictRatingResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoPredictRating(*request, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RecommenderService::GetModelInfo(
+    grpc::CallbackServerContext* context, const v1::GetModelInfoRequest*,
+    v1::ModelInfo* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(DoGetModelInfo(response));
+  return reactor;
 }
 
 }  // namespace recserve::server

@@ -12,27 +12,40 @@
 
 namespace recserve::server {
 
-class RecommenderService final : public v1::Recommender::Service {
+class RecommenderService final : public v1::Recommender::CallbackService {
  public:
   // Borrows `models` and `metrics`, which must outlive the service.
   RecommenderService(const ModelReloader& models, const ServingLimits& limits,
                      ServerMetrics& metrics)
       : models_(models), limits_(limits), metrics_(metrics) {}
 
-  grpc::Status Recommend(grpc::ServerContext* context,
-                         const v1::RecommendRequest* request,
-                         v1::RecommendResponse* response) override;
-  grpc::Status SimilarItems(grpc::ServerContext* context,
-                            const v1::SimilarItemsRequest* request,
-                            v1::SimilarItemsResponse* response) override;
-  grpc::Status PredictRating(grpc::ServerContext* context,
-                             const v1::PredictRatingRequest* request,
-                             v1::PredictRatingResponse* response) override;
-  grpc::Status GetModelInfo(grpc::ServerContext* context,
-                            const v1::GetModelInfoRequest* request,
-                            v1::ModelInfo* response) override;
+  // gRPC's callback API: each handler answers inline on gRPC's own threads
+  // (the work is short and never blocks), which saves the synchronous API's
+  // hand-off to a thread pool per call.
+  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* context,
+                                      const v1::RecommendRequest* request,
+                                      v1::RecommendResponse* response) override;
+  grpc::ServerUnaryReactor* SimilarItems(
+      grpc::CallbackServerContext* context,
+      const v1::SimilarItemsRequest* request,
+      v1::SimilarItemsResponse* response) override;
+  grpc::ServerUnaryReactor* PredictRating(
+      grpc::CallbackServerContext* context,
+      const v1::PredictRatingRequest* request,
+      v1::PredictRatingResponse* response) override;
+  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
+                                         const v1::GetModelInfoRequest* request,
+                                         v1::ModelInfo* response) override;
 
  private:
+  grpc::Status DoRecommend(const v1::RecommendRequest& request,
+                           v1::RecommendResponse* response);
+  grpc::Status DoSimilarItems(const v1::SimilarItemsRequest& request,
+                              v1::SimilarItemsResponse* response);
+  grpc::Status DoPredictRating(const v1::PredictRatingRequest& request,
+                               v1::PredictRatingResponse* response);
+  grpc::Status DoGetModelInfo(v1::ModelInfo* response);
+
   const ModelReloader& models_;
   const ServingLimits limits_;
   ServerMetrics& metrics_;

@@ -26,6 +26,7 @@
 // options. At 1M items the index build takes minutes on two cores.
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -81,6 +82,19 @@ enum Stream : uint64_t {
   kBiasStream,
 };
 
+// Resident memory of this process, from /proc/self/statm.
+double ResidentMb() {
+  long pages_total = 0, pages_resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) {
+      pages_resident = 0;
+    }
+    std::fclose(f);
+  }
+  return static_cast<double>(pages_resident) * ::sysconf(_SC_PAGESIZE) /
+         (1024.0 * 1024.0);
+}
+
 int64_t EnvInt(const char* name, int64_t fallback) {
   const char* value = std::getenv(name);
   return value != nullptr ? std::atoll(value) : fallback;
@@ -101,6 +115,8 @@ struct Setup {
   double publish_seconds = 0;
   double first_load_seconds = 0;
   double second_load_seconds = 0;
+  double resident_before_load_mb = 0;
+  double resident_serving_mb = 0;  // with the second load's model only
   ServingModelLoadReport first_load;
   ServingModelLoadReport second_load;
   std::shared_ptr<const ServingModel> model;  // the second load's
@@ -329,12 +345,14 @@ absl::Status BuildSetup(Setup* s) {
                  "serving_bench: published in %.1f s; building both indexes\n",
                  s->publish_seconds);
   }
+  s->resident_before_load_mb = ResidentMb();
   {
     ASSIGN_OR_RETURN(auto first,
                      TimedLoad(dir, &s->first_load, &s->first_load_seconds));
   }  // dropped before the second load to halve peak memory
   ASSIGN_OR_RETURN(s->model,
                    TimedLoad(dir, &s->second_load, &s->second_load_seconds));
+  s->resident_serving_mb = ResidentMb();
   std::fprintf(stderr,
                "serving_bench: first load %.1f s (indexes %.1f s), second "
                "load %.2f s; computing exact answers\n",
@@ -539,6 +557,13 @@ void BM_Setup(benchmark::State& state) {
   state.counters["second_load_s"] = s.second_load_seconds;
   state.counters["indexes_loaded"] = s.second_load.retrieval_index_loaded &&
                                      s.second_load.similarity_index_loaded;
+  // What serving the snapshot adds to the process: the mapped snapshot, both
+  // indexes and the norm-ordered scan's copy (malloc may keep freed memory
+  // of the first load, so this can overstate).
+  const double model_mb = s.resident_serving_mb - s.resident_before_load_mb;
+  state.counters["serving_rss_mb"] = model_mb;
+  state.counters["rss_mb_per_million_items"] =
+      model_mb * 1e6 / std::max(1, s.num_items);
 }
 BENCHMARK(BM_Setup)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
@@ -602,6 +627,58 @@ void BM_SimilarItems(benchmark::State& state) {
   state.counters["recall_at_10"] = s.default_similar_recall;
 }
 BENCHMARK(BM_SimilarItems)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// SimilarItems by brute force: cosine against every item.
+void BM_SimilarItemsExact(benchmark::State& state) {
+  if (!SetupOk(state)) return;
+  const Setup& s = GetSetup();
+  const Eigen::Map<const FactorMatrix> items = s.model->item_vectors();
+  std::vector<double> micros;
+  size_t next = 0;
+  for (auto _ : state) {
+    const int32_t item = s.truth_items[next % s.truth_items.size()];
+    const auto start = Clock::now();
+    auto found = ExactNeighbors(
+        items, IndexSpace::kCosine,
+        absl::Span<const float>(items.row(item).data(), items.cols()), kN + 1);
+    micros.push_back(SecondsSince(start) * 1e6);
+    benchmark::DoNotOptimize(found);
+    ++next;
+  }
+  ReportLatency(state, std::move(micros));
+}
+BENCHMARK(BM_SimilarItemsExact)
+    ->Iterations(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_PredictRating(benchmark::State& state) {
+  if (!SetupOk(state)) return;
+  const Setup& s = GetSetup();
+  const ServingLimits limits;
+  const Snapshot& snapshot = s.model->snapshot();
+  std::vector<double> micros;
+  size_t next = 0;
+  for (auto _ : state) {
+    const std::string& user = s.queries[next % s.queries.size()].user_id;
+    const std::string& item = s.similar_ids[next % s.similar_ids.size()];
+    const auto start = Clock::now();
+    auto found = s.model->PredictRating(user, item, limits);
+    micros.push_back(SecondsSince(start) * 1e6);
+    if (!found.ok()) {
+      state.SkipWithError(std::string(found.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(found);
+    ++next;
+  }
+  ReportLatency(state, std::move(micros));
+  state.counters["items"] = snapshot.num_items();
+}
+BENCHMARK(BM_PredictRating)
     ->MinTime(1.0)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();

@@ -91,6 +91,26 @@ TEST(NormOrderedScanTest, TiesBreakToTheLowerRowLikeExactSearch) {
   }
 }
 
+// Skipped rows (a user's training items) never come back, and what does is
+// the exact top k of the others.
+TEST(NormOrderedScanTest, SkippedRowsAreLeftOutExactly) {
+  const FactorMatrix items = RandomRows(5'000, 16, 1.5, 8);
+  const FactorMatrix users = RandomRows(20, 16, 0.0, 9);
+  const NormOrderedScan scan(items, 5'000);
+  const auto skip = [](int32_t row) { return row % 3 == 0; };
+  for (int32_t u = 0; u < users.rows(); ++u) {
+    const absl::Span<const float> q(users.row(u).data(), users.cols());
+    const NormScanResult r = scan.Top(q, 30, skip);
+    ASSERT_TRUE(r.exact);
+    std::vector<IndexNeighbor> want;
+    for (const IndexNeighbor& n :
+         ExactNeighbors(items, IndexSpace::kInnerProduct, q, 5'000)) {
+      if (!skip(n.item) && want.size() < 30) want.push_back(n);
+    }
+    ExpectSameNeighbors(r.top, want);
+  }
+}
+
 TEST(NormOrderedScanTest, DegenerateArguments) {
   const FactorMatrix items = RandomRows(30, 4, 1.0, 7);
   const NormOrderedScan scan(items, 100);

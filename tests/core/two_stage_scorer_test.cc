@@ -71,8 +71,7 @@ TEST(TwoStageScorerTest, RetrievesUnseenCandidatesThenBlends) {
 TEST(TwoStageScorerTest, ItemsOutsideThePoolFollowInRetrievalOrder) {
   // Items 3, 4 and 5 fall outside a pool of 2; item 5 has the best rating.
   const FixedScorer retrieval({0.9f, 0.8f, 0.7f, 0.5f, 0.3f, 0.1f});
-  const MfModel model =
-      BiasOnlyModel({0.0f, -2.0f, 2.0f, 0.0f, 0.0f, 2.0f});
+  const MfModel model = BiasOnlyModel({0.0f, -2.0f, 2.0f, 0.0f, 0.0f, 2.0f});
   const SparseRatings seen = GroupRatings({}, 1, true);
   std::vector<float> scores(6);
   TwoStageScorer scorer(retrieval, model, seen, {2, 0.0f});
