@@ -78,15 +78,24 @@ NormScanResult NormOrderedScan::Top(
   const auto settled = [&](int32_t j) {
     return full && query_norm * bound_[j] < worst;
   };
+  // Scores a block of rows at a time: independent dot products in a tight
+  // loop overlap in the CPU; the few computed past the stop are wasted.
+  constexpr int32_t kBlock = 16;
+  float scores[kBlock];
   int32_t j = 0;
-  for (; j < head && !settled(j); ++j) {
-    const float score = Dot(query.data(), head_.row(j).data(), cols_);
-    if (full && score < worst) continue;  // most rows: cannot enter
-    const IndexNeighbor candidate{order_[j], score};
-    if (top.Admits(candidate) && !skip(candidate.item)) {
-      top.Offer(candidate);
-      full = top.full();
-      if (full) worst = top.worst().score;
+  while (j < head && !settled(j)) {
+    const int32_t block = std::min(kBlock, head - j);
+    for (int32_t b = 0; b < block; ++b) {
+      scores[b] = Dot(query.data(), head_.row(j + b).data(), cols_);
+    }
+    for (int32_t b = 0; b < block && !settled(j); ++b, ++j) {
+      if (full && scores[b] < worst) continue;  // most rows: cannot enter
+      const IndexNeighbor candidate{order_[j], scores[b]};
+      if (top.Admits(candidate) && !skip(candidate.item)) {
+        top.Offer(candidate);
+        full = top.full();
+        if (full) worst = top.worst().score;
+      }
     }
   }
   result.items_read = j;

@@ -153,18 +153,41 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
   return std::shared_ptr<const ServingModel>(std::move(model));
 }
 
-// The user's training items (sorted, as the snapshot keeps them) and the
-// request's exclusions: binary searches instead of a hash set built per
-// request.
+// The user's training items and the request's exclusions, as bits in a
+// per-thread bitmap over the catalog: set on construction, cleared on
+// destruction, so a request costs O(removed) and no allocation once the
+// thread's bitmap has grown to the catalog. The scan asks about every row it
+// keeps, which made binary searches over the seen items ~18% of Recommend.
+// One live object per thread (a second one, which nothing creates today,
+// falls back to binary searches).
 class ServingModel::RemovedItems {
  public:
-  RemovedItems(absl::Span<const int32_t> seen, std::vector<int32_t> excluded)
+  RemovedItems(int32_t num_items, absl::Span<const int32_t> seen,
+               std::vector<int32_t> excluded)
       : seen_(seen), excluded_(std::move(excluded)) {
     std::sort(excluded_.begin(), excluded_.end());
     excluded_.erase(std::unique(excluded_.begin(), excluded_.end()),
                     excluded_.end());
+    Bitmap& bitmap = ThreadBitmap();
+    if (bitmap.in_use) return;
+    bitmap.in_use = true;
+    bits_ = &bitmap.bits;
+    const size_t words = (static_cast<size_t>(num_items) + 63) / 64;
+    if (bits_->size() < words) bits_->resize(words, 0);
+    for (const int32_t i : seen_) Set(i);
+    for (const int32_t i : excluded_) Set(i);
   }
+  ~RemovedItems() {
+    if (bits_ == nullptr) return;
+    for (const int32_t i : seen_) (*bits_)[i >> 6] = 0;
+    for (const int32_t i : excluded_) (*bits_)[i >> 6] = 0;
+    ThreadBitmap().in_use = false;
+  }
+  RemovedItems(const RemovedItems&) = delete;
+  RemovedItems& operator=(const RemovedItems&) = delete;
+
   bool contains(int32_t item) const {
+    if (bits_ != nullptr) return ((*bits_)[item >> 6] >> (item & 63)) & 1;
     return std::binary_search(seen_.begin(), seen_.end(), item) ||
            std::binary_search(excluded_.begin(), excluded_.end(), item);
   }
@@ -172,8 +195,19 @@ class ServingModel::RemovedItems {
   size_t size() const { return seen_.size() + excluded_.size(); }
 
  private:
+  struct Bitmap {
+    std::vector<uint64_t> bits;
+    bool in_use = false;
+  };
+  static Bitmap& ThreadBitmap() {
+    thread_local Bitmap bitmap;
+    return bitmap;
+  }
+  void Set(int32_t item) { (*bits_)[item >> 6] |= uint64_t{1} << (item & 63); }
+
   absl::Span<const int32_t> seen_;
   std::vector<int32_t> excluded_;
+  std::vector<uint64_t>* bits_ = nullptr;  // the thread's, while held
 };
 
 absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
@@ -233,7 +267,8 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
     const int32_t item = s.FindItem(id);
     if (item != kUnknownIndex) excluded.push_back(item);
   }
-  const RemovedItems removed(q.include_seen || user == kUnknownIndex
+  const RemovedItems removed(s.num_items(),
+                             q.include_seen || user == kUnknownIndex
                                  ? absl::Span<const int32_t>()
                                  : s.SeenItems(user),
                              std::move(excluded));
