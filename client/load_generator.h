@@ -10,7 +10,9 @@
 // call actually went out: a server that stalls shows its queueing in the
 // latency instead of slowing the generator down (coordinated omission).
 // At most max_in_flight calls wait at once; beyond that the sender waits,
-// and the late starts still count from their intended times.
+// and the late starts still count from their intended times. The sender
+// sleeps only when more than 200 µs ahead and sends what is due in a burst
+// (a call sent early counts from when it went out).
 
 #include <cstdint>
 #include <string>

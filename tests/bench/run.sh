@@ -15,7 +15,8 @@
 #      highest throughput and its p50/p99 at 50% and 80% of it, beside the
 #      health check's throughput in the same run, and a hot reload under load.
 # Takes ~40 min on 2 cores (building the 1M-item indexes is ~4 min each time).
-# Parts can be skipped: BENCH_TRAINING=0, BENCH_SERVING=0, BENCH_GRPC=0.
+# Parts can be skipped: BENCH_TRAINING=0, BENCH_SERVING=0 (or only the trained
+# catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0.
 # Smaller sizes for a quick look: BENCH_USERS=20000 BENCH_ITEMS=5000
 # BENCH_RATINGS=2000000 BENCH_SERVING_ITEMS=100000 tests/bench/run.sh
 set -euo pipefail
@@ -109,6 +110,8 @@ if [ "${BENCH_SERVING:-1}" = 1 ]; then
   serving 100k RECSERVE_BENCH_SERVING_ITEMS=100000
   serving 1m RECSERVE_BENCH_SERVING_ITEMS="$SERVING_ITEMS"
   serving 1m_flat RECSERVE_BENCH_SERVING_ITEMS="$SERVING_ITEMS" RECSERVE_BENCH_SERVING_NORM_SIGMA=500
+fi
+if [ "${BENCH_SERVING:-1}" = 1 ] && [ "${BENCH_SERVING_TRAINED:-1}" = 1 ]; then
   echo "== training a catalog for serving: 4M generated ratings over 1M items"
   "$BUILD_DIR/recserve-train" generate --users 60000 --items 1000000 --ratings 4000000 \
     --seed 11 --out "$DATA/serving.csv" >/dev/null
