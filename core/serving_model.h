@@ -37,9 +37,12 @@
 
 namespace recserve {
 
-// Items Recommend's norm-ordered scan reads at most, by default: 2 MB of
-// 64-d vectors, ~50 µs.
-inline constexpr int32_t kDefaultNormScanItems = 8192;
+// Items Recommend's norm-ordered scan reads at most, by default: 4 MB of
+// 64-d vectors, ~100 µs. On a generated 1M-item catalog with trained-like
+// norms the scan settled after ~8,700 reads on average (8192 settled 29% of
+// requests, 16384 all of them, p50 98 µs against 7.9 ms for brute force);
+// on a trained 290K-item catalog after ~900.
+inline constexpr int32_t kDefaultNormScanItems = 16384;
 
 // Bounds on what one request may ask; the server sets them from flags.
 struct ServingLimits {

@@ -29,7 +29,7 @@ ABSL_FLAG(int32_t, max_candidates, 5000,
 ABSL_FLAG(int32_t, ef, 0,
           "HNSW search breadth; 0 = twice the candidate pool, at least 100.");
 ABSL_FLAG(int32_t, max_ef, 20000, "Largest ef a request may ask for.");
-ABSL_FLAG(int32_t, norm_scan_items, 8192,
+ABSL_FLAG(int32_t, norm_scan_items, 16384,
           "Items Recommend's exact norm-ordered scan may read before it "
           "falls back to HNSW; 0 = always HNSW.");
 ABSL_FLAG(bool, allow_exact, true,

@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -106,7 +107,8 @@ double SecondsSince(Clock::time_point start) {
 
 struct Setup {
   absl::Status status;
-  std::string root;  // temporary folder, removed at exit
+  std::string root;         // temporary folder, removed at exit
+  std::string version_dir;  // the snapshot served
   int32_t num_items = 0;
   int32_t num_users = 0;
   int32_t dims = 0;
@@ -225,17 +227,21 @@ absl::StatusOr<std::string> GenerateAndPublish(Setup* s) {
   return absl::StrCat(s->root, "/snapshots/", version);
 }
 
-absl::StatusOr<std::shared_ptr<const ServingModel>> TimedLoad(
-    const std::string& dir, ServingModelLoadReport* report, double* seconds) {
-  const auto start = Clock::now();
+ServingModelLoadOptions LoadOptions() {
   ServingModelLoadOptions o;
-  o.index.m =
-      static_cast<int32_t>(EnvInt("RECSERVE_BENCH_SERVING_INDEX_M", o.index.m));
+  o.index.m = static_cast<int32_t>(
+      EnvInt("RECSERVE_BENCH_SERVING_INDEX_M", o.index.m));
   o.index.ef_construction = static_cast<int32_t>(
       EnvInt("RECSERVE_BENCH_SERVING_INDEX_EFC", o.index.ef_construction));
   o.norm_scan_items = static_cast<int32_t>(
       EnvInt("RECSERVE_BENCH_SERVING_NORM_SCAN", o.norm_scan_items));
-  auto model = LoadServingModel(dir, o, report);
+  return o;
+}
+
+absl::StatusOr<std::shared_ptr<const ServingModel>> TimedLoad(
+    const std::string& dir, ServingModelLoadReport* report, double* seconds) {
+  const auto start = Clock::now();
+  auto model = LoadServingModel(dir, LoadOptions(), report);
   *seconds = SecondsSince(start);
   return model;
 }
@@ -262,11 +268,12 @@ int32_t Wanted(const ServingModel& model, int32_t user) {
                          static_cast<int64_t>(s.SeenItems(user).size())));
 }
 
-double RecommendRecall(const Setup& s, const ServingLimits& limits) {
+double RecommendRecall(const Setup& s, const ServingModel& model,
+                       const ServingLimits& limits) {
   int64_t hits = 0, total = 0;
   for (size_t t = 0; t < s.truth_users.size(); ++t) {
     const auto found =
-        s.model->Recommend(s.queries[s.truth_users[t]], limits).value();
+        model.Recommend(s.queries[s.truth_users[t]], limits).value();
     for (const RecommendedItem& item : found.items) {
       hits += s.exact_recommend[t].contains(item.item);
     }
@@ -352,6 +359,7 @@ absl::Status BuildSetup(Setup* s) {
   }  // dropped before the second load to halve peak memory
   ASSIGN_OR_RETURN(s->model,
                    TimedLoad(dir, &s->second_load, &s->second_load_seconds));
+  s->version_dir = dir;
   s->resident_serving_mb = ResidentMb();
   std::fprintf(stderr,
                "serving_bench: first load %.1f s (indexes %.1f s), second "
@@ -437,7 +445,7 @@ absl::Status BuildSetup(Setup* s) {
         }
       },
       1);
-  s->default_recall = RecommendRecall(*s, ServingLimits());
+  s->default_recall = RecommendRecall(*s, *s->model, ServingLimits());
   s->default_similar_recall = SimilarRecall(*s, ServingLimits());
   return absl::OkStatus();
 }
@@ -479,9 +487,10 @@ void ReportLatency(benchmark::State& state, std::vector<double> micros) {
 }
 
 void RunRecommend(benchmark::State& state, const ServingLimits& limits,
-                  bool exact) {
+                  bool exact, const ServingModel* with = nullptr) {
   if (!SetupOk(state)) return;
   const Setup& s = GetSetup();
+  const ServingModel& model = with != nullptr ? *with : *s.model;
   std::vector<double> micros;
   size_t next = 0;
   int64_t settled = 0, scanned = 0;
@@ -489,7 +498,7 @@ void RunRecommend(benchmark::State& state, const ServingLimits& limits,
     RecommendQuery q = s.queries[next];
     q.exact = exact;
     const auto start = Clock::now();
-    auto found = s.model->Recommend(q, limits);
+    auto found = model.Recommend(q, limits);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -506,7 +515,8 @@ void RunRecommend(benchmark::State& state, const ServingLimits& limits,
   // Share of calls the norm-ordered scan answered alone, and its reads.
   state.counters["scan_settled"] = settled / calls;
   state.counters["items_scanned"] = scanned / calls;
-  state.counters["recall_at_10"] = RecommendRecall(s, limits);
+  state.counters["recall_at_10"] = RecommendRecall(s, model, limits);
+  if (with != nullptr) return;
   // The retrieval stage alone: HNSW's pool against the exact pool, at the
   // breadth Recommend uses (at least the items it asks for, ~220).
   int64_t hits = 0, total = 0;
@@ -593,6 +603,36 @@ BENCHMARK(BM_RecommendHnswEf)
     ->Arg(1600)
     ->Arg(3200)
     ->Arg(20000)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The norm-ordered scan's budget (ServingModelLoadOptions::norm_scan_items)
+// from the argument: the same snapshot loaded again, indexes from disk.
+void BM_RecommendScanBudget(benchmark::State& state) {
+  if (!SetupOk(state)) return;
+  static auto* models =
+      new std::map<int64_t, std::shared_ptr<const ServingModel>>();
+  std::shared_ptr<const ServingModel>& model = (*models)[state.range(0)];
+  if (model == nullptr) {
+    ServingModelLoadOptions o = LoadOptions();
+    o.norm_scan_items = static_cast<int32_t>(state.range(0));
+    auto loaded = LoadServingModel(GetSetup().version_dir, o);
+    if (!loaded.ok()) {
+      state.SkipWithError(std::string(loaded.status().message()).c_str());
+      return;
+    }
+    model = *loaded;
+  }
+  RunRecommend(state, ServingLimits(), /*exact=*/false, model.get());
+}
+BENCHMARK(BM_RecommendScanBudget)
+    ->ArgName("scan")
+    ->Arg(0)
+    ->Arg(4096)
+    ->Arg(16384)
+    ->Arg(32768)
+    ->Arg(65536)
     ->MinTime(1.0)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
