@@ -1,5 +1,11 @@
 #include "core/model_reloader.h"
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +69,14 @@ void ModelReloader::Stop() {
 }
 
 void ModelReloader::Loop() {
+#ifdef __linux__
+  // Per thread on Linux, and inherited by threads started from this one.
+  if (options_.nice != 0) {
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    ::setpriority(PRIO_PROCESS, tid,
+                  ::getpriority(PRIO_PROCESS, tid) + options_.nice);
+  }
+#endif
   while (true) {
     // Errors were reported through on_rejected.
     PollOnce().IgnoreError();

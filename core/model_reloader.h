@@ -32,6 +32,11 @@ struct ModelReloaderOptions {
   ServingModelLoadOptions load;
   // How often LATEST is checked. Default 5 s.
   absl::Duration poll_interval = absl::Seconds(5);
+  // The polling thread, and the threads it starts to build indexes, run
+  // this much nicer than the thread that calls Start (Linux), so that
+  // loading a snapshot under load yields the CPU to requests. 0 leaves it
+  // unchanged. Default 10.
+  int nice = 10;
   // Called on the reloader's thread (or PollOnce's caller) after a model is
   // swapped in / a version is rejected. Must not block for long.
   std::function<void(const ServingModel&, const ServingModelLoadReport&)>

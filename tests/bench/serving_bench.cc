@@ -229,8 +229,8 @@ absl::StatusOr<std::string> GenerateAndPublish(Setup* s) {
 
 ServingModelLoadOptions LoadOptions() {
   ServingModelLoadOptions o;
-  o.index.m = static_cast<int32_t>(
-      EnvInt("RECSERVE_BENCH_SERVING_INDEX_M", o.index.m));
+  o.index.m =
+      static_cast<int32_t>(EnvInt("RECSERVE_BENCH_SERVING_INDEX_M", o.index.m));
   o.index.ef_construction = static_cast<int32_t>(
       EnvInt("RECSERVE_BENCH_SERVING_INDEX_EFC", o.index.ef_construction));
   o.norm_scan_items = static_cast<int32_t>(

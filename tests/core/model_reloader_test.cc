@@ -1,5 +1,12 @@
 #include "core/model_reloader.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -170,6 +177,33 @@ TEST_F(ModelReloaderTest, ThreadPollsUntilStopped) {
   PublishTinySnapshot(tmp_.path(), {});
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_EQ(reloader.Current()->snapshot().version(), v1) << "stopped";
+}
+
+// Loading runs niced, so that a reload under load leaves the CPU to the
+// requests; the callbacks run on the loading thread and see its priority.
+TEST_F(ModelReloaderTest, LoadsAtTheConfiguredNiceValue) {
+  ModelReloaderOptions o = Options();
+  o.nice = 7;
+  std::atomic<int> seen{-100};
+  o.on_loaded = [&seen](const ServingModel&, const ServingModelLoadReport&) {
+    errno = 0;
+    seen =
+        ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+  };
+  const int mine =
+      ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+  ModelReloader reloader(o);
+  PublishTinySnapshot(tmp_.path(), {});
+  reloader.Start();
+  for (int i = 0; i < 500 && seen == -100; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  reloader.Stop();
+  EXPECT_EQ(seen, std::min(19, mine + 7));
+  // The caller's own thread is untouched.
+  EXPECT_EQ(
+      ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid))),
+      mine);
 }
 
 }  // namespace
