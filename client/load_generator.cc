@@ -67,7 +67,6 @@ class Budget {
     return total_ > 0 && n >= total_ ? -1 : n;
   }
   Clock::time_point end() const { return end_; }
-  int64_t total() const { return total_; }
 
  private:
   const int64_t total_;
