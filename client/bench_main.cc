@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "client/load_generator.h"
 #include "client/load_report.h"
 #include "client/request_pool.h"
@@ -45,6 +46,17 @@ ABSL_FLAG(int32_t, distinct_requests, 10000,
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the id draws.");
 ABSL_FLAG(bool, json, false, "Print the report as JSON.");
 
+namespace {
+
+// Prints "recserve-bench: <context><message>" and returns the exit code 2.
+int Fail(const absl::Status& status, const char* context = "") {
+  std::fprintf(stderr, "recserve-bench: %s%s\n", context,
+               std::string(status.message()).c_str());
+  return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "gRPC load generator for recserve-server: recserve-bench --server "
@@ -56,14 +68,11 @@ int main(int argc, char** argv) {
   RequestPoolOptions pool_options;
   if (absl::Status s = ParseMix(absl::GetFlag(FLAGS_mix), pool_options.weights);
       !s.ok()) {
-    std::fprintf(stderr, "recserve-bench: --mix: %s\n",
-                 std::string(s.message()).c_str());
-    return 2;
+    return Fail(s, "--mix: ");
   }
   const std::string ids = absl::GetFlag(FLAGS_ids);
   if (ids != "uniform" && ids != "zipf") {
-    std::fprintf(stderr, "recserve-bench: --ids must be uniform or zipf\n");
-    return 2;
+    return Fail(absl::InvalidArgumentError("--ids must be uniform or zipf"));
   }
   pool_options.distribution =
       ids == "zipf" ? IdDistribution::kZipf : IdDistribution::kUniform;
@@ -77,18 +86,14 @@ int main(int argc, char** argv) {
   if (const std::string dir = absl::GetFlag(FLAGS_snapshot_dir); !dir.empty()) {
     absl::StatusOr<IdLists> loaded = LoadIdLists(dir);
     if (!loaded.ok()) {
-      std::fprintf(stderr, "recserve-bench: %s\n",
-                   std::string(loaded.status().message()).c_str());
-      return 2;
+      return Fail(loaded.status());
     }
     id_lists = *std::move(loaded);
   }
   absl::StatusOr<std::vector<PreparedRequest>> requests =
       BuildRequestPool(id_lists, pool_options);
   if (!requests.ok()) {
-    std::fprintf(stderr, "recserve-bench: %s\n",
-                 std::string(requests.status().message()).c_str());
-    return 2;
+    return Fail(requests.status());
   }
 
   LoadOptions load;
@@ -103,9 +108,7 @@ int main(int argc, char** argv) {
   load.threads = absl::GetFlag(FLAGS_threads);
   absl::StatusOr<LoadResult> result = RunLoad(load, *requests);
   if (!result.ok()) {
-    std::fprintf(stderr, "recserve-bench: %s\n",
-                 std::string(result.status().message()).c_str());
-    return 2;
+    return Fail(result.status());
   }
   const LoadReport report = Summarize(*result);
   if (absl::GetFlag(FLAGS_json)) {

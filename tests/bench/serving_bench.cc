@@ -1,7 +1,9 @@
-// The server's Recommend and SimilarItems paths (core::ServingModel, no gRPC)
-// on a generated catalog or a given snapshot: latency per call (p50 and p99
-// as counters) and recall@10 against the exact (brute-force) answer, at the
-// default limits and at HNSW breadths 100..20000.
+// The server's Recommend, SimilarItems and PredictRating paths
+// (core::ServingModel, no gRPC) on a generated catalog or a given snapshot:
+// latency per call (p50 and p99 as counters) and recall@10 against the exact
+// (brute-force) answer, whose latency is measured beside it; Recommend at the
+// default limits, at HNSW breadths 100..20000 and at norm-scan budgets
+// 0..65536; index build and load times and resident memory (BM_Setup).
 //
 // Setup, once per process: items get retrieval embeddings built from a few
 // shared latent directions plus noise, scaled by a lognormal(0, σ) norm; users
