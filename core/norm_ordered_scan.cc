@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include "core/dot_product.h"
-#include "core/top_neighbors.h"
 
 namespace recserve {
 namespace {
@@ -68,39 +67,69 @@ NormScanResult NormOrderedScan::Top(
   }
   const auto query_norm =
       static_cast<float>(NormOf(query.data(), cols_) * (1.0 + kBoundSlack));
-  TopNeighbors top(static_cast<size_t>(std::min(k, rows_)));
+  const auto keep = static_cast<size_t>(std::min(k, rows_));
   const auto head = static_cast<int32_t>(order_.size());
-  // Strictly below: an unread row could still tie the worst kept one and
-  // win on the lower row. `worst` caches the worst kept score once full (the
-  // comparisons below are false for NaN, which then takes the slow path).
-  bool full = false;
-  float worst = 0.0f;
-  const auto settled = [&](int32_t j) {
-    return full && query_norm * bound_[j] < worst;
+  // Candidates collect unordered and are cut back to the best `keep` when
+  // twice that many have gathered: a few hundred comparisons per cut instead
+  // of a heap update per candidate. `worst` is the keep-th best score at the
+  // last cut (−∞ before), a lower bound of the final one: rows below it
+  // cannot enter, and once every unread row's bound |q|·|x| is strictly
+  // below it (an unread row could tie and win on the lower row) the answer
+  // is settled. NaN scores (only from overflowing products) rank last and
+  // wait apart, so the cuts compare numbers only.
+  std::vector<IndexNeighbor> kept;
+  kept.reserve(2 * keep);
+  std::vector<IndexNeighbor> nans;
+  float worst = -HUGE_VALF;
+  const auto ahead = [](const IndexNeighbor& a, const IndexNeighbor& b) {
+    return a.score > b.score || (a.score == b.score && a.item < b.item);
   };
-  // Scores a block of rows at a time: independent dot products in a tight
-  // loop overlap in the CPU; the few computed past the stop are wasted.
-  constexpr int32_t kBlock = 16;
-  float scores[kBlock];
+  const auto cut = [&kept, keep, &ahead] {
+    std::nth_element(kept.begin(), kept.begin() + (keep - 1), kept.end(),
+                     ahead);
+    kept.resize(keep);
+    return kept.back().score;
+  };
+  // A block's rows are scored together (Dot8), and the stop is checked per
+  // block: rows read past it score below `worst` and are dropped.
+  constexpr int32_t kBlock = 8;
+  float scores[kBlock] = {};
   int32_t j = 0;
-  while (j < head && !settled(j)) {
+  while (j < head && !(query_norm * bound_[j] < worst)) {
     const int32_t block = std::min(kBlock, head - j);
-    for (int32_t b = 0; b < block; ++b) {
-      scores[b] = Dot(query.data(), head_.row(j + b).data(), cols_);
-    }
-    for (int32_t b = 0; b < block && !settled(j); ++b, ++j) {
-      if (full && scores[b] < worst) continue;  // most rows: cannot enter
-      const IndexNeighbor candidate{order_[j], scores[b]};
-      if (top.Admits(candidate) && !skip(candidate.item)) {
-        top.Offer(candidate);
-        full = top.full();
-        if (full) worst = top.worst().score;
+    if (block == kBlock) {
+      Dot8(query.data(), head_.row(j).data(), cols_, cols_, scores);
+    } else {
+      for (int32_t b = 0; b < block; ++b) {
+        scores[b] = Dot(query.data(), head_.row(j + b).data(), cols_);
       }
     }
+    // Most blocks have no row that can enter: one test for all eight.
+    bool any = false;
+    for (int32_t b = 0; b < kBlock; ++b) any |= !(scores[b] < worst);
+    for (int32_t b = 0; any && b < block; ++b) {
+      if (scores[b] < worst) continue;
+      const int32_t row = order_[j + b];
+      if (skip(row)) continue;
+      if (std::isnan(scores[b])) {
+        nans.push_back({row, scores[b]});
+        continue;
+      }
+      kept.push_back({row, scores[b]});
+      if (kept.size() == 2 * keep) worst = cut();
+    }
+    j += block;
+  }
+  if (kept.size() > keep) worst = cut();
+  std::sort(kept.begin(), kept.end(), ahead);
+  if (kept.size() < keep && !nans.empty()) {
+    std::sort(nans.begin(), nans.end(), BetterNeighborOrder());
+    nans.resize(std::min(nans.size(), keep - kept.size()));
+    kept.insert(kept.end(), nans.begin(), nans.end());
   }
   result.items_read = j;
-  result.exact = j == rows_ || settled(j);
-  result.top = top.Take();
+  result.exact = j == rows_ || query_norm * bound_[j] < worst;
+  result.top = std::move(kept);
   return result;
 }
 

@@ -5,8 +5,8 @@ measured with recserve-bench against one server process, in one run:
    and each RPC: the highest sustainable throughput, then p50/p99 in an open
    loop at 50% and 80% of it. Sustainable: an open loop at that rate is
    served at >= 97% of it with p99 under 50 ms (no queue building up); the
-   search starts at 90% of the closed-loop maximum (64 calls in flight) and
-   steps down by 10%. Ids are drawn uniformly from the snapshot.
+   search starts at 90% of the closed-loop maximum (64 calls in flight),
+   steps down by 10%, then halves the gap to the failing rate twice. Ids are drawn uniformly from the snapshot.
 2. A hot reload under load: Recommend in a closed loop while a new snapshot
    version is published (a copy of the latest, its saved indexes renamed to
    the copy's checksum, as `recserve-train --build_index` would leave them);
@@ -79,14 +79,30 @@ def summary(report):
 
 def sustainable(build, port, root, method, closed_rps, seconds):
     """The highest open-loop rate served in full (see the top)."""
-    rate = 0.9 * closed_rps
     probes = []
-    for _ in range(6):
+
+    def served(rate):
         got = summary(bench(build, port, root, method, max(2, seconds // 2), rps=rate))
         probes.append({"target": rate, **got})
-        if got["rps"] >= 0.97 * rate and got["p99_ms"] < 50 and got["failed"] == 0:
-            return rate, probes
-        rate *= 0.9
+        return got["rps"] >= 0.97 * rate and got["p99_ms"] < 50 and got["failed"] == 0
+
+    # Down in 10% steps from 90% of the closed loop to the first rate served,
+    # then two halvings of the gap to the rate above it, so that the result
+    # is not quantized to the 10% grid.
+    failed, rate = None, 0.9 * closed_rps
+    for _ in range(6):
+        if served(rate):
+            break
+        failed, rate = rate, rate * 0.9
+    else:
+        return 0.0, probes
+    if failed is not None:
+        for _ in range(2):
+            middle = (rate + failed) / 2
+            if served(middle):
+                rate = middle
+            else:
+                failed = middle
     return rate, probes
 
 

@@ -1,6 +1,7 @@
 """Composes the benchmark suite's report (tests/bench/run.sh) from the parts
 it finds in OUT: training.json, serving_<catalog>.json (Google Benchmark
-output of serving_bench) and grpc.json (grpc_loopback.py). Writes
+output of serving_bench), server_start.json (server_start.py) and grpc.json
+(grpc_loopback.py). Writes
 OUT/report.md and OUT/report.json, with each target and whether it is met.
 
 usage: report.py OUT
@@ -13,6 +14,7 @@ import sys
 CATALOGS = [("movielens", "generated (MovieLens scale)"),
             ("100k", "generated"),
             ("1m", "generated"),
+            ("1m_equal", "generated, equal norms"),
             ("1m_flat", "generated, flat norms"),
             ("trained", "trained by recserve-train")]
 
@@ -107,8 +109,11 @@ def main():
                 f"{fmt(s['serving_rss_mb'], '.0f')} |")
         md.append("")
         md += ["Generated catalogs: embeddings mixing a few of 32 shared directions, norms "
-               "lognormal with σ 1.8 as trained ones spread, except 'flat norms' (σ 0.5), the hard "
-               "case for retrieval. Resident MB: what loading the snapshot added to the process "
+               "lognormal with σ 1.8 as trained ones spread, except 'equal norms' (all 1, where "
+               "inner product ranks as cosine does, like the isotropic data HNSW is usually "
+               "measured on) and 'flat norms' (σ 0.5), the hard case for retrieval: spread enough "
+               "that the longest items dominate an inner-product graph, too little for the "
+               "norm-ordered scan to stop early. Resident MB: what loading the snapshot added to the process "
                "(mapped files, both indexes, the scan's copy)."]
         md.append("")
         one_m = serving.get("1m")
@@ -121,9 +126,25 @@ def main():
                 "met": bool(r["recall_at_10"] and r["recall_at_10"] >= 0.98 and
                             r.get("speedup_vs_exact", 0) >= 30)})
             load_s = one_m["load_with_saved_index_s"]
-            report["targets"].append({
-                "target": "1M-item snapshot loaded with a saved index in <= 10 s",
-                "measured": f"{fmt(load_s, '.2f')} s", "met": bool(load_s and load_s <= 10)})
+            start = load(f"{out_dir}/server_start.json")
+            if start:
+                report["server_start"] = start
+                md += [f"recserve-server from exec to answering SERVING on the 1M-item snapshot, "
+                       f"its indexes saved beside it: median {start['serving_s_median']:.2f} s "
+                       f"over {len(start['runs'])} starts (listening after "
+                       f"{start['listening_s_median']:.2f} s), resident "
+                       f"{start['resident_mb_median']:.0f} MB once serving.", ""]
+                serving_s = start["serving_s_median"]
+                report["targets"].append({
+                    "target": "1M-item snapshot loaded and serving in <= 10 s with a saved index",
+                    "measured": f"{serving_s:.2f} s from exec to SERVING "
+                                f"(in process: {fmt(load_s, '.2f')} s)",
+                    "met": serving_s <= 10})
+            else:
+                report["targets"].append({
+                    "target": "1M-item snapshot loaded with a saved index in <= 10 s",
+                    "measured": f"{fmt(load_s, '.2f')} s in process",
+                    "met": bool(load_s and load_s <= 10)})
 
     grpc = load(f"{out_dir}/grpc.json")
     if grpc:

@@ -10,11 +10,13 @@
 #      recall@10 against brute force and the brute-force latency beside it,
 #      index build and snapshot load times, resident memory, on generated
 #      catalogs of 3,700 (MovieLens scale), 100K and 1M items (64-d), on the
-#      1M catalog with flat norms, and on a catalog trained by recserve-train;
+#      1M catalog with equal and with flat norms, and on a catalog trained by
+#      recserve-train;
+#      and recserve-server's time from exec to SERVING on the 1M snapshot;
 #   3. through gRPC on loopback (tests/bench/grpc_loopback.py): each RPC's
 #      highest throughput and its p50/p99 at 50% and 80% of it, beside the
 #      health check's throughput in the same run, and a hot reload under load.
-# Takes ~40 min on 2 cores (building the 1M-item indexes is ~4 min each time).
+# Takes ~50 min on 2 cores (building the 1M-item indexes is ~4 min each time).
 # Parts can be skipped: BENCH_TRAINING=0, BENCH_SERVING=0 (or only the trained
 # catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0.
 # Smaller sizes for a quick look: BENCH_USERS=20000 BENCH_ITEMS=5000
@@ -108,7 +110,11 @@ serving() {  # NAME, then environment assignments for serving_bench
 if [ "${BENCH_SERVING:-1}" = 1 ]; then
   serving movielens RECSERVE_BENCH_SERVING_ITEMS=3700 RECSERVE_BENCH_SERVING_USERS=6040
   serving 100k RECSERVE_BENCH_SERVING_ITEMS=100000
-  serving 1m RECSERVE_BENCH_SERVING_ITEMS="$SERVING_ITEMS"
+  serving 1m RECSERVE_BENCH_SERVING_ITEMS="$SERVING_ITEMS" RECSERVE_BENCH_SERVING_KEEP="$DATA/1m"
+  echo "== server start to SERVING on that snapshot, its indexes saved"
+  /usr/bin/python3 tests/bench/server_start.py "$BUILD_DIR" "$DATA/1m" "$OUT/server_start.json"
+  rm -rf "$DATA/1m"
+  serving 1m_equal RECSERVE_BENCH_SERVING_ITEMS="$SERVING_ITEMS" RECSERVE_BENCH_SERVING_NORM_SIGMA=0
   serving 1m_flat RECSERVE_BENCH_SERVING_ITEMS="$SERVING_ITEMS" RECSERVE_BENCH_SERVING_NORM_SIGMA=500
 fi
 if [ "${BENCH_SERVING:-1}" = 1 ] && [ "${BENCH_SERVING_TRAINED:-1}" = 1 ]; then

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/dot_product.h"
 #include "core/item_index.h"
 #include "core/random_stream.h"
 #include "gtest/gtest.h"
@@ -108,6 +109,44 @@ TEST(NormOrderedScanTest, SkippedRowsAreLeftOutExactly) {
       if (!skip(n.item) && want.size() < 30) want.push_back(n);
     }
     ExpectSameNeighbors(r.top, want);
+  }
+}
+
+// Products that overflow to +∞ and −∞ in different lanes give NaN, which
+// ranks last (ties to the lower row), as in ExactNeighbors.
+TEST(NormOrderedScanTest, NanScoresRankLast) {
+  FactorMatrix items = RandomRows(40, 16, 0.5, 10);
+  for (int32_t r : {3, 17, 30}) {
+    items.row(r).setZero();
+    items(r, 0) = items(r, 8) = 3e38f;
+    items(r, 1) = items(r, 9) = -3e38f;
+  }
+  const std::vector<float> q(16, 1.0f);
+  ASSERT_TRUE(std::isnan(Dot(q.data(), items.row(3).data(), 16)));
+  const NormOrderedScan scan(items, 40);
+  for (int32_t k : {1, 10, 37, 38, 40}) {
+    const NormScanResult r = scan.Top(q, k);
+    const std::vector<IndexNeighbor> want =
+        ExactNeighbors(items, IndexSpace::kInnerProduct, q, k);
+    ASSERT_EQ(r.top.size(), want.size()) << "k " << k;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(r.top[i].item, want[i].item) << "k " << k << " rank " << i;
+      EXPECT_EQ(std::isnan(r.top[i].score), std::isnan(want[i].score));
+    }
+  }
+}
+
+// k = 1 keeps a single row; many cuts of the candidate buffer happen.
+TEST(NormOrderedScanTest, SingleBestRow) {
+  const FactorMatrix items = RandomRows(4'000, 24, 1.0, 11);
+  const FactorMatrix users = RandomRows(30, 24, 0.0, 12);
+  const NormOrderedScan scan(items, 4'000);
+  for (int32_t u = 0; u < users.rows(); ++u) {
+    const absl::Span<const float> q(users.row(u).data(), users.cols());
+    const NormScanResult r = scan.Top(q, 1);
+    ASSERT_TRUE(r.exact);
+    ExpectSameNeighbors(r.top,
+                        ExactNeighbors(items, IndexSpace::kInnerProduct, q, 1));
   }
 }
 
