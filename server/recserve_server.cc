@@ -15,6 +15,10 @@ namespace recserve::server {
 namespace {
 
 constexpr char kServiceName[] = "recserve.v1.Recommender";
+// For liveness probes: SERVING from start to shutdown whether or not a
+// snapshot is loaded, so that a pod waiting for its first snapshot is not
+// restarted (readiness and startup probes ask for "" instead).
+constexpr char kLivenessService[] = "liveness";
 
 absl::Status CheckOptions(const ServerOptions& o) {
   if (o.snapshot_dir.empty()) {
@@ -124,8 +128,9 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
     // Probes may ask for the whole server ("") or the service by name.
     grpc::HealthCheckServiceInterface* health =
         server->server_->GetHealthCheckService();
-    health->SetServingStatus(kServiceName, false);
     health->SetServingStatus(false);
+    health->SetServingStatus(kServiceName, false);
+    health->SetServingStatus(kLivenessService, true);
   }
   LogInfo("listening on ", options.listen, " (port ", server->port_,
           "), metrics on ",

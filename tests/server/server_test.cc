@@ -270,6 +270,8 @@ TEST_F(ServerTest, HealthFollowsTheSnapshotAndShutdown) {
   testutil::TempDir empty;
   StartServer(LocalOptions(empty.path()));
   EXPECT_EQ(HealthCheck(server_->port()), kNotServing);
+  // Alive, though not ready: liveness probes must not restart it.
+  EXPECT_EQ(HealthCheck(server_->port(), "liveness"), kServing);
   v1::ModelInfo info;
   grpc::Status status =
       stub_->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info);
@@ -286,6 +288,7 @@ TEST_F(ServerTest, HealthFollowsTheSnapshotAndShutdown) {
 
   server_->Shutdown();
   EXPECT_NE(HealthCheck(server_->port()), kServing);
+  EXPECT_NE(HealthCheck(server_->port(), "liveness"), kServing);
   status =
       stub_->GetModelInfo(Context().get(), v1::GetModelInfoRequest(), &info);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
