@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages recserve builds and tests with. Safe to run
 # again: it only calls apt-get when something is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   cmake g++ make pkg-config
@@ -26,4 +27,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Kubernetes manifests' offline checks (tests/deploy/k8s_manifests_test)
+# render with kubectl kustomize and validate with Node packages from the npm
+# registry, pinned by deploy/k8s/validate/package-lock.json.
+command -v kubectl >/dev/null || {
+  echo "setup: kubectl is missing (Kubernetes' apt repository or a release binary)" >&2
+  exit 1
+}
+VALIDATE=deploy/k8s/validate
+if ! cmp -s "$VALIDATE/package-lock.json" "$VALIDATE/node_modules/.package-lock.json.installed"; then
+  command -v npm >/dev/null || {
+    echo "setup: npm is missing (Debian package npm, or Node.js from NodeSource)" >&2
+    exit 1
+  }
+  (cd "$VALIDATE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$VALIDATE/package-lock.json" "$VALIDATE/node_modules/.package-lock.json.installed"
 fi
