@@ -69,6 +69,13 @@ def main():
     out_dir = sys.argv[1]
     report = {"targets": []}
     md = ["# recserve benchmark report", ""]
+    context = load(f"{out_dir}/context.json")
+    if context:
+        report["context"] = context
+        md += [f"Measured {context['date']} at commit {context['commit']}"
+               f"{' (with local changes)' if context['dirty'] else ''} on {context['cpus']} "
+               f"CPUs ({context['cpu']}), one run: client and server share the machine, so "
+               "gRPC figures move by ±15% between runs.", ""]
 
     training = load(f"{out_dir}/training.json")
     if training:

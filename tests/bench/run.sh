@@ -29,6 +29,19 @@ scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${OUT:-bench-results}
 mkdir -p "$OUT"
+/usr/bin/python3 - "$OUT" <<'PY'
+import datetime, json, os, subprocess, sys
+def run(*args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "commit": run("git", "rev-parse", "--short", "HEAD"),
+           "dirty": bool(run("git", "status", "--porcelain", "--untracked-files=no")),
+           "cpus": os.cpu_count(), "cpu": cpu}, open(f"{sys.argv[1]}/context.json", "w"))
+PY
 DATA=$(mktemp -d)
 trap 'rm -rf "$DATA"' EXIT
 USERS=${BENCH_USERS:-138000} ITEMS=${BENCH_ITEMS:-27000} RATINGS=${BENCH_RATINGS:-20000000}
