@@ -45,6 +45,11 @@ ABSL_FLAG(int32_t, distinct_requests, 10000,
           "Distinct requests prepared and cycled through.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the id draws.");
 ABSL_FLAG(bool, json, false, "Print the report as JSON.");
+ABSL_FLAG(bool, tls, false,
+          "Connect with TLS (implied by --tls_ca or --tls_cert).");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates to trust.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS).");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert.");
 
 namespace {
 
@@ -106,6 +111,13 @@ int main(int argc, char** argv) {
   load.deadline = absl::GetFlag(FLAGS_deadline);
   load.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   load.threads = absl::GetFlag(FLAGS_threads);
+  absl::StatusOr<ClientTlsOptions> tls = ClientTlsFromFiles(
+      absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
+      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  if (!tls.ok()) {
+    return Fail(tls.status());
+  }
+  load.tls = *std::move(tls);
   absl::StatusOr<LoadResult> result = RunLoad(load, *requests);
   if (!result.ok()) {
     return Fail(result.status());

@@ -23,6 +23,13 @@ ABSL_FLAG(std::string, server, "localhost:50051",
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5),
           "How long a call may take, e.g. 500ms or 5s.");
 ABSL_FLAG(bool, json, false, "Print one JSON object per call, not tables.");
+ABSL_FLAG(bool, tls, false,
+          "Connect with TLS (implied by --tls_ca or --tls_cert); the "
+          "system's CA roots unless --tls_ca.");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA certificates to trust.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate, for servers with mutual TLS.");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert.");
 ABSL_FLAG(std::string, user, "", "recommend, predict: the user id.");
 ABSL_FLAG(std::string, item, "", "similar, predict: the item id.");
 ABSL_FLAG(int32_t, n, 10, "recommend: how many items.");
@@ -62,6 +69,8 @@ Global flags:
   --server host:port      the server (default localhost:50051)
   --deadline D            per call, e.g. 500ms or 5s (default 5s)
   --json                  one JSON object per call instead of tables
+  --tls, --tls_ca F       TLS, trusting the system's roots or the CAs in F
+  --tls_cert F --tls_key K  a client certificate, for mutual TLS
 
 Flags take "--flag value" or "--flag=value"; booleans "--flag" or "--noflag".
 Exit codes: 0 success, 1 RPC error (or health not SERVING), 2 usage error.
@@ -249,6 +258,11 @@ int Run(int argc, char** argv) {
   if (options.deadline <= absl::ZeroDuration()) {
     return UsageError("--deadline must be positive");
   }
+  absl::StatusOr<ClientTlsOptions> tls = ClientTlsFromFiles(
+      absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
+      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  if (!tls.ok()) return UsageError(tls.status().message());
+  options.tls = *std::move(tls);
   const std::string server = absl::GetFlag(FLAGS_server);
   if (server.empty()) return UsageError("--server is empty");
   const RecommenderClient client(server, options);

@@ -197,7 +197,7 @@ absl::StatusOr<LoadResult> RunLoad(
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     stubs.push_back(
         std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
-            o.target, grpc::InsecureChannelCredentials(), args)));
+            o.target, MakeChannelCredentials(o.tls), args)));
   }
   std::vector<grpc::ByteBuffer> payloads;
   payloads.reserve(requests.size());

@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/client_tls.h"
 #include "client/request_pool.h"
 
 namespace recserve::client {
@@ -37,6 +38,7 @@ struct LoadOptions {
   absl::Duration deadline = absl::Seconds(5);  // per call
   int32_t max_in_flight = 10'000;              // open loop, >= 1
   int32_t threads = 1;                         // completion-queue threads, >= 1
+  ClientTlsOptions tls;                        // plaintext unless enabled
 };
 
 struct CallRecord {

@@ -157,7 +157,7 @@ RecommenderClient::RecommenderClient(std::string target, ClientOptions options)
     : target_(std::move(target)),
       options_(options),
       channel_(
-          grpc::CreateChannel(target_, grpc::InsecureChannelCredentials())),
+          grpc::CreateChannel(target_, MakeChannelCredentials(options.tls))),
       stub_(v1::Recommender::NewStub(channel_)) {}
 
 RecommenderClient::~RecommenderClient() = default;

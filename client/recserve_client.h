@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/client_tls.h"
 #include "recserve/v1/recommender.grpc.pb.h"
 
 namespace grpc {
@@ -45,6 +46,10 @@ struct ClientOptions {
   // How long each call may take, from the moment it is made until the
   // answer arrives. Default 5 s. Must be positive.
   absl::Duration deadline = absl::Seconds(5);
+  // Plaintext unless tls.enabled. A TLS handshake that fails (untrusted
+  // server certificate, client certificate refused) shows up as
+  // Unavailable from the calls.
+  ClientTlsOptions tls;
 };
 
 // grpc.health.v1.HealthCheckResponse.ServingStatus.
@@ -61,7 +66,7 @@ enum class ServingStatus {
 // health proto.
 absl::string_view ServingStatusName(ServingStatus status);
 
-// One connection (a gRPC channel over plaintext TCP) to one server.
+// One connection (a gRPC channel over TCP, plaintext or TLS) to one server.
 //
 // Thread-safe: every method is const and may be called from many threads at
 // once; the calls share the channel. Not copyable.

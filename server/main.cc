@@ -5,13 +5,18 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/status_macros.h"
 #include "server/log.h"
 #include "server/recserve_server.h"
 
@@ -52,6 +57,13 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(int32_t, max_message_bytes, 1 << 20, "Largest request, in bytes.");
 ABSL_FLAG(int32_t, rpc_threads, 0, "RPC worker threads; 0 = gRPC default.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) for the gRPC port; with --tls_key, the "
+          "port speaks TLS only. Empty: plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates; turns on mutual TLS: clients must present a "
+          "certificate that chains to one of them.");
 
 namespace {
 
@@ -78,6 +90,44 @@ recserve::server::ServerOptions OptionsFromFlags() {
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.rpc_threads = absl::GetFlag(FLAGS_rpc_threads);
   return o;
+}
+
+// The file named by --`flag`, or an error naming both.
+absl::StatusOr<std::string> ReadFlagFile(const char* flag,
+                                         const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot read ", path));
+  }
+  if (contents.str().find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": ", path, " is not PEM"));
+  }
+  return contents.str();
+}
+
+absl::StatusOr<recserve::server::TlsServerOptions> TlsFromFlags() {
+  recserve::server::TlsServerOptions tls;
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (cert.empty() && !client_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  if (cert.empty()) return tls;
+  ASSIGN_OR_RETURN(tls.cert_chain, ReadFlagFile("tls_cert", cert));
+  ASSIGN_OR_RETURN(tls.private_key, ReadFlagFile("tls_key", key));
+  if (!client_ca.empty()) {
+    ASSIGN_OR_RETURN(tls.client_ca, ReadFlagFile("tls_client_ca", client_ca));
+  }
+  return tls;
 }
 
 }  // namespace
@@ -110,7 +160,15 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = recserve::server::RecserveServer::Start(OptionsFromFlags());
+  recserve::server::ServerOptions options = OptionsFromFlags();
+  absl::StatusOr<recserve::server::TlsServerOptions> tls = TlsFromFlags();
+  if (!tls.ok()) {
+    std::fprintf(stderr, "recserve-server: %s\n",
+                 std::string(tls.status().message()).c_str());
+    return 2;
+  }
+  options.tls = *std::move(tls);
+  auto server = recserve::server::RecserveServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "recserve-server: %s\n",
                  std::string(server.status().message()).c_str());

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/log.h"
 
@@ -19,6 +20,18 @@ constexpr char kServiceName[] = "recserve.v1.Recommender";
 // snapshot is loaded, so that a pod waiting for its first snapshot is not
 // restarted (readiness and startup probes ask for "" instead).
 constexpr char kLivenessService[] = "liveness";
+
+std::shared_ptr<grpc::ServerCredentials> Credentials(
+    const TlsServerOptions& tls) {
+  if (tls.cert_chain.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      tls.client_ca.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls.client_ca;
+  ssl.pem_key_cert_pairs.push_back({tls.private_key, tls.cert_chain});
+  return grpc::SslServerCredentials(ssl);
+}
 
 absl::Status CheckOptions(const ServerOptions& o) {
   if (o.snapshot_dir.empty()) {
@@ -109,7 +122,7 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options.listen, Credentials(options.tls),
                            &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
@@ -122,8 +135,11 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
     absl::MutexLock lock(&server->shutdown_mu_);
     server->server_ = builder.BuildAndStart();
     if (server->server_ == nullptr || server->port_ == 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen on ", options.listen));
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options.listen,
+          options.tls.cert_chain.empty()
+              ? ""
+              : " with TLS (is --tls_key the key of --tls_cert, both PEM?)"));
     }
     // Probes may ask for the whole server ("") or the service by name.
     grpc::HealthCheckServiceInterface* health =
@@ -132,8 +148,11 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
     health->SetServingStatus(kServiceName, false);
     health->SetServingStatus(kLivenessService, true);
   }
-  LogInfo("listening on ", options.listen, " (port ", server->port_,
-          "), metrics on ",
+  LogInfo("listening on ", options.listen, " (port ", server->port_, ") ",
+          options.tls.cert_chain.empty()  ? "in plaintext"
+          : options.tls.client_ca.empty() ? "with TLS"
+                                          : "with mutual TLS",
+          ", metrics on ",
           options.metrics_listen.empty()
               ? std::string("none")
               : absl::StrCat(options.metrics_listen, " (port ",

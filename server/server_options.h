@@ -10,6 +10,17 @@
 
 namespace recserve::server {
 
+// TLS for the gRPC port, as PEM text (main reads the files). An empty
+// cert_chain means plaintext.
+struct TlsServerOptions {
+  std::string cert_chain;   // the server's certificate (chain), PEM
+  std::string private_key;  // its key, PEM
+  // CA certificates that client certificates must chain to; non-empty
+  // turns on mutual TLS: a client without a valid certificate is refused
+  // during the handshake.
+  std::string client_ca;
+};
+
 // Everything recserve-server is configured with; main parses flags into it.
 struct ServerOptions {
   // The snapshot root: LATEST and the version folders. Required.
@@ -31,6 +42,7 @@ struct ServerOptions {
   int32_t max_message_bytes = 1 << 20;
   // Threads serving RPCs (gRPC's sync server pool); 0 = gRPC's default.
   int32_t rpc_threads = 0;
+  TlsServerOptions tls;
 };
 
 }  // namespace recserve::server

@@ -263,7 +263,7 @@ std::string ScrapeRealServer(const testutil::TempDir& tmp) {
       tmp.Path("server.out"), log);
   EXPECT_TRUE(server.started());
   static const std::regex kPorts(
-      R"(listening on \S+ \(port (\d+)\), metrics on \S+ \(port (\d+)\))");
+      R"(listening on \S+ \(port (\d+)\)[^,]*, metrics on \S+ \(port (\d+)\))");
   std::smatch m;
   std::string text;
   const bool listening = testutil::WaitFor(
