@@ -209,7 +209,27 @@ TEST_F(TlsTest, CommandLineToolsTakeTheCertificateFiles) {
 }
 
 TEST_F(TlsTest, ServerRefusesBadTlsFlagsNamingThem) {
-  const auto run = [&](std::vector<std::string> flags) {
+  struct Case {
+    std::vector<std::string> flags;
+    int exit_code;
+    std::string message;
+  };
+  const auto path = [](const char* name) { return certs_->Path(name); };
+  const std::vector<Case> cases = {
+      {{"--tls_cert", path("server.pem")}, 2, "--tls_key"},
+      {{"--tls_client_ca", path("ca.pem")}, 2, "--tls_client_ca"},
+      {{"--tls_cert", path("server.ext"), "--tls_key", path("server.key")},
+       2,
+       "server.ext is not PEM"},
+      {{"--tls_cert", path("server.pem"), "--tls_key", path("missing.key")},
+       2,
+       "missing.key"},
+      // A key that is not the certificate's: the port cannot open.
+      {{"--tls_cert", path("server.pem"), "--tls_key", path("client.key")},
+       1,
+       "with TLS"},
+  };
+  for (const Case& c : cases) {
     std::vector<std::string> argv = {RECSERVE_SERVER_BINARY,
                                      "--snapshot_dir",
                                      dir_->Path("snapshots"),
@@ -217,28 +237,11 @@ TEST_F(TlsTest, ServerRefusesBadTlsFlagsNamingThem) {
                                      "127.0.0.1:0",
                                      "--metrics_listen",
                                      ""};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    return testutil::RunCommand(argv);
-  };
-  testutil::CommandResult r = run({"--tls_cert", certs_->Path("server.pem")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("--tls_key"));
-  r = run({"--tls_client_ca", certs_->Path("ca.pem")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("--tls_client_ca"));
-  r = run({"--tls_cert", certs_->Path("server.ext"), "--tls_key",
-           certs_->Path("server.key")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("server.ext is not PEM"));
-  r = run({"--tls_cert", certs_->Path("server.pem"), "--tls_key",
-           certs_->Path("missing.key")});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("missing.key"));
-  // A key that is not the certificate's: the port cannot open.
-  r = run({"--tls_cert", certs_->Path("server.pem"), "--tls_key",
-           certs_->Path("client.key")});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr("TLS"));
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    const testutil::CommandResult r = testutil::RunCommand(argv);
+    EXPECT_EQ(r.exit_code, c.exit_code) << c.message << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr(c.message));
+  }
 }
 
 }  // namespace
