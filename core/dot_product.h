@@ -65,7 +65,7 @@ inline float Dot(const float* a, const float* b, int32_t n) {
 
 // out[r] = Dot(a, rows + r * stride, n) for r in 0..7, bit for bit. Eight
 // independent sums keep the vector units busy where one Dot waits on its own
-// additions: the exact scans call this.
+// additions: the norm-ordered scan calls this.
 inline void Dot8(const float* a, const float* rows, int64_t stride, int32_t n,
                  float* out) {
 #if RECSERVE_DOT_AVX2
