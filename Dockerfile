@@ -18,11 +18,14 @@ WORKDIR /src
 COPY . .
 ARG RECSERVE_AVX2=OFF
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRECSERVE_AVX2=${RECSERVE_AVX2} \
- && cmake --build build -j"$(nproc)" --target recserve-server recserve-train recserve-cli \
- && cmake --build build -j"$(nproc)"
+ && cmake --build build -j"$(nproc)" \
+      --target recserve-server recserve-train recserve-cli recserve-bench
+# --build-arg RUN_TESTS=0 skips building and running the tests (CI, which has
+# just run them on the same sources).
 ARG RUN_TESTS=1
 RUN if [ "$RUN_TESTS" = 1 ]; then \
-      cd build && ctest --output-on-failure -j"$(nproc)" --timeout 600 -LE deploy; \
+      cmake --build build -j"$(nproc)" \
+      && cd build && ctest --output-on-failure -j"$(nproc)" --timeout 600 -LE deploy; \
     fi
 
 # Stage 2: the shared libraries the binaries link, the binaries, a user.

@@ -26,8 +26,13 @@
 // Its SSE path prefetches the entry one past the end of a link list (a read
 // of 4 bytes beyond the allocation, used only as a prefetch address); under
 // AddressSanitizer that is reported, so sanitizer builds use its plain loops.
+// (__SANITIZE_ADDRESS__ is GCC's signal, __has_feature clang's.)
 #if defined(__SANITIZE_ADDRESS__)
 #define NO_MANUAL_VECTORIZATION
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MANUAL_VECTORIZATION
+#endif
 #endif
 #include "hnswlib/hnswlib.h"
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #endif
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,19 +20,26 @@ ModelReloader::ModelReloader(ModelReloaderOptions options)
 ModelReloader::~ModelReloader() { Stop(); }
 
 std::shared_ptr<const ServingModel> ModelReloader::Current() const {
-  absl::MutexLock lock(&current_mu_);
+  std::lock_guard lock(current_mu_);
   return current_;
 }
 
 absl::Status ModelReloader::PollOnce() {
-  absl::MutexLock poll_lock(&poll_mu_);
+  std::lock_guard poll_lock(poll_mu_);
   absl::StatusOr<std::string> latest =
       ResolveLatestVersion(options_.snapshot_root);
   if (absl::IsNotFound(latest.status())) return absl::OkStatus();
   if (!latest.ok()) {
-    if (options_.on_rejected) options_.on_rejected("LATEST", latest.status());
+    // Reported once, like a rejected version: LATEST stays broken until
+    // the next publish rewrites it.
+    const std::string error = latest.status().ToString();
+    if (error != latest_error_ && options_.on_rejected) {
+      options_.on_rejected("LATEST", latest.status());
+    }
+    latest_error_ = error;
     return latest.status();
   }
+  latest_error_.clear();
   const std::shared_ptr<const ServingModel> current = Current();
   if ((current != nullptr && current->snapshot().version() == *latest) ||
       *latest == rejected_version_) {
@@ -47,7 +55,7 @@ absl::Status ModelReloader::PollOnce() {
     return loaded.status();
   }
   {
-    absl::MutexLock lock(&current_mu_);
+    std::lock_guard lock(current_mu_);
     current_ = *loaded;
   }
   rejected_version_.clear();
@@ -62,9 +70,10 @@ void ModelReloader::Start() {
 
 void ModelReloader::Stop() {
   {
-    absl::MutexLock lock(&stop_mu_);
+    std::lock_guard lock(stop_mu_);
     stopping_ = true;
   }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -80,9 +89,12 @@ void ModelReloader::Loop() {
   while (true) {
     // Errors were reported through on_rejected.
     PollOnce().IgnoreError();
-    absl::MutexLock lock(&stop_mu_);
-    stop_mu_.AwaitWithTimeout(absl::Condition(&stopping_),
-                              options_.poll_interval);
+    std::unique_lock lock(stop_mu_);
+    // Capped: an infinite interval would overflow the clock arithmetic.
+    const absl::Duration wait =
+        std::min(options_.poll_interval, absl::Hours(24));
+    stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                      [this] { return stopping_; });
     if (stopping_) return;
   }
 }

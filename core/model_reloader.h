@@ -9,17 +9,19 @@
 // freed when its last request finishes. Loading (snapshot validation, index
 // load or build, sanity check) runs on the reloader's own thread, never on a
 // request's. A version that fails to load is reported through on_rejected
-// and not retried until LATEST names another version; the current model
-// keeps serving.
+// and not retried until LATEST names another version; a LATEST that cannot
+// be resolved is reported once until it changes. The current model keeps
+// serving.
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/serving_model.h"
 #include "core/serving_model_loader.h"
@@ -73,11 +75,16 @@ class ModelReloader {
   void Loop();
 
   const ModelReloaderOptions options_;
-  mutable absl::Mutex current_mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is built without
+  // ThreadSanitizer annotations, and TSan must see how requests and the
+  // reloader order their access to current_.
+  mutable std::mutex current_mu_;
   std::shared_ptr<const ServingModel> current_ ABSL_GUARDED_BY(current_mu_);
-  absl::Mutex poll_mu_;  // one load at a time
+  std::mutex poll_mu_;  // one load at a time
   std::string rejected_version_ ABSL_GUARDED_BY(poll_mu_);
-  absl::Mutex stop_mu_;
+  std::string latest_error_ ABSL_GUARDED_BY(poll_mu_);  // last one reported
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
   bool stopping_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;
 };

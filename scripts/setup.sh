@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages recserve builds and tests with. Safe to run
-# again: it only calls apt-get when something is missing.
+# Installs the Debian 12 packages recserve builds and tests with (and, with
+# --sanitizers, what scripts/sanitizers.sh needs too). Safe to run again: it
+# only calls apt-get when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,10 @@ PACKAGES=(
   python3-numpy python3-grpcio python3-protobuf
   prometheus
 )
+# scripts/sanitizers.sh: clang for libFuzzer and its sanitizer runtimes.
+if [ "${1:-}" = --sanitizers ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -55,7 +55,9 @@ ABSL_FLAG(absl::Duration, drain_delay, absl::ZeroDuration(),
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "How long calls in flight may run after SIGTERM.");
 ABSL_FLAG(int32_t, max_message_bytes, 1 << 20, "Largest request, in bytes.");
-ABSL_FLAG(int32_t, rpc_threads, 0, "RPC worker threads; 0 = gRPC default.");
+ABSL_FLAG(int32_t, max_concurrent_streams, 100,
+          "Calls one client connection may have open at once; more wait in "
+          "the client.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate (chain) for the gRPC port; with --tls_key, the "
@@ -88,7 +90,7 @@ recserve::server::ServerOptions OptionsFromFlags() {
   o.drain_delay = absl::GetFlag(FLAGS_drain_delay);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  o.rpc_threads = absl::GetFlag(FLAGS_rpc_threads);
+  o.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   return o;
 }
 

@@ -54,6 +54,9 @@ absl::Status CheckOptions(const ServerOptions& o) {
   if (o.max_message_bytes < 1024) {
     return absl::InvalidArgumentError("--max_message_bytes must be >= 1024");
   }
+  if (o.max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError("--max_concurrent_streams must be >= 1");
+  }
   return absl::OkStatus();
 }
 
@@ -102,7 +105,7 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
       created = absl::Now();
     }
     metrics->RecordReload(s.version(), created, s.num_users(), s.num_items());
-    absl::MutexLock lock(&self->shutdown_mu_);
+    std::lock_guard lock(self->shutdown_mu_);
     if (!self->shut_down_ && self->server_ != nullptr) {
       self->server_->GetHealthCheckService()->SetServingStatus(true);
     }
@@ -126,13 +129,10 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
                            &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
-  if (options.rpc_threads > 0) {
-    builder.SetSyncServerOption(
-        grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-        options.rpc_threads);
-  }
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
   {
-    absl::MutexLock lock(&server->shutdown_mu_);
+    std::lock_guard lock(server->shutdown_mu_);
     server->server_ = builder.BuildAndStart();
     if (server->server_ == nullptr || server->port_ == 0) {
       return absl::UnavailableError(absl::StrCat(
@@ -171,9 +171,15 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
 
 RecserveServer::~RecserveServer() { Shutdown(); }
 
+std::shared_ptr<grpc::Channel> RecserveServer::InProcessChannel() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  return server_->InProcessChannel(args);
+}
+
 void RecserveServer::Shutdown() {
   {
-    absl::MutexLock lock(&shutdown_mu_);
+    std::lock_guard lock(shutdown_mu_);
     if (shut_down_ || server_ == nullptr) return;
     shut_down_ = true;
     server_->GetHealthCheckService()->SetServingStatus(false);

@@ -7,7 +7,9 @@
 // metrics, and the model reloader watching the snapshot root.
 
 #include <memory>
+#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "core/model_reloader.h"
 #include "grpcpp/server.h"
@@ -43,6 +45,10 @@ class RecserveServer {
 
   const ModelReloader& models() const { return *reloader_; }
 
+  // A channel to this server through gRPC's in-process transport: the same
+  // handlers, limits and metrics, no socket. For tests and fuzzing.
+  std::shared_ptr<grpc::Channel> InProcessChannel();
+
  private:
   RecserveServer() = default;
 
@@ -52,7 +58,7 @@ class RecserveServer {
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  absl::Mutex shutdown_mu_;
+  std::mutex shutdown_mu_;  // std::mutex: visible to ThreadSanitizer
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 

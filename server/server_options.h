@@ -40,8 +40,11 @@ struct ServerOptions {
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Largest request accepted, in bytes (gRPC answers RESOURCE_EXHAUSTED).
   int32_t max_message_bytes = 1 << 20;
-  // Threads serving RPCs (gRPC's sync server pool); 0 = gRPC's default.
-  int32_t rpc_threads = 0;
+  // Calls one client connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS); further streams wait in the client
+  // until one finishes, so one client cannot take every handler thread.
+  // Default 100.
+  int32_t max_concurrent_streams = 100;
   TlsServerOptions tls;
 };
 

@@ -108,10 +108,13 @@ void CheckMetricNames(const std::string& where, const std::string& expr,
           value.find('$') != std::string::npos) {
         continue;
       }
+      // References by name: clang 14 cannot capture structured bindings.
+      const std::string& want_label = label;
+      const std::string& want_value = value;
       const bool found = std::any_of(
           samples->second.begin(), samples->second.end(), [&](const auto& l) {
-            const auto it = l.find(label);
-            return it != l.end() && it->second == value;
+            const auto it = l.find(want_label);
+            return it != l.end() && it->second == want_value;
           });
       EXPECT_TRUE(found) << s.name << " has no sample with " << label << "=\""
                          << value << "\"";

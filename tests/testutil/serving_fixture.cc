@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/file_util.h"
 #include "core/snapshot_writer.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/build_cache.h"
 #include "tests/testutil/run_command.h"
 #include "tests/testutil/tiny_model.h"
 
@@ -40,24 +42,35 @@ std::string PublishTinySnapshot(const std::string& root,
 std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
                                    int32_t items, int64_t ratings,
                                    const std::string& extra_flag) {
-  const std::string csv = absl::StrCat(dir, "/ratings.csv");
-  CommandResult generated = RunCommand(
-      {RECSERVE_TRAIN_BINARY, "generate", absl::StrCat("--users=", users),
-       absl::StrCat("--items=", items), absl::StrCat("--ratings=", ratings),
-       "--seed=11", absl::StrCat("--out=", csv)});
-  EXPECT_EQ(generated.exit_code, 0) << generated.out;
-  const std::string root = absl::StrCat(dir, "/snapshots");
-  std::vector<std::string> train = {
-      RECSERVE_TRAIN_BINARY,
-      absl::StrCat("--ratings=", csv),
-      absl::StrCat("--items=", dir, "/movies.csv"),
-      "--algo=als",
-      "--eval_max_users=200",
-      absl::StrCat("--out=", root)};
-  if (!extra_flag.empty()) train.push_back(extra_flag);
-  CommandResult trained = RunCommand(train);
-  EXPECT_EQ(trained.exit_code, 0) << trained.out;
-  return root;
+  auto train = [&](const std::string& into) -> absl::Status {
+    const std::string csv = absl::StrCat(into, "/ratings.csv");
+    CommandResult generated = RunCommand(
+        {RECSERVE_TRAIN_BINARY, "generate", absl::StrCat("--users=", users),
+         absl::StrCat("--items=", items), absl::StrCat("--ratings=", ratings),
+         "--seed=11", absl::StrCat("--out=", csv)});
+    if (generated.exit_code != 0) {
+      return absl::InternalError("generate failed: " + generated.out);
+    }
+    std::vector<std::string> command = {
+        RECSERVE_TRAIN_BINARY,
+        absl::StrCat("--ratings=", csv),
+        absl::StrCat("--items=", into, "/movies.csv"),
+        "--algo=als",
+        "--eval_max_users=200",
+        absl::StrCat("--out=", into, "/snapshots")};
+    if (!extra_flag.empty()) command.push_back(extra_flag);
+    CommandResult trained = RunCommand(command);
+    if (trained.exit_code != 0) {
+      return absl::InternalError("train failed: " + trained.out);
+    }
+    return absl::OkStatus();
+  };
+  const std::string key =
+      absl::StrCat("generated-", users, "x", items, "x", ratings, "-",
+                   Crc32ToHex(Crc32(extra_flag)));
+  const absl::Status copied = CopyCachedFixture(key, dir, train);
+  EXPECT_TRUE(copied.ok()) << copied;
+  return absl::StrCat(dir, "/snapshots");
 }
 
 }  // namespace recserve::testutil

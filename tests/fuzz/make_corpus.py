@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Writes the seed corpora in tests/fuzz/corpus/ (committed; rerun this after
+changing a format). Every seed is made here, from our own generator and
+trainer: no MovieLens data.
+
+  /usr/bin/python3 tests/fuzz/make_corpus.py [--build build]
+"""
+import argparse
+import json
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def npy(descr, shape, payload, version=1):
+    shape_text = "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
+    prefix = 10 if version == 1 else 12
+    pad = (64 - (prefix + len(header) + 1) % 64) % 64
+    header = header + " " * pad + "\n"
+    size = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + size + header.encode() + payload
+
+
+def write(target, name, data):
+    folder = HERE / "corpus" / target
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+
+
+def ratings_seeds():
+    # Control byte: format = c % 5 (auto, ml100k, dat, csv, generic),
+    # 0x08 skip bad lines, (c >> 4) % 4 generic delimiter (",", tab, "::",
+    # ";"), 0x40 generic columns "user=u,item=i,rating=r".
+    write("rating_reader_fuzz", "ml100k", b"\x00" + b"196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n")
+    write("rating_reader_fuzz", "dat", b"\x00" + b"1::1193::5::978300760\n1::661::3::978302109\n2::1193::4.5::978298413\n")
+    write("rating_reader_fuzz", "csv_crlf_bom", b"\x03" + b"\xef\xbb\xbfuserId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n1,1029,3.0,1260759179\r\n")
+    write("rating_reader_fuzz", "duplicates", b"\x00" + b"1\t2\t3\t100\n1\t2\t4\t200\n1\t2\t5\t150\n2\t2\t1\t1\n")
+    write("rating_reader_fuzz", "bad_lines_skipped", b"\x08" + b"1\t2\t3\t100\n1\t2\t9\t100\nx\t2\t3\t1\n3\t4\t2.5\t7\n\n")
+    write("rating_reader_fuzz", "generic_semicolon", bytes([0x04 | 0x40 | (3 << 4)]) + b"u;i;r\nalice;\"x;y\";4\nbob;z;0.5\n")
+    write("rating_reader_fuzz", "generic_default_columns", b"\x04" + b"movieId,userId,rating,timestamp\n10,1,4,5\n11,1,3,6\n")
+
+
+def items_seeds():
+    # Control byte: format = c % 4 (auto, uitem, dat, csv), 0x04 skip bad lines.
+    flags = "|".join("1" if i in (3, 5) else "0" for i in range(19))
+    write("item_reader_fuzz", "uitem", b"\x00" + ("1|Toy Story (1995)|01-Jan-1995||http://x|" + flags + "\n").encode() + ("2|Caf\xe9 (1996)|01-Jan-1996||http://y|" + flags + "\n").encode("latin-1"))
+    write("item_reader_fuzz", "dat", b"\x00" + b"1::Toy Story (1995)::Animation|Children's|Comedy\n2::Jumanji (1995)::Adventure\n")
+    write("item_reader_fuzz", "csv_quoted", b"\x00" + "movieId,title,genres\n1,\"American President, The (1995)\",Comedy|Drama|Romance\n2,Amélie (2001),(no genres listed)\r\n".encode())
+    write("item_reader_fuzz", "bad_lines_skipped", b"\x06" + b"1::A (1990)::Drama\nx::B::Drama\n3::C (1991)\n")
+
+
+def npy_seeds():
+    # Control byte: rows expected = c & 0x0F, dtype (c >> 4) % 3 (f4, i4,
+    # i8), 0x80 expects two axes.
+    floats = struct.pack("<12f", *[i * 0.5 for i in range(12)])
+    write("npy_fuzz", "float32_3x4", bytes([0x83]) + npy("<f4", (3, 4), floats))
+    write("npy_fuzz", "int32_5", bytes([0x15]) + npy("<i4", (5,), struct.pack("<5i", 1, 2, 3, 4, 5)))
+    write("npy_fuzz", "int64_2x2_v2", bytes([0xA2]) + npy("<i8", (2, 2), struct.pack("<4q", 1, -2, 3, -4), version=2))
+    write("npy_fuzz", "empty_0x3", bytes([0x80]) + npy("<f4", (0, 3), b""))
+    write("npy_fuzz", "scalar", bytes([0x00]) + npy("<f4", (), struct.pack("<f", 1.0)))
+
+
+def snapshot_seeds(build):
+    # Also the manifest seeds: a real trained snapshot (format 2) and its
+    # format 1 form.
+    with tempfile.TemporaryDirectory() as tmp:
+        train = str(pathlib.Path(build) / "recserve-train")
+        subprocess.run([train, "generate", "--users=40", "--items=30", "--ratings=500", "--seed=3",
+                        "--out=" + tmp + "/r.csv"], check=True, capture_output=True)
+        subprocess.run([train, "--ratings=" + tmp + "/r.csv", "--items=" + tmp + "/movies.csv",
+                        "--algo=als", "--factors=4", "--implicit_factors=4", "--epochs=3",
+                        "--implicit_iterations=2", "--eval_max_users=10", "--out=" + tmp + "/snap"],
+                       check=True, capture_output=True)
+        manifest = (pathlib.Path(tmp) / "snap" / "v000001" / "manifest.json").read_bytes()
+    write("manifest_fuzz", "format2", manifest)
+    m = json.loads(manifest)
+    m["format_version"] = 1
+    for key in ("retrieval", "ranking"):
+        m.pop(key, None)
+    for name in ("user_embeddings.npy", "item_embeddings.npy"):
+        m["files"].pop(name, None)
+    write("manifest_fuzz", "format1", json.dumps(m, indent=2, sort_keys=True).encode() + b"\n")
+
+    # snapshot_folder_fuzz edits fuzz_support's tiny snapshot; files in name
+    # order, LATEST last. Record: file, mode, offset lo, offset hi, length,
+    # payload (see snapshot_folder_fuzz.cc).
+    files = ["item_bias.npy", "item_embeddings.npy", "item_factors.npy", "item_genres.txt",
+             "item_ids.txt", "item_popularity.npy", "item_titles.txt", "manifest.json",
+             "user_bias.npy", "user_embeddings.npy", "user_factors.npy", "user_ids.txt",
+             "user_seen_items.npy", "user_seen_offsets.npy"]
+    latest = len(files)
+
+    def record(name, mode, offset, payload=b""):
+        index = latest if name == "LATEST" else files.index(name)
+        return bytes([index, mode, offset & 0xFF, offset >> 8, len(payload)]) + payload
+
+    keep = 0x80
+    write("snapshot_folder_fuzz", "unchanged", b"")
+    write("snapshot_folder_fuzz", "nan_in_factors_manifest_updated", record("user_factors.npy", keep, 128, struct.pack("<f", float("nan"))))
+    write("snapshot_folder_fuzz", "inf_in_embeddings_manifest_updated", record("item_embeddings.npy", keep, 132, struct.pack("<f", float("inf"))))
+    write("snapshot_folder_fuzz", "flipped_byte", record("item_factors.npy", 0, 140, b"\xff"))
+    write("snapshot_folder_fuzz", "truncated", record("user_bias.npy", 1, 130))
+    write("snapshot_folder_fuzz", "truncated_manifest_updated", record("user_bias.npy", 1 | keep, 130))
+    write("snapshot_folder_fuzz", "shape_in_header", record("item_bias.npy", keep, 60, b"(11,)"))
+    write("snapshot_folder_fuzz", "dtype_in_header", record("user_bias.npy", keep, 21, b"<f8"))
+    write("snapshot_folder_fuzz", "duplicate_user_id", record("user_ids.txt", keep, 0, b"u1\nu1\n"))
+    write("snapshot_folder_fuzz", "missing_file", record("item_titles.txt", 0x40, 0))
+    write("snapshot_folder_fuzz", "latest_missing_version", record("LATEST", 2, 0, b"v000009\n"))
+    write("snapshot_folder_fuzz", "manifest_count_lies", record("manifest.json", 0, 0, b"{\"num_users\": 8,"))
+    write("snapshot_folder_fuzz", "seen_out_of_range", record("user_seen_items.npy", keep, 128, struct.pack("<i", 99)))
+    write("snapshot_folder_fuzz", "two_edits", record("user_factors.npy", keep, 200, b"\x00\x00\x80\x7f") + record("item_popularity.npy", keep, 128, struct.pack("<i", -5)))
+
+
+def request_seeds(build):
+    sys.path.insert(0, str(pathlib.Path(build) / "python"))
+    from recserve.v1 import recommender_pb2 as pb  # noqa: E402
+    # First byte: RPC = c % 4 (Recommend, SimilarItems, PredictRating,
+    # GetModelInfo); tiny snapshot ids u0..u6 and i0..i9.
+    seeds = {
+        "recommend": (0, pb.RecommendRequest(user_id="u1", n=3)),
+        "recommend_exclusions_seen": (0, pb.RecommendRequest(user_id="u2", n=10, exclude_item_ids=["i1", "i2", "nope"], include_seen=True)),
+        "recommend_exact_candidates_ef": (0, pb.RecommendRequest(user_id="u3", n=5, exact=True, candidates=7, ef=20)),
+        "recommend_unknown_user": (0, pb.RecommendRequest(user_id="stranger", n=2)),
+        "recommend_bad_n": (0, pb.RecommendRequest(user_id="u1", n=-1)),
+        "similar": (1, pb.SimilarItemsRequest(item_id="i4", k=3)),
+        "similar_unknown": (1, pb.SimilarItemsRequest(item_id="zzz", k=3)),
+        "predict": (2, pb.PredictRatingRequest(user_id="u0", item_id="i0")),
+        "predict_unknown_both": (2, pb.PredictRatingRequest(user_id="x", item_id="y")),
+        "model_info": (3, pb.GetModelInfoRequest()),
+    }
+    for name, (rpc, message) in seeds.items():
+        write("request_handler_fuzz", name, bytes([rpc]) + message.SerializeToString())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", default=str(HERE.parent.parent / "build"))
+    args = parser.parse_args()
+    ratings_seeds()
+    items_seeds()
+    npy_seeds()
+    snapshot_seeds(args.build)
+    request_seeds(args.build)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+// Fuzzes the Recommender service's handlers: the first byte picks the RPC,
+// the rest is parsed as its request message and sent to a real server (the
+// same RecserveServer as recserve-server) over gRPC's in-process transport,
+// serving a small snapshot. Whatever the request, the answer is OK or a
+// client error with a message, and an OK answer keeps the API's promises.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "recserve/v1/recommender.grpc.pb.h"
+#include "server/log.h"
+#include "server/recserve_server.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace recserve::fuzz {
+namespace {
+
+struct Fixture {
+  std::unique_ptr<server::RecserveServer> server;
+  std::unique_ptr<v1::Recommender::Stub> stub;
+};
+
+Fixture& GetFixture() {
+  static Fixture* fixture = [] {
+    server::SetLogLevel(server::LogLevel::kError);
+    const std::string root = absl::StrCat(ScratchDir(), "/snapshots");
+    PublishTinySnapshot(root);
+    server::ServerOptions options;
+    options.snapshot_dir = root;
+    options.listen = "127.0.0.1:0";
+    options.metrics_listen = "";
+    options.poll_interval = absl::Hours(1);
+    options.load.save_built_indexes = false;
+    absl::StatusOr<std::unique_ptr<server::RecserveServer>> started =
+        server::RecserveServer::Start(options);
+    FUZZ_CHECK(started.ok());
+    auto* f = new Fixture;
+    f->server = *std::move(started);
+    for (int i = 0; i < 3000 && f->server->models().Current() == nullptr; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    FUZZ_CHECK(f->server->models().Current() != nullptr);
+    f->stub = v1::Recommender::NewStub(f->server->InProcessChannel());
+    return f;
+  }();
+  return *fixture;
+}
+
+// Client mistakes; anything else (INTERNAL, UNKNOWN, ...) is a server bug.
+void CheckStatus(const grpc::Status& status) {
+  const grpc::StatusCode code = status.error_code();
+  FUZZ_CHECK(code == grpc::StatusCode::OK ||
+             code == grpc::StatusCode::INVALID_ARGUMENT ||
+             code == grpc::StatusCode::NOT_FOUND);
+  FUZZ_CHECK(status.ok() || !status.error_message().empty());
+}
+
+void CheckItems(const google::protobuf::RepeatedPtrField<v1::ScoredItem>& items,
+                int32_t limit) {
+  FUZZ_CHECK(items.size() <= limit);
+  std::set<std::string> ids;
+  for (const v1::ScoredItem& item : items) {
+    FUZZ_CHECK(!item.item_id().empty());
+    FUZZ_CHECK(ids.insert(item.item_id()).second);
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> Context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+  return context;
+}
+
+void CheckRequest(const uint8_t* data, size_t size) {
+  if (size < 1) return;
+  Fixture& f = GetFixture();
+  const std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (data[0] % 4) {
+    case 0: {
+      v1::RecommendRequest request;
+      if (!request.ParseFromString(bytes)) return;
+      v1::RecommendResponse response;
+      const grpc::Status status =
+          f.stub->Recommend(Context().get(), request, &response);
+      CheckStatus(status);
+      if (!status.ok()) return;
+      CheckItems(response.items(), request.n());
+      const std::set<std::string> excluded(request.exclude_item_ids().begin(),
+                                           request.exclude_item_ids().end());
+      for (const v1::ScoredItem& item : response.items()) {
+        FUZZ_CHECK(excluded.count(item.item_id()) == 0);
+        FUZZ_CHECK(std::isfinite(item.predicted_rating()));
+      }
+      FUZZ_CHECK(!response.model_version().empty());
+      break;
+    }
+    case 1: {
+      v1::SimilarItemsRequest request;
+      if (!request.ParseFromString(bytes)) return;
+      v1::SimilarItemsResponse response;
+      const grpc::Status status =
+          f.stub->SimilarItems(Context().get(), request, &response);
+      CheckStatus(status);
+      if (!status.ok()) return;
+      CheckItems(response.items(), request.k());
+      for (const v1::ScoredItem& item : response.items()) {
+        FUZZ_CHECK(item.item_id() != request.item_id());
+        FUZZ_CHECK(item.score() >= -1.0001 && item.score() <= 1.0001);
+      }
+      break;
+    }
+    case 2: {
+      v1::PredictRatingRequest request;
+      if (!request.ParseFromString(bytes)) return;
+      v1::PredictRatingResponse response;
+      const grpc::Status status =
+          f.stub->PredictRating(Context().get(), request, &response);
+      CheckStatus(status);
+      if (!status.ok()) return;
+      FUZZ_CHECK(std::isfinite(response.rating()));
+      FUZZ_CHECK(response.rating() >= 1.0 && response.rating() <= 5.0);
+      break;
+    }
+    default: {
+      v1::GetModelInfoRequest request;
+      if (!request.ParseFromString(bytes)) return;
+      v1::ModelInfo response;
+      const grpc::Status status =
+          f.stub->GetModelInfo(Context().get(), request, &response);
+      FUZZ_CHECK(status.ok());
+      FUZZ_CHECK(response.num_items() == 10);
+      break;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace recserve::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  recserve::fuzz::CheckRequest(data, size);
+  return 0;
+}

@@ -1,0 +1,201 @@
+// Fuzzes loading a snapshot folder: each input is a list of edits to the
+// files of a small valid published snapshot (and to LATEST), optionally with
+// the manifest's size and crc32 updated so that the content checks behind
+// them are reached. Loading must give a Status, or a model whose answers are
+// finite and within their bounds; never a crash or an out-of-bounds read.
+//
+// Edit record: [file] [mode] [offset lo] [offset hi] [length] payload...
+//   file   index into the sorted file list; the last index is LATEST
+//   mode   bits 0-1: 0 overwrite at offset, 1 truncate at offset then
+//          append, 2 replace whole, 3 insert at offset; 0x40 delete the
+//          file; 0x80 update the manifest's size and crc32 for it
+// Up to four records per input.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/file_util.h"
+#include "core/serving_model.h"
+#include "core/serving_model_loader.h"
+#include "core/snapshot.h"
+#include "core/snapshot_manifest.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace recserve::fuzz {
+namespace {
+
+constexpr char kManifest[] = "manifest.json";
+
+struct Template {
+  std::string version;
+  // File name -> contents: the version folder's files, then LATEST.
+  std::map<std::string, std::string> files;
+  std::string latest;
+};
+
+const Template& MakeTemplate() {
+  static const Template* made = [] {
+    const std::string root = absl::StrCat(ScratchDir(), "/template");
+    const std::string version = PublishTinySnapshot(root);
+    auto* t = new Template;
+    t->version = version;
+    for (const auto& entry : std::filesystem::directory_iterator(
+             absl::StrCat(root, "/", version))) {
+      absl::StatusOr<std::string> bytes = ReadFileToString(entry.path());
+      FUZZ_CHECK(bytes.ok());
+      t->files[entry.path().filename()] = *std::move(bytes);
+    }
+    absl::StatusOr<std::string> latest =
+        ReadFileToString(absl::StrCat(root, "/", kLatestFile));
+    FUZZ_CHECK(latest.ok());
+    t->latest = *latest;
+    return t;
+  }();
+  return *made;
+}
+
+void Apply(uint8_t mode, size_t offset, const std::string& payload,
+           std::string* bytes) {
+  offset %= bytes->size() + 1;
+  switch (mode & 3) {
+    case 0:
+      if (bytes->size() < offset + payload.size()) {
+        bytes->resize(offset + payload.size());
+      }
+      bytes->replace(offset, payload.size(), payload);
+      break;
+    case 1:
+      bytes->resize(offset);
+      bytes->append(payload);
+      break;
+    case 2:
+      bytes->assign(payload);
+      break;
+    default:
+      bytes->insert(offset, payload);
+      break;
+  }
+}
+
+void UpdateManifestEntry(const std::string& name, const std::string& bytes,
+                         std::string* manifest_json) {
+  absl::StatusOr<SnapshotManifest> manifest = ParseManifest(*manifest_json);
+  if (!manifest.ok()) return;
+  manifest->files[name] = SnapshotFileInfo{bytes.size(), Crc32(bytes)};
+  *manifest_json = ManifestToJson(*manifest);
+}
+
+void ExerciseModel(const ServingModel& model) {
+  const Snapshot& s = model.snapshot();
+  const ServingLimits limits;
+  for (int32_t u = 0; u < s.num_users(); ++u) {
+    RecommendQuery query;
+    query.user_id = s.UserId(u);
+    query.n = 4;
+    query.exact = (u % 2) == 1;
+    absl::StatusOr<Recommendation> rec = model.Recommend(query, limits);
+    if (!rec.ok()) continue;
+    FUZZ_CHECK(rec->items.size() <= 4);
+    std::set<int32_t> seen_items;
+    for (const RecommendedItem& item : rec->items) {
+      FUZZ_CHECK(item.item >= 0 && item.item < s.num_items());
+      FUZZ_CHECK(seen_items.insert(item.item).second);
+      FUZZ_CHECK(std::isfinite(item.predicted_rating));
+    }
+    absl::StatusOr<RatingPrediction> p =
+        model.PredictRating(s.UserId(u), s.ItemId(u % s.num_items()), limits);
+    if (p.ok()) {
+      FUZZ_CHECK(p->rating >= s.rating_scale().min &&
+                 p->rating <= s.rating_scale().max);
+    }
+  }
+  for (int32_t i = 0; i < s.num_items(); ++i) {
+    absl::StatusOr<std::vector<SimilarItem>> similar =
+        model.SimilarItems(s.ItemId(i), 3, limits);
+    if (!similar.ok()) continue;
+    FUZZ_CHECK(similar->size() <= 3);
+    for (const SimilarItem& item : *similar) {
+      FUZZ_CHECK(item.item != i && item.item >= 0 && item.item < s.num_items());
+      FUZZ_CHECK(std::isfinite(item.similarity));
+    }
+  }
+}
+
+void CheckSnapshotFolder(const uint8_t* data, size_t size) {
+  const Template& t = MakeTemplate();
+  std::map<std::string, std::string> files = t.files;
+  std::set<std::string> deleted;
+  std::string latest = t.latest;
+  std::vector<std::string> names;
+  for (const auto& [name, bytes] : files) names.push_back(name);
+
+  size_t at = 0;
+  for (int record = 0; record < 4 && size - at >= 5; ++record) {
+    const size_t index = data[at] % (names.size() + 1);
+    const uint8_t mode = data[at + 1];
+    const size_t offset = data[at + 2] | (size_t{data[at + 3]} << 8);
+    const size_t length = std::min<size_t>(data[at + 4], size - at - 5);
+    const std::string payload(reinterpret_cast<const char*>(data + at + 5),
+                              length);
+    at += 5 + length;
+    if (index == names.size()) {
+      Apply(mode, offset, payload, &latest);
+      continue;
+    }
+    const std::string& name = names[index];
+    if ((mode & 0x40) != 0) {
+      deleted.insert(name);
+      continue;
+    }
+    Apply(mode, offset, payload, &files[name]);
+    if ((mode & 0x80) != 0 && name != kManifest) {
+      UpdateManifestEntry(name, files[name], &files[kManifest]);
+    }
+  }
+
+  const std::string root = absl::StrCat(ScratchDir(), "/root");
+  const std::string dir = absl::StrCat(root, "/", t.version);
+  std::error_code ignored;
+  std::filesystem::remove_all(root, ignored);
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, bytes] : files) {
+    if (deleted.count(name) == 0) {
+      WriteBytes(absl::StrCat(dir, "/", name), bytes);
+    }
+  }
+  WriteBytes(absl::StrCat(root, "/", kLatestFile), latest);
+
+  const absl::StatusOr<std::string> version = ResolveLatestVersion(root);
+  if (!version.ok()) {
+    FUZZ_CHECK(!version.status().message().empty());
+    return;
+  }
+  ServingModelLoadOptions options;
+  options.load_saved_indexes = false;
+  options.save_built_indexes = false;
+  options.index.threads = 1;
+  const absl::StatusOr<std::shared_ptr<const ServingModel>> model =
+      LoadServingModel(absl::StrCat(root, "/", *version), options);
+  if (!model.ok()) {
+    FUZZ_CHECK(!model.status().message().empty());
+    return;
+  }
+  ExerciseModel(**model);
+}
+
+}  // namespace
+}  // namespace recserve::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  recserve::fuzz::CheckSnapshotFolder(data, size);
+  return 0;
+}
