@@ -4,14 +4,14 @@
 // allows. The server stays healthy, its in-flight gauge returns to zero and,
 // under ASan, LeakSanitizer checks nothing is left behind at exit.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -187,7 +187,6 @@ TEST_F(ClientFaultsTest, ClientKilledWithCallsOpen) {
   const std::string bench = absl::StrCat(
       std::filesystem::path(RECSERVE_SERVER_BINARY).parent_path().string(),
       "/recserve-bench");
-  const std::string counted = "recserve_requests_total";
   client_test::ChildProcess client(
       {bench, absl::StrCat("--server=127.0.0.1:", server_->port()),
        absl::StrCat("--snapshot_dir=", tmp_.path()), "--concurrency=64",
@@ -213,21 +212,14 @@ TEST_F(ClientFaultsTest, ClientKilledWithCallsOpen) {
 // Reads the server's first SETTINGS frame over a raw HTTP/2 connection and
 // returns its SETTINGS_MAX_CONCURRENT_STREAMS, or -1.
 int64_t AdvertisedStreamLimit(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = testutil::ConnectLoopback(port);
   if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   int64_t limit = -1;
   // The client preface, then an empty SETTINGS frame.
   static const char kPreface[] =
       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::send(fd, kPreface, sizeof(kPreface) - 1, 0) ==
-          static_cast<ssize_t>(sizeof(kPreface) - 1)) {
+  if (::send(fd, kPreface, sizeof(kPreface) - 1, 0) ==
+      static_cast<ssize_t>(sizeof(kPreface) - 1)) {
     unsigned char header[9];
     if (::recv(fd, header, 9, MSG_WAITALL) == 9 && header[3] == 0x4) {
       const size_t length = (header[0] << 16) | (header[1] << 8) | header[2];

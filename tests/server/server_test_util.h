@@ -52,10 +52,11 @@ inline bool WaitFor(const std::function<bool()>& ready, absl::Duration limit) {
   return ready();
 }
 
-// GET http://127.0.0.1:`port``path`; returns the body, or "" on failure.
-inline std::string HttpGet(int port, const std::string& path) {
+// A TCP connection to 127.0.0.1:`port` whose reads time out after 5 s, or
+// -1. The caller closes it.
+inline int ConnectLoopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -64,8 +65,15 @@ inline std::string HttpGet(int port, const std::string& path) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ::close(fd);
-    return "";
+    return -1;
   }
+  return fd;
+}
+
+// GET http://127.0.0.1:`port``path`; returns the body, or "" on failure.
+inline std::string HttpGet(int port, const std::string& path) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
   const std::string request =
       absl::StrCat("GET ", path,
                    " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
