@@ -164,7 +164,9 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
                                  : absl::StrCat(options.limits.ef),
           ", norm_scan_items ", options.load.norm_scan_items, ", exact ",
           options.limits.allow_exact ? "allowed" : "refused", ", fallbacks ",
-          options.limits.fallbacks ? "on" : "off");
+          options.limits.fallbacks ? "on" : "off", "; max_message_bytes ",
+          options.max_message_bytes, ", max_concurrent_streams ",
+          options.max_concurrent_streams);
   server->reloader_->Start();
   return server;
 }

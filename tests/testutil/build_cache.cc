@@ -20,7 +20,7 @@ absl::Status FsError(const std::string& what, const std::error_code& error) {
   return absl::InternalError(absl::StrCat(what, ": ", error.message()));
 }
 
-// Removes the lock on every path out.
+// An exclusive flock on a file, held until destruction.
 class FileLock {
  public:
   explicit FileLock(const std::string& path)
