@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) for a while, nproc at a time, and
 # prints executions and coverage per target. Needs the fuzz build:
-#   cmake --preset fuzz && cmake --build --preset fuzz
+#   cmake --preset asan && cmake --build --preset asan --target fuzz_targets
 #   tests/fuzz/run.sh [--seconds N] [--build DIR] [target...]
 # New corpus entries go to a work folder (printed), not to the committed
 # seeds. A crash fails the run; its input is kept in the work folder: fix the
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=60
-build=build-fuzz
+build=build-asan
 targets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -45,7 +45,7 @@ pids=()
 status=0
 for target in "${targets[@]}"; do
   if [[ ! -x "$build/$target" ]]; then
-    echo "$build/$target is missing: build it with cmake --build --preset fuzz" >&2
+    echo "$build/$target is missing: build it with cmake --preset asan && cmake --build --preset asan --target fuzz_targets" >&2
     exit 2
   fi
   run_target "$target" &
