@@ -1,5 +1,6 @@
 // Hot reload on the real server under load: a new version is swapped in
-// without a failed request, and a corrupt one is rejected while the old one
+// without a failed request, a storm of versions leaves at most two models in
+// memory, and every kind of corrupt version is rejected while the old one
 // keeps serving.
 
 #include <atomic>
