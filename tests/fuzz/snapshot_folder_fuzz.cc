@@ -37,7 +37,7 @@ constexpr char kManifest[] = "manifest.json";
 
 struct Template {
   std::string version;
-  // File name -> contents: the version folder's files, then LATEST.
+  // File name -> contents of the version folder's files.
   std::map<std::string, std::string> files;
   std::string latest;
 };

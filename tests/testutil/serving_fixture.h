@@ -34,6 +34,8 @@ std::string PublishTinySnapshot(const std::string& root,
 // `items` x `ratings` (seed 11) into `dir`/ratings.csv and to train on them
 // with --algo als and default ranking choices, publishing under
 // `dir`/snapshots. Returns the snapshot root. Fails the test on error.
+// The training runs once per build and these arguments; later calls copy
+// its result (CopyCachedFixture in tests/testutil/build_cache.h).
 std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
                                    int32_t items, int64_t ratings,
                                    const std::string& extra_flag = "");
