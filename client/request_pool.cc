@@ -9,7 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "core/snapshot.h"
+#include "core/snapshot/snapshot.h"
 #include "recserve/v1/recommender.pb.h"
 
 namespace recserve::client {

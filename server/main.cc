@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "server/log.h"
 #include "server/recserve_server.h"
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "core/serving_model.h"
+#include "core/serve/serving_model.h"
 #include "recserve/v1/recommender.pb.h"
 
 namespace recserve::server {

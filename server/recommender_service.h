@@ -5,8 +5,8 @@
 // model for the whole call, validates and answers through core
 // (ServingModel), maps the Status and records metrics; nothing else.
 
-#include "core/model_reloader.h"
-#include "core/serving_model.h"
+#include "core/serve/model_reloader.h"
+#include "core/serve/serving_model.h"
 #include "recserve/v1/recommender.grpc.pb.h"
 #include "server/server_metrics.h"
 

@@ -11,7 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "core/model_reloader.h"
+#include "core/serve/model_reloader.h"
 #include "grpcpp/server.h"
 #include "server/recommender_service.h"
 #include "server/server_metrics.h"

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "core/serving_model.h"
-#include "core/serving_model_loader.h"
+#include "core/serve/serving_model.h"
+#include "core/serve/serving_model_loader.h"
 
 namespace recserve::server {
 

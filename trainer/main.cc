@@ -27,18 +27,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/types/optional.h"
-#include "core/evaluation_report.h"
-#include "core/factor_import.h"
-#include "core/genre_agreement.h"
-#include "core/item_reader.h"
-#include "core/model_training.h"
-#include "core/rating_reader.h"
-#include "core/recommender_training.h"
-#include "core/serving_model_loader.h"
-#include "core/snapshot_writer.h"
-#include "core/split.h"
-#include "core/status_macros.h"
-#include "core/synthetic_generator.h"
+#include "core/eval/evaluation_report.h"
+#include "core/train/factor_import.h"
+#include "core/eval/genre_agreement.h"
+#include "core/data/item_reader.h"
+#include "core/train/rating_model_trainer.h"
+#include "core/data/rating_reader.h"
+#include "core/train/two_stage_trainer.h"
+#include "core/serve/serving_model_loader.h"
+#include "core/snapshot/snapshot_writer.h"
+#include "core/data/split.h"
+#include "core/base/status_macros.h"
+#include "core/synthetic/synthetic_generator.h"
 
 // Data.
 ABSL_FLAG(std::string, ratings, "",
@@ -325,7 +325,7 @@ absl::StatusOr<ModelTrainingOptions> TrainingOptionsFromFlags() {
 // share a genre, for the retrieval embeddings (what SimilarItems uses) and
 // the rating factors, beside random pairs.
 void AddGenreAgreement(const Dataset& train, const ItemCatalog& catalog,
-                       const MfModel& model, const ImplicitModel* retrieval,
+                       const MfModel& model, const RetrievalModel* retrieval,
                        nlohmann::json* metrics) {
   std::vector<std::vector<std::string>> genres(train.num_items());
   for (int32_t i = 0; i < train.num_items(); ++i) {

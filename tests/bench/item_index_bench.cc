@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "core/item_index.h"
-#include "core/parallel_for.h"
+#include "core/index/item_index.h"
+#include "core/base/parallel_for.h"
 
 namespace recserve {
 namespace {

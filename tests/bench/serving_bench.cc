@@ -51,16 +51,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "benchmark/benchmark.h"
-#include "core/implicit_als.h"
-#include "core/item_index.h"
-#include "core/mf_model.h"
-#include "core/parallel_for.h"
-#include "core/random_stream.h"
-#include "core/ratings.h"
-#include "core/serving_model.h"
-#include "core/serving_model_loader.h"
-#include "core/snapshot_writer.h"
-#include "core/status_macros.h"
+#include "core/train/implicit_als.h"
+#include "core/index/item_index.h"
+#include "core/model/mf_model.h"
+#include "core/base/parallel_for.h"
+#include "core/base/random_stream.h"
+#include "core/data/ratings.h"
+#include "core/serve/serving_model.h"
+#include "core/serve/serving_model_loader.h"
+#include "core/snapshot/snapshot_writer.h"
+#include "core/base/status_macros.h"
 
 namespace recserve {
 namespace {
@@ -178,7 +178,7 @@ absl::StatusOr<std::string> GenerateAndPublish(Setup* s) {
     }
     latent.row(r).normalize();
   }
-  ImplicitModel retrieval;
+  RetrievalModel retrieval;
   retrieval.item_factors.resize(items, dims);
   retrieval.user_factors.resize(users, dims);
   FillStructured(latent, kItemStream, s->norm_sigma, &retrieval.item_factors);

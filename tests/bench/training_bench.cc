@@ -12,11 +12,11 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "core/als_trainer.h"
-#include "core/bpmf_trainer.h"
-#include "core/rating_reader.h"
-#include "core/sgd_trainer.h"
-#include "core/synthetic_generator.h"
+#include "core/train/als_trainer.h"
+#include "core/train/bpmf_trainer.h"
+#include "core/data/rating_reader.h"
+#include "core/train/sgd_trainer.h"
+#include "core/synthetic/synthetic_generator.h"
 
 namespace recserve {
 namespace {

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "core/snapshot_writer.h"
+#include "core/snapshot/snapshot_writer.h"
 #include "tests/testutil/tiny_model.h"
 
 namespace recserve::fuzz {
@@ -106,7 +106,7 @@ bool IsValidUtf8(absl::string_view text) {
 
 std::string PublishTinySnapshot(const std::string& root) {
   testutil::TinyModel tiny = testutil::MakeTinyModel(7, 10, 4);
-  const ImplicitModel retrieval = testutil::MakeTinyRetrieval(7, 10, 3);
+  const RetrievalModel retrieval = testutil::MakeTinyRetrieval(7, 10, 3);
   SnapshotContents contents;
   contents.train = &tiny.train;
   contents.model = &tiny.model;

@@ -7,8 +7,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
-#include "core/item_metadata.h"
-#include "core/item_reader.h"
+#include "core/data/item_metadata.h"
+#include "core/data/item_reader.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace recserve::fuzz {

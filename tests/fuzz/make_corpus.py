@@ -89,7 +89,7 @@ def snapshot_seeds(build):
 
     # snapshot_folder_fuzz edits fuzz_support's tiny snapshot; files in name
     # order, LATEST last. This list must match the files a snapshot has
-    # (core/snapshot.h): a new file shifts the indices. Record: file, mode, offset lo, offset hi, length,
+    # (core/snapshot/snapshot.h): a new file shifts the indices. Record: file, mode, offset lo, offset hi, length,
     # payload (see snapshot_folder_fuzz.cc).
     files = ["item_bias.npy", "item_embeddings.npy", "item_factors.npy", "item_genres.txt",
              "item_ids.txt", "item_popularity.npy", "item_titles.txt", "manifest.json",

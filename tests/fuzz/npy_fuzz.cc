@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "core/npy.h"
+#include "core/base/npy.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace recserve::fuzz {

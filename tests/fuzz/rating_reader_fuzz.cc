@@ -7,8 +7,8 @@
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
-#include "core/rating_reader.h"
-#include "core/ratings.h"
+#include "core/data/rating_reader.h"
+#include "core/data/ratings.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace recserve::fuzz {

@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
-#include "core/serving_model.h"
-#include "core/serving_model_loader.h"
-#include "core/snapshot.h"
-#include "core/snapshot_manifest.h"
+#include "core/base/file_util.h"
+#include "core/serve/serving_model.h"
+#include "core/serve/serving_model_loader.h"
+#include "core/snapshot/snapshot.h"
+#include "core/snapshot/snapshot_manifest.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace recserve::fuzz {

@@ -20,8 +20,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/snapshot.h"
-#include "core/snapshot_manifest.h"
+#include "core/snapshot/snapshot.h"
+#include "core/snapshot/snapshot_manifest.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"

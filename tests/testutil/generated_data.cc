@@ -1,6 +1,6 @@
 #include "tests/testutil/generated_data.h"
 
-#include "core/rating_reader.h"
+#include "core/data/rating_reader.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/temp_files.h"
 

@@ -1,8 +1,8 @@
 #ifndef RECSERVE_TESTS_TESTUTIL_GENERATED_DATA_H_
 #define RECSERVE_TESTS_TESTUTIL_GENERATED_DATA_H_
 
-#include "core/split.h"
-#include "core/synthetic_generator.h"
+#include "core/data/split.h"
+#include "core/synthetic/synthetic_generator.h"
 
 namespace recserve::testutil {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "core/ratings.h"
+#include "core/data/ratings.h"
 
 namespace recserve {
 namespace testutil {

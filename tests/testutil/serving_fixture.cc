@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
-#include "core/snapshot_writer.h"
+#include "core/base/file_util.h"
+#include "core/snapshot/snapshot_writer.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/build_cache.h"
 #include "tests/testutil/run_command.h"
@@ -17,7 +17,7 @@ std::string PublishTinySnapshot(const std::string& root,
                                 const TinySnapshotSpec& spec) {
   const TinyModel tiny = MakeTinyModel(spec.users, spec.items, spec.factors,
                                        spec.ratings_per_user, spec.seed);
-  ImplicitModel retrieval =
+  RetrievalModel retrieval =
       MakeTinyRetrieval(spec.users, spec.items,
                         std::max(spec.retrieval_factors, 1), spec.seed + 1);
   for (int32_t i = 1; i < std::min(spec.same_direction_items, spec.items);

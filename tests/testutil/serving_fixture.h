@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "core/two_stage_scorer.h"
+#include "core/model/two_stage_scorer.h"
 
 namespace recserve::testutil {
 

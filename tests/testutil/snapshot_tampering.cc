@@ -2,8 +2,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
-#include "core/snapshot_manifest.h"
+#include "core/base/file_util.h"
+#include "core/snapshot/snapshot_manifest.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/temp_files.h"
 

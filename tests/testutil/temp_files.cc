@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
+#include "core/base/file_util.h"
 #include "gtest/gtest.h"
 
 namespace recserve {

@@ -40,11 +40,11 @@ TinyModel MakeTinyModel(int32_t num_users, int32_t num_items, int32_t factors,
   return t;
 }
 
-ImplicitModel MakeTinyRetrieval(int32_t num_users, int32_t num_items,
+RetrievalModel MakeTinyRetrieval(int32_t num_users, int32_t num_items,
                                 int32_t factors, uint64_t seed) {
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  ImplicitModel r;
+  RetrievalModel r;
   r.user_factors.resize(num_users, factors);
   r.item_factors.resize(num_items, factors);
   for (int64_t i = 0; i < r.user_factors.size(); ++i) {

@@ -6,10 +6,10 @@
 
 #include <cstdint>
 
-#include "core/implicit_als.h"
-#include "core/item_metadata.h"
-#include "core/mf_model.h"
-#include "core/ratings.h"
+#include "core/train/implicit_als.h"
+#include "core/data/item_metadata.h"
+#include "core/model/mf_model.h"
+#include "core/data/ratings.h"
 
 namespace recserve {
 namespace testutil {
@@ -34,7 +34,7 @@ TinyModel MakeTinyModel(int32_t num_users, int32_t num_items, int32_t factors,
 // factors and num_items x factors, uniform in [-1, 1), deterministic for a
 // seed. Every value is distinct from every other (with overwhelming
 // probability), so a transposed or shifted copy does not compare equal.
-ImplicitModel MakeTinyRetrieval(int32_t num_users, int32_t num_items,
+RetrievalModel MakeTinyRetrieval(int32_t num_users, int32_t num_items,
                                 int32_t factors, uint64_t seed = 2);
 
 }  // namespace testutil

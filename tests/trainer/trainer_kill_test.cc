@@ -2,7 +2,7 @@
 // trains, builds the server's indexes and publishes (--build_index): after
 // every kill, LATEST names a complete version that the server's loader
 // accepts with its saved indexes, and every version folder loads.
-// (tests/core/snapshot_publish_test kills the publishing code itself at a
+// (tests/core/snapshot/snapshot_publish_test kills the publishing code itself at a
 // finer grain; this is the whole process, as an operator's job runner
 // would kill it.)
 
@@ -20,8 +20,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/serving_model_loader.h"
-#include "core/snapshot.h"
+#include "core/serve/serving_model_loader.h"
+#include "core/snapshot/snapshot.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/run_command.h"
 #include "tests/testutil/temp_files.h"

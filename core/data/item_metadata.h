@@ -1,0 +1,23 @@
+#ifndef RECSERVE_CORE_DATA_ITEM_METADATA_H_
+#define RECSERVE_CORE_DATA_ITEM_METADATA_H_
+
+// Display metadata for items (titles, genres), keyed by external item id.
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace recserve {
+
+struct ItemMetadata {
+  std::string title;                // UTF-8
+  std::vector<std::string> genres;  // empty when the source has none
+};
+
+// External item id -> metadata. Items without an entry simply have no title.
+using ItemCatalog = absl::flat_hash_map<std::string, ItemMetadata>;
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_DATA_ITEM_METADATA_H_

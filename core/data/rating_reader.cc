@@ -1,0 +1,369 @@
+#include "core/data/rating_reader.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/base/delimited_line.h"
+#include "core/data/id_interner.h"
+#include "core/data/rating_dedup.h"
+#include "core/base/status_macros.h"
+
+namespace recserve {
+namespace {
+
+constexpr size_t kMaxBadLineMessages = 10;
+constexpr absl::string_view kMlCsvHeader = "userId,movieId,rating,timestamp";
+
+// How the fields of a data line are found.
+struct Layout {
+  std::string delimiter;
+  bool csv_quoting = false;
+  std::string separated;  // For messages: "tab-separated".
+  size_t num_fields = 4;
+  size_t user = 0, item = 1, rating = 2;
+  int timestamp = 3;      // -1: none; the line number is the timestamp.
+  bool movielens = true;  // Numeric ids and whole or half stars only.
+};
+
+Layout MovieLensLayout(RatingFormat format) {
+  Layout layout;
+  switch (format) {
+    case RatingFormat::kMl100k:
+      layout.delimiter = "\t";
+      layout.separated = "tab-separated";
+      break;
+    case RatingFormat::kMlDat:
+      layout.delimiter = "::";
+      layout.separated = "'::'-separated";
+      break;
+    default:
+      layout.delimiter = ",";
+      layout.csv_quoting = true;
+      layout.separated = "comma-separated";
+      break;
+  }
+  return layout;
+}
+
+// Builds the kGeneric layout from the options and the header line.
+absl::StatusOr<Layout> GenericLayout(const RatingReadOptions& options,
+                                     absl::string_view header,
+                                     absl::string_view where) {
+  Layout layout;
+  layout.movielens = false;
+  layout.delimiter = options.generic_delimiter == "\\t"
+                         ? std::string("\t")
+                         : options.generic_delimiter;
+  if (layout.delimiter.empty()) {
+    return absl::InvalidArgumentError("generic delimiter must not be empty");
+  }
+  layout.csv_quoting = layout.delimiter.size() == 1;
+  layout.separated = layout.delimiter == "\t"
+                         ? std::string("tab-separated")
+                         : absl::StrCat("'", layout.delimiter, "'-separated");
+
+  std::vector<absl::string_view> columns;
+  CsvSplitter splitter(layout.delimiter[0]);
+  if (layout.csv_quoting) {
+    if (absl::Status s = splitter.Split(header, &columns); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": bad header: ", s.message()));
+    }
+  } else {
+    SplitFields(header, layout.delimiter, &columns);
+  }
+  layout.num_fields = columns.size();
+
+  const std::string& mapping = options.generic_columns;
+  absl::string_view names[4];  // user, item, rating, timestamp
+  constexpr absl::string_view kKeys[4] = {"user", "item", "rating",
+                                          "timestamp"};
+  for (absl::string_view pair : absl::StrSplit(mapping, ',')) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    const absl::string_view key = absl::StripAsciiWhitespace(kv.first);
+    const absl::string_view column = absl::StripAsciiWhitespace(kv.second);
+    int k = 0;
+    while (k < 4 && kKeys[k] != key) ++k;
+    if (k == 4 || column.empty() || !names[k].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad generic column mapping ", QuoteForMessage(mapping), " at ",
+          QuoteForMessage(pair),
+          ": expected key=column pairs with keys user, item, rating "
+          "(required) and timestamp (optional), each once"));
+    }
+    names[k] = column;
+  }
+  int index[4] = {-1, -1, -1, -1};
+  for (int k = 0; k < 4; ++k) {
+    if (names[k].empty()) {
+      if (k == 3) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat("generic column mapping ", QuoteForMessage(mapping),
+                       " does not name the ", kKeys[k], " column"));
+    }
+    for (size_t c = 0; c < columns.size() && index[k] < 0; ++c) {
+      if (columns[c] == names[k]) index[k] = static_cast<int>(c);
+    }
+    if (index[k] < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": column ", QuoteForMessage(names[k]), " (",
+                       kKeys[k], ") not found in the header; header columns: ",
+                       absl::StrJoin(columns, ", ")));
+    }
+  }
+  layout.user = index[0];
+  layout.item = index[1];
+  layout.rating = index[2];
+  layout.timestamp = index[3];
+  return layout;
+}
+
+absl::StatusOr<RatingFormat> DetectFormat(absl::string_view first_line,
+                                          const std::string& path) {
+  if (first_line.find("::") != absl::string_view::npos) {
+    return RatingFormat::kMlDat;
+  }
+  if (first_line == kMlCsvHeader) return RatingFormat::kMlCsv;
+  const size_t tab = first_line.find('\t');
+  if (tab != absl::string_view::npos &&
+      IsAsciiDigits(first_line.substr(0, tab))) {
+    return RatingFormat::kMl100k;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      path, ": cannot detect the rating format from the first line ",
+      QuoteForMessage(first_line),
+      "; tried ml100k (user<TAB>item<TAB>rating<TAB>timestamp), dat "
+      "(user::item::rating::timestamp) and csv (header ",
+      kMlCsvHeader,
+      "); use --format to choose one, or --format=generic with a column "
+      "mapping"));
+}
+
+struct ParsedLine {
+  absl::string_view user, item;
+  float rating = 0;
+  int64_t timestamp = 0;
+};
+
+// Splits and validates data lines. Not thread-safe (reuses buffers).
+class LineParser {
+ public:
+  LineParser(Layout layout, const RatingReadOptions& options)
+      : layout_(std::move(layout)),
+        splitter_(layout_.delimiter[0]),
+        min_(options.min_rating),
+        max_(options.max_rating) {}
+
+  // Parses `line`; on failure sets `*error` to the problem and returns
+  // false. `line_number` is the timestamp if the layout has no such column.
+  bool Parse(absl::string_view line, int64_t line_number, ParsedLine* out,
+             std::string* error) {
+    if (layout_.csv_quoting) {
+      if (absl::Status s = splitter_.Split(line, &fields_); !s.ok()) {
+        *error = std::string(s.message());
+        return false;
+      }
+    } else {
+      SplitFields(line, layout_.delimiter, &fields_);
+    }
+    if (fields_.size() != layout_.num_fields) {
+      *error =
+          absl::StrCat("expected ", layout_.num_fields, " ", layout_.separated,
+                       " fields, found ", fields_.size());
+      return false;
+    }
+    out->user = fields_[layout_.user];
+    out->item = fields_[layout_.item];
+    if (!CheckId(out->user, "user", error) ||
+        !CheckId(out->item, "item", error)) {
+      return false;
+    }
+    if (!ParseRating(fields_[layout_.rating], &out->rating, error)) {
+      return false;
+    }
+    if (layout_.timestamp < 0) {
+      out->timestamp = line_number;
+      return true;
+    }
+    const absl::string_view ts = fields_[layout_.timestamp];
+    if (!ParseInt64(ts, &out->timestamp)) {
+      *error = ts.empty() ? std::string("empty timestamp")
+                          : absl::StrCat("non-integer timestamp ",
+                                         QuoteForMessage(ts));
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  bool CheckId(absl::string_view id, absl::string_view what,
+               std::string* error) const {
+    if (id.empty()) {
+      *error = absl::StrCat("empty ", what, " id");
+      return false;
+    }
+    if (layout_.movielens && !IsAsciiDigits(id)) {
+      *error = absl::StrCat("non-numeric ", what, " id ", QuoteForMessage(id));
+      return false;
+    }
+    return true;
+  }
+
+  bool ParseRating(absl::string_view text, float* rating,
+                   std::string* error) const {
+    if (text.empty()) {
+      *error = "empty rating";
+    } else if (!ParseFloat(text, rating)) {
+      *error = absl::StrCat("non-numeric rating ", QuoteForMessage(text));
+    } else if (!std::isfinite(*rating)) {
+      *error = absl::StrCat("rating ", QuoteForMessage(text),
+                            " is not a finite number");
+    } else if (*rating < min_ || *rating > max_) {
+      *error = absl::StrCat("rating ", QuoteForMessage(text),
+                            " is out of scale [", min_, ", ", max_, "]");
+    } else if (layout_.movielens &&
+               *rating * 2.0f != std::floor(*rating * 2.0f)) {
+      *error = absl::StrCat("rating ", QuoteForMessage(text),
+                            " is not a whole or half star");
+    } else {
+      return true;
+    }
+    return false;
+  }
+
+  const Layout layout_;
+  CsvSplitter splitter_;
+  const float min_, max_;
+  std::vector<absl::string_view> fields_;
+};
+
+}  // namespace
+
+absl::StatusOr<RatingFormat> ParseRatingFormat(absl::string_view name) {
+  for (RatingFormat f :
+       {RatingFormat::kAuto, RatingFormat::kMl100k, RatingFormat::kMlDat,
+        RatingFormat::kMlCsv, RatingFormat::kGeneric}) {
+    if (name == RatingFormatName(f)) return f;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown rating format ", QuoteForMessage(name),
+                   "; expected one of auto, ml100k, dat, csv, generic"));
+}
+
+absl::string_view RatingFormatName(RatingFormat format) {
+  switch (format) {
+    case RatingFormat::kAuto:
+      return "auto";
+    case RatingFormat::kMl100k:
+      return "ml100k";
+    case RatingFormat::kMlDat:
+      return "dat";
+    case RatingFormat::kMlCsv:
+      return "csv";
+    case RatingFormat::kGeneric:
+      return "generic";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
+                                             const RatingReadOptions& options,
+                                             Dataset* into) {
+  if (!(options.min_rating <= options.max_rating)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_rating ", options.min_rating,
+                     " is greater than max_rating ", options.max_rating));
+  }
+  LineReader::Options reader_options;
+  reader_options.progress = options.progress;
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader,
+                   LineReader::Open(path, reader_options));
+
+  absl::string_view line;
+  bool found = false;
+  while (!found && reader->Next(&line)) found = !line.empty();
+  RETURN_IF_ERROR(reader->status());
+  if (!found) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": empty file, no ratings"));
+  }
+
+  RatingReadReport report;
+  report.format = options.format;
+  if (report.format == RatingFormat::kAuto) {
+    ASSIGN_OR_RETURN(report.format, DetectFormat(line, path));
+  }
+  const std::string where = absl::StrCat(path, ":", reader->line_number());
+  Layout layout;
+  bool has_header = true;
+  if (report.format == RatingFormat::kGeneric) {
+    ASSIGN_OR_RETURN(layout, GenericLayout(options, line, where));
+  } else {
+    layout = MovieLensLayout(report.format);
+    has_header = report.format == RatingFormat::kMlCsv;
+    if (has_header && line != kMlCsvHeader) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": expected the header ", QuoteForMessage(kMlCsvHeader),
+          ", found ", QuoteForMessage(line)));
+    }
+  }
+  LineParser parser(std::move(layout), options);
+
+  std::vector<Rating>& ratings = into->ratings;
+  const size_t start = ratings.size();
+  if (const int64_t lines = reader->EstimateLineCount(); lines > 0) {
+    ratings.reserve(start + static_cast<size_t>(lines * 1.02) + 16);
+  }
+  IdInterner users(&into->users);
+  IdInterner items(&into->items);
+  ParsedLine parsed;
+  std::string error;
+  for (bool pending = !has_header; pending || reader->Next(&line);
+       pending = false) {
+    if (line.empty()) continue;
+    ++report.lines;
+    if (!parser.Parse(line, reader->line_number(), &parsed, &error)) {
+      std::string message =
+          absl::StrCat(path, ":", reader->line_number(), ": ", error);
+      if (!options.skip_bad_lines) {
+        ratings.resize(start);
+        return absl::InvalidArgumentError(message);
+      }
+      ++report.skipped_bad_lines;
+      if (report.bad_line_messages.size() < kMaxBadLineMessages) {
+        report.bad_line_messages.push_back(std::move(message));
+      }
+      continue;
+    }
+    const int32_t user = users.GetOrAdd(parsed.user);
+    ratings.push_back(Rating{user, items.GetOrAdd(parsed.item), parsed.rating,
+                             parsed.timestamp});
+  }
+  if (!reader->status().ok()) {
+    ratings.resize(start);
+    return reader->status();
+  }
+  if (report.lines == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": only a header line, no ratings"));
+  }
+  if (ratings.size() == start) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": no valid ratings; all ", report.skipped_bad_lines,
+        " data lines are bad, the first: ", report.bad_line_messages[0]));
+  }
+  report.duplicates_dropped = DropDuplicateRatings(
+      &ratings, start, into->users.size(), into->items.size());
+  report.ratings = static_cast<int64_t>(ratings.size() - start);
+  return report;
+}
+
+}  // namespace recserve

@@ -1,0 +1,130 @@
+#ifndef RECSERVE_CORE_DATA_RATING_READER_H_
+#define RECSERVE_CORE_DATA_RATING_READER_H_
+
+// Reads rating files in the formats GroupLens distributes MovieLens in, plus
+// a generic delimited format with a header, into a Dataset.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/data/ratings.h"
+
+namespace recserve {
+
+enum class RatingFormat {
+  // Detect from the first non-empty line (see ReadRatings).
+  kAuto,
+  // MovieLens 100K u.data, u1.base, u1.test, ...: "user\titem\trating\tts",
+  // no header.
+  kMl100k,
+  // MovieLens 1M / 10M ratings.dat: "user::item::rating::ts", no header.
+  kMlDat,
+  // MovieLens 20M / 25M / latest ratings.csv: header
+  // "userId,movieId,rating,timestamp", then "user,item,rating,ts".
+  kMlCsv,
+  // Any delimited file with a header line, columns chosen by
+  // RatingReadOptions::generic_columns.
+  kGeneric,
+};
+
+// The names used by the --format flag: "auto", "ml100k", "dat", "csv",
+// "generic". Errors: InvalidArgument for any other name (the message lists
+// the valid ones).
+absl::StatusOr<RatingFormat> ParseRatingFormat(absl::string_view name);
+// The inverse of ParseRatingFormat.
+absl::string_view RatingFormatName(RatingFormat format);
+
+struct RatingReadOptions {
+  // The file format; kAuto detects it. Default kAuto.
+  RatingFormat format = RatingFormat::kAuto;
+  // If true, a malformed line is counted in the report and skipped instead
+  // of failing the whole read. An empty file, an unknown format, a bad
+  // header, or a file without a single valid rating still fail. Default
+  // false.
+  bool skip_bad_lines = false;
+  // Accepted rating range, inclusive; a rating outside it is an
+  // "out of scale" error. Default [0.5, 5].
+  float min_rating = 0.5f;
+  float max_rating = 5.0f;
+  // kGeneric only: the field delimiter, used literally ("\\t", a backslash
+  // and a 't', also means a tab). A one-character delimiter honours RFC 4180
+  // quoting ("a, b" in double quotes is one field); a longer one is split
+  // on plainly. Default ",".
+  std::string generic_delimiter = ",";
+  // kGeneric only: which header column holds what, as comma-separated
+  // key=column pairs. Keys: user, item, rating (required) and timestamp
+  // (optional; without it the line number is the timestamp, so later lines
+  // count as newer). Default
+  // "user=userId,item=movieId,rating=rating,timestamp=timestamp".
+  std::string generic_columns =
+      "user=userId,item=movieId,rating=rating,timestamp=timestamp";
+  // Called now and then (after every 16 MiB read, and at the end) with the
+  // bytes read so far and the file size, so a CLI can draw a progress
+  // indicator. Called on the reading thread. May be empty. Default empty.
+  std::function<void(int64_t bytes_done, int64_t bytes_total)> progress;
+};
+
+struct RatingReadReport {
+  // The format the file was read as (never kAuto).
+  RatingFormat format = RatingFormat::kAuto;
+  // Data lines read: non-empty lines, not counting a header. Always
+  // lines == ratings + duplicates_dropped + skipped_bad_lines.
+  int64_t lines = 0;
+  // Ratings appended to the Dataset.
+  int64_t ratings = 0;
+  // Malformed lines skipped (only with skip_bad_lines).
+  int64_t skipped_bad_lines = 0;
+  // Ratings dropped because the same (user, item) pair appears again in the
+  // file with a later (or equal, on a later line) timestamp.
+  int64_t duplicates_dropped = 0;
+  // "<path>:<line>: <problem>" for the first 10 skipped lines.
+  std::vector<std::string> bad_line_messages;
+};
+
+// Reads `path` and APPENDS its ratings to `into->ratings`, interning user and
+// item ids into `into->users` / `into->items` (existing ids keep their
+// indices, so a train file and a test file read into the same Dataset share
+// id maps). Blank lines are ignored; "\r\n" line endings and a UTF-8 BOM are
+// accepted.
+//
+// Format detection (kAuto) looks at the first non-empty line: "::" means
+// dat; exactly the header "userId,movieId,rating,timestamp" means csv; a
+// tab with an integer before it means ml100k. kGeneric is never
+// auto-detected.
+//
+// Content rules:
+//  - Ids are kept exactly as written ("007" stays "007", distinct from
+//    "7"). In the MovieLens formats an id must be a non-empty run of ASCII
+//    digits; in kGeneric any non-empty string.
+//  - A rating must be a finite number in [min_rating, max_rating]; in the
+//    MovieLens formats it must also be a whole or half star (3, 3.5).
+//  - A timestamp must be an integer.
+//  - Within one call, a repeated (user, item) pair keeps the rating with the
+//    latest timestamp (on a tie, the later line) and counts the others in
+//    duplicates_dropped. Ratings already in `into` are not compared against.
+//    The kept ratings are appended in file order.
+//
+// Errors:
+//  - NotFound if `path` does not exist (other open/read failures: the
+//    errno-derived status). Messages name the path.
+//  - InvalidArgument "<path>:<line>: <problem>" for a malformed line (unless
+//    skip_bad_lines), a bad header or column mapping, e.g.
+//    "data/u.data:17: expected 4 tab-separated fields, found 3".
+//  - InvalidArgument naming the path for an empty or header-only file, an
+//    undetectable format (listing the formats tried), or no valid rating.
+// On error, `into` may hold ids interned before the failing line, but no
+// ratings from this call.
+//
+// Thread-safety: `into` must not be accessed concurrently; distinct calls on
+// distinct Datasets may run in parallel.
+absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
+                                             const RatingReadOptions& options,
+                                             Dataset* into);
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_DATA_RATING_READER_H_

@@ -1,0 +1,19 @@
+#include "core/data/user_sample.h"
+
+#include "core/base/random_stream.h"
+
+namespace recserve {
+
+std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
+                                uint64_t seed) {
+  std::vector<Rating> out;
+  out.reserve(static_cast<size_t>(share * ratings.size() * 1.1) + 16);
+  for (const Rating& r : ratings) {
+    if (RandomStream(seed, static_cast<uint64_t>(r.user)).Uniform() < share) {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+}  // namespace recserve

@@ -1,0 +1,112 @@
+#include "core/eval/evaluation_report.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/model/item_scorer.h"
+#include "core/data/sparse_ratings.h"
+
+namespace recserve {
+namespace {
+
+void AddTopN(const std::string& prefix, int32_t k, const TopNMetrics& m,
+             nlohmann::json* out) {
+  const std::string at = absl::StrCat("@", k);
+  (*out)[prefix + "precision" + at] = m.precision;
+  (*out)[prefix + "recall" + at] = m.recall;
+  (*out)[prefix + "ndcg" + at] = m.ndcg;
+  (*out)[prefix + "coverage"] = m.coverage;
+  (*out)[prefix + "hr" + at] = m.loo_hr;
+  (*out)[prefix + "loo_ndcg" + at] = m.loo_ndcg;
+  (*out)[prefix + "topn_users"] = m.users;
+  (*out)[prefix + "loo_users"] = m.loo_users;
+}
+
+}  // namespace
+
+EvaluationReport EvaluateModel(const MfModel& model,
+                               const RetrievalModel* retrieval,
+                               const TwoStageOptions& ranking,
+                               const Dataset& train,
+                               absl::Span<const Rating> test,
+                               const TopNOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  EvaluationReport report;
+  report.topn_options = options;
+  report.rating = EvaluateRatings(model, test);
+  const PopularityScorer popularity(train);
+  report.topn.emplace_back("popularity",
+                           EvaluateTopN(popularity, train, test, options));
+  const MfScorer rating_model(model);
+  report.topn.emplace_back("rating_model",
+                           EvaluateTopN(rating_model, train, test, options));
+  if (retrieval != nullptr) {
+    const EmbeddingScorer retrieval_model(retrieval->user_factors,
+                                          retrieval->item_factors);
+    report.topn.emplace_back(
+        "retrieval", EvaluateTopN(retrieval_model, train, test, options));
+    const SparseRatings seen =
+        GroupRatings(train.ratings, train.num_users(), /*by_user=*/true);
+    const TwoStageScorer two_stage(retrieval_model, model, seen, ranking);
+    report.topn.emplace_back("two_stage",
+                             EvaluateTopN(two_stage, train, test, options));
+  }
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return report;
+}
+
+nlohmann::json EvaluationToJson(const EvaluationReport& report) {
+  nlohmann::json out = nlohmann::json::object();
+  out["rmse"] = report.rating.rmse;
+  out["mae"] = report.rating.mae;
+  out["r2"] = report.rating.r2;
+  out["test_ratings"] = report.rating.count;
+  const int32_t k = report.topn_options.k;
+  out["k"] = k;
+  out["relevance_threshold"] = report.topn_options.relevance_threshold;
+  out["loo_negatives"] = report.topn_options.loo_negatives;
+  for (const auto& [name, metrics] : report.topn) {
+    AddTopN(name + "/", k, metrics, &out);
+  }
+  if (!report.topn.empty()) AddTopN("", k, report.topn.back().second, &out);
+  out["evaluation_seconds"] = report.seconds;
+  return out;
+}
+
+std::string FormatEvaluation(const EvaluationReport& report) {
+  const int32_t k = report.topn_options.k;
+  std::string out = absl::StrFormat(
+      "Rating prediction on %d test ratings:  RMSE %.4f   MAE %.4f   R² "
+      "%.4f\n\n",
+      report.rating.count, report.rating.rmse, report.rating.mae,
+      report.rating.r2);
+  absl::StrAppendFormat(
+      &out,
+      "Top-%d ranking (full ranking over unseen items, relevant = test "
+      "rating >= %.1f; leave-one-out = each user's latest test item against "
+      "%d sampled unrated items)\n",
+      k, report.topn_options.relevance_threshold,
+      report.topn_options.loo_negatives);
+  const std::string at = absl::StrCat("@", k);
+  absl::StrAppendFormat(&out, "  %-14s %12s %12s %12s %10s %12s %12s\n",
+                        "method", "precision" + at, "recall" + at, "ndcg" + at,
+                        "coverage", "LOO HR" + at, "LOO NDCG" + at);
+  for (const auto& [name, m] : report.topn) {
+    absl::StrAppendFormat(
+        &out, "  %-14s %12.4f %12.4f %12.4f %10.4f %12.4f %12.4f\n", name,
+        m.precision, m.recall, m.ndcg, m.coverage, m.loo_hr, m.loo_ndcg);
+  }
+  if (!report.topn.empty()) {
+    absl::StrAppendFormat(&out,
+                          "  (%d users with relevant test items; %d "
+                          "users in leave-one-out)\n",
+                          report.topn.back().second.users,
+                          report.topn.back().second.loo_users);
+  }
+  return out;
+}
+
+}  // namespace recserve

@@ -1,0 +1,86 @@
+#include "core/eval/genre_agreement.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "core/base/parallel_for.h"
+
+namespace recserve {
+namespace {
+
+bool ShareGenre(const std::vector<std::string>& a,
+                const std::vector<std::string>& b) {
+  for (const std::string& g : a) {
+    if (std::find(b.begin(), b.end(), g) != b.end()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<GenreAgreement> MeasureGenreAgreement(
+    const FactorMatrix& item_vectors,
+    const std::vector<std::vector<std::string>>& genres, int32_t k,
+    int32_t max_items, uint64_t seed, int32_t threads) {
+  std::vector<int32_t> known;
+  for (int32_t i = 0;
+       i < static_cast<int32_t>(genres.size()) && i < item_vectors.rows();
+       ++i) {
+    if (!genres[i].empty()) known.push_back(i);
+  }
+  if (known.size() < 2 || k < 1) return std::nullopt;
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> measured = known;
+  std::shuffle(measured.begin(), measured.end(), rng);
+  if (static_cast<int32_t>(measured.size()) > max_items) {
+    measured.resize(max_items);
+  }
+  // Cosine similarity = dot product of unit rows.
+  FactorMatrix unit = item_vectors;
+  for (Eigen::Index i = 0; i < unit.rows(); ++i) {
+    const float norm = unit.row(i).norm();
+    if (norm > 0) unit.row(i) /= norm;
+  }
+  const int32_t neighbours = std::min<int32_t>(k, known.size() - 1);
+  std::vector<int64_t> shared(measured.size(), 0);
+  ParallelFor(
+      static_cast<int64_t>(measured.size()), threads,
+      [&](int64_t begin, int64_t end, int32_t) {
+        std::vector<std::pair<float, int32_t>> sims(known.size());
+        for (int64_t m = begin; m < end; ++m) {
+          const int32_t item = measured[m];
+          for (size_t j = 0; j < known.size(); ++j) {
+            const int32_t other = known[j];
+            sims[j] = {
+                other == item ? -2.0f : unit.row(item).dot(unit.row(other)),
+                other};
+          }
+          std::partial_sort(sims.begin(), sims.begin() + neighbours, sims.end(),
+                            [](const auto& a, const auto& b) {
+                              return a.first > b.first || (a.first == b.first &&
+                                                           a.second < b.second);
+                            });
+          for (int32_t n = 0; n < neighbours; ++n) {
+            shared[m] += ShareGenre(genres[item], genres[sims[n].second]);
+          }
+        }
+      });
+  GenreAgreement out;
+  out.items = static_cast<int64_t>(measured.size());
+  out.neighbours = static_cast<double>(std::accumulate(
+                       shared.begin(), shared.end(), int64_t{0})) /
+                   (static_cast<double>(measured.size()) * neighbours);
+  std::uniform_int_distribution<size_t> pick(0, known.size() - 1);
+  int64_t random_shared = 0, pairs = 0;
+  for (int32_t p = 0; p < 20000; ++p) {
+    const int32_t a = known[pick(rng)], b = known[pick(rng)];
+    if (a == b) continue;
+    random_shared += ShareGenre(genres[a], genres[b]);
+    ++pairs;
+  }
+  out.random = pairs > 0 ? static_cast<double>(random_shared) / pairs : 0;
+  return out;
+}
+
+}  // namespace recserve

@@ -1,0 +1,334 @@
+#include "core/eval/topn_evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "core/base/parallel_for.h"
+#include "core/eval/ranking_metrics.h"
+#include "core/data/sparse_ratings.h"
+
+namespace recserve {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kUsersPerChunk = 16;
+
+// SplitMix64: a small, fast generator whose output is fixed by its seed on
+// every platform (std distributions are not).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, n) (multiply-shift; bias below n / 2^64).
+  uint64_t Below(uint64_t n) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
+                                 64);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// Rows of positions into `test`, one row per training user.
+struct TestByUser {
+  std::vector<int64_t> offsets;
+  std::vector<int64_t> positions;
+};
+
+TestByUser GroupTest(absl::Span<const Rating> test, int32_t num_users) {
+  TestByUser g;
+  g.offsets.assign(static_cast<size_t>(num_users) + 1, 0);
+  auto known = [num_users](int32_t u) { return u >= 0 && u < num_users; };
+  for (const Rating& r : test) {
+    if (known(r.user)) ++g.offsets[r.user + 1];
+  }
+  for (size_t u = 1; u < g.offsets.size(); ++u)
+    g.offsets[u] += g.offsets[u - 1];
+  g.positions.resize(g.offsets.back());
+  std::vector<int64_t> next(g.offsets.begin(), g.offsets.end() - 1);
+  for (size_t i = 0; i < test.size(); ++i) {
+    if (known(test[i].user)) g.positions[next[test[i].user]++] = i;
+  }
+  return g;
+}
+
+struct UserResult {
+  bool full = false;  // had a relevant item, so full-ranking metrics are set
+  double precision = 0, recall = 0, ndcg = 0;
+  double loo_hr = 0, loo_ndcg = 0;
+};
+
+// A scored item; Better() is the ranking order (higher score, then lower
+// index).
+using Scored = std::pair<float, int32_t>;
+bool Better(const Scored& a, const Scored& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+// Everything one worker thread needs, sized once per worker. The *_mark
+// arrays hold the index of the last user that marked the item, so they never
+// need clearing.
+struct Worker {
+  std::vector<float> scores;
+  std::vector<int32_t> train_mark, test_mark, chosen_mark;
+  std::vector<uint8_t> recommended;
+  std::vector<int32_t> relevant, ranked, negatives, pool;
+  std::vector<float> negative_scores;
+  std::vector<Scored> heap;
+
+  void Init(int32_t num_items, int32_t k, int32_t negatives_wanted) {
+    if (!scores.empty() || num_items == 0) return;
+    scores.resize(num_items);
+    train_mark.assign(num_items, kUnknownIndex);
+    test_mark.assign(num_items, kUnknownIndex);
+    chosen_mark.assign(num_items, kUnknownIndex);
+    recommended.assign(num_items, 0);
+    ranked.reserve(std::min(k, num_items));
+    heap.reserve(std::min(k, num_items));
+    negatives.reserve(negatives_wanted);
+    negative_scores.reserve(negatives_wanted);
+  }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const ItemScorer& scorer, const Dataset& train,
+            absl::Span<const Rating> test, const TopNOptions& options)
+      : scorer_(scorer),
+        test_(test),
+        options_(options),
+        num_items_(scorer.num_items()),
+        k_(std::max(options.k, 1)),
+        negatives_wanted_(
+            std::min(std::max(options.loo_negatives, 0), num_items_)),
+        train_(GroupRatings(train.ratings, train.num_users(), true)),
+        test_by_user_(GroupTest(test, train.num_users())) {}
+
+  TopNMetrics Run() {
+    const std::vector<int32_t> users = ChooseUsers();
+    std::vector<UserResult> results(users.size());
+    std::vector<Worker> workers(ResolveThreads(options_.threads));
+    for (Worker& w : workers) w.relevant.reserve(max_test_per_user_);
+    ParallelFor(
+        static_cast<int64_t>(users.size()), options_.threads,
+        [&](int64_t begin, int64_t end, int32_t worker) {
+          Worker& w = workers[worker];
+          w.Init(num_items_, k_, negatives_wanted_);
+          for (int64_t j = begin; j < end; ++j) {
+            results[j] = EvaluateUser(users[j], w);
+          }
+        },
+        kUsersPerChunk);
+    return Aggregate(results, workers);
+  }
+
+ private:
+  bool KnownItem(int32_t item) const { return item >= 0 && item < num_items_; }
+
+  // Training users with a test rating, or a seeded sample of max_users of
+  // them, in ascending order.
+  std::vector<int32_t> ChooseUsers() {
+    std::vector<int32_t> users;
+    const auto& offsets = test_by_user_.offsets;
+    for (size_t u = 0; u + 1 < offsets.size(); ++u) {
+      const int64_t size = offsets[u + 1] - offsets[u];
+      max_test_per_user_ = std::max(max_test_per_user_, size);
+      if (size > 0) users.push_back(static_cast<int32_t>(u));
+    }
+    const size_t wanted = static_cast<size_t>(options_.max_users);
+    if (options_.max_users > 0 && wanted < users.size()) {
+      Rng rng(options_.seed ^ 0x5eed5eed5eed5eedULL);
+      for (size_t j = 0; j < wanted; ++j) {
+        std::swap(users[j], users[j + rng.Below(users.size() - j)]);
+      }
+      users.resize(wanted);
+      std::sort(users.begin(), users.end());
+    }
+    return users;
+  }
+
+  UserResult EvaluateUser(int32_t user, Worker& w) const {
+    UserResult result;
+    if (num_items_ == 0) return result;
+    scorer_.ScoreItems(user, absl::MakeSpan(w.scores));
+    // Mark the user's training and test items; count the distinct ones.
+    int32_t rated = 0;
+    for (int64_t e = train_.offsets[user]; e < train_.offsets[user + 1]; ++e) {
+      const int32_t item = train_.cols[e];
+      if (!KnownItem(item) || w.train_mark[item] == user) continue;
+      w.train_mark[item] = user;
+      ++rated;
+    }
+    const absl::Span<const int64_t> positions =
+        absl::MakeConstSpan(test_by_user_.positions)
+            .subspan(
+                test_by_user_.offsets[user],
+                test_by_user_.offsets[user + 1] - test_by_user_.offsets[user]);
+    int64_t latest = positions[0];
+    for (int64_t p : positions) {
+      const Rating& r = test_[p];
+      if (r.timestamp >= test_[latest].timestamp) latest = p;
+      if (!KnownItem(r.item) || w.test_mark[r.item] == user) continue;
+      w.test_mark[r.item] = user;
+      rated += w.train_mark[r.item] != user;
+    }
+    LeaveOneOut(user, test_[latest].item, num_items_ - rated, w, result);
+    FullRanking(user, positions, w, result);
+    return result;
+  }
+
+  void LeaveOneOut(int32_t user, int32_t positive, int32_t unrated, Worker& w,
+                   UserResult& result) const {
+    if (!KnownItem(positive)) return;  // a miss
+    SampleNegatives(user, std::min(negatives_wanted_, unrated), unrated, w);
+    w.negative_scores.clear();
+    for (int32_t item : w.negatives)
+      w.negative_scores.push_back(w.scores[item]);
+    const int64_t rank = RankAmong(w.scores[positive], w.negative_scores);
+    result.loo_hr = HitForRank(rank, k_);
+    result.loo_ndcg = NdcgForRank(rank, k_);
+  }
+
+  // Draws `wanted` of the user's `unrated` items into w.negatives, seeded by
+  // (seed, user) only.
+  void SampleNegatives(int32_t user, int32_t wanted, int32_t unrated,
+                       Worker& w) const {
+    w.negatives.clear();
+    if (wanted == 0) return;
+    Rng rng(options_.seed * 0x9e3779b97f4a7c15ULL +
+            static_cast<uint64_t>(user));
+    auto rated = [&](int32_t item) {
+      return w.train_mark[item] == user || w.test_mark[item] == user;
+    };
+    if (static_cast<int64_t>(unrated - wanted) * 8 >= num_items_) {
+      // Rejection sampling: at least 1 in 8 draws is accepted.
+      while (static_cast<int32_t>(w.negatives.size()) < wanted) {
+        const int32_t item = static_cast<int32_t>(rng.Below(num_items_));
+        if (rated(item) || w.chosen_mark[item] == user) continue;
+        w.chosen_mark[item] = user;
+        w.negatives.push_back(item);
+      }
+      return;
+    }
+    // Nearly everything is rated: list the unrated items and take a partial
+    // Fisher-Yates shuffle of them.
+    if (w.pool.capacity() == 0) w.pool.reserve(num_items_);
+    w.pool.clear();
+    for (int32_t item = 0; item < num_items_; ++item) {
+      if (!rated(item)) w.pool.push_back(item);
+    }
+    for (int32_t j = 0; j < wanted; ++j) {
+      std::swap(w.pool[j], w.pool[j + rng.Below(w.pool.size() - j)]);
+      w.negatives.push_back(w.pool[j]);
+    }
+  }
+
+  void FullRanking(int32_t user, absl::Span<const int64_t> positions, Worker& w,
+                   UserResult& result) const {
+    w.relevant.clear();
+    for (int64_t p : positions) {
+      const Rating& r = test_[p];
+      if (r.value < options_.relevance_threshold) continue;
+      w.relevant.push_back(KnownItem(r.item) ? r.item : kUnknownIndex);
+    }
+    if (w.relevant.empty()) return;
+    // Sort, and drop repeated known items (a repeated kUnknownIndex stands
+    // for distinct unknown items).
+    std::sort(w.relevant.begin(), w.relevant.end());
+    w.relevant.erase(std::unique(w.relevant.begin(), w.relevant.end(),
+                                 [](int32_t a, int32_t b) {
+                                   return a == b && a != kUnknownIndex;
+                                 }),
+                     w.relevant.end());
+    // Top k by a bounded heap whose front is the worst item kept.
+    w.heap.clear();
+    for (int32_t item = 0; item < num_items_; ++item) {
+      const float s = w.scores[item];
+      if (w.train_mark[item] == user || std::isnan(s)) continue;
+      const Scored candidate{s, item};
+      if (static_cast<int32_t>(w.heap.size()) < k_) {
+        w.heap.push_back(candidate);
+        std::push_heap(w.heap.begin(), w.heap.end(), Better);
+      } else if (Better(candidate, w.heap.front())) {
+        std::pop_heap(w.heap.begin(), w.heap.end(), Better);
+        w.heap.back() = candidate;
+        std::push_heap(w.heap.begin(), w.heap.end(), Better);
+      }
+    }
+    std::sort_heap(w.heap.begin(), w.heap.end(), Better);
+    w.ranked.clear();
+    for (const Scored& s : w.heap) {
+      w.ranked.push_back(s.second);
+      w.recommended[s.second] = 1;
+    }
+    result.full = true;
+    result.precision = PrecisionAtK(w.ranked, w.relevant, k_);
+    result.recall = RecallAtK(w.ranked, w.relevant, k_);
+    result.ndcg = NdcgAtK(w.ranked, w.relevant, k_);
+  }
+
+  TopNMetrics Aggregate(const std::vector<UserResult>& results,
+                        const std::vector<Worker>& workers) const {
+    TopNMetrics m;
+    double precision = 0, recall = 0, ndcg = 0, loo_hr = 0, loo_ndcg = 0;
+    for (const UserResult& r : results) {
+      loo_hr += r.loo_hr;
+      loo_ndcg += r.loo_ndcg;
+      if (!r.full) continue;
+      ++m.users;
+      precision += r.precision;
+      recall += r.recall;
+      ndcg += r.ndcg;
+    }
+    m.loo_users = static_cast<int64_t>(results.size());
+    const double users = static_cast<double>(m.users);
+    const double loo_users = static_cast<double>(m.loo_users);
+    m.precision = m.users > 0 ? precision / users : kNaN;
+    m.recall = m.users > 0 ? recall / users : kNaN;
+    m.ndcg = m.users > 0 ? ndcg / users : kNaN;
+    m.loo_hr = m.loo_users > 0 ? loo_hr / loo_users : kNaN;
+    m.loo_ndcg = m.loo_users > 0 ? loo_ndcg / loo_users : kNaN;
+    m.coverage = kNaN;
+    if (m.users > 0 && num_items_ > 0) {
+      int64_t covered = 0;
+      for (int32_t item = 0; item < num_items_; ++item) {
+        for (const Worker& w : workers) {
+          if (!w.recommended.empty() && w.recommended[item]) {
+            ++covered;
+            break;
+          }
+        }
+      }
+      m.coverage = static_cast<double>(covered) / num_items_;
+    }
+    return m;
+  }
+
+  const ItemScorer& scorer_;
+  const absl::Span<const Rating> test_;
+  const TopNOptions& options_;
+  const int32_t num_items_;
+  const int32_t k_;
+  const int32_t negatives_wanted_;
+  const SparseRatings train_;  // items by training user
+  const TestByUser test_by_user_;
+  int64_t max_test_per_user_ = 0;
+};
+
+}  // namespace
+
+TopNMetrics EvaluateTopN(const ItemScorer& scorer, const Dataset& train,
+                         absl::Span<const Rating> test,
+                         const TopNOptions& options) {
+  return Evaluator(scorer, train, test, options).Run();
+}
+
+}  // namespace recserve

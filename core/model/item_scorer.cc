@@ -1,0 +1,46 @@
+#include "core/model/item_scorer.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace recserve {
+
+void MfScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
+  assert(scores.size() == static_cast<size_t>(num_items()));
+  Eigen::Map<Eigen::VectorXf> out(scores.data(), num_items());
+  if (user == kUnknownIndex) {
+    out = model_.item_bias.array() + model_.global_mean;
+    return;
+  }
+  out.noalias() =
+      model_.item_factors * model_.user_factors.row(user).transpose();
+  out += model_.item_bias;
+  out.array() += model_.global_mean + model_.user_bias[user];
+}
+
+void EmbeddingScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
+  assert(scores.size() == static_cast<size_t>(num_items()));
+  Eigen::Map<Eigen::VectorXf> out(scores.data(), num_items());
+  if (user == kUnknownIndex) {
+    out.setZero();
+    return;
+  }
+  out.noalias() = items_ * users_.row(user).transpose();
+}
+
+PopularityScorer::PopularityScorer(const Dataset& train)
+    : counts_(train.num_items(), 0.0f) {
+  std::vector<int64_t> counts(counts_.size(), 0);
+  for (const Rating& r : train.ratings) {
+    if (r.item >= 0 && r.item < num_items()) ++counts[r.item];
+  }
+  std::copy(counts.begin(), counts.end(), counts_.begin());
+}
+
+void PopularityScorer::ScoreItems(int32_t /*user*/,
+                                  absl::Span<float> scores) const {
+  assert(scores.size() == counts_.size());
+  std::copy(counts_.begin(), counts_.end(), scores.begin());
+}
+
+}  // namespace recserve

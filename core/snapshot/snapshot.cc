@@ -1,0 +1,435 @@
+#include "core/snapshot/snapshot.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/base/file_util.h"
+#include "core/base/npy.h"
+#include "core/base/status_macros.h"
+
+namespace recserve {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxManifestBytes = size_t{16} << 20;
+constexpr size_t kMaxLatestBytes = 4096;
+
+const char* const kRequiredFiles[] = {
+    kUserIdsFile,        kItemIdsFile,         kUserFactorsFile,
+    kUserBiasFile,       kItemFactorsFile,     kItemBiasFile,
+    kItemPopularityFile, kUserSeenOffsetsFile, kUserSeenItemsFile};
+
+// Splits a text file into its lines. Every line, including the last, must end
+// with '\n'; there must be exactly `expected` of them.
+absl::StatusOr<std::vector<absl::string_view>> SplitLines(
+    absl::string_view bytes, int64_t expected, const std::string& name,
+    absl::string_view count_field) {
+  std::vector<absl::string_view> lines;
+  if (!bytes.empty()) {
+    if (bytes.back() != '\n') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": last line does not end with a newline"));
+    }
+    bytes.remove_suffix(1);
+    lines = absl::StrSplit(bytes, '\n');
+  }
+  if (static_cast<int64_t>(lines.size()) != expected) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": has ", lines.size(), " lines, expected ",
+                     expected, " (", count_field, " in manifest.json)"));
+  }
+  return lines;
+}
+
+absl::Status ParseIds(absl::string_view bytes, int64_t expected,
+                      const std::string& name, absl::string_view count_field,
+                      IdMap* ids) {
+  ASSIGN_OR_RETURN(std::vector<absl::string_view> lines,
+                   SplitLines(bytes, expected, name, count_field));
+  ids->Reserve(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    int32_t first = ids->Find(lines[i]);
+    if (first != kUnknownIndex) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ":", i + 1, ": duplicate id '", lines[i],
+                       "' (also on line ", first + 1, ")"));
+    }
+    ids->GetOrAdd(lines[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFinite(absl::Span<const float> values, int64_t cols,
+                         const std::string& name) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      int64_t c = std::max<int64_t>(cols, 1);
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": non-finite value ", values[i], " at row ",
+                       static_cast<int64_t>(i) / c, ", column ",
+                       static_cast<int64_t>(i) % c));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// Loads the files of one version folder into a Snapshot under construction.
+struct Snapshot::Loader {
+  std::string dir;
+  Snapshot* snap;
+
+  std::string PathOf(absl::string_view file) const {
+    return absl::StrCat(dir, "/", file);
+  }
+
+  absl::Status LoadManifest() {
+    std::string path = PathOf(kManifestFile);
+    absl::StatusOr<std::string> text =
+        ReadFileToString(path, kMaxManifestBytes);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<SnapshotManifest> manifest = ParseManifest(*text);
+    if (!manifest.ok()) {
+      return absl::Status(manifest.status().code(),
+                          absl::StrCat(dir, "/", manifest.status().message()));
+    }
+    snap->manifest_ = *std::move(manifest);
+    std::string folder = fs::path(dir).lexically_normal().filename().string();
+    if (folder.empty()) {
+      folder =
+          fs::path(dir).lexically_normal().parent_path().filename().string();
+    }
+    if (ParseVersionName(folder) > 0 && folder != snap->manifest_.version) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": version is '", snap->manifest_.version,
+                       "' but the folder is named '", folder, "'"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckFileList() const {
+    const auto& files = snap->manifest_.files;
+    std::set<std::string> known(std::begin(kRequiredFiles),
+                                std::end(kRequiredFiles));
+    for (const char* name : kRequiredFiles) {
+      if (!files.count(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            PathOf(kManifestFile), ": does not list required file ", name));
+      }
+    }
+    if (files.count(kItemTitlesFile) != files.count(kItemGenresFile)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(PathOf(kManifestFile), ": lists only one of ",
+                       kItemTitlesFile, " and ", kItemGenresFile));
+    }
+    known.insert(kItemTitlesFile);
+    known.insert(kItemGenresFile);
+    const bool retrieval = snap->manifest_.retrieval.has_value();
+    for (const char* name : {kUserEmbeddingsFile, kItemEmbeddingsFile}) {
+      if (retrieval && !files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile),
+                         ": has \"retrieval\" but does not list ", name));
+      }
+      if (!retrieval && files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile), ": lists ", name,
+                         " but has no \"retrieval\" (format_version ",
+                         snap->manifest_.format_version, ")"));
+      }
+      known.insert(name);
+    }
+    for (const auto& [name, info] : files) {
+      if (!known.count(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            PathOf(kManifestFile), ": lists unknown file '", name, "'"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Maps a listed file and checks its size and checksum.
+  absl::StatusOr<MappedFile> MapVerified(const std::string& name) const {
+    std::string path = PathOf(name);
+    const SnapshotFileInfo& info = snap->manifest_.files.at(name);
+    absl::StatusOr<MappedFile> file = MappedFile::Open(path);
+    if (!file.ok()) {
+      if (absl::IsNotFound(file.status())) {
+        return absl::NotFoundError(
+            absl::StrCat(path, ": listed in manifest.json but missing"));
+      }
+      return file.status();
+    }
+    if (file->size() != info.bytes) {
+      return absl::DataLossError(absl::StrCat(
+          path, ": has ", file->size(), " bytes, manifest.json says ",
+          info.bytes, file->size() < info.bytes ? " (truncated)" : ""));
+    }
+    uint32_t crc = Crc32(file->bytes());
+    if (crc != info.crc32) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": checksum mismatch: crc32 is ", Crc32ToHex(crc),
+                       ", manifest.json says ", Crc32ToHex(info.crc32)));
+    }
+    return file;
+  }
+
+  // Maps, verifies and parses a .npy file; keeps the mapping alive in the
+  // snapshot and returns its elements.
+  template <typename T>
+  absl::StatusOr<absl::Span<const T>> LoadArray(const std::string& name,
+                                                std::vector<int64_t> shape) {
+    ASSIGN_OR_RETURN(MappedFile file, MapVerified(name));
+    ASSIGN_OR_RETURN(NpyArray array, ParseNpyAs(file.bytes(), PathOf(name),
+                                                NpyDtypeOf<T>::value, shape));
+    snap->mapped_.push_back(std::move(file));  // the mapping does not move
+    return array.values<T>();
+  }
+
+  absl::Status LoadAll() {
+    RETURN_IF_ERROR(LoadManifest());
+    RETURN_IF_ERROR(CheckFileList());
+    const SnapshotManifest& m = snap->manifest_;
+    const int64_t users = m.num_users, items = m.num_items, k = m.factors;
+
+    {
+      ASSIGN_OR_RETURN(MappedFile f, MapVerified(kUserIdsFile));
+      RETURN_IF_ERROR(ParseIds(f.bytes(), users, PathOf(kUserIdsFile),
+                               "num_users", &snap->users_));
+    }
+    {
+      ASSIGN_OR_RETURN(MappedFile f, MapVerified(kItemIdsFile));
+      RETURN_IF_ERROR(ParseIds(f.bytes(), items, PathOf(kItemIdsFile),
+                               "num_items", &snap->items_));
+    }
+
+    ASSIGN_OR_RETURN(auto user_factors,
+                     LoadArray<float>(kUserFactorsFile, {users, k}));
+    RETURN_IF_ERROR(CheckFinite(user_factors, k, PathOf(kUserFactorsFile)));
+    ASSIGN_OR_RETURN(auto item_factors,
+                     LoadArray<float>(kItemFactorsFile, {items, k}));
+    RETURN_IF_ERROR(CheckFinite(item_factors, k, PathOf(kItemFactorsFile)));
+    ASSIGN_OR_RETURN(auto user_bias, LoadArray<float>(kUserBiasFile, {users}));
+    RETURN_IF_ERROR(CheckFinite(user_bias, 1, PathOf(kUserBiasFile)));
+    ASSIGN_OR_RETURN(auto item_bias, LoadArray<float>(kItemBiasFile, {items}));
+    RETURN_IF_ERROR(CheckFinite(item_bias, 1, PathOf(kItemBiasFile)));
+    snap->user_factors_ = user_factors.data();
+    snap->item_factors_ = item_factors.data();
+    snap->user_bias_ = user_bias.data();
+    snap->item_bias_ = item_bias.data();
+    if (m.retrieval.has_value()) RETURN_IF_ERROR(LoadRetrieval(users, items));
+    snap->ranking_ = m.ranking.value_or(kFormat1Ranking);
+
+    ASSIGN_OR_RETURN(auto popularity,
+                     LoadArray<int32_t>(kItemPopularityFile, {items}));
+    int64_t total = 0;
+    for (size_t i = 0; i < popularity.size(); ++i) {
+      if (popularity[i] < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kItemPopularityFile), ": negative count ",
+                         popularity[i], " for item ", i));
+      }
+      total += popularity[i];
+    }
+    if (total != m.num_ratings) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(PathOf(kItemPopularityFile), ": counts sum to ", total,
+                       ", manifest.json says num_ratings ", m.num_ratings));
+    }
+    snap->item_popularity_ = popularity.data();
+
+    ASSIGN_OR_RETURN(auto offsets,
+                     LoadArray<int64_t>(kUserSeenOffsetsFile, {users + 1}));
+    ASSIGN_OR_RETURN(auto seen,
+                     LoadArray<int32_t>(kUserSeenItemsFile, {kNpyAnyDim}));
+    RETURN_IF_ERROR(CheckSeen(offsets, seen, items));
+    snap->seen_offsets_ = offsets.data();
+    snap->seen_items_ = seen.data();
+
+    if (m.files.count(kItemTitlesFile)) RETURN_IF_ERROR(LoadMetadata(items));
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadRetrieval(int64_t users, int64_t items) {
+    const SnapshotManifest& m = snap->manifest_;
+    const int64_t k = m.retrieval->factors;
+    ASSIGN_OR_RETURN(auto user_embeddings,
+                     LoadArray<float>(kUserEmbeddingsFile, {users, k}));
+    RETURN_IF_ERROR(
+        CheckFinite(user_embeddings, k, PathOf(kUserEmbeddingsFile)));
+    ASSIGN_OR_RETURN(auto item_embeddings,
+                     LoadArray<float>(kItemEmbeddingsFile, {items, k}));
+    RETURN_IF_ERROR(
+        CheckFinite(item_embeddings, k, PathOf(kItemEmbeddingsFile)));
+    snap->user_embeddings_ = user_embeddings.data();
+    snap->item_embeddings_ = item_embeddings.data();
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckSeen(absl::Span<const int64_t> offsets,
+                         absl::Span<const int32_t> seen, int64_t items) const {
+    const std::string offsets_name = PathOf(kUserSeenOffsetsFile);
+    if (offsets[0] != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          offsets_name, ": first offset is ", offsets[0], ", expected 0"));
+    }
+    if (offsets.back() != static_cast<int64_t>(seen.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          offsets_name, ": last offset is ", offsets.back(), " but ",
+          kUserSeenItemsFile, " has ", seen.size(), " items"));
+    }
+    if (static_cast<int64_t>(seen.size()) > snap->manifest_.num_ratings) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          PathOf(kUserSeenItemsFile), ": has ", seen.size(),
+          " items, more than num_ratings ", snap->manifest_.num_ratings));
+    }
+    for (size_t u = 0; u + 1 < offsets.size(); ++u) {
+      if (offsets[u + 1] < offsets[u]) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(offsets_name, ": offsets decrease at user ", u));
+      }
+    }
+    // Offsets are now monotone within [0, seen.size()].
+    for (size_t u = 0; u + 1 < offsets.size(); ++u) {
+      for (int64_t j = offsets[u]; j < offsets[u + 1]; ++j) {
+        if (seen[j] < 0 || seen[j] >= items ||
+            (j > offsets[u] && seen[j] <= seen[j - 1])) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              PathOf(kUserSeenItemsFile), ": user ", u, " has item ", seen[j],
+              " out of range [0, ", items, ") or not ascending"));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status LoadMetadata(int64_t items) {
+    ASSIGN_OR_RETURN(MappedFile titles_file, MapVerified(kItemTitlesFile));
+    ASSIGN_OR_RETURN(std::vector<absl::string_view> titles,
+                     SplitLines(titles_file.bytes(), items,
+                                PathOf(kItemTitlesFile), "num_items"));
+    ASSIGN_OR_RETURN(MappedFile genres_file, MapVerified(kItemGenresFile));
+    ASSIGN_OR_RETURN(std::vector<absl::string_view> genres,
+                     SplitLines(genres_file.bytes(), items,
+                                PathOf(kItemGenresFile), "num_items"));
+    snap->titles_.reserve(items);
+    for (absl::string_view t : titles) snap->titles_.emplace_back(t);
+    snap->genres_.resize(items);
+    for (int64_t i = 0; i < items; ++i) {
+      snap->genres_[i] = absl::StrSplit(genres[i], '|', absl::SkipEmpty());
+    }
+    snap->has_item_metadata_ = true;
+    return absl::OkStatus();
+  }
+};
+
+absl::StatusOr<std::vector<std::string>> ListVersions(const std::string& root) {
+  std::error_code ec;
+  fs::directory_iterator it(root, ec), end;
+  if (ec) return ErrnoStatus(ec.value(), root, "list folder");
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (; it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    int64_t number = ParseVersionName(name);
+    if (number > 0 && it->is_directory(ec)) found.emplace_back(number, name);
+  }
+  if (ec) return ErrnoStatus(ec.value(), root, "list folder");
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> names;
+  for (auto& [number, name] : found) names.push_back(std::move(name));
+  return names;
+}
+
+absl::StatusOr<std::string> ResolveLatestVersion(const std::string& root) {
+  std::string path = absl::StrCat(root, "/", kLatestFile);
+  absl::StatusOr<std::string> text = ReadFileToString(path, kMaxLatestBytes);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) {
+      return absl::NotFoundError(
+          absl::StrCat(path, ": no LATEST file; nothing published yet"));
+    }
+    return text.status();
+  }
+  std::string version(absl::StripAsciiWhitespace(*text));
+  if (ParseVersionName(version) < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": holds '", version, "', not a version name like v000001"));
+  }
+  struct stat st;
+  std::string dir = absl::StrCat(root, "/", version);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": names ", version, " but ", dir, " does not exist"));
+  }
+  return version;
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
+    const std::string& version_dir) {
+  struct stat st;
+  if (::stat(version_dir.c_str(), &st) != 0) {
+    return ErrnoStatus(errno, version_dir, "snapshot folder");
+  }
+  std::shared_ptr<Snapshot> snap(new Snapshot());
+  snap->dir_ = version_dir;
+  Loader loader{version_dir, snap.get()};
+  RETURN_IF_ERROR(loader.LoadAll());
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::LoadLatest(
+    const std::string& root) {
+  ASSIGN_OR_RETURN(std::string version, ResolveLatestVersion(root));
+  return Load(absl::StrCat(root, "/", version));
+}
+
+absl::Span<const int32_t> Snapshot::SeenItems(int32_t user) const {
+  if (user == kUnknownIndex) return {};
+  int64_t begin = seen_offsets_[user], end = seen_offsets_[user + 1];
+  return absl::Span<const int32_t>(seen_items_ + begin,
+                                   static_cast<size_t>(end - begin));
+}
+
+const std::string* Snapshot::ItemTitle(int32_t item) const {
+  if (titles_.empty() || titles_[item].empty()) return nullptr;
+  return &titles_[item];
+}
+
+const std::vector<std::string>* Snapshot::ItemGenres(int32_t item) const {
+  if (genres_.empty() || genres_[item].empty()) return nullptr;
+  return &genres_[item];
+}
+
+float Snapshot::Score(int32_t user, int32_t item) const {
+  float s = manifest_.global_mean;
+  if (user != kUnknownIndex) s += user_bias_[user];
+  if (item != kUnknownIndex) s += item_bias_[item];
+  if (user != kUnknownIndex && item != kUnknownIndex) {
+    s += user_factors().row(user).dot(item_factors().row(item));
+  }
+  return s;
+}
+
+MfModel Snapshot::ToModel() const {
+  MfModel model;
+  model.global_mean = manifest_.global_mean;
+  model.scale = manifest_.rating_scale;
+  model.user_bias = user_bias();
+  model.item_bias = item_bias();
+  model.user_factors = user_factors();
+  model.item_factors = item_factors();
+  return model;
+}
+
+}  // namespace recserve

@@ -1,0 +1,220 @@
+#ifndef RECSERVE_CORE_SNAPSHOT_SNAPSHOT_H_
+#define RECSERVE_CORE_SNAPSHOT_SNAPSHOT_H_
+
+// A published model snapshot, loaded and validated: what the server serves.
+//
+// A snapshot root folder holds one folder per version ("v000001",
+// "v000002", ...; see snapshot_writer.h for how they are published) and a
+// LATEST file naming the current one. Entries starting with '.' are a
+// publisher's temporary state and are ignored here.
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/base/mapped_file.h"
+#include "core/model/mf_model.h"
+#include "core/data/ratings.h"
+#include "core/snapshot/snapshot_manifest.h"
+#include "core/model/two_stage_scorer.h"
+
+namespace recserve {
+
+// File names inside a version folder.
+inline constexpr char kManifestFile[] = "manifest.json";
+inline constexpr char kUserIdsFile[] = "user_ids.txt";
+inline constexpr char kItemIdsFile[] = "item_ids.txt";
+inline constexpr char kUserFactorsFile[] = "user_factors.npy";
+inline constexpr char kUserBiasFile[] = "user_bias.npy";
+inline constexpr char kItemFactorsFile[] = "item_factors.npy";
+inline constexpr char kItemBiasFile[] = "item_bias.npy";
+// int32: the number of training ratings of each item.
+inline constexpr char kItemPopularityFile[] = "item_popularity.npy";
+// int64 (users + 1) and int32 (nnz): each user's distinct training items, CSR,
+// ascending.
+inline constexpr char kUserSeenOffsetsFile[] = "user_seen_offsets.npy";
+inline constexpr char kUserSeenItemsFile[] = "user_seen_items.npy";
+// Optional, both or neither: one line per item, genres '|'-joined.
+inline constexpr char kItemTitlesFile[] = "item_titles.txt";
+inline constexpr char kItemGenresFile[] = "item_genres.txt";
+// Format 2 only, and there required: float32 retrieval embeddings,
+// num_users x k and num_items x k (k = manifest retrieval.factors), C order.
+inline constexpr char kUserEmbeddingsFile[] = "user_embeddings.npy";
+inline constexpr char kItemEmbeddingsFile[] = "item_embeddings.npy";
+inline constexpr char kLatestFile[] = "LATEST";
+
+// The version folder names under `root`, ascending by number. Other entries
+// are ignored. Errors: NotFound if `root` does not exist, else I/O errors.
+absl::StatusOr<std::vector<std::string>> ListVersions(const std::string& root);
+
+// The version folder name in `root`/LATEST. Errors: NotFound if there is no
+// LATEST (nothing published yet); FailedPrecondition if LATEST does not hold
+// a version name or names a folder that does not exist.
+absl::StatusOr<std::string> ResolveLatestVersion(const std::string& root);
+
+// The ranking a format-1 snapshot (which records none) is served with: a pool
+// of 200 candidates reranked by the rating model alone (blend_weight 0).
+inline constexpr TwoStageOptions kFormat1Ranking{.candidates = 200,
+                                                 .blend_weight = 0.0f};
+
+// An immutable, validated snapshot. The factor, embedding, bias, popularity
+// and seen arrays are memory-mapped from the version folder, not copied; ids,
+// titles and genres are held in memory. Share it as
+// std::shared_ptr<const Snapshot>: every method is const and safe to call from
+// any number of threads, and the data stays valid as long as the object
+// lives, even after a publisher prunes its folder.
+class Snapshot final {
+ public:
+  // Loads and fully validates one version folder:
+  //  - manifest.json parses strictly (see ParseManifest) and, when the folder
+  //    is named like a version, its `version` equals the folder name;
+  //  - format_version is 1 or 2;
+  //  - it lists exactly the snapshot files above (titles and genres both or
+  //    neither; the two embedding files exactly when the manifest has
+  //    "retrieval", i.e. in format 2), each exists with the listed size and
+  //    CRC-32;
+  //  - every .npy has the dtype and shape the manifest's counts (and
+  //    retrieval.factors) imply;
+  //  - id files have one line per user/item and no duplicate ids; title and
+  //    genre files one line per item;
+  //  - seen offsets start at 0, never decrease and end at the number of seen
+  //    items; each user's items are in range and strictly ascending;
+  //    popularity counts are non-negative and sum to num_ratings;
+  //  - factors, biases and embeddings are finite;
+  //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
+  //    [0, 1].
+  // Errors name the file and the problem: NotFound for a missing folder or
+  // file, DataLoss for a size or checksum mismatch or a truncated file,
+  // InvalidArgument for malformed content or counts that disagree,
+  // FailedPrecondition for an unsupported format_version. Never reads
+  // outside the files, whatever their bytes.
+  static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
+      const std::string& version_dir);
+  // ResolveLatestVersion(root), then Load of that folder.
+  static absl::StatusOr<std::shared_ptr<const Snapshot>> LoadLatest(
+      const std::string& root);
+
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  const SnapshotManifest& manifest() const { return manifest_; }
+  const std::string& version() const { return manifest_.version; }
+  // The folder it was loaded from, as passed to Load.
+  const std::string& dir() const { return dir_; }
+
+  int32_t num_users() const { return manifest_.num_users; }
+  int32_t num_items() const { return manifest_.num_items; }
+  int32_t factors() const { return manifest_.factors; }
+  float global_mean() const { return manifest_.global_mean; }
+  const RatingScale& rating_scale() const { return manifest_.rating_scale; }
+
+  // Dense index of an external id, or kUnknownIndex.
+  int32_t FindUser(absl::string_view id) const { return users_.Find(id); }
+  int32_t FindItem(absl::string_view id) const { return items_.Find(id); }
+  // External id of a dense index in [0, num_users()) / [0, num_items()).
+  const std::string& UserId(int32_t user) const { return users_.Id(user); }
+  const std::string& ItemId(int32_t item) const { return items_.Id(item); }
+
+  // num_users x factors and num_items x factors, row-major.
+  Eigen::Map<const FactorMatrix> user_factors() const {
+    return Eigen::Map<const FactorMatrix>(user_factors_, num_users(),
+                                          factors());
+  }
+  Eigen::Map<const FactorMatrix> item_factors() const {
+    return Eigen::Map<const FactorMatrix>(item_factors_, num_items(),
+                                          factors());
+  }
+  Eigen::Map<const Eigen::VectorXf> user_bias() const {
+    return Eigen::Map<const Eigen::VectorXf>(user_bias_, num_users());
+  }
+  Eigen::Map<const Eigen::VectorXf> item_bias() const {
+    return Eigen::Map<const Eigen::VectorXf>(item_bias_, num_items());
+  }
+
+  // Whether the snapshot carries retrieval embeddings (format 2).
+  bool has_retrieval() const { return manifest_.retrieval.has_value(); }
+  // Their width k; 0 without.
+  int32_t retrieval_factors() const {
+    return has_retrieval() ? manifest_.retrieval->factors : 0;
+  }
+  // Retrieval embeddings, num_users x retrieval_factors() and num_items x
+  // retrieval_factors(), row-major, indexed like user_factors() and
+  // item_factors(): a user's retrieval score for an item is the dot product
+  // of their rows. Empty (0 x 0) without retrieval.
+  Eigen::Map<const FactorMatrix> user_embeddings() const {
+    return has_retrieval()
+               ? Eigen::Map<const FactorMatrix>(user_embeddings_, num_users(),
+                                                retrieval_factors())
+               : Eigen::Map<const FactorMatrix>(nullptr, 0, 0);
+  }
+  Eigen::Map<const FactorMatrix> item_embeddings() const {
+    return has_retrieval()
+               ? Eigen::Map<const FactorMatrix>(item_embeddings_, num_items(),
+                                                retrieval_factors())
+               : Eigen::Map<const FactorMatrix>(nullptr, 0, 0);
+  }
+  // The two-stage ranking to serve with (see two_stage_scorer.h): the
+  // manifest's "ranking" in format 2, kFormat1Ranking in format 1.
+  const TwoStageOptions& ranking() const { return ranking_; }
+
+  // The distinct items `user` rated in training, ascending; empty for
+  // kUnknownIndex.
+  absl::Span<const int32_t> SeenItems(int32_t user) const;
+  // Training rating count of each item (int32), indexed by item.
+  absl::Span<const int32_t> item_popularity() const {
+    return absl::Span<const int32_t>(item_popularity_,
+                                     static_cast<size_t>(num_items()));
+  }
+
+  // Whether the snapshot carries titles and genres.
+  bool has_item_metadata() const { return has_item_metadata_; }
+  // The item's title (UTF-8), or nullptr if it has none.
+  const std::string* ItemTitle(int32_t item) const;
+  // The item's genres, or nullptr if it has none.
+  const std::vector<std::string>* ItemGenres(int32_t item) const;
+
+  // Exactly MfModel::Score / MfModel::Predict of the model that was
+  // published: an unknown side (kUnknownIndex) contributes neither bias nor
+  // factors; Predict clamps to the rating scale. Indices must be
+  // kUnknownIndex or in range.
+  float Score(int32_t user, int32_t item) const;
+  float Predict(int32_t user, int32_t item) const {
+    return manifest_.rating_scale.Clamp(Score(user, item));
+  }
+
+  // A copy of the model as an MfModel (for tests and conversions).
+  MfModel ToModel() const;
+
+ private:
+  struct Loader;
+  Snapshot() = default;
+
+  // Constant after Load.
+  SnapshotManifest manifest_;
+  std::string dir_;
+  IdMap users_;
+  IdMap items_;
+  std::vector<MappedFile> mapped_;  // keeps the pointers below valid
+  const float* user_factors_ = nullptr;
+  const float* item_factors_ = nullptr;
+  const float* user_bias_ = nullptr;
+  const float* item_bias_ = nullptr;
+  const float* user_embeddings_ = nullptr;  // null without retrieval
+  const float* item_embeddings_ = nullptr;
+  TwoStageOptions ranking_ = kFormat1Ranking;
+  const int32_t* item_popularity_ = nullptr;
+  const int64_t* seen_offsets_ = nullptr;  // num_users + 1
+  const int32_t* seen_items_ = nullptr;
+  std::vector<std::string> titles_;               // empty or num_items
+  std::vector<std::vector<std::string>> genres_;  // empty or num_items
+  bool has_item_metadata_ = false;
+};
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_SNAPSHOT_SNAPSHOT_H_

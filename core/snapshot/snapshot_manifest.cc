@@ -1,0 +1,433 @@
+#include "core/snapshot/snapshot_manifest.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <set>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+
+namespace recserve {
+namespace {
+
+using nlohmann::json;
+
+absl::Status FieldError(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("manifest.json: field '", field, "' ", what));
+}
+
+// The shortest decimal that reads back as `f`, as a double, so that
+// manifests say 3.53 rather than 3.5299999713897705.
+double FloatForJson(float f) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), f);
+  if (ec != std::errc()) return f;
+  *end = '\0';
+  double d = std::strtod(buf, nullptr);
+  return static_cast<float>(d) == f ? d : static_cast<double>(f);
+}
+
+absl::Status CheckFormatVersion(int version) {
+  if (version >= kMinSnapshotFormatVersion &&
+      version <= kMaxSnapshotFormatVersion) {
+    return absl::OkStatus();
+  }
+  std::vector<int> supported;
+  for (int v = kMinSnapshotFormatVersion; v <= kMaxSnapshotFormatVersion; ++v) {
+    supported.push_back(v);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "manifest.json: unsupported format_version ", version,
+      "; this build reads format_version ", absl::StrJoin(supported, " and ")));
+}
+
+bool IsFinite(const json& v) {
+  return v.is_number() && std::isfinite(v.get<double>());
+}
+
+absl::Status ValidateMetrics(const json& metrics, const std::string& path) {
+  if (!metrics.is_object()) return FieldError(path, "is not an object");
+  for (const auto& [key, value] : metrics.items()) {
+    std::string sub = absl::StrCat(path, ".", key);
+    if (value.is_object()) {
+      RETURN_IF_ERROR(ValidateMetrics(value, sub));
+    } else if (!value.is_null() && !IsFinite(value)) {
+      return FieldError(sub, "is not a finite number, null or object");
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IsPlainFileName(absl::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name != "manifest.json" && name.find('/') == absl::string_view::npos &&
+         name.find('\0') == absl::string_view::npos;
+}
+
+// Reads fields off one JSON object, remembering which it has seen so that
+// unknown ones can be reported.
+class ObjectReader {
+ public:
+  ObjectReader(const json& object, std::string path)
+      : object_(object), path_(std::move(path)) {}
+
+  absl::StatusOr<const json*> Get(absl::string_view key) {
+    std::string k(key);
+    seen_.insert(k);
+    auto it = object_.find(k);
+    if (it == object_.end()) return FieldError(Path(key), "is missing");
+    return &*it;
+  }
+  absl::StatusOr<int64_t> GetInt(absl::string_view key, int64_t max) {
+    ASSIGN_OR_RETURN(const json* v, Get(key));
+    if (!v->is_number_integer()) {
+      return FieldError(Path(key), "is not an integer");
+    }
+    if (v->is_number_unsigned() ? v->get<uint64_t>() > uint64_t(max)
+                                : v->get<int64_t>() < 0) {
+      return FieldError(Path(key),
+                        absl::StrCat("is out of range [0, ", max, "]"));
+    }
+    return v->get<int64_t>();
+  }
+  absl::StatusOr<double> GetNumber(absl::string_view key) {
+    ASSIGN_OR_RETURN(const json* v, Get(key));
+    if (!v->is_number()) return FieldError(Path(key), "is not a number");
+    double d = v->get<double>();
+    if (!std::isfinite(d) || std::abs(d) > std::numeric_limits<float>::max()) {
+      return FieldError(Path(key), "is not a finite float");
+    }
+    return d;
+  }
+  absl::StatusOr<std::string> GetString(absl::string_view key) {
+    ASSIGN_OR_RETURN(const json* v, Get(key));
+    if (!v->is_string()) return FieldError(Path(key), "is not a string");
+    return v->get<std::string>();
+  }
+  absl::Status CheckNoUnknownFields() const {
+    for (const auto& [key, value] : object_.items()) {
+      if (!seen_.count(key)) return FieldError(Path(key), "is not known");
+    }
+    return absl::OkStatus();
+  }
+  std::string Path(absl::string_view key) const {
+    return path_.empty() ? std::string(key) : absl::StrCat(path_, ".", key);
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+absl::StatusOr<uint32_t> ParseCrcHex(const std::string& s,
+                                     const std::string& path) {
+  uint32_t crc = 0;
+  bool ok = s.size() == 8;
+  for (char c : s) {
+    ok = ok && (absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f'));
+  }
+  if (!ok || !absl::SimpleHexAtoi(s, &crc)) {
+    return FieldError(path, "is not 8 lowercase hex digits");
+  }
+  return crc;
+}
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+absl::StatusOr<SnapshotRetrievalInfo> ParseRetrieval(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("retrieval"));
+  if (!object->is_object()) return FieldError("retrieval", "is not an object");
+  ObjectReader r(*object, "retrieval");
+  SnapshotRetrievalInfo info;
+  ASSIGN_OR_RETURN(int64_t factors, r.GetInt("factors", kInt32Max));
+  info.factors = static_cast<int32_t>(factors);
+  ASSIGN_OR_RETURN(const json* params, r.Get("params"));
+  info.params = *params;
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return info;
+}
+
+absl::StatusOr<TwoStageOptions> ParseRanking(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("ranking"));
+  if (!object->is_object()) return FieldError("ranking", "is not an object");
+  ObjectReader r(*object, "ranking");
+  TwoStageOptions ranking;
+  ASSIGN_OR_RETURN(int64_t candidates, r.GetInt("candidates", kInt32Max));
+  ranking.candidates = static_cast<int32_t>(candidates);
+  ASSIGN_OR_RETURN(double blend_weight, r.GetNumber("blend_weight"));
+  ranking.blend_weight = static_cast<float>(blend_weight);
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return ranking;
+}
+
+absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
+  if (!root.is_object()) {
+    return absl::InvalidArgumentError("manifest.json: not a JSON object");
+  }
+  ObjectReader r(root, "");
+  // format_version first, so that a newer manifest is reported as such
+  // rather than as unknown fields.
+  SnapshotManifest m;
+  ASSIGN_OR_RETURN(int64_t format_version, r.GetInt("format_version", 1000));
+  m.format_version = static_cast<int>(format_version);
+  RETURN_IF_ERROR(CheckFormatVersion(m.format_version));
+  ASSIGN_OR_RETURN(m.model_kind, r.GetString("model_kind"));
+  ASSIGN_OR_RETURN(m.algo, r.GetString("algo"));
+  ASSIGN_OR_RETURN(int64_t factors, r.GetInt("factors", kInt32Max));
+  ASSIGN_OR_RETURN(int64_t users, r.GetInt("num_users", kInt32Max));
+  ASSIGN_OR_RETURN(int64_t items, r.GetInt("num_items", kInt32Max));
+  ASSIGN_OR_RETURN(
+      m.num_ratings,
+      r.GetInt("num_ratings", std::numeric_limits<int64_t>::max()));
+  m.factors = static_cast<int32_t>(factors);
+  m.num_users = static_cast<int32_t>(users);
+  m.num_items = static_cast<int32_t>(items);
+
+  ASSIGN_OR_RETURN(const json* scale, r.Get("rating_scale"));
+  if (!scale->is_object())
+    return FieldError("rating_scale", "is not an object");
+  ObjectReader sr(*scale, "rating_scale");
+  ASSIGN_OR_RETURN(double min, sr.GetNumber("min"));
+  ASSIGN_OR_RETURN(double max, sr.GetNumber("max"));
+  ASSIGN_OR_RETURN(double step, sr.GetNumber("step"));
+  RETURN_IF_ERROR(sr.CheckNoUnknownFields());
+  m.rating_scale = RatingScale{static_cast<float>(min), static_cast<float>(max),
+                               static_cast<float>(step)};
+  ASSIGN_OR_RETURN(double mean, r.GetNumber("global_mean"));
+  m.global_mean = static_cast<float>(mean);
+
+  ASSIGN_OR_RETURN(const json* params, r.Get("training_params"));
+  m.training_params = *params;
+  ASSIGN_OR_RETURN(const json* metrics, r.Get("metrics"));
+  m.metrics = *metrics;
+  ASSIGN_OR_RETURN(m.data_fingerprint, r.GetString("data_fingerprint"));
+  ASSIGN_OR_RETURN(m.created_at, r.GetString("created_at"));
+  ASSIGN_OR_RETURN(m.version, r.GetString("version"));
+
+  ASSIGN_OR_RETURN(const json* files, r.Get("files"));
+  if (!files->is_object()) return FieldError("files", "is not an object");
+  for (const auto& [name, entry] : files->items()) {
+    std::string path = absl::StrCat("files.", name);
+    if (!entry.is_object()) return FieldError(path, "is not an object");
+    ObjectReader fr(entry, path);
+    SnapshotFileInfo info;
+    ASSIGN_OR_RETURN(int64_t bytes,
+                     fr.GetInt("bytes", std::numeric_limits<int64_t>::max()));
+    info.bytes = static_cast<uint64_t>(bytes);
+    ASSIGN_OR_RETURN(std::string crc, fr.GetString("crc32"));
+    ASSIGN_OR_RETURN(info.crc32, ParseCrcHex(crc, fr.Path("crc32")));
+    RETURN_IF_ERROR(fr.CheckNoUnknownFields());
+    m.files.emplace(name, info);
+  }
+  if (m.format_version >= kRetrievalSnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(m.retrieval, ParseRetrieval(r));
+    ASSIGN_OR_RETURN(m.ranking, ParseRanking(r));
+  } else {
+    for (const char* key : {"retrieval", "ranking"}) {
+      if (root.contains(key)) {
+        return FieldError(key, absl::StrCat("needs format_version ",
+                                            kRetrievalSnapshotFormatVersion));
+      }
+    }
+  }
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  RETURN_IF_ERROR(ValidateManifest(m));
+  return m;
+}
+
+absl::Status ValidateFormat2Fields(const SnapshotManifest& m) {
+  if (m.format_version < kRetrievalSnapshotFormatVersion) {
+    if (m.retrieval.has_value()) {
+      return FieldError("retrieval",
+                        absl::StrCat("needs format_version ",
+                                     kRetrievalSnapshotFormatVersion));
+    }
+    if (m.ranking.has_value()) {
+      return FieldError("ranking",
+                        absl::StrCat("needs format_version ",
+                                     kRetrievalSnapshotFormatVersion));
+    }
+    return absl::OkStatus();
+  }
+  if (!m.retrieval.has_value()) return FieldError("retrieval", "is missing");
+  if (m.retrieval->factors < 1) {
+    return FieldError("retrieval.factors", "must be at least 1");
+  }
+  if (!m.retrieval->params.is_object()) {
+    return FieldError("retrieval.params", "is not an object");
+  }
+  if (!m.ranking.has_value()) return FieldError("ranking", "is missing");
+  if (m.ranking->candidates < 1) {
+    return FieldError(
+        "ranking.candidates",
+        absl::StrCat("is ", m.ranking->candidates, "; must be at least 1"));
+  }
+  // Written as !(in range) so that NaN fails too.
+  if (!(m.ranking->blend_weight >= 0.0f && m.ranking->blend_weight <= 1.0f)) {
+    return FieldError(
+        "ranking.blend_weight",
+        absl::StrCat("is ", m.ranking->blend_weight, "; must be in [0, 1]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateManifest(const SnapshotManifest& m) {
+  RETURN_IF_ERROR(CheckFormatVersion(m.format_version));
+  if (m.model_kind != kBiasedMfModelKind) {
+    return FieldError("model_kind",
+                      absl::StrCat("is '", m.model_kind, "'; only '",
+                                   kBiasedMfModelKind, "' is supported"));
+  }
+  if (m.algo.empty()) return FieldError("algo", "is empty");
+  if (m.factors < 0) return FieldError("factors", "is negative");
+  if (m.num_users < 0) return FieldError("num_users", "is negative");
+  if (m.num_items < 0) return FieldError("num_items", "is negative");
+  if (m.num_ratings < 0) return FieldError("num_ratings", "is negative");
+  const RatingScale& s = m.rating_scale;
+  if (!std::isfinite(s.min) || !std::isfinite(s.max) ||
+      !std::isfinite(s.step) || s.min > s.max || !(s.step > 0)) {
+    return FieldError("rating_scale", "needs finite min <= max and step > 0");
+  }
+  if (!std::isfinite(m.global_mean)) {
+    return FieldError("global_mean", "is not finite");
+  }
+  if (!m.training_params.is_object()) {
+    return FieldError("training_params", "is not an object");
+  }
+  RETURN_IF_ERROR(ValidateMetrics(m.metrics, "metrics"));
+  if (m.data_fingerprint.empty()) {
+    return FieldError("data_fingerprint", "is empty");
+  }
+  absl::Time t;
+  std::string err;
+  if (!absl::EndsWith(m.created_at, "Z") ||
+      !absl::ParseTime(absl::RFC3339_full, m.created_at, &t, &err)) {
+    return FieldError(
+        "created_at",
+        absl::StrCat("is '", m.created_at, "', not an RFC 3339 UTC time"));
+  }
+  if (ParseVersionName(m.version) < 0) {
+    return FieldError("version", absl::StrCat("is '", m.version,
+                                              "', not a name like v000001"));
+  }
+  for (const auto& [name, info] : m.files) {
+    if (!IsPlainFileName(name)) {
+      return FieldError(absl::StrCat("files.", name),
+                        "is not a plain file name");
+    }
+  }
+  return ValidateFormat2Fields(m);
+}
+
+std::string ManifestToJson(const SnapshotManifest& m) {
+  json files = json::object();
+  for (const auto& [name, info] : m.files) {
+    files[name] = {{"bytes", info.bytes}, {"crc32", Crc32ToHex(info.crc32)}};
+  }
+  json root = {
+      {"format_version", m.format_version},
+      {"model_kind", m.model_kind},
+      {"algo", m.algo},
+      {"factors", m.factors},
+      {"num_users", m.num_users},
+      {"num_items", m.num_items},
+      {"num_ratings", m.num_ratings},
+      {"rating_scale",
+       {{"min", FloatForJson(m.rating_scale.min)},
+        {"max", FloatForJson(m.rating_scale.max)},
+        {"step", FloatForJson(m.rating_scale.step)}}},
+      {"global_mean", FloatForJson(m.global_mean)},
+      {"training_params", m.training_params},
+      {"metrics", m.metrics},
+      {"data_fingerprint", m.data_fingerprint},
+      {"created_at", m.created_at},
+      {"version", m.version},
+      {"files", files},
+  };
+  if (m.retrieval.has_value()) {
+    root["retrieval"] = {{"factors", m.retrieval->factors},
+                         {"params", m.retrieval->params}};
+  }
+  if (m.ranking.has_value()) {
+    root["ranking"] = {{"candidates", m.ranking->candidates},
+                       {"blend_weight", FloatForJson(m.ranking->blend_weight)}};
+  }
+  return root.dump(2) + "\n";
+}
+
+absl::StatusOr<SnapshotManifest> ParseManifest(absl::string_view json_text) {
+  // nlohmann keeps the last of duplicate keys; a strict reader rejects them.
+  std::vector<std::set<std::string>> keys;
+  std::string duplicate;
+  json::parser_callback_t on_event =
+      [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) {
+          keys.emplace_back();
+        } else if (event == json::parse_event_t::object_end) {
+          if (!keys.empty()) keys.pop_back();
+        } else if (event == json::parse_event_t::key && !keys.empty()) {
+          if (!keys.back().insert(parsed.get<std::string>()).second &&
+              duplicate.empty()) {
+            duplicate = parsed.get<std::string>();
+          }
+        }
+        return true;
+      };
+  json root;
+  try {
+    root = json::parse(json_text.begin(), json_text.end(), on_event,
+                       /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest.json: not valid JSON: ", e.what()));
+  }
+  if (!duplicate.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest.json: duplicate key '", duplicate, "'"));
+  }
+  try {
+    return FromJson(root);
+  } catch (const json::exception& e) {  // not expected: types are checked
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest.json: ", e.what()));
+  }
+}
+
+std::string FormatVersionName(int64_t number) {
+  return absl::StrFormat("v%06d", number);
+}
+
+int64_t ParseVersionName(absl::string_view name) {
+  if (name.size() < 7 || name.size() > 16 || name[0] != 'v') return -1;
+  absl::string_view digits = name.substr(1);
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(c)) return -1;
+  }
+  int64_t number = 0;
+  if (!absl::SimpleAtoi(digits, &number) || number <= 0) return -1;
+  // Exactly one spelling per number: "v0000001" is not "v000001".
+  if (FormatVersionName(number) != name) return -1;
+  return number;
+}
+
+std::string NowRfc3339() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
+                          absl::UTCTimeZone());
+}
+
+}  // namespace recserve

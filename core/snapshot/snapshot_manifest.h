@@ -1,0 +1,119 @@
+#ifndef RECSERVE_CORE_SNAPSHOT_SNAPSHOT_MANIFEST_H_
+#define RECSERVE_CORE_SNAPSHOT_SNAPSHOT_MANIFEST_H_
+
+// manifest.json: what a snapshot version folder holds, how it was trained,
+// and the size and checksum of every other file in the folder. Also the
+// naming rule for version folders ("v000001", "v000002", ...).
+//
+// Format versions (this build reads both):
+//  1: the rating model (biased MF), ids, seen items, popularity, metadata.
+//  2: format 1 plus retrieval embeddings ("retrieval", the files
+//     user_embeddings.npy and item_embeddings.npy) and the two-stage ranking
+//     configuration ("ranking"). Both fields are required in format 2 and
+//     rejected in format 1.
+// A writer uses the lowest version that can hold what it writes, so that a
+// snapshot without retrieval embeddings is a format-1 snapshot that older
+// readers still read.
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/data/ratings.h"
+#include "core/model/two_stage_scorer.h"
+
+namespace recserve {
+
+// The manifest formats this build reads (and writes): every version in
+// [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
+inline constexpr int kMinSnapshotFormatVersion = 1;
+inline constexpr int kMaxSnapshotFormatVersion = 2;
+// The first format with retrieval embeddings and a ranking configuration.
+inline constexpr int kRetrievalSnapshotFormatVersion = 2;
+inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
+
+// Size and CRC-32 (zlib) of one file of a snapshot.
+struct SnapshotFileInfo {
+  uint64_t bytes = 0;
+  uint32_t crc32 = 0;
+
+  bool operator==(const SnapshotFileInfo&) const = default;
+};
+
+// The "retrieval" object of a format-2 manifest: the embeddings' width and
+// how they were made.
+struct SnapshotRetrievalInfo {
+  int32_t factors = 0;  // k >= 1: columns of both embedding arrays
+  nlohmann::json params = nlohmann::json::object();  // free object
+};
+
+// The parsed manifest.json. A plain value type.
+struct SnapshotManifest {
+  int format_version = kMinSnapshotFormatVersion;
+  std::string model_kind{kBiasedMfModelKind};
+  // How the factors were made: "als", "sgd", "import", ... (informational;
+  // any non-empty string is accepted).
+  std::string algo;
+  int32_t factors = 0;
+  int32_t num_users = 0;
+  int32_t num_items = 0;
+  int64_t num_ratings = 0;  // training ratings
+  RatingScale rating_scale;
+  float global_mean = 0.0f;
+  nlohmann::json training_params = nlohmann::json::object();  // free object
+  // Free object whose values are finite numbers, null (not computed) or
+  // objects of the same kind, e.g. {"rmse": 0.91, "test": {"mae": 0.72}}.
+  nlohmann::json metrics = nlohmann::json::object();
+  std::string data_fingerprint;  // FingerprintRatings() of the training data
+  std::string created_at;        // RFC 3339 UTC, e.g. "2024-05-01T12:00:00Z"
+  std::string version;           // the folder name, e.g. "v000007"
+  // Every file of the folder except manifest.json, by file name.
+  std::map<std::string, SnapshotFileInfo> files;
+  // Format 2 only, and then both required: the retrieval embeddings and the
+  // ranking the server runs, {"candidates": C, "blend_weight": w}.
+  std::optional<SnapshotRetrievalInfo> retrieval;
+  std::optional<TwoStageOptions> ranking;
+};
+
+// Checks every field: format_version supported (FailedPrecondition naming the
+// supported versions otherwise), model_kind "biased_mf", algo non-empty,
+// counts non-negative, rating scale finite with min <= max and step > 0,
+// global_mean finite, training_params an object, metrics as documented
+// above, data_fingerprint non-empty, created_at RFC 3339 ending in 'Z',
+// version a valid version name, file names plain (no '/', not "." or "..",
+// not manifest.json); in format 2, retrieval and ranking present with
+// retrieval.factors >= 1, retrieval.params an object, ranking.candidates >= 1
+// and ranking.blend_weight in [0, 1]; in format 1, both absent. (Which files
+// the folder lists is checked by Snapshot::Load.) Errors: InvalidArgument
+// naming the field.
+absl::Status ValidateManifest(const SnapshotManifest& manifest);
+
+// Serializes to pretty-printed JSON (2-space indent, keys sorted, trailing
+// newline); "retrieval" and "ranking" are written when set. Does not
+// validate; call ValidateManifest first.
+std::string ManifestToJson(const SnapshotManifest& manifest);
+
+// Parses manifest.json strictly: valid JSON, an object holding exactly the
+// fields above with the right JSON types (integers for counts, "8 hex digit"
+// strings for crc32), no unknown fields (in format 1, "retrieval" and
+// "ranking" are errors), then ValidateManifest. Errors:
+// InvalidArgument "manifest.json: ..." naming the field; FailedPrecondition
+// for an unsupported format_version.
+absl::StatusOr<SnapshotManifest> ParseManifest(absl::string_view json_text);
+
+// Version folder names: "v" followed by at least 6 decimal digits, the number
+// zero-padded to 6 ("v000001", "v1234567"). Number 0 is not a valid version.
+std::string FormatVersionName(int64_t number);
+// The number of a valid version name, or -1 if `name` is not one.
+int64_t ParseVersionName(absl::string_view name);
+
+// The current time as RFC 3339 UTC with second precision.
+std::string NowRfc3339();
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_SNAPSHOT_SNAPSHOT_MANIFEST_H_

@@ -1,0 +1,493 @@
+#include "core/snapshot/snapshot_writer.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "core/data/data_fingerprint.h"
+#include "core/base/file_util.h"
+#include "core/base/npy.h"
+#include "core/snapshot/snapshot.h"
+#include "core/snapshot/snapshot_manifest.h"
+#include "core/base/status_macros.h"
+
+namespace recserve {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kTempPrefix[] = ".tmp-";
+constexpr char kLatestTemp[] = "LATEST.tmp";
+constexpr char kLockFile[] = ".publish.lock";
+constexpr int kMaxRenameAttempts = 100;
+
+absl::Status ContentsError(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("PublishSnapshot: ", what));
+}
+
+std::string RandomHex() {
+  absl::BitGen gen;
+  return absl::StrFormat("%08x", absl::Uniform<uint32_t>(gen));
+}
+
+absl::Status CheckFinite(absl::string_view what, const float* data,
+                         int64_t size, int64_t cols) {
+  for (int64_t i = 0; i < size; ++i) {
+    if (!std::isfinite(data[i])) {
+      return ContentsError(absl::StrCat(what, " has non-finite value ", data[i],
+                                        " at row ", i / cols, ", column ",
+                                        i % cols));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckIds(absl::string_view what, const IdMap& ids) {
+  for (int32_t i = 0; i < ids.size(); ++i) {
+    if (ids.Id(i).find('\n') != std::string::npos) {
+      return ContentsError(
+          absl::StrCat(what, " id at index ", i, " contains a newline"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The embeddings, their params and the ranking (only checked with
+// embeddings, as only then are they recorded).
+absl::Status CheckRetrieval(const SnapshotContents& c) {
+  const Dataset& d = *c.train;
+  const RetrievalModel& r = *c.retrieval;
+  const int64_t k = r.item_factors.cols();
+  if (r.user_factors.rows() != d.num_users() ||
+      r.item_factors.rows() != d.num_items() || r.user_factors.cols() != k ||
+      k < 1) {
+    return ContentsError(absl::StrFormat(
+        "retrieval shape (user_factors %dx%d, item_factors %dx%d) does not "
+        "match train (%d users, %d items) with k >= 1 factors",
+        r.user_factors.rows(), r.user_factors.cols(), r.item_factors.rows(),
+        r.item_factors.cols(), d.num_users(), d.num_items()));
+  }
+  RETURN_IF_ERROR(CheckFinite("retrieval.user_factors", r.user_factors.data(),
+                              r.user_factors.size(), k));
+  RETURN_IF_ERROR(CheckFinite("retrieval.item_factors", r.item_factors.data(),
+                              r.item_factors.size(), k));
+  if (!c.retrieval_params.is_object()) {
+    return ContentsError("contents.retrieval_params is not a JSON object");
+  }
+  if (c.ranking.candidates < 1) {
+    return ContentsError(absl::StrCat("contents.ranking.candidates is ",
+                                      c.ranking.candidates,
+                                      "; must be at least 1"));
+  }
+  if (!(c.ranking.blend_weight >= 0.0f && c.ranking.blend_weight <= 1.0f)) {
+    return ContentsError(absl::StrCat("contents.ranking.blend_weight is ",
+                                      c.ranking.blend_weight,
+                                      "; must be in [0, 1]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckContents(const SnapshotContents& c) {
+  if (c.train == nullptr || c.model == nullptr) {
+    return ContentsError("contents.train and contents.model are required");
+  }
+  if (c.algo.empty()) return ContentsError("contents.algo is empty");
+  const Dataset& d = *c.train;
+  const MfModel& m = *c.model;
+  int64_t k = m.item_factors.cols();
+  if (m.user_bias.size() != d.num_users() ||
+      m.user_factors.rows() != d.num_users() ||
+      m.item_bias.size() != d.num_items() ||
+      m.item_factors.rows() != d.num_items() || m.user_factors.cols() != k) {
+    return ContentsError(absl::StrFormat(
+        "model shape (user_bias %d, user_factors %dx%d, item_bias %d, "
+        "item_factors %dx%d) does not match train (%d users, %d items)",
+        m.user_bias.size(), m.user_factors.rows(), m.user_factors.cols(),
+        m.item_bias.size(), m.item_factors.rows(), m.item_factors.cols(),
+        d.num_users(), d.num_items()));
+  }
+  RETURN_IF_ERROR(CheckFinite("model.user_factors", m.user_factors.data(),
+                              m.user_factors.size(), std::max<int64_t>(k, 1)));
+  RETURN_IF_ERROR(CheckFinite("model.item_factors", m.item_factors.data(),
+                              m.item_factors.size(), std::max<int64_t>(k, 1)));
+  RETURN_IF_ERROR(CheckFinite("model.user_bias", m.user_bias.data(),
+                              m.user_bias.size(), 1));
+  RETURN_IF_ERROR(CheckFinite("model.item_bias", m.item_bias.data(),
+                              m.item_bias.size(), 1));
+  if (c.retrieval != nullptr) RETURN_IF_ERROR(CheckRetrieval(c));
+  RETURN_IF_ERROR(CheckIds("user", d.users));
+  RETURN_IF_ERROR(CheckIds("item", d.items));
+  for (size_t i = 0; i < d.ratings.size(); ++i) {
+    const Rating& r = d.ratings[i];
+    if (r.user < 0 || r.user >= d.num_users() || r.item < 0 ||
+        r.item >= d.num_items()) {
+      return ContentsError(absl::StrCat("train.ratings[", i, "] has user ",
+                                        r.user, ", item ", r.item,
+                                        ", outside the id maps"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Writes one file of the snapshot and records its size and checksum.
+absl::Status WriteTracked(const std::string& dir, const std::string& name,
+                          std::initializer_list<absl::string_view> pieces,
+                          SnapshotManifest* manifest) {
+  std::vector<absl::string_view> parts(pieces);
+  RETURN_IF_ERROR(WriteFileDurably(absl::StrCat(dir, "/", name), parts));
+  SnapshotFileInfo info;
+  for (absl::string_view p : parts) {
+    info.crc32 = Crc32(p, info.crc32);
+    info.bytes += p.size();
+  }
+  manifest->files[name] = info;
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status WriteNpyTracked(const std::string& dir, const std::string& name,
+                             const T* data, std::vector<int64_t> shape,
+                             SnapshotManifest* manifest) {
+  int64_t elements = 1;
+  for (int64_t d : shape) elements *= d;
+  std::string header = MakeNpyHeader(NpyDtypeOf<T>::value, shape);
+  absl::string_view bytes(reinterpret_cast<const char*>(data),
+                          static_cast<size_t>(elements) * sizeof(T));
+  return WriteTracked(dir, name, {header, bytes}, manifest);
+}
+
+std::string IdLines(const IdMap& ids) {
+  std::string out;
+  for (const std::string& id : ids.ids()) absl::StrAppend(&out, id, "\n");
+  return out;
+}
+
+// One line of item_titles.txt / item_genres.txt.
+std::string Sanitize(absl::string_view text, bool genre) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c == '\n' || c == '\r' || c == '\t' || (genre && c == '|')) c = ' ';
+  }
+  return out;
+}
+
+absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
+                            SnapshotManifest* manifest) {
+  const Dataset& d = *c.train;
+  const MfModel& m = *c.model;
+  const int64_t users = d.num_users(), items = d.num_items();
+  const int64_t k = m.factors();
+  RETURN_IF_ERROR(
+      WriteTracked(dir, kUserIdsFile, {IdLines(d.users)}, manifest));
+  RETURN_IF_ERROR(
+      WriteTracked(dir, kItemIdsFile, {IdLines(d.items)}, manifest));
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kUserFactorsFile, m.user_factors.data(),
+                                  {users, k}, manifest));
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kUserBiasFile, m.user_bias.data(),
+                                  {users}, manifest));
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemFactorsFile, m.item_factors.data(),
+                                  {items, k}, manifest));
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemBiasFile, m.item_bias.data(),
+                                  {items}, manifest));
+  if (c.retrieval != nullptr) {
+    const RetrievalModel& r = *c.retrieval;
+    const int64_t rk = r.item_factors.cols();
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kUserEmbeddingsFile,
+                                    r.user_factors.data(), {users, rk},
+                                    manifest));
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kItemEmbeddingsFile,
+                                    r.item_factors.data(), {items, rk},
+                                    manifest));
+  }
+
+  std::vector<int64_t> popularity(items, 0);
+  std::vector<int64_t> offsets(users + 1, 0);
+  for (const Rating& r : d.ratings) {
+    ++popularity[r.item];
+    ++offsets[r.user + 1];
+  }
+  std::vector<int32_t> popularity32(items);
+  for (int64_t i = 0; i < items; ++i) {
+    if (popularity[i] > std::numeric_limits<int32_t>::max()) {
+      return ContentsError(absl::StrCat("item ", d.items.Id(i), " has ",
+                                        popularity[i], " ratings"));
+    }
+    popularity32[i] = static_cast<int32_t>(popularity[i]);
+  }
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemPopularityFile, popularity32.data(),
+                                  {items}, manifest));
+
+  // Seen items: bucket by user, then sort and deduplicate each row in place.
+  for (int64_t u = 0; u < users; ++u) offsets[u + 1] += offsets[u];
+  std::vector<int32_t> seen(d.ratings.size());
+  std::vector<int64_t> fill(offsets.begin(), offsets.end() - 1);
+  for (const Rating& r : d.ratings) seen[fill[r.user]++] = r.item;
+  int64_t out = 0;
+  for (int64_t u = 0; u < users; ++u) {
+    auto begin = seen.begin() + offsets[u], end = seen.begin() + offsets[u + 1];
+    std::sort(begin, end);
+    auto last = std::unique(begin, end);
+    offsets[u] = out;
+    out = std::copy(begin, last, seen.begin() + out) - seen.begin();
+  }
+  offsets[users] = out;
+  seen.resize(out);
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kUserSeenOffsetsFile, offsets.data(),
+                                  {users + 1}, manifest));
+  RETURN_IF_ERROR(
+      WriteNpyTracked(dir, kUserSeenItemsFile, seen.data(), {out}, manifest));
+
+  if (c.items != nullptr) {
+    std::string titles, genres;
+    for (const std::string& id : d.items.ids()) {
+      auto it = c.items->find(id);
+      if (it != c.items->end()) {
+        titles += Sanitize(it->second.title, false);
+        std::vector<std::string> g;
+        for (const std::string& genre : it->second.genres) {
+          if (!genre.empty()) g.push_back(Sanitize(genre, true));
+        }
+        genres += absl::StrJoin(g, "|");
+      }
+      titles += '\n';
+      genres += '\n';
+    }
+    RETURN_IF_ERROR(WriteTracked(dir, kItemTitlesFile, {titles}, manifest));
+    RETURN_IF_ERROR(WriteTracked(dir, kItemGenresFile, {genres}, manifest));
+  }
+  return absl::OkStatus();
+}
+
+SnapshotManifest BaseManifest(const SnapshotContents& c) {
+  SnapshotManifest m;
+  m.algo = c.algo;
+  m.factors = c.model->factors();
+  m.num_users = c.train->num_users();
+  m.num_items = c.train->num_items();
+  m.num_ratings = static_cast<int64_t>(c.train->ratings.size());
+  m.rating_scale = c.model->scale;
+  m.global_mean = c.model->global_mean;
+  m.training_params = c.training_params;
+  m.metrics = c.metrics;
+  m.data_fingerprint = FingerprintRatings(*c.train);
+  m.created_at = NowRfc3339();
+  m.version = FormatVersionName(1);  // chosen at publish time
+  if (c.retrieval != nullptr) {
+    // The lowest format that holds embeddings; without them, format 1.
+    m.format_version = kRetrievalSnapshotFormatVersion;
+    m.retrieval = SnapshotRetrievalInfo{
+        static_cast<int32_t>(c.retrieval->item_factors.cols()),
+        c.retrieval_params};
+    m.ranking = c.ranking;
+  }
+  return m;
+}
+
+// Removes a temporary folder on scope exit unless released.
+class TempDirGuard {
+ public:
+  explicit TempDirGuard(std::string path) : path_(std::move(path)) {}
+  ~TempDirGuard() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  TempDirGuard(const TempDirGuard&) = delete;
+  TempDirGuard& operator=(const TempDirGuard&) = delete;
+  void Release() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+// An exclusive flock on the root's lock file, held for its lifetime.
+class PublishLock {
+ public:
+  static absl::StatusOr<std::unique_ptr<PublishLock>> Acquire(
+      const std::string& root) {
+    std::string path = absl::StrCat(root, "/", kLockFile);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus(errno, path, "open");
+    auto lock = std::unique_ptr<PublishLock>(new PublishLock(fd));
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return ErrnoStatus(errno, path, "flock");
+    }
+    return lock;
+  }
+  ~PublishLock() { ::close(fd_); }
+  PublishLock(const PublishLock&) = delete;
+  PublishLock& operator=(const PublishLock&) = delete;
+
+ private:
+  explicit PublishLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+int64_t NextVersionNumber(const std::vector<std::string>& versions) {
+  return versions.empty() ? 1 : ParseVersionName(versions.back()) + 1;
+}
+
+// Names the temp folder `tmp` as the next free version; returns the name.
+absl::StatusOr<std::string> MoveIntoPlace(const std::string& root,
+                                          const std::string& tmp,
+                                          const PublishOptions& options,
+                                          SnapshotManifest* manifest) {
+  int64_t last_tried = 0;
+  for (int attempt = 0; attempt < kMaxRenameAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(std::vector<std::string> versions, ListVersions(root));
+    int64_t number = std::max(NextVersionNumber(versions), last_tried + 1);
+    manifest->version = FormatVersionName(number);
+    manifest->created_at = NowRfc3339();
+    std::string json = ManifestToJson(*manifest);
+    RETURN_IF_ERROR(
+        WriteFileDurably(absl::StrCat(tmp, "/", kManifestFile), {json}));
+    RETURN_IF_ERROR(FsyncPath(tmp));
+    if (attempt == 0) {
+      // What we publish must be what readers accept.
+      absl::StatusOr<std::shared_ptr<const Snapshot>> check =
+          Snapshot::Load(tmp);
+      if (!check.ok()) {
+        return absl::InternalError(absl::StrCat(
+            "PublishSnapshot: the written snapshot does not load: ",
+            check.status().message()));
+      }
+    }
+    // Each attempt has its own manifest, so the hook sees the final one.
+    if (options.before_rename) RETURN_IF_ERROR(options.before_rename(tmp));
+    std::string target = absl::StrCat(root, "/", manifest->version);
+    int rc = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(),
+                         RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL) {
+      // The file system cannot refuse to replace; rename() still refuses to
+      // replace a non-empty folder, and version folders are never empty.
+      struct stat st;
+      if (::lstat(target.c_str(), &st) == 0) {
+        errno = EEXIST;
+      } else {
+        rc = ::rename(tmp.c_str(), target.c_str());
+      }
+    }
+    if (rc == 0) return manifest->version;
+    if (errno != EEXIST && errno != ENOTEMPTY && errno != ENOTDIR &&
+        errno != EISDIR) {
+      return ErrnoStatus(errno, target, "rename from " + tmp);
+    }
+    last_tried = number;  // taken by someone else: try the next number
+  }
+  return absl::AbortedError(
+      absl::StrCat("PublishSnapshot: no free version name under ", root,
+                   " after ", kMaxRenameAttempts, " attempts"));
+}
+
+absl::Status WriteLatest(const std::string& root, const std::string& version) {
+  std::string tmp = absl::StrCat(root, "/", kLatestTemp);
+  std::string latest = absl::StrCat(root, "/", kLatestFile);
+  RETURN_IF_ERROR(WriteFileDurably(tmp, {version, "\n"}));
+  if (::rename(tmp.c_str(), latest.c_str()) != 0) {
+    return ErrnoStatus(errno, latest, "rename from " + tmp);
+  }
+  return FsyncPath(root);
+}
+
+// Best effort: failures leave the folders for the next publish.
+void PruneVersions(const std::string& root, int keep,
+                   const std::string& published) {
+  if (keep <= 0) return;
+  absl::StatusOr<std::vector<std::string>> versions = ListVersions(root);
+  if (!versions.ok() || versions->size() <= static_cast<size_t>(keep)) return;
+  absl::StatusOr<std::string> latest = ResolveLatestVersion(root);
+  size_t drop = versions->size() - static_cast<size_t>(keep);
+  bool removed = false;
+  for (size_t i = 0; i < drop; ++i) {
+    const std::string& name = (*versions)[i];
+    if (name == published || (latest.ok() && name == *latest)) continue;
+    // Rename first so that no reader ever sees a half-deleted version.
+    std::string doomed = absl::StrCat(root, "/", kTempPrefix, "deleting-", name,
+                                      "-", ::getpid(), "-", RandomHex());
+    if (::rename(absl::StrCat(root, "/", name).c_str(), doomed.c_str()) != 0) {
+      continue;
+    }
+    removed = true;
+    std::error_code ec;
+    fs::remove_all(doomed, ec);
+  }
+  if (removed) FsyncPath(root).IgnoreError();
+}
+
+// Best effort: removes temp entries of publishers that died long ago.
+void RemoveStaleTemps(const std::string& root, absl::Duration max_age) {
+  std::error_code ec;
+  fs::directory_iterator it(root, ec), end;
+  std::vector<std::string> stale;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!absl::StartsWith(name, kTempPrefix) &&
+        !absl::StartsWith(name, kLatestTemp)) {
+      continue;
+    }
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    absl::Time mtime = absl::FromTimeT(st.st_mtime);
+    if (absl::Now() - mtime > max_age) stale.push_back(it->path().string());
+  }
+  for (const std::string& path : stale) fs::remove_all(path, ec);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PublishSnapshot(const std::string& root,
+                                            const SnapshotContents& contents,
+                                            const PublishOptions& options) {
+  if (options.keep_versions < 0) {
+    return ContentsError("options.keep_versions is negative");
+  }
+  RETURN_IF_ERROR(CheckContents(contents));
+  SnapshotManifest manifest = BaseManifest(contents);
+  if (absl::Status s = ValidateManifest(manifest); !s.ok()) {
+    return ContentsError(s.message());
+  }
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) return ErrnoStatus(ec.value(), root, "create folder");
+
+  ASSIGN_OR_RETURN(std::vector<std::string> versions, ListVersions(root));
+  std::string tmp = absl::StrCat(root, "/", kTempPrefix,
+                                 FormatVersionName(NextVersionNumber(versions)),
+                                 "-", ::getpid(), "-", RandomHex());
+  if (::mkdir(tmp.c_str(), 0755) != 0) {
+    return ErrnoStatus(errno, tmp, "create folder");
+  }
+  TempDirGuard guard(tmp);
+  RETURN_IF_ERROR(WriteDataFiles(tmp, contents, &manifest));
+
+  ASSIGN_OR_RETURN(std::unique_ptr<PublishLock> lock,
+                   PublishLock::Acquire(root));
+  ASSIGN_OR_RETURN(std::string version,
+                   MoveIntoPlace(root, tmp, options, &manifest));
+  guard.Release();
+  RETURN_IF_ERROR(FsyncPath(root));
+  RETURN_IF_ERROR(WriteLatest(root, version));
+  PruneVersions(root, options.keep_versions, version);
+  RemoveStaleTemps(root, options.stale_temp_age);
+  return version;
+}
+
+}  // namespace recserve

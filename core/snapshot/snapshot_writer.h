@@ -1,0 +1,111 @@
+#ifndef RECSERVE_CORE_SNAPSHOT_SNAPSHOT_WRITER_H_
+#define RECSERVE_CORE_SNAPSHOT_SNAPSHOT_WRITER_H_
+
+// Writes a trained model as a new snapshot version and publishes it
+// atomically, so that a reader (Snapshot::LoadLatest) never sees a partial
+// snapshot and a crash at any point leaves the previous LATEST valid.
+//
+// Protocol, under root R:
+//  1. write every file into R/.tmp-<version>-<pid>-<random>/ and fsync each;
+//  2. take an exclusive flock on R/.publish.lock (released by the kernel if
+//     the process dies), pick the next version number, write manifest.json,
+//     fsync it and the folder, check that the folder Loads, then rename it to
+//     R/vNNNNNN without replacing anything (if the name was taken by a
+//     publisher that ignores the lock, take the next number and retry);
+//  3. fsync R, write R/LATEST.tmp, fsync it, rename it over R/LATEST, fsync R;
+//  4. prune old versions and remove stale temporary entries.
+// Files are never modified after publishing, so readers may mmap them.
+//
+// Format: the writer picks the lowest manifest format_version that can hold
+// the contents (see snapshot_manifest.h). Without retrieval embeddings the
+// snapshot is format 1 with exactly the files and fields earlier builds
+// wrote, so older readers keep reading it; with them it is format 2, which adds
+// user_embeddings.npy, item_embeddings.npy and the "retrieval" and "ranking"
+// manifest fields.
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/data/data_fingerprint.h"  // IWYU pragma: export
+#include "core/model/retrieval_model.h"
+#include "core/data/item_metadata.h"
+#include "core/model/mf_model.h"
+#include "core/data/ratings.h"
+#include "core/model/two_stage_scorer.h"
+
+namespace recserve {
+
+// What a trainer hands over. Pointers are borrowed for the duration of the
+// PublishSnapshot call only.
+struct SnapshotContents {
+  // Required: the id maps the model indexes into and the training ratings,
+  // from which the seen items, item popularity, num_ratings and data
+  // fingerprint (FingerprintRatings, core/data/data_fingerprint.h) are derived.
+  const Dataset* train = nullptr;
+  // Required: a model over train's users and items.
+  const MfModel* model = nullptr;
+  // Optional titles and genres keyed by external item id; when set, the
+  // snapshot carries item_titles.txt and item_genres.txt.
+  const ItemCatalog* items = nullptr;
+  // How the model was made: "als", "sgd", "import", ...; required.
+  std::string algo;
+  // Recorded as is in manifest.json; must be a JSON object.
+  nlohmann::json training_params = nlohmann::json::object();
+  // An object of finite numbers, nulls and nested such objects.
+  nlohmann::json metrics = nlohmann::json::object();
+
+  // Optional retrieval embeddings: user_factors num_users x k and
+  // item_factors num_items x k (rows indexed like train's users and items,
+  // any k >= 1, finite); loss_history is not recorded. When set, the snapshot
+  // is format 2 and carries user_embeddings.npy, item_embeddings.npy,
+  // retrieval_params and ranking. When null, it is format 1 and
+  // retrieval_params and ranking are ignored (not checked, not recorded):
+  // the server then ranks as Snapshot::ranking() documents for format 1.
+  const RetrievalModel* retrieval = nullptr;
+  // How the embeddings were made, recorded as manifest retrieval.params; must
+  // be a JSON object.
+  nlohmann::json retrieval_params = nlohmann::json::object();
+  // The two-stage ranking the server must run: candidates >= 1, blend_weight
+  // in [0, 1].
+  TwoStageOptions ranking;
+};
+
+struct PublishOptions {
+  // How many version folders to keep after publishing, newest first,
+  // counting the new one; the folder LATEST names is never deleted. 0 keeps
+  // every version. Default 5.
+  int keep_versions = 5;
+  // Leftover temporary entries (".tmp-*", from publishers that crashed)
+  // older than this are removed. Must exceed the time a publisher takes to
+  // write its files, or a slow concurrent publisher loses its folder (and
+  // fails; nothing else breaks). Default 1 hour.
+  absl::Duration stale_temp_age = absl::Hours(1);
+  // Called with the complete temporary folder (final manifest.json written,
+  // checked to load) under the publish lock, just before it is renamed into
+  // place: files it adds there are published with the version (the trainer
+  // saves HNSW indexes this way, so no server ever sees the version without
+  // them). An error aborts the publish. Optional.
+  std::function<absl::Status(const std::string& dir)> before_rename;
+};
+
+// Writes `contents` as a new version under `root` (created if missing),
+// publishes it (LATEST names it once this returns OK) and returns its name,
+// e.g. "v000003". Safe to call concurrently from several processes on the
+// same root; each gets its own version.
+// Errors: InvalidArgument if contents is incomplete or inconsistent (model or
+// embedding shape differs from train's id maps, non-finite values, an id
+// containing a newline, rating indices out of range, metrics not numbers,
+// ranking out of range, ...); I/O
+// errors from the file system. On error LATEST is unchanged unless the error
+// happened after the rename (then the new version is complete and valid).
+// Pruning failures are ignored (retried by the next publish).
+absl::StatusOr<std::string> PublishSnapshot(
+    const std::string& root, const SnapshotContents& contents,
+    const PublishOptions& options = PublishOptions());
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_SNAPSHOT_SNAPSHOT_WRITER_H_

@@ -1,0 +1,107 @@
+#include "core/train/als_trainer.h"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "core/base/parallel_for.h"
+#include "core/train/row_least_squares.h"
+#include "core/data/sparse_ratings.h"
+#include "core/base/status_macros.h"
+
+namespace recserve {
+namespace {
+
+// Solves every row of `rows` (users or items) given the other side's factors
+// and biases: for row r with n ratings, [x_r, b_r] minimizes
+//   Σ (t - x_r·y - b_r)² + n (reg |x_r|² + bias_reg b_r²),
+// where t = rating - μ - other_bias.
+void SolveSide(const SparseRatings& rows, const FactorMatrix& other_factors,
+               const Eigen::VectorXf& other_bias, float global_mean,
+               const AlsOptions& options, FactorMatrix* factors,
+               Eigen::VectorXf* bias) {
+  const Eigen::Index k = other_factors.cols();
+  const int32_t workers = ResolveThreads(options.threads);
+  std::vector<RowLeastSquares> scratch(workers);
+  ParallelFor(
+      rows.rows(), workers,
+      [&](int64_t begin, int64_t end, int32_t worker) {
+        RowLeastSquares& ls = scratch[worker];
+        for (int64_t row = begin; row < end; ++row) {
+          const int64_t n =
+              ls.Build(rows, row, other_factors, other_bias, global_mean);
+          if (n == 0) {
+            factors->row(row).setZero();
+            (*bias)[row] = 0.0f;
+            continue;
+          }
+          const float count = static_cast<float>(n);
+          ls.gram.diagonal().head(k).array() += options.reg * count;
+          ls.gram(k, k) += options.bias_reg * count;
+          const Eigen::VectorXf x =
+              Eigen::LLT<Eigen::MatrixXf, Eigen::Lower>(ls.gram).solve(ls.rhs);
+          factors->row(row) = x.head(k).transpose();
+          (*bias)[row] = x[k];
+        }
+      },
+      /*chunk=*/16);
+}
+
+absl::Status ValidateOptions(const AlsOptions& o) {
+  if (o.factors < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("als: --factors must be >= 1, got %d", o.factors));
+  }
+  if (o.max_iterations < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "als: --epochs must be >= 1, got %d", o.max_iterations));
+  }
+  if (!(o.reg > 0) || !(o.bias_reg >= 0) || !std::isfinite(o.reg) ||
+      !std::isfinite(o.bias_reg)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "als: --reg must be > 0 and bias reg >= 0, got %g and %g", o.reg,
+        o.bias_reg));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TrainResult> TrainAls(int32_t num_users, int32_t num_items,
+                                     absl::Span<const Rating> fit,
+                                     absl::Span<const Rating> valid,
+                                     const RatingScale& scale,
+                                     const AlsOptions& options,
+                                     const EpochCallback& on_epoch) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  RETURN_IF_ERROR(
+      ValidateTrainingRatings("als", num_users, num_items, fit, valid));
+  const auto start = std::chrono::steady_clock::now();
+  const SparseRatings by_user = GroupRatings(fit, num_users, /*by_user=*/true);
+  const SparseRatings by_item = GroupRatings(fit, num_items, /*by_user=*/false);
+
+  MfModel model = StartingModel(num_users, num_items, options.factors,
+                                options.init_stddev, options.seed, scale, fit);
+
+  EarlyStopper stopper(options.early_stopping, !valid.empty());
+  std::vector<EpochStats> history;
+  for (int32_t epoch = 1; epoch <= options.max_iterations; ++epoch) {
+    SolveSide(by_user, model.item_factors, model.item_bias, model.global_mean,
+              options, &model.user_factors, &model.user_bias);
+    SolveSide(by_item, model.user_factors, model.user_bias, model.global_mean,
+              options, &model.item_factors, &model.item_bias);
+    const EpochStats stats =
+        MeasureEpoch(epoch, model, fit, valid, options.threads, start);
+    history.push_back(stats);
+    if (on_epoch) on_epoch(stats);
+    if (stopper.Update(stats, model)) break;
+  }
+  const double seconds = SecondsSince(start);
+  return std::move(stopper).Finish(std::move(history), seconds);
+}
+
+}  // namespace recserve

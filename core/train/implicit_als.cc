@@ -1,0 +1,132 @@
+#include "core/train/implicit_als.h"
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "core/train/early_stopping.h"
+#include "core/base/parallel_for.h"
+#include "core/data/sparse_ratings.h"
+#include "core/base/status_macros.h"
+
+namespace recserve {
+namespace {
+
+// Per-worker scratch space, reused across rows.
+struct Scratch {
+  Eigen::MatrixXf gathered;  // n x k: the rated rows of the other side
+  Eigen::VectorXf weights;   // n: sqrt(c - w0)
+  Eigen::MatrixXf a;         // k x k
+  Eigen::VectorXf b;         // k
+};
+
+// Solves every row of `rows` given the other side's embeddings `other`:
+//   (w0·OᵀO + Σ_rated (c − w0) o oᵀ + reg·I) x = Σ_rated c · o.
+void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
+               const ImplicitAlsOptions& options, FactorMatrix* out) {
+  const Eigen::Index k = other.cols();
+  Eigen::MatrixXf base = Eigen::MatrixXf::Zero(k, k);
+  base.selfadjointView<Eigen::Lower>().rankUpdate(other.transpose(),
+                                                  options.unobserved_weight);
+  base.diagonal().array() += options.reg;
+  const int32_t workers = ResolveThreads(options.threads);
+  std::vector<Scratch> scratch(workers);
+  ParallelFor(
+      rows.rows(), workers,
+      [&](int64_t begin, int64_t end, int32_t worker) {
+        Scratch& s = scratch[worker];
+        for (int64_t row = begin; row < end; ++row) {
+          const int64_t start = rows.offsets[row];
+          const int64_t n = rows.offsets[row + 1] - start;
+          s.a = base;
+          s.b.setZero(k);
+          if (n > 0) {
+            s.gathered.resize(n, k);
+            s.weights.resize(n);
+            for (int64_t j = 0; j < n; ++j) {
+              const int32_t col = rows.cols[start + j];
+              const float confidence =
+                  1.0f + options.alpha * rows.values[start + j];
+              // Rows scaled by sqrt(c − w0) make one SYRK add Σ (c − w0) o oᵀ.
+              s.weights[j] = std::sqrt(
+                  std::max(0.0f, confidence - options.unobserved_weight));
+              s.gathered.row(j) = other.row(col) * s.weights[j];
+              s.b.noalias() += confidence * other.row(col).transpose();
+            }
+            s.a.selfadjointView<Eigen::Lower>().rankUpdate(
+                s.gathered.transpose());
+          }
+          out->row(row) = Eigen::LLT<Eigen::MatrixXf, Eigen::Lower>(s.a)
+                              .solve(s.b)
+                              .transpose();
+        }
+      },
+      /*chunk=*/16);
+}
+
+absl::Status ValidateOptions(const ImplicitAlsOptions& o) {
+  if (o.factors < 1 || o.iterations < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "implicit als: factors and iterations must be >= 1, got %d and %d",
+        o.factors, o.iterations));
+  }
+  if (!(o.reg > 0) || !(o.unobserved_weight > 0) || !(o.alpha >= 0) ||
+      !std::isfinite(o.reg) || !std::isfinite(o.unobserved_weight) ||
+      !std::isfinite(o.alpha)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "implicit als: need reg > 0, unobserved weight > 0 and alpha >= 0, "
+        "got %g, %g and %g",
+        o.reg, o.unobserved_weight, o.alpha));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+double ImplicitLoss(const FactorMatrix& users, const FactorMatrix& items,
+                    absl::Span<const Rating> ratings,
+                    const ImplicitAlsOptions& options) {
+  // All cells at weight w0 and target 0, corrected on the rated cells:
+  //   w0 Σ_all (x·y)² = w0 · trace((XᵀX)(YᵀY)).
+  const Eigen::MatrixXd xtx = (users.transpose() * users).cast<double>();
+  const Eigen::MatrixXd yty = (items.transpose() * items).cast<double>();
+  double loss = options.unobserved_weight * (xtx.cwiseProduct(yty)).sum();
+  for (const Rating& r : ratings) {
+    const double s = users.row(r.user).dot(items.row(r.item));
+    const double c = 1.0 + options.alpha * r.value;
+    loss += c * (1.0 - s) * (1.0 - s) - options.unobserved_weight * s * s;
+  }
+  loss += options.reg * (users.squaredNorm() + items.squaredNorm());
+  return loss;
+}
+
+absl::StatusOr<RetrievalModel> TrainImplicitAls(
+    int32_t num_users, int32_t num_items, absl::Span<const Rating> ratings,
+    const ImplicitAlsOptions& options, const ImplicitSweepCallback& on_sweep) {
+  RETURN_IF_ERROR(ValidateOptions(options));
+  RETURN_IF_ERROR(ValidateTrainingRatings("implicit als", num_users, num_items,
+                                          ratings, {}));
+  const auto start = std::chrono::steady_clock::now();
+  const SparseRatings by_user = GroupRatings(ratings, num_users, true);
+  const SparseRatings by_item = GroupRatings(ratings, num_items, false);
+  MfModel init = MakeInitialModel(num_users, num_items, options.factors,
+                                  options.init_stddev, options.seed);
+  RetrievalModel model;
+  model.user_factors = std::move(init.user_factors);
+  model.item_factors = std::move(init.item_factors);
+  for (int32_t sweep = 1; sweep <= options.iterations; ++sweep) {
+    SolveSide(by_user, model.item_factors, options, &model.user_factors);
+    SolveSide(by_item, model.user_factors, options, &model.item_factors);
+    const double loss =
+        ImplicitLoss(model.user_factors, model.item_factors, ratings, options);
+    model.loss_history.push_back(loss);
+    if (on_sweep) on_sweep(sweep, loss, SecondsSince(start));
+  }
+  return model;
+}
+
+}  // namespace recserve

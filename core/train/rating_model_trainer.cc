@@ -1,0 +1,209 @@
+#include "core/train/rating_model_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
+#include "core/base/status_macros.h"
+#include "core/data/user_sample.h"
+
+namespace recserve {
+namespace {
+
+absl::StatusOr<TrainResult> RunTrainer(const Dataset& train,
+                                       absl::Span<const Rating> fit,
+                                       absl::Span<const Rating> valid,
+                                       const RatingScale& scale,
+                                       const ModelTrainingOptions& options,
+                                       int32_t epochs,
+                                       const EpochCallback& on_epoch) {
+  switch (options.algorithm) {
+    case Algorithm::kAls: {
+      AlsOptions als = options.als;
+      if (epochs > 0) als.max_iterations = epochs;
+      return TrainAls(train.num_users(), train.num_items(), fit, valid, scale,
+                      als, on_epoch);
+    }
+    case Algorithm::kSgd: {
+      SgdOptions sgd = options.sgd;
+      if (epochs > 0) sgd.max_epochs = epochs;
+      return TrainSgd(train.num_users(), train.num_items(), fit, valid, scale,
+                      sgd, on_epoch);
+    }
+    case Algorithm::kBpmf:
+      return TrainBpmf(train.num_users(), train.num_items(), fit, valid, scale,
+                       options.bpmf, on_epoch);
+  }
+  return absl::InternalError("unknown algorithm");
+}
+
+float RegOf(const ModelTrainingOptions& options) {
+  return options.algorithm == Algorithm::kAls ? options.als.reg
+                                              : options.sgd.reg;
+}
+
+int32_t FactorsOf(const ModelTrainingOptions& options) {
+  switch (options.algorithm) {
+    case Algorithm::kAls:
+      return options.als.factors;
+    case Algorithm::kSgd:
+      return options.sgd.factors;
+    case Algorithm::kBpmf:
+      return options.bpmf.factors;
+  }
+  return 0;
+}
+
+ModelTrainingOptions WithFactorsAndReg(ModelTrainingOptions options,
+                                       int32_t factors, float reg) {
+  options.als.factors = options.sgd.factors = factors;
+  options.als.reg = options.sgd.reg = reg;
+  return options;
+}
+
+struct Tuning {
+  std::vector<RegTrial> trials;
+  size_t best = 0;  // index into trials
+  // The best candidate's model, when tuning saw all the fitting ratings (so
+  // the fit phase need not run again).
+  absl::optional<TrainResult> best_full;
+};
+
+// For every factor count (options.factor_grid, or the configured one), tries
+// options.reg_grid in increasing order with early stopping on `valid`, moving
+// on once the RMSE has risen twice in a row.
+absl::StatusOr<Tuning> TuneReg(const Dataset& train,
+                               absl::Span<const Rating> fit,
+                               absl::Span<const Rating> valid,
+                               const RatingScale& scale,
+                               const ModelTrainingOptions& options,
+                               const TrainingObserver& observer) {
+  const double share = static_cast<double>(options.tuning_sample) /
+                       std::max<size_t>(1, fit.size());
+  const bool sampled = share < 1.0;
+  std::vector<Rating> tune_fit, tune_valid;
+  if (sampled) {
+    tune_fit = SampleUsers(fit, share, options.seed + 1);
+    tune_valid = SampleUsers(valid, share, options.seed + 1);
+  }
+  const std::vector<int32_t> factor_grid =
+      options.factor_grid.empty() ? std::vector<int32_t>{FactorsOf(options)}
+                                  : options.factor_grid;
+  Tuning tuning;
+  for (const int32_t factors : factor_grid) {
+    int rises = 0;
+    double previous = std::numeric_limits<double>::infinity();
+    for (const float reg : options.reg_grid) {
+      if (observer.on_phase) {
+        observer.on_phase(absl::StrCat("tune factors=", factors, " reg=", reg));
+      }
+      ASSIGN_OR_RETURN(
+          TrainResult trial,
+          RunTrainer(train, sampled ? absl::MakeConstSpan(tune_fit) : fit,
+                     sampled ? absl::MakeConstSpan(tune_valid) : valid, scale,
+                     WithFactorsAndReg(options, factors, reg), 0,
+                     observer.on_epoch));
+      rises = trial.best_valid_rmse >= previous ? rises + 1 : 0;
+      previous = trial.best_valid_rmse;
+      tuning.trials.push_back(
+          {factors, reg, trial.best_valid_rmse, trial.best_epoch});
+      if (trial.best_valid_rmse <= tuning.trials[tuning.best].validation_rmse) {
+        tuning.best = tuning.trials.size() - 1;
+        if (!sampled) tuning.best_full = std::move(trial);
+      }
+      if (rises >= 2) break;
+    }
+  }
+  return tuning;
+}
+
+}  // namespace
+
+absl::StatusOr<Algorithm> ParseAlgorithm(absl::string_view name) {
+  if (name == "bpmf") return Algorithm::kBpmf;
+  if (name == "als") return Algorithm::kAls;
+  if (name == "sgd") return Algorithm::kSgd;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--algo: unknown algorithm '", name, "'; choose bpmf, als or sgd"));
+}
+
+absl::string_view AlgorithmName(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::kBpmf:
+      return "bpmf";
+    case Algorithm::kAls:
+      return "als";
+    case Algorithm::kSgd:
+      return "sgd";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<ModelTrainingResult> TrainRatingModel(
+    const Dataset& train, const ModelTrainingOptions& options,
+    const TrainingObserver& observer) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  const RatingScale scale = InferRatingScale(train.ratings);
+  const bool early_stopping =
+      options.algorithm != Algorithm::kBpmf && options.validation_fraction > 0;
+  ModelTrainingResult result;
+  result.validation_rmse = std::numeric_limits<double>::quiet_NaN();
+  if (!early_stopping) {
+    if (observer.on_phase) observer.on_phase("fit");
+    result.reg = RegOf(options);
+    result.factors = FactorsOf(options);
+    ASSIGN_OR_RETURN(result.train, RunTrainer(train, train.ratings, {}, scale,
+                                              options, 0, observer.on_epoch));
+    result.chosen_epochs = result.train.best_epoch;
+    result.train.seconds = elapsed();
+    return result;
+  }
+  std::vector<Rating> fit, valid;
+  CarveValidation(train.ratings, options.validation_fraction, options.seed,
+                  &fit, &valid);
+  result.validation_ratings = static_cast<int64_t>(valid.size());
+  ModelTrainingOptions chosen = options;
+  absl::optional<TrainResult> fitted;
+  if (options.tune_reg && !options.reg_grid.empty() && !valid.empty()) {
+    ASSIGN_OR_RETURN(Tuning tuning,
+                     TuneReg(train, fit, valid, scale, options, observer));
+    const RegTrial& best = tuning.trials[tuning.best];
+    chosen = WithFactorsAndReg(options, best.factors, best.reg);
+    result.reg_trials = tuning.trials;
+    fitted = std::move(tuning.best_full);
+  }
+  result.reg = RegOf(chosen);
+  result.factors = FactorsOf(chosen);
+  if (!fitted) {
+    if (observer.on_phase) observer.on_phase("fit");
+    ASSIGN_OR_RETURN(fitted, RunTrainer(train, fit, valid, scale, chosen, 0,
+                                        observer.on_epoch));
+  }
+  result.train = *std::move(fitted);
+  result.chosen_epochs = result.train.best_epoch;
+  result.validation_rmse = result.train.best_valid_rmse;
+  if (!options.refit || valid.empty()) {
+    result.train.seconds = elapsed();
+    return result;
+  }
+  if (observer.on_phase) observer.on_phase("refit");
+  ASSIGN_OR_RETURN(TrainResult refit,
+                   RunTrainer(train, train.ratings, {}, scale, chosen,
+                              result.chosen_epochs, observer.on_epoch));
+  refit.best_valid_rmse = result.validation_rmse;
+  result.train = std::move(refit);
+  result.train.seconds = elapsed();
+  result.refitted = true;
+  return result;
+}
+
+}  // namespace recserve

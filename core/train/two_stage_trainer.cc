@@ -1,0 +1,155 @@
+#include "core/train/two_stage_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "core/model/item_scorer.h"
+#include "core/train/early_stopping.h"
+#include "core/data/sparse_ratings.h"
+#include "core/data/split.h"
+#include "core/base/status_macros.h"
+#include "core/data/user_sample.h"
+
+namespace recserve {
+namespace {
+
+// The ratings of a random sample of users holding about `keep` ratings (all
+// of them when there are fewer), with the same id maps.
+Dataset SampleUsersOf(const Dataset& data, int64_t keep, uint64_t seed) {
+  if (static_cast<int64_t>(data.ratings.size()) <= keep) return data;
+  Dataset out;
+  out.users = data.users;
+  out.items = data.items;
+  out.ratings = SampleUsers(
+      data.ratings, static_cast<double>(keep) / data.ratings.size(), seed);
+  return out;
+}
+
+struct Validation {
+  float retrieval_reg = 0;
+  std::vector<RetrievalRegTrial> reg_trials;
+  std::vector<BlendTrial> blend_trials;
+};
+
+// Trains the retrieval model on `fit` for every regularization of the grid
+// and keeps the one whose own ranking is best (a single value is trained
+// without being scored).
+absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
+    const TrainTest& split, const RecommenderTrainingOptions& options,
+    Validation* validation) {
+  const Dataset& fit = split.train;
+  std::vector<float> grid = options.retrieval_reg_grid;
+  if (grid.empty()) grid = {options.retrieval.reg};
+  std::optional<RetrievalModel> best;
+  double best_ndcg = -1;
+  for (const float reg : grid) {
+    ImplicitAlsOptions o = options.retrieval;
+    o.reg = reg;
+    ASSIGN_OR_RETURN(
+        RetrievalModel model,
+        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o));
+    if (grid.size() == 1) {
+      validation->retrieval_reg = reg;
+      return model;
+    }
+    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
+    const TopNMetrics m =
+        EvaluateTopN(scorer, fit, split.test, options.validation);
+    validation->reg_trials.push_back({reg, m.loo_hr, m.loo_ndcg});
+    if (m.loo_ndcg > best_ndcg) {
+      best_ndcg = m.loo_ndcg;
+      validation->retrieval_reg = reg;
+      best = std::move(model);
+    }
+  }
+  return std::move(*best);
+}
+
+// Trains both models on `fit` and scores every pool size and weight of the
+// grid with the chosen retrieval model.
+absl::Status Validate(const TrainTest& split,
+                      const RecommenderTrainingOptions& options,
+                      Validation* validation) {
+  const Dataset& fit = split.train;
+  ASSIGN_OR_RETURN(ModelTrainingResult rating,
+                   TrainRatingModel(fit, options.rating));
+  ASSIGN_OR_RETURN(RetrievalModel retrieval,
+                   ChooseRetrievalReg(split, options, validation));
+  const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
+                                         retrieval.item_factors);
+  const SparseRatings seen = GroupRatings(fit.ratings, fit.num_users(), true);
+  const std::vector<int32_t> pools =
+      options.candidate_grid.empty()
+          ? std::vector<int32_t>{options.ranking.candidates}
+          : options.candidate_grid;
+  for (const int32_t candidates : pools) {
+    for (const float weight : options.blend_grid) {
+      const TwoStageScorer scorer(retrieval_scorer, rating.train.model, seen,
+                                  {candidates, weight});
+      const TopNMetrics m =
+          EvaluateTopN(scorer, fit, split.test, options.validation);
+      validation->blend_trials.push_back(
+          {candidates, weight, m.loo_hr, m.loo_ndcg});
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
+    const Dataset& train, const RecommenderTrainingOptions& options,
+    const TrainingObserver& observer) {
+  const auto start = std::chrono::steady_clock::now();
+  RecommenderTrainingResult result;
+  result.ranking = options.ranking;
+  result.retrieval_options = options.retrieval;
+  if (options.train_retrieval && options.tune_blend &&
+      !options.blend_grid.empty()) {
+    if (observer.on_phase) observer.on_phase("validation");
+    const Dataset sample = SampleUsersOf(train, options.validation_sample,
+                                         options.rating.seed + 7);
+    ASSIGN_OR_RETURN(
+        TrainTest split,
+        SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
+                     options.rating.seed));
+    Validation validation;
+    RETURN_IF_ERROR(Validate(split, options, &validation));
+    result.retrieval_options.reg = validation.retrieval_reg;
+    result.retrieval_reg_trials = std::move(validation.reg_trials);
+    result.blend_trials = std::move(validation.blend_trials);
+    // Among the trials within 0.5% of the best (validation noise), the
+    // smallest pool (cheaper to serve), then the smallest retrieval weight
+    // (leave-one-out rewards what users rate next, not what they like; the
+    // rating model brings the latter).
+    double top = 0;
+    for (const BlendTrial& t : result.blend_trials) top = std::max(top, t.ndcg);
+    const BlendTrial* best = nullptr;
+    for (const BlendTrial& t : result.blend_trials) {
+      if (t.ndcg < top * 0.995) continue;
+      if (best == nullptr || t.candidates < best->candidates ||
+          (t.candidates == best->candidates &&
+           t.blend_weight < best->blend_weight)) {
+        best = &t;
+      }
+    }
+    result.ranking.candidates = best->candidates;
+    result.ranking.blend_weight = best->blend_weight;
+  }
+  ASSIGN_OR_RETURN(result.rating,
+                   TrainRatingModel(train, options.rating, observer));
+  if (options.train_retrieval) {
+    if (observer.on_phase) observer.on_phase("retrieval");
+    const auto retrieval_start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(RetrievalModel retrieval,
+                     TrainImplicitAls(train.num_users(), train.num_items(),
+                                      train.ratings, result.retrieval_options));
+    result.retrieval = std::move(retrieval);
+    result.retrieval_seconds = SecondsSince(retrieval_start);
+  }
+  result.seconds = SecondsSince(start);
+  return result;
+}
+
+}  // namespace recserve

@@ -1,0 +1,348 @@
+#include "core/serve/serving_model.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/model/item_scorer.h"
+#include "core/serve/serving_model_loader.h"
+#include "core/data/sparse_ratings.h"
+#include "core/model/two_stage_scorer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/serving_fixture.h"
+#include "tests/testutil/temp_files.h"
+
+namespace recserve {
+namespace {
+
+using ::testing::HasSubstr;
+using testutil::PublishTinySnapshot;
+using testutil::TinySnapshotSpec;
+
+std::vector<int32_t> ItemsOf(const Recommendation& r) {
+  std::vector<int32_t> items;
+  for (const RecommendedItem& i : r.items) items.push_back(i.item);
+  return items;
+}
+
+class ServingModelTest : public ::testing::Test {
+ protected:
+  void Load(const TinySnapshotSpec& spec) {
+    const std::string version = PublishTinySnapshot(tmp_.path(), spec);
+    ASSERT_FALSE(version.empty());
+    absl::StatusOr<std::shared_ptr<const ServingModel>> model =
+        LoadServingModel(tmp_.Path(version), {});
+    ASSERT_TRUE(model.ok()) << model.status();
+    model_ = *model;
+  }
+  const Snapshot& snap() const { return model_->snapshot(); }
+
+  RecommendQuery Query(int32_t user, int32_t n) const {
+    RecommendQuery q;
+    q.user_id = snap().UserId(user);
+    q.n = n;
+    return q;
+  }
+
+  testutil::TempDir tmp_;
+  std::shared_ptr<const ServingModel> model_;
+  ServingLimits limits_;
+};
+
+// The server must rank exactly as the trainer evaluated: compare the top n
+// with TwoStageScorer over the same snapshot.
+TEST_F(ServingModelTest, RecommendMatchesTheEvaluatedTwoStagePipeline) {
+  Load({});
+  const MfModel rating = snap().ToModel();
+  const FactorMatrix users = snap().user_embeddings();
+  const FactorMatrix items = snap().item_embeddings();
+  const EmbeddingScorer retrieval(users, items);
+  std::vector<Rating> seen_ratings;
+  for (int32_t u = 0; u < snap().num_users(); ++u) {
+    for (const int32_t i : snap().SeenItems(u)) {
+      seen_ratings.push_back({u, i, 3.0f, 0});
+    }
+  }
+  const SparseRatings seen =
+      GroupRatings(seen_ratings, snap().num_users(), true);
+  const TwoStageScorer offline(retrieval, rating, seen, snap().ranking());
+  std::vector<float> scores(snap().num_items());
+  for (int32_t u = 0; u < snap().num_users(); ++u) {
+    for (const bool exact : {true, false}) {
+      RecommendQuery q = Query(u, 10);
+      q.exact = exact;
+      absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+      ASSERT_TRUE(r.ok()) << r.status();
+      offline.ScoreItems(u, absl::MakeSpan(scores));
+      std::vector<int32_t> order(scores.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+        return scores[a] > scores[b];
+      });
+      ASSERT_EQ(r->items.size(), 10u);
+      for (size_t k = 0; k < r->items.size(); ++k) {
+        // The same item, or one whose offline score ties within rounding.
+        const int32_t item = r->items[k].item;
+        if (item != order[k]) {
+          EXPECT_NEAR(scores[item], scores[order[k]], 1e-5)
+              << "user " << u << " rank " << k;
+        }
+        EXPECT_NEAR(r->items[k].score, scores[order[k]], 1e-5);
+        EXPECT_FLOAT_EQ(r->items[k].predicted_rating,
+                        snap().Predict(u, r->items[k].item));
+      }
+      EXPECT_FALSE(r->fallback);
+      EXPECT_EQ(r->candidates, snap().ranking().candidates);
+    }
+  }
+}
+
+TEST_F(ServingModelTest, DropsSeenItemsAndExclusionsUnlessAskedToKeepSeen) {
+  Load({});
+  for (int32_t u = 0; u + 1 < snap().num_users(); ++u) {
+    const absl::Span<const int32_t> seen = snap().SeenItems(u);
+    ASSERT_FALSE(seen.empty());
+    RecommendQuery q = Query(u, 15);
+    absl::StatusOr<Recommendation> first = model_->Recommend(q, limits_);
+    ASSERT_TRUE(first.ok());
+    for (const int32_t item : ItemsOf(*first)) {
+      EXPECT_FALSE(std::count(seen.begin(), seen.end(), item)) << item;
+    }
+    // Excluding the top 3 (and an unknown id) brings in others.
+    q.exclude_item_ids = {"no-such-item"};
+    for (int k = 0; k < 3; ++k) {
+      q.exclude_item_ids.push_back(snap().ItemId(first->items[k].item));
+    }
+    absl::StatusOr<Recommendation> second = model_->Recommend(q, limits_);
+    ASSERT_TRUE(second.ok());
+    ASSERT_EQ(second->items.size(), 15u);
+    const std::vector<int32_t> second_items = ItemsOf(*second);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_FALSE(std::count(second_items.begin(), second_items.end(),
+                              first->items[k].item));
+    }
+  }
+  // With include_seen and a pool of the whole catalog, every item can come
+  // back, the seen ones included.
+  RecommendQuery all = Query(0, snap().num_items());
+  all.include_seen = true;
+  all.candidates = snap().num_items();
+  absl::StatusOr<Recommendation> r = model_->Recommend(all, limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->items.size(), static_cast<size_t>(snap().num_items()));
+}
+
+TEST_F(ServingModelTest, UnknownUserGetsPopularItemsOrNotFound) {
+  Load({});
+  RecommendQuery q;
+  q.user_id = "stranger";
+  q.n = 5;
+  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->fallback);
+  ASSERT_EQ(r->items.size(), 5u);
+  const absl::Span<const int32_t> popularity = snap().item_popularity();
+  const int32_t most = *std::max_element(popularity.begin(), popularity.end());
+  EXPECT_EQ(popularity[r->items[0].item], most);
+  for (size_t k = 1; k < r->items.size(); ++k) {
+    EXPECT_GE(popularity[r->items[k - 1].item], popularity[r->items[k].item]);
+    EXPECT_FLOAT_EQ(r->items[k].score, popularity[r->items[k].item]);
+  }
+  ServingLimits strict = limits_;
+  strict.fallbacks = false;
+  r = model_->Recommend(q, strict);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("stranger"));
+}
+
+TEST_F(ServingModelTest, RejectsBadRecommendArgumentsNamingTheField) {
+  Load({});
+  ServingLimits limits;
+  limits.max_results = 50;
+  limits.max_exclusions = 2;
+  limits.max_candidates = 100;
+  limits.max_ef = 300;
+  limits.allow_exact = false;
+  const auto error = [&](const RecommendQuery& q) {
+    return model_->Recommend(q, limits).status();
+  };
+  RecommendQuery q = Query(1, 5);
+  ASSERT_TRUE(model_->Recommend(q, limits).ok());
+  struct Case {
+    const char* field;
+    std::function<void(RecommendQuery&)> change;
+  };
+  const std::vector<Case> cases = {
+      {"user_id", [](RecommendQuery& q) { q.user_id.clear(); }},
+      {"user_id", [](RecommendQuery& q) { q.user_id = std::string(300, 'x'); }},
+      {"n", [](RecommendQuery& q) { q.n = 0; }},
+      {"n", [](RecommendQuery& q) { q.n = -3; }},
+      {"n", [](RecommendQuery& q) { q.n = 51; }},
+      {"exclude_item_ids",
+       [](RecommendQuery& q) {
+         q.exclude_item_ids = {"a", "b", "c"};
+       }},
+      {"candidates", [](RecommendQuery& q) { q.candidates = -1; }},
+      {"candidates", [](RecommendQuery& q) { q.candidates = 101; }},
+      {"ef", [](RecommendQuery& q) { q.ef = 301; }},
+      {"exact", [](RecommendQuery& q) { q.exact = true; }},
+  };
+  for (const Case& c : cases) {
+    RecommendQuery bad = q;
+    c.change(bad);
+    const absl::Status s = error(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_THAT(s.message(), HasSubstr(c.field));
+  }
+}
+
+TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
+  Load({});
+  const FactorMatrix items = snap().item_embeddings();
+  for (int32_t i = 0; i < snap().num_items(); ++i) {
+    absl::StatusOr<std::vector<SimilarItem>> r =
+        model_->SimilarItems(snap().ItemId(i), 5, limits_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->size(), 5u);
+    std::vector<IndexNeighbor> exact = ExactNeighbors(
+        items, IndexSpace::kCosine,
+        absl::Span<const float>(items.row(i).data(), items.cols()), 6);
+    exact.erase(
+        std::remove_if(exact.begin(), exact.end(),
+                       [&](const IndexNeighbor& n) { return n.item == i; }),
+        exact.end());
+    for (size_t k = 0; k < r->size(); ++k) {
+      EXPECT_NE((*r)[k].item, i);
+      EXPECT_EQ((*r)[k].item, exact[k].item) << "item " << i << " rank " << k;
+      const float cosine =
+          items.row(i).dot(items.row((*r)[k].item)) /
+          (items.row(i).norm() * items.row((*r)[k].item).norm());
+      EXPECT_NEAR((*r)[k].similarity, cosine, 1e-4);
+    }
+  }
+  EXPECT_EQ(model_->SimilarItems("nope", 5, limits_).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(model_->SimilarItems("i1", 0, limits_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(model_->SimilarItems("", 3, limits_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // k larger than the rest of the catalog: all other items.
+  absl::StatusOr<std::vector<SimilarItem>> all =
+      model_->SimilarItems("i1", 1000, limits_);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), static_cast<size_t>(snap().num_items() - 1));
+}
+
+TEST_F(ServingModelTest, PredictRatingFallsBackToBiases) {
+  Load({});
+  absl::StatusOr<RatingPrediction> p =
+      model_->PredictRating("u3", "i7", limits_);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->user_known && p->item_known);
+  EXPECT_FLOAT_EQ(p->rating, snap().Predict(3, snap().FindItem("i7")));
+  p = model_->PredictRating("u3", "new-item", limits_);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->item_known);
+  EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(
+                                 snap().global_mean() + snap().user_bias()[3]));
+  p = model_->PredictRating("new-user", "new-item", limits_);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(snap().global_mean()));
+  ServingLimits strict = limits_;
+  strict.fallbacks = false;
+  EXPECT_EQ(model_->PredictRating("u3", "new-item", strict).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(model_->PredictRating("", "i1", limits_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ServingModelTest, FormatOneSnapshotsRetrieveWithRatingFactors) {
+  TinySnapshotSpec spec;
+  spec.retrieval_factors = 0;
+  Load(spec);
+  EXPECT_FALSE(snap().has_retrieval());
+  EXPECT_EQ(model_->retrieval_index().dimensions(), snap().factors());
+  RecommendQuery q = Query(2, 5);
+  absl::StatusOr<Recommendation> approx = model_->Recommend(q, limits_);
+  q.exact = true;
+  absl::StatusOr<Recommendation> exact = model_->Recommend(q, limits_);
+  ASSERT_TRUE(approx.ok() && exact.ok());
+  EXPECT_EQ(ItemsOf(*approx), ItemsOf(*exact));
+  // Format 1 reranks by the rating model alone: best predicted first.
+  for (size_t k = 1; k < exact->items.size(); ++k) {
+    EXPECT_GE(exact->items[k - 1].predicted_rating,
+              exact->items[k].predicted_rating);
+  }
+}
+
+TEST_F(ServingModelTest, ReportsHowThePoolWasFound) {
+  Load({});
+  RecommendQuery q = Query(1, 5);
+  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  // 60 items fit the scan's budget: read them all, exact, no HNSW search.
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kNormScan);
+  EXPECT_EQ(r->items_scanned, 60);
+  EXPECT_EQ(r->ef, 0);
+  q.exact = true;
+  r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kExact);
+  q.user_id = "nobody";
+  r = model_->Recommend(q, limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kNone);
+
+  ServingModelLoadOptions hnsw_only;
+  hnsw_only.norm_scan_items = 0;
+  absl::StatusOr<std::shared_ptr<const ServingModel>> searched =
+      LoadServingModel(tmp_.Path(snap().version()), hnsw_only);
+  ASSERT_TRUE(searched.ok()) << searched.status();
+  r = (*searched)->Recommend(Query(1, 5), limits_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->retrieval_path, RetrievalPath::kHnswMerge);
+  EXPECT_EQ(r->items_scanned, 0);
+  EXPECT_GE(r->ef, 20);  // at least the pool
+  absl::StatusOr<Recommendation> scanned =
+      model_->Recommend(Query(1, 5), limits_);
+  ASSERT_TRUE(scanned.ok());
+  EXPECT_EQ(ItemsOf(*r), ItemsOf(*scanned));
+}
+
+// Implicit ALS gives every item rated by one same user the same direction;
+// such ties must neither fail the load's sanity check nor break SimilarItems.
+TEST_F(ServingModelTest, LoadsItemsThatPointTheSameWay) {
+  TinySnapshotSpec spec;
+  spec.items = 200;
+  spec.same_direction_items = 150;
+  Load(spec);
+  absl::StatusOr<std::vector<SimilarItem>> similar =
+      model_->SimilarItems(snap().ItemId(3), 10, limits_);
+  ASSERT_TRUE(similar.ok()) << similar.status();
+  ASSERT_EQ(similar->size(), 10u);
+  for (const SimilarItem& s : *similar) {
+    EXPECT_NE(s.item, 3);
+    EXPECT_LT(s.item, spec.same_direction_items);
+    EXPECT_NEAR(s.similarity, 1.0f, 1e-4f);
+  }
+}
+
+TEST_F(ServingModelTest, CreateRejectsIndexesOfOtherVectors) {
+  Load({});
+  std::shared_ptr<const Snapshot> snapshot =
+      Snapshot::Load(tmp_.Path(snap().version())).value();
+  const FactorMatrix wrong = FactorMatrix::Ones(snapshot->num_items(), 3);
+  auto a = ItemIndex::Build(wrong, IndexSpace::kInnerProduct, {});
+  auto b = ItemIndex::Build(wrong, IndexSpace::kCosine, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  absl::StatusOr<std::shared_ptr<const ServingModel>> model =
+      ServingModel::Create(snapshot, std::move(*a), std::move(*b));
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(model.status().message(), HasSubstr("does not match"));
+}
+
+}  // namespace
+}  // namespace recserve
