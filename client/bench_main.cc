@@ -111,9 +111,11 @@ int main(int argc, char** argv) {
   load.deadline = absl::GetFlag(FLAGS_deadline);
   load.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   load.threads = absl::GetFlag(FLAGS_threads);
-  absl::StatusOr<ClientTlsOptions> tls = ClientTlsFromFiles(
-      absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
-      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  absl::StatusOr<ClientTlsOptions> tls =
+      ClientTlsFromFiles({.use_tls = absl::GetFlag(FLAGS_tls),
+                          .ca_path = absl::GetFlag(FLAGS_tls_ca),
+                          .cert_path = absl::GetFlag(FLAGS_tls_cert),
+                          .key_path = absl::GetFlag(FLAGS_tls_key)});
   if (!tls.ok()) {
     return Fail(tls.status());
   }

@@ -258,9 +258,11 @@ int Run(int argc, char** argv) {
   if (options.deadline <= absl::ZeroDuration()) {
     return UsageError("--deadline must be positive");
   }
-  absl::StatusOr<ClientTlsOptions> tls = ClientTlsFromFiles(
-      absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
-      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  absl::StatusOr<ClientTlsOptions> tls =
+      ClientTlsFromFiles({.use_tls = absl::GetFlag(FLAGS_tls),
+                          .ca_path = absl::GetFlag(FLAGS_tls_ca),
+                          .cert_path = absl::GetFlag(FLAGS_tls_cert),
+                          .key_path = absl::GetFlag(FLAGS_tls_key)});
   if (!tls.ok()) return UsageError(tls.status().message());
   options.tls = *std::move(tls);
   const std::string server = absl::GetFlag(FLAGS_server);

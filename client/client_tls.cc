@@ -38,13 +38,15 @@ std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials(
 }
 
 absl::StatusOr<ClientTlsOptions> ClientTlsFromFiles(
-    bool use_tls, const std::string& ca_path, const std::string& cert_path,
-    const std::string& key_path) {
+    const ClientTlsFiles& files) {
+  const std::string& ca_path = files.ca_path;
+  const std::string& cert_path = files.cert_path;
+  const std::string& key_path = files.key_path;
   ClientTlsOptions tls;
   if (cert_path.empty() != key_path.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
-  tls.enabled = use_tls || !ca_path.empty() || !cert_path.empty();
+  tls.enabled = files.use_tls || !ca_path.empty() || !cert_path.empty();
   if (!ca_path.empty()) {
     absl::StatusOr<std::string> ca = ReadPem("--tls_ca", ca_path);
     if (!ca.ok()) return ca.status();

@@ -31,13 +31,22 @@ struct ClientTlsOptions {
 std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials(
     const ClientTlsOptions& tls);
 
-// ClientTlsOptions from PEM files, as the command-line tools take them:
-// enabled when `use_tls` or any path is given. Errors: InvalidArgument
-// naming the file when it cannot be read or holds no PEM block, or when
-// only one of cert_path and key_path is given.
+// The TLS settings of the command-line tools: PEM file paths, empty when
+// not given.
+struct ClientTlsFiles {
+  // TLS even when no file is given (the server is verified against the
+  // system's roots). Default false.
+  bool use_tls = false;
+  std::string ca_path;    // CA certificates to verify the server with
+  std::string cert_path;  // client certificate (chain), for mutual TLS
+  std::string key_path;   // its private key
+};
+
+// ClientTlsOptions from PEM files: enabled when use_tls or any path is
+// given. Errors: InvalidArgument naming the file when it cannot be read or
+// holds no PEM block, or when only one of cert_path and key_path is given.
 absl::StatusOr<ClientTlsOptions> ClientTlsFromFiles(
-    bool use_tls, const std::string& ca_path, const std::string& cert_path,
-    const std::string& key_path);
+    const ClientTlsFiles& files);
 
 }  // namespace recserve::client
 

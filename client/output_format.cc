@@ -283,7 +283,8 @@ nlohmann::json HealthToJson(ServingStatus status) {
 }
 
 std::string JsonLine(const nlohmann::json& json) {
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+  return json.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
+                   nlohmann::json::error_handler_t::replace) +
          "\n";
 }
 

@@ -58,6 +58,8 @@ function(recserve_check_core_layers)
     list(APPEND rules "${layer}=${below}")
   endforeach()
   string(REPLACE ";" "|" rules "${rules}")
+  # For the check's own tests (CMakeLists.txt, core_layers_hold).
+  set_property(GLOBAL PROPERTY RECSERVE_CORE_LAYER_RULES "${rules}")
   file(GLOB_RECURSE files CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/core/*.h"
     "${PROJECT_SOURCE_DIR}/core/*.cc")
   set(stamp "${CMAKE_CURRENT_BINARY_DIR}/core_layers.checked")

@@ -77,11 +77,11 @@ recserve::server::ServerOptions OptionsFromFlags() {
   o.limits.max_results = absl::GetFlag(FLAGS_max_results);
   o.limits.max_exclusions = absl::GetFlag(FLAGS_max_exclusions);
   o.limits.max_candidates = absl::GetFlag(FLAGS_max_candidates);
-  o.limits.ef = absl::GetFlag(FLAGS_ef);
   o.limits.max_ef = absl::GetFlag(FLAGS_max_ef);
   o.load.norm_scan_items = absl::GetFlag(FLAGS_norm_scan_items);
-  o.limits.allow_exact = absl::GetFlag(FLAGS_allow_exact);
-  o.limits.fallbacks = absl::GetFlag(FLAGS_fallbacks);
+  o.policy.ef = absl::GetFlag(FLAGS_ef);
+  o.policy.allow_exact = absl::GetFlag(FLAGS_allow_exact);
+  o.policy.fallbacks = absl::GetFlag(FLAGS_fallbacks);
   o.load.index.m = absl::GetFlag(FLAGS_index_m);
   o.load.index.ef_construction = absl::GetFlag(FLAGS_index_ef_construction);
   o.load.index.threads = absl::GetFlag(FLAGS_index_threads);

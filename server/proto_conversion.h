@@ -19,7 +19,8 @@ void ToProto(const ServingModel& model, const std::vector<SimilarItem>& items,
              v1::SimilarItemsResponse* response);
 void ToProto(const ServingModel& model, const RatingPrediction& prediction,
              v1::PredictRatingResponse* response);
-// `ef` is the server's default search breadth (0 = automatic).
+// `ef` is the server's default search breadth, ServingPolicy::ef (0 =
+// automatic).
 void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info);
 
 }  // namespace recserve::server

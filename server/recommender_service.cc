@@ -24,7 +24,7 @@ grpc::Status RecommenderService::DoRecommend(
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
   const absl::StatusOr<Recommendation> result =
-      model->Recommend(FromProto(request), limits_);
+      model->Recommend(FromProto(request), limits_, policy_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   if (!result->fallback) {
     metrics_.RecordStages(result->retrieval_seconds, result->rerank_seconds,
@@ -42,7 +42,7 @@ grpc::Status RecommenderService::DoSimilarItems(
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
   const absl::StatusOr<std::vector<SimilarItem>> result =
-      model->SimilarItems(request.item_id(), request.k(), limits_);
+      model->SimilarItems(request.item_id(), request.k(), limits_, policy_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
@@ -54,8 +54,8 @@ grpc::Status RecommenderService::DoPredictRating(
   RequestScope scope(metrics_, Method::kPredictRating);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
-  const absl::StatusOr<RatingPrediction> result =
-      model->PredictRating(request.user_id(), request.item_id(), limits_);
+  const absl::StatusOr<RatingPrediction> result = model->PredictRating(
+      request.user_id(), request.item_id(), limits_, policy_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
@@ -65,7 +65,7 @@ grpc::Status RecommenderService::DoGetModelInfo(v1::ModelInfo* response) {
   RequestScope scope(metrics_, Method::kGetModelInfo);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
-  ToProto(*model, limits_.ef, response);
+  ToProto(*model, policy_.ef, response);
   return Finish(scope, grpc::Status::OK);
 }
 

@@ -14,10 +14,11 @@ namespace recserve::server {
 
 class RecommenderService final : public v1::Recommender::CallbackService {
  public:
-  // Borrows `models` and `metrics`, which must outlive the service.
+  // Borrows `models` and `metrics`, which must outlive the service; copies
+  // `limits` and `policy`.
   RecommenderService(const ModelReloader& models, const ServingLimits& limits,
-                     ServerMetrics& metrics)
-      : models_(models), limits_(limits), metrics_(metrics) {}
+                     const ServingPolicy& policy, ServerMetrics& metrics)
+      : models_(models), limits_(limits), policy_(policy), metrics_(metrics) {}
 
   // gRPC's callback API: each handler answers inline on gRPC's own threads
   // (the work is short and never blocks), which saves the synchronous API's
@@ -48,6 +49,7 @@ class RecommenderService final : public v1::Recommender::CallbackService {
 
   const ModelReloader& models_;
   const ServingLimits limits_;
+  const ServingPolicy policy_;
   ServerMetrics& metrics_;
 };
 

@@ -40,7 +40,7 @@ absl::Status CheckOptions(const ServerOptions& o) {
   if (o.listen.empty()) return absl::InvalidArgumentError("--listen is empty");
   const ServingLimits& l = o.limits;
   if (l.max_results < 1 || l.max_exclusions < 0 || l.max_id_length < 1 ||
-      l.max_candidates < 1 || l.ef < 0 || l.max_ef < 1 ||
+      l.max_candidates < 1 || o.policy.ef < 0 || l.max_ef < 1 ||
       o.load.norm_scan_items < 0) {
     return absl::InvalidArgumentError(
         "limits must be positive (--max_results, --max_candidates, --max_ef, "
@@ -120,7 +120,7 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
   };
   server->reloader_ = std::make_unique<ModelReloader>(std::move(reload));
   server->service_ = std::make_unique<RecommenderService>(
-      *server->reloader_, options.limits, *server->metrics_);
+      *server->reloader_, options.limits, options.policy, *server->metrics_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -160,11 +160,11 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
           "; snapshots from ", options.snapshot_dir, "; max_results ",
           options.limits.max_results, ", max_candidates ",
           options.limits.max_candidates, ", ef ",
-          options.limits.ef == 0 ? std::string("auto")
-                                 : absl::StrCat(options.limits.ef),
+          options.policy.ef == 0 ? std::string("auto")
+                                 : absl::StrCat(options.policy.ef),
           ", norm_scan_items ", options.load.norm_scan_items, ", exact ",
-          options.limits.allow_exact ? "allowed" : "refused", ", fallbacks ",
-          options.limits.fallbacks ? "on" : "off", "; max_message_bytes ",
+          options.policy.allow_exact ? "allowed" : "refused", ", fallbacks ",
+          options.policy.fallbacks ? "on" : "off", "; max_message_bytes ",
           options.max_message_bytes, ", max_concurrent_streams ",
           options.max_concurrent_streams);
   server->reloader_->Start();

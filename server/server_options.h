@@ -29,7 +29,11 @@ struct ServerOptions {
   std::string listen = "0.0.0.0:50051";
   // Prometheus /metrics address; empty disables it; port 0 picks one.
   std::string metrics_listen = "0.0.0.0:9464";
+  // What one request may ask (--max_results, --max_exclusions,
+  // --max_candidates, --max_ef).
   ServingLimits limits;
+  // How requests are answered (--ef, --allow_exact, --fallbacks).
+  ServingPolicy policy;
   ServingModelLoadOptions load;
   // How often the snapshot root is checked for a new version.
   absl::Duration poll_interval = absl::Seconds(5);

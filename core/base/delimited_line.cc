@@ -118,6 +118,18 @@ bool LineReader::Fill() {
   return n > 0;
 }
 
+absl::Status LineReader::NextNonEmpty(absl::string_view what,
+                                      absl::string_view* line) {
+  bool found = false;
+  while (!found && Next(line)) found = !line->empty();
+  if (!status_.ok()) return status_;
+  if (!found) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": empty file, no ", what));
+  }
+  return absl::OkStatus();
+}
+
 bool LineReader::Next(absl::string_view* line) {
   while (true) {
     const char* data = buffer_.get();

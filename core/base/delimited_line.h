@@ -61,6 +61,11 @@ class LineReader final {
   // status() to tell them apart.
   bool Next(absl::string_view* line);
 
+  // Skips empty lines up to the first line with content and sets `*line`
+  // to it. Errors: a read error, or InvalidArgument "<path>: empty file, no
+  // <what>" when the file has no such line.
+  absl::Status NextNonEmpty(absl::string_view what, absl::string_view* line);
+
   // OK unless a read failed (the errno-derived status, naming the path).
   const absl::Status& status() const { return status_; }
   // 1-based number of the line last returned by Next (0 before the first).

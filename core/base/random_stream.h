@@ -16,6 +16,15 @@ class RandomStream {
       : state_(Mix(seed ^ Mix(a + 0x632be59bd9b4e019ull) ^
                    Mix(b + 0x9e3779b97f4a7c15ull))) {}
 
+  // The stream whose splitmix64 state starts at `state` as given, without
+  // the constructor's mixing: for streams whose numbers must stay as they
+  // were (the sampling of EvaluateTopN, topn_evaluation.h).
+  static RandomStream FromState(uint64_t state) {
+    RandomStream stream(0);
+    stream.state_ = state;
+    return stream;
+  }
+
   // splitmix64 (Steele, Lea, Flood 2014).
   uint64_t Next() {
     uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
@@ -23,6 +32,11 @@ class RandomStream {
   }
   // Uniform in [0, 1).
   double Uniform() { return (Next() >> 11) * 0x1.0p-53; }
+  // Uniform in [0, n), n >= 1 (multiply-shift; bias below n / 2^64).
+  uint64_t Below(uint64_t n) {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
+                                 64);
+  }
   // Standard normal (Box–Muller; the second value is cached).
   double Normal() {
     if (has_spare_) {

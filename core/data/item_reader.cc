@@ -37,7 +37,7 @@ absl::StatusOr<ItemFormat> DetectFormat(absl::string_view first_line,
       QuoteForMessage(first_line),
       "; tried uitem (id|title|release date|video release date|IMDb URL|19 "
       "genre flags), dat (id::title::genres) and csv (header ",
-      kMoviesCsvHeader, "); use --item_format to choose one"));
+      kMoviesCsvHeader, "); name the format (uitem, dat or csv)"));
 }
 
 // Splits and validates data lines of one format. Not thread-safe.
@@ -145,13 +145,7 @@ absl::StatusOr<ItemReadReport> ReadItems(const std::string& path,
                                          ItemCatalog* into) {
   ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
   absl::string_view line;
-  bool found = false;
-  while (!found && reader->Next(&line)) found = !line.empty();
-  RETURN_IF_ERROR(reader->status());
-  if (!found) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": empty file, no items"));
-  }
+  RETURN_IF_ERROR(reader->NextNonEmpty("items", &line));
 
   ItemReadReport report;
   report.format = options.format;

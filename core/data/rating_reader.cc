@@ -6,14 +6,15 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/base/delimited_line.h"
+#include "core/base/status_macros.h"
 #include "core/data/id_interner.h"
 #include "core/data/rating_dedup.h"
-#include "core/base/status_macros.h"
 
 namespace recserve {
 namespace {
@@ -143,8 +144,8 @@ absl::StatusOr<RatingFormat> DetectFormat(absl::string_view first_line,
       "; tried ml100k (user<TAB>item<TAB>rating<TAB>timestamp), dat "
       "(user::item::rating::timestamp) and csv (header ",
       kMlCsvHeader,
-      "); use --format to choose one, or --format=generic with a column "
-      "mapping"));
+      "); name the format (ml100k, dat, csv, or generic with a column "
+      "mapping)"));
 }
 
 struct ParsedLine {
@@ -258,6 +259,20 @@ absl::StatusOr<RatingFormat> ParseRatingFormat(absl::string_view name) {
                    "; expected one of auto, ml100k, dat, csv, generic"));
 }
 
+absl::Status ParseRatingRange(absl::string_view text,
+                              RatingReadOptions* options) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+  float min = 0, max = 0;
+  if (parts.size() != 2 || !absl::SimpleAtof(parts[0], &min) ||
+      !absl::SimpleAtof(parts[1], &max) || !(min < max)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected MIN:MAX with MIN < MAX, got ", QuoteForMessage(text)));
+  }
+  options->min_rating = min;
+  options->max_rating = max;
+  return absl::OkStatus();
+}
+
 absl::string_view RatingFormatName(RatingFormat format) {
   switch (format) {
     case RatingFormat::kAuto:
@@ -288,13 +303,7 @@ absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
                    LineReader::Open(path, reader_options));
 
   absl::string_view line;
-  bool found = false;
-  while (!found && reader->Next(&line)) found = !line.empty();
-  RETURN_IF_ERROR(reader->status());
-  if (!found) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": empty file, no ratings"));
-  }
+  RETURN_IF_ERROR(reader->NextNonEmpty("ratings", &line));
 
   RatingReadReport report;
   report.format = options.format;

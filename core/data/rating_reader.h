@@ -68,6 +68,11 @@ struct RatingReadOptions {
   std::function<void(int64_t bytes_done, int64_t bytes_total)> progress;
 };
 
+// Parses "MIN:MAX" (MIN < MAX, e.g. "0.5:5") into options->min_rating and
+// max_rating. InvalidArgument quoting the text otherwise.
+absl::Status ParseRatingRange(absl::string_view text,
+                              RatingReadOptions* options);
+
 struct RatingReadReport {
   // The format the file was read as (never kAuto).
   RatingFormat format = RatingFormat::kAuto;

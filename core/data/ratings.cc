@@ -32,4 +32,10 @@ void IdMap::Reserve(size_t n) {
   ids_.reserve(n);
 }
 
+std::vector<int32_t> MapIndices(const IdMap& from, const IdMap& to) {
+  std::vector<int32_t> out(from.size());
+  for (int32_t i = 0; i < from.size(); ++i) out[i] = to.Find(from.Id(i));
+  return out;
+}
+
 }  // namespace recserve

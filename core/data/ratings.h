@@ -64,6 +64,10 @@ class IdMap {
   std::vector<std::string> ids_;
 };
 
+// For each index of `from`, the index of the same id in `to`, or
+// kUnknownIndex: one lookup per id, for re-indexing ratings between maps.
+std::vector<int32_t> MapIndices(const IdMap& from, const IdMap& to);
+
 // Ratings plus the id maps they index into. A plain value type: copyable and
 // movable, not thread-safe for writes.
 struct Dataset {

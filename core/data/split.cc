@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "core/data/sparse_ratings.h"
 
 namespace recserve {
 namespace {
@@ -20,12 +21,12 @@ constexpr absl::string_view kExpected =
 
 absl::Status FractionError(absl::string_view got) {
   return absl::InvalidArgumentError(
-      absl::StrCat("--split: fraction must be in (0, 1), got ", got));
+      absl::StrCat("fraction must be in (0, 1), got ", got));
 }
 
 absl::Status CountError(absl::string_view got) {
   return absl::InvalidArgumentError(
-      absl::StrCat("--split: last:N needs a whole number N >= 1, got ", got));
+      absl::StrCat("last:N needs a whole number N >= 1, got ", got));
 }
 
 absl::Status ValidateSpec(const SplitSpec& spec) {
@@ -42,14 +43,14 @@ absl::Status ValidateSpec(const SplitSpec& spec) {
     case SplitSpec::Kind::kLeaveOneOut:
       return absl::OkStatus();
   }
-  return absl::InvalidArgumentError("--split: unknown split kind");
+  return absl::InvalidArgumentError("unknown split kind");
 }
 
 // Whether rating a comes before rating b in time: by timestamp, then by
 // position in the input.
 struct Earlier {
   const std::vector<Rating>* ratings;
-  bool operator()(uint32_t a, uint32_t b) const {
+  bool operator()(int64_t a, int64_t b) const {
     const int64_t ta = (*ratings)[a].timestamp;
     const int64_t tb = (*ratings)[b].timestamp;
     return ta < tb || (ta == tb && a < b);
@@ -90,30 +91,18 @@ void MarkTemporal(const std::vector<Rating>& ratings, size_t m,
 
 void MarkLastN(const Dataset& all, int32_t count,
                std::vector<uint8_t>& is_test) {
-  const std::vector<Rating>& ratings = all.ratings;
-  const size_t n = ratings.size();
-  // Counting sort of rating positions by user; each user's segment stays in
-  // input order.
-  std::vector<size_t> offsets(static_cast<size_t>(all.num_users()) + 1, 0);
-  for (const Rating& r : ratings) ++offsets[r.user + 1];
-  for (size_t u = 1; u < offsets.size(); ++u) offsets[u] += offsets[u - 1];
-  std::vector<uint32_t> order(n);
-  {
-    std::vector<size_t> next(offsets.begin(), offsets.end() - 1);
-    for (size_t i = 0; i < n; ++i) {
-      order[next[ratings[i].user]++] = static_cast<uint32_t>(i);
-    }
-  }
-  const Earlier earlier{&ratings};
-  auto later = [&earlier](uint32_t a, uint32_t b) { return earlier(b, a); };
-  for (size_t u = 0; u + 1 < offsets.size(); ++u) {
-    const size_t size = offsets[u + 1] - offsets[u];
+  RatingPositions by_user =
+      GroupRatingPositions(all.ratings, all.num_users(), RatingAxis::kUser);
+  const Earlier earlier{&all.ratings};
+  auto later = [&earlier](int64_t a, int64_t b) { return earlier(b, a); };
+  for (int32_t u = 0; u < by_user.rows(); ++u) {
+    const int64_t size = by_user.RowSize(u);
     if (size < 2) continue;
-    const size_t hold = std::min(static_cast<size_t>(count), size - 1);
-    auto begin = order.begin() + offsets[u];
-    // Afterwards the segment's first `hold` entries are its latest ratings.
+    const int64_t hold = std::min<int64_t>(count, size - 1);
+    auto begin = by_user.positions.begin() + by_user.offsets[u];
+    // Afterwards the row's first `hold` positions are its latest ratings.
     std::nth_element(begin, begin + hold, begin + size, later);
-    for (size_t j = 0; j < hold; ++j) is_test[begin[j]] = 1;
+    for (int64_t j = 0; j < hold; ++j) is_test[begin[j]] = 1;
   }
 }
 
@@ -159,8 +148,8 @@ absl::StatusOr<SplitSpec> ParseSplitSpec(absl::string_view text) {
   SplitSpec spec;
   if (name == "random" || name == "temporal") {
     if (!has_arg) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--split: ", name, " needs a fraction, e.g. ", name, ":0.2"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("", name, " needs a fraction, e.g. ", name, ":0.2"));
     }
     spec.kind = name == "random" ? SplitSpec::Kind::kRandom
                                  : SplitSpec::Kind::kTemporal;
@@ -181,14 +170,14 @@ absl::StatusOr<SplitSpec> ParseSplitSpec(absl::string_view text) {
   if (name == "loo") {
     if (has_arg) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--split: loo takes no argument (use last:N), got \"", text, "\""));
+          "loo takes no argument (use last:N), got \"", text, "\""));
     }
     spec.kind = SplitSpec::Kind::kLeaveOneOut;
     spec.count = 1;
     return spec;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("--split: ", kExpected, ", got \"", text, "\""));
+      absl::StrCat("", kExpected, ", got \"", text, "\""));
 }
 
 absl::StatusOr<TrainTest> SplitDataset(const Dataset& all,

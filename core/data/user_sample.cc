@@ -1,5 +1,7 @@
 #include "core/data/user_sample.h"
 
+#include <algorithm>
+
 #include "core/base/random_stream.h"
 
 namespace recserve {
@@ -7,7 +9,10 @@ namespace recserve {
 std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
                                 uint64_t seed) {
   std::vector<Rating> out;
-  out.reserve(static_cast<size_t>(share * ratings.size() * 1.1) + 16);
+  // A share that is not positive (or NaN) selects nobody.
+  if (!(share > 0)) return out;
+  out.reserve(static_cast<size_t>(std::min(share, 1.0) * ratings.size() * 1.1) +
+              16);
   for (const Rating& r : ratings) {
     if (RandomStream(seed, static_cast<uint64_t>(r.user)).Uniform() < share) {
       out.push_back(r);

@@ -15,7 +15,8 @@ namespace recserve {
 
 // The ratings of the users that a hash of (seed, user) puts in a sample of
 // about `share` of all users, in input order. The same seed picks the same
-// users from any rating list (e.g. fitting and validation ratings).
+// users from any rating list (e.g. fitting and validation ratings). A share
+// of 1 or more keeps every rating; 0, a negative share or NaN none.
 // Thread-safe; deterministic.
 std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
                                 uint64_t seed);

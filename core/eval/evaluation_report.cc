@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/model/item_scorer.h"
 #include "core/data/sparse_ratings.h"
+#include "core/model/item_scorer.h"
 
 namespace recserve {
 namespace {
@@ -47,7 +47,7 @@ EvaluationReport EvaluateModel(const MfModel& model,
     report.topn.emplace_back(
         "retrieval", EvaluateTopN(retrieval_model, train, test, options));
     const SparseRatings seen =
-        GroupRatings(train.ratings, train.num_users(), /*by_user=*/true);
+        GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser);
     const TwoStageScorer two_stage(retrieval_model, model, seen, ranking);
     report.topn.emplace_back("two_stage",
                              EvaluateTopN(two_stage, train, test, options));

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/base/parallel_for.h"
+#include "core/base/top_k.h"
 
 namespace recserve {
 namespace {
@@ -44,28 +45,22 @@ std::optional<GenreAgreement> MeasureGenreAgreement(
   }
   const int32_t neighbours = std::min<int32_t>(k, known.size() - 1);
   std::vector<int64_t> shared(measured.size(), 0);
-  ParallelFor(
-      static_cast<int64_t>(measured.size()), threads,
-      [&](int64_t begin, int64_t end, int32_t) {
-        std::vector<std::pair<float, int32_t>> sims(known.size());
-        for (int64_t m = begin; m < end; ++m) {
-          const int32_t item = measured[m];
-          for (size_t j = 0; j < known.size(); ++j) {
-            const int32_t other = known[j];
-            sims[j] = {
-                other == item ? -2.0f : unit.row(item).dot(unit.row(other)),
-                other};
-          }
-          std::partial_sort(sims.begin(), sims.begin() + neighbours, sims.end(),
-                            [](const auto& a, const auto& b) {
-                              return a.first > b.first || (a.first == b.first &&
-                                                           a.second < b.second);
-                            });
-          for (int32_t n = 0; n < neighbours; ++n) {
-            shared[m] += ShareGenre(genres[item], genres[sims[n].second]);
-          }
-        }
-      });
+  ParallelFor(static_cast<int64_t>(measured.size()), threads,
+              [&](int64_t begin, int64_t end, int32_t) {
+                TopK<> top(neighbours);
+                std::vector<ScoredItem> nearest;
+                for (int64_t m = begin; m < end; ++m) {
+                  const int32_t item = measured[m];
+                  for (const int32_t other : known) {
+                    if (other == item) continue;
+                    top.Offer({other, unit.row(item).dot(unit.row(other))});
+                  }
+                  top.TakeInto(&nearest);
+                  for (const ScoredItem& n : nearest) {
+                    shared[m] += ShareGenre(genres[item], genres[n.item]);
+                  }
+                }
+              });
   GenreAgreement out;
   out.items = static_cast<int64_t>(measured.size());
   out.neighbours = static_cast<double>(std::accumulate(

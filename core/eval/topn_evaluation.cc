@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "core/base/parallel_for.h"
-#include "core/eval/ranking_metrics.h"
+#include "core/base/random_stream.h"
+#include "core/base/top_k.h"
 #include "core/data/sparse_ratings.h"
+#include "core/eval/ranking_metrics.h"
 
 namespace recserve {
 namespace {
@@ -16,48 +18,14 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int64_t kUsersPerChunk = 16;
 
-// SplitMix64: a small, fast generator whose output is fixed by its seed on
-// every platform (std distributions are not).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n) (multiply-shift; bias below n / 2^64).
-  uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
-                                 64);
-  }
-
- private:
-  uint64_t state_;
-};
-
-// Rows of positions into `test`, one row per training user.
-struct TestByUser {
-  std::vector<int64_t> offsets;
-  std::vector<int64_t> positions;
-};
-
-TestByUser GroupTest(absl::Span<const Rating> test, int32_t num_users) {
-  TestByUser g;
-  g.offsets.assign(static_cast<size_t>(num_users) + 1, 0);
-  auto known = [num_users](int32_t u) { return u >= 0 && u < num_users; };
-  for (const Rating& r : test) {
-    if (known(r.user)) ++g.offsets[r.user + 1];
-  }
-  for (size_t u = 1; u < g.offsets.size(); ++u)
-    g.offsets[u] += g.offsets[u - 1];
-  g.positions.resize(g.offsets.back());
-  std::vector<int64_t> next(g.offsets.begin(), g.offsets.end() - 1);
-  for (size_t i = 0; i < test.size(); ++i) {
-    if (known(test[i].user)) g.positions[next[test[i].user]++] = i;
-  }
-  return g;
+// The sampling streams start at these states as given (RandomStream::
+// FromState), which keeps the sampled users and negatives what they were.
+RandomStream UserSampleStream(uint64_t seed) {
+  return RandomStream::FromState(seed ^ 0x5eed5eed5eed5eedULL);
+}
+RandomStream NegativesStream(uint64_t seed, int32_t user) {
+  return RandomStream::FromState(seed * 0x9e3779b97f4a7c15ULL +
+                                 static_cast<uint64_t>(user));
 }
 
 struct UserResult {
@@ -65,13 +33,6 @@ struct UserResult {
   double precision = 0, recall = 0, ndcg = 0;
   double loo_hr = 0, loo_ndcg = 0;
 };
-
-// A scored item; Better() is the ranking order (higher score, then lower
-// index).
-using Scored = std::pair<float, int32_t>;
-bool Better(const Scored& a, const Scored& b) {
-  return a.first > b.first || (a.first == b.first && a.second < b.second);
-}
 
 // Everything one worker thread needs, sized once per worker. The *_mark
 // arrays hold the index of the last user that marked the item, so they never
@@ -82,7 +43,8 @@ struct Worker {
   std::vector<uint8_t> recommended;
   std::vector<int32_t> relevant, ranked, negatives, pool;
   std::vector<float> negative_scores;
-  std::vector<Scored> heap;
+  TopK<> top{0};
+  std::vector<ScoredItem> best;  // top's result, storage swapped with it
 
   void Init(int32_t num_items, int32_t k, int32_t negatives_wanted) {
     if (!scores.empty() || num_items == 0) return;
@@ -92,7 +54,8 @@ struct Worker {
     chosen_mark.assign(num_items, kUnknownIndex);
     recommended.assign(num_items, 0);
     ranked.reserve(std::min(k, num_items));
-    heap.reserve(std::min(k, num_items));
+    top = TopK<>(static_cast<size_t>(std::min(k, num_items)));
+    best.reserve(std::min(k, num_items));
     negatives.reserve(negatives_wanted);
     negative_scores.reserve(negatives_wanted);
   }
@@ -109,8 +72,10 @@ class Evaluator {
         k_(std::max(options.k, 1)),
         negatives_wanted_(
             std::min(std::max(options.loo_negatives, 0), num_items_)),
-        train_(GroupRatings(train.ratings, train.num_users(), true)),
-        test_by_user_(GroupTest(test, train.num_users())) {}
+        train_(
+            GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser)),
+        test_by_user_(
+            GroupRatingPositions(test, train.num_users(), RatingAxis::kUser)) {}
 
   TopNMetrics Run() {
     const std::vector<int32_t> users = ChooseUsers();
@@ -137,15 +102,14 @@ class Evaluator {
   // them, in ascending order.
   std::vector<int32_t> ChooseUsers() {
     std::vector<int32_t> users;
-    const auto& offsets = test_by_user_.offsets;
-    for (size_t u = 0; u + 1 < offsets.size(); ++u) {
-      const int64_t size = offsets[u + 1] - offsets[u];
+    for (int32_t u = 0; u < test_by_user_.rows(); ++u) {
+      const int64_t size = test_by_user_.RowSize(u);
       max_test_per_user_ = std::max(max_test_per_user_, size);
-      if (size > 0) users.push_back(static_cast<int32_t>(u));
+      if (size > 0) users.push_back(u);
     }
     const size_t wanted = static_cast<size_t>(options_.max_users);
     if (options_.max_users > 0 && wanted < users.size()) {
-      Rng rng(options_.seed ^ 0x5eed5eed5eed5eedULL);
+      RandomStream rng = UserSampleStream(options_.seed);
       for (size_t j = 0; j < wanted; ++j) {
         std::swap(users[j], users[j + rng.Below(users.size() - j)]);
       }
@@ -161,17 +125,12 @@ class Evaluator {
     scorer_.ScoreItems(user, absl::MakeSpan(w.scores));
     // Mark the user's training and test items; count the distinct ones.
     int32_t rated = 0;
-    for (int64_t e = train_.offsets[user]; e < train_.offsets[user + 1]; ++e) {
-      const int32_t item = train_.cols[e];
+    for (const int32_t item : train_.Row(user)) {
       if (!KnownItem(item) || w.train_mark[item] == user) continue;
       w.train_mark[item] = user;
       ++rated;
     }
-    const absl::Span<const int64_t> positions =
-        absl::MakeConstSpan(test_by_user_.positions)
-            .subspan(
-                test_by_user_.offsets[user],
-                test_by_user_.offsets[user + 1] - test_by_user_.offsets[user]);
+    const absl::Span<const int64_t> positions = test_by_user_.Row(user);
     int64_t latest = positions[0];
     for (int64_t p : positions) {
       const Rating& r = test_[p];
@@ -203,8 +162,7 @@ class Evaluator {
                        Worker& w) const {
     w.negatives.clear();
     if (wanted == 0) return;
-    Rng rng(options_.seed * 0x9e3779b97f4a7c15ULL +
-            static_cast<uint64_t>(user));
+    RandomStream rng = NegativesStream(options_.seed, user);
     auto rated = [&](int32_t item) {
       return w.train_mark[item] == user || w.test_mark[item] == user;
     };
@@ -248,26 +206,17 @@ class Evaluator {
                                    return a == b && a != kUnknownIndex;
                                  }),
                      w.relevant.end());
-    // Top k by a bounded heap whose front is the worst item kept.
-    w.heap.clear();
+    // The top k unseen items with a score.
     for (int32_t item = 0; item < num_items_; ++item) {
       const float s = w.scores[item];
       if (w.train_mark[item] == user || std::isnan(s)) continue;
-      const Scored candidate{s, item};
-      if (static_cast<int32_t>(w.heap.size()) < k_) {
-        w.heap.push_back(candidate);
-        std::push_heap(w.heap.begin(), w.heap.end(), Better);
-      } else if (Better(candidate, w.heap.front())) {
-        std::pop_heap(w.heap.begin(), w.heap.end(), Better);
-        w.heap.back() = candidate;
-        std::push_heap(w.heap.begin(), w.heap.end(), Better);
-      }
+      w.top.Offer({item, s});
     }
-    std::sort_heap(w.heap.begin(), w.heap.end(), Better);
+    w.top.TakeInto(&w.best);
     w.ranked.clear();
-    for (const Scored& s : w.heap) {
-      w.ranked.push_back(s.second);
-      w.recommended[s.second] = 1;
+    for (const ScoredItem& s : w.best) {
+      w.ranked.push_back(s.item);
+      w.recommended[s.item] = 1;
     }
     result.full = true;
     result.precision = PrecisionAtK(w.ranked, w.relevant, k_);
@@ -318,8 +267,8 @@ class Evaluator {
   const int32_t num_items_;
   const int32_t k_;
   const int32_t negatives_wanted_;
-  const SparseRatings train_;  // items by training user
-  const TestByUser test_by_user_;
+  const SparseRatings train_;           // items by training user
+  const RatingPositions test_by_user_;  // positions in test_ by user
   int64_t max_test_per_user_ = 0;
 };
 

@@ -17,10 +17,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/dot_product.h"
-#include "core/index/item_index_file.h"
 #include "core/base/parallel_for.h"
 #include "core/base/status_macros.h"
-#include "core/index/top_neighbors.h"
+#include "core/base/top_k.h"
+#include "core/index/item_index_file.h"
 // hnswlib 0.6.2 defines non-inline functions: include it in this file only.
 // It relies on <fstream>, <mutex> and <unordered_map> being included first.
 // Its SSE path prefetches the entry one past the end of a link list (a read
@@ -217,7 +217,7 @@ absl::Status ItemIndex::Save(const std::string& path) const {
   return item_index_file::Write(path, header, MemoryOf(*graph_->hnsw));
 }
 
-absl::StatusOr<std::vector<IndexNeighbor>> ItemIndex::Search(
+absl::StatusOr<std::vector<ScoredItem>> ItemIndex::Search(
     absl::Span<const float> query, int32_t k, int32_t ef) const {
   if (query.size() != static_cast<size_t>(dimensions_) || k < 1 || ef < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -238,7 +238,7 @@ absl::StatusOr<std::vector<IndexNeighbor>> ItemIndex::Search(
     q = normalized.data();
   }
   const Hnsw& h = *graph_->hnsw;
-  std::vector<IndexNeighbor> out;
+  std::vector<ScoredItem> out;
   RETURN_IF_ERROR(CatchHnswlib("searching the index", [&] {
     // hnswlib's searchKnn with the breadth as an argument instead of ef_.
     tableint current = h.enterpoint_node_;
@@ -272,13 +272,14 @@ absl::StatusOr<std::vector<IndexNeighbor>> ItemIndex::Search(
                dimensions_)});
     }
   }));
-  std::sort(out.begin(), out.end(), BetterNeighborOrder());
+  std::sort(out.begin(), out.end(), RankingOrder());
   return out;
 }
 
-std::vector<IndexNeighbor> ExactNeighbors(
-    Eigen::Ref<const FactorMatrix> vectors, IndexSpace space,
-    absl::Span<const float> query, int32_t k) {
+std::vector<ScoredItem> ExactNeighbors(Eigen::Ref<const FactorMatrix> vectors,
+                                       IndexSpace space,
+                                       absl::Span<const float> query,
+                                       int32_t k) {
   const int32_t d = static_cast<int32_t>(vectors.cols());
   if (k < 1 || query.size() != static_cast<size_t>(d) || vectors.rows() == 0) {
     return {};
@@ -288,7 +289,7 @@ std::vector<IndexNeighbor> ExactNeighbors(
   std::vector<float> q(query.begin(), query.end());
   std::vector<float> row(d);
   if (space == IndexSpace::kCosine) NormalizeInto(query.data(), d, q.data());
-  TopNeighbors top(keep);
+  TopK<> top(keep);
   for (Eigen::Index r = 0; r < vectors.rows(); ++r) {
     const float* v = vectors.row(r).data();
     if (space == IndexSpace::kCosine) {

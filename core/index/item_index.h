@@ -12,12 +12,14 @@
 //  - kCosine ranks by cos(q, v): rows are normalized when the index is built
 //    and queries when searched; a zero row stays zero (similarity 0 to all).
 //
+// Results are ScoredItem (item = row of the indexed matrix; score = q·v for
+// kInnerProduct, cos(q, v) for kCosine) in RankingOrder (core/base/top_k.h).
+//
 // hnswlib throws on errors (and may crash on a corrupt file); this class is
 // the boundary: every error comes back as a Status, and hnswlib never reads
 // a file: Load reads it, verifies its CRC-32s and checks the graph's
 // structure before the graph is searched.
 
-#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/base/top_k.h"
 #include "core/model/mf_model.h"
 
 namespace recserve {
@@ -47,25 +50,6 @@ struct ItemIndexOptions {
   int32_t threads = 0;
   // hnswlib's level generator seed. Default 100.
   uint64_t seed = 100;
-};
-
-struct IndexNeighbor {
-  int32_t item = 0;    // row of the indexed matrix
-  float score = 0.0f;  // q·v (kInnerProduct) or cos(q, v) (kCosine)
-};
-
-// The order of every search result: higher score first, ties to the lower
-// item, NaN last. A strict weak order, for std::sort and heaps.
-inline bool BetterNeighbor(const IndexNeighbor& a, const IndexNeighbor& b) {
-  const float x = std::isnan(a.score) ? -HUGE_VALF : a.score;
-  const float y = std::isnan(b.score) ? -HUGE_VALF : b.score;
-  return x > y || (x == y && a.item < b.item);
-}
-// BetterNeighbor as a type, so that std::sort and heaps inline it.
-struct BetterNeighborOrder {
-  bool operator()(const IndexNeighbor& a, const IndexNeighbor& b) const {
-    return BetterNeighbor(a, b);
-  }
 };
 
 // Immutable after Build or Load: Search, Save and the accessors may be called
@@ -111,8 +95,8 @@ class ItemIndex final {
   // items found, not taken from hnswlib's rounded 1 − q·v. Errors:
   // InvalidArgument for a wrong query length, a non-finite query value,
   // k < 1 or ef < 1; ResourceExhausted when memory runs out.
-  absl::StatusOr<std::vector<IndexNeighbor>> Search(
-      absl::Span<const float> query, int32_t k, int32_t ef) const;
+  absl::StatusOr<std::vector<ScoredItem>> Search(absl::Span<const float> query,
+                                                 int32_t k, int32_t ef) const;
 
   IndexSpace space() const { return space_; }
   int32_t dimensions() const { return dimensions_; }
@@ -138,9 +122,10 @@ class ItemIndex final {
 // NaN scores rank last. k is clamped to the number of rows; the result is
 // empty when k < 1 or query.size() != vectors.cols(). Thread-safe. For
 // tests, benchmarks and exact retrieval.
-std::vector<IndexNeighbor> ExactNeighbors(
-    Eigen::Ref<const FactorMatrix> vectors, IndexSpace space,
-    absl::Span<const float> query, int32_t k);
+std::vector<ScoredItem> ExactNeighbors(Eigen::Ref<const FactorMatrix> vectors,
+                                       IndexSpace space,
+                                       absl::Span<const float> query,
+                                       int32_t k);
 
 }  // namespace recserve
 

@@ -106,7 +106,8 @@ bool GetInt(const nlohmann::json& j, const char* key, uint64_t lo, uint64_t hi,
 
 absl::StatusOr<FileHeader> ParseHeaderJson(absl::string_view text) {
   const nlohmann::json j =
-      nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+      nlohmann::json::parse(text.begin(), text.end(), /*cb=*/nullptr,
+                            /*allow_exceptions=*/false);
   FileHeader h;
   constexpr uint64_t kInt32Max = std::numeric_limits<int32_t>::max();
   constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();

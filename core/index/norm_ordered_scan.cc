@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/base/dot_product.h"
+#include "core/base/top_k.h"
 
 namespace recserve {
 namespace {
@@ -31,7 +32,7 @@ NormOrderedScan::NormOrderedScan(Eigen::Ref<const FactorMatrix> vectors,
     norms[r] = NormOf(vectors.row(r).data(), cols_);
   }
   const auto longer = [&](int32_t a, int32_t b) {
-    return norms[a] > norms[b] || (norms[a] == norms[b] && a < b);
+    return RanksAhead(norms[a], a, norms[b], b);
   };
   const int32_t head = std::clamp(max_items, 0, rows_);
   std::vector<int32_t> order(rows_);
@@ -77,16 +78,13 @@ NormScanResult NormOrderedScan::Top(
   // below it (an unread row could tie and win on the lower row) the answer
   // is settled. NaN scores (only from overflowing products) rank last and
   // wait apart, so the cuts compare numbers only.
-  std::vector<IndexNeighbor> kept;
+  std::vector<ScoredItem> kept;
   kept.reserve(2 * keep);
-  std::vector<IndexNeighbor> nans;
+  std::vector<ScoredItem> nans;
   float worst = -HUGE_VALF;
-  const auto ahead = [](const IndexNeighbor& a, const IndexNeighbor& b) {
-    return a.score > b.score || (a.score == b.score && a.item < b.item);
-  };
-  const auto cut = [&kept, keep, &ahead] {
+  const auto cut = [&kept, keep] {
     std::nth_element(kept.begin(), kept.begin() + (keep - 1), kept.end(),
-                     ahead);
+                     RankingOrder());
     kept.resize(keep);
     return kept.back().score;
   };
@@ -121,9 +119,9 @@ NormScanResult NormOrderedScan::Top(
     j += block;
   }
   if (kept.size() > keep) worst = cut();
-  std::sort(kept.begin(), kept.end(), ahead);
+  std::sort(kept.begin(), kept.end(), RankingOrder());
   if (kept.size() < keep && !nans.empty()) {
-    std::sort(nans.begin(), nans.end(), BetterNeighborOrder());
+    std::sort(nans.begin(), nans.end(), RankingOrder());
     nans.resize(std::min(nans.size(), keep - kept.size()));
     kept.insert(kept.end(), nans.begin(), nans.end());
   }

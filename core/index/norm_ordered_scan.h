@@ -27,8 +27,8 @@
 namespace recserve {
 
 struct NormScanResult {
-  // Up to k items, best first (BetterNeighbor), scores q·x by Dot.
-  std::vector<IndexNeighbor> top;
+  // Up to k items, best first (RankingOrder), scores q·x by Dot.
+  std::vector<ScoredItem> top;
   // True when `top` is proven to be the exact top k: it then equals
   // ExactNeighbors(vectors, kInnerProduct, query, k).
   bool exact = false;

@@ -7,9 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/base/stopwatch.h"
 #include "core/base/status_macros.h"
-#include "core/model/two_stage_scorer.h"
+#include "core/base/stopwatch.h"
+#include "core/base/top_k.h"
+#include "core/model/two_stage_ranker.h"
 
 namespace recserve {
 namespace {
@@ -37,7 +38,8 @@ absl::Status CheckCount(absl::string_view field, int32_t value,
 }
 
 absl::Status CheckRecommendQuery(const RecommendQuery& q,
-                                 const ServingLimits& limits) {
+                                 const ServingLimits& limits,
+                                 const ServingPolicy& policy) {
   RETURN_IF_ERROR(CheckId("user_id", q.user_id, limits));
   RETURN_IF_ERROR(CheckCount("n", q.n, limits));
   if (static_cast<int64_t>(q.exclude_item_ids.size()) > limits.max_exclusions) {
@@ -55,9 +57,9 @@ absl::Status CheckRecommendQuery(const RecommendQuery& q,
         absl::StrCat("ef must be in [0, ", limits.max_ef,
                      "] (0 = the server's default), got ", q.ef));
   }
-  if (q.exact && !limits.allow_exact) {
+  if (q.exact && !policy.allow_exact) {
     return absl::InvalidArgumentError(
-        "exact retrieval is disabled on this server (--allow_exact=false)");
+        "exact retrieval is disabled on this server");
   }
   return absl::OkStatus();
 }
@@ -80,13 +82,13 @@ absl::Status CheckIndex(const char* name, const ItemIndex* index,
 }
 
 // The best `k` of both lists (which score an item alike), best first.
-std::vector<IndexNeighbor> MergeNeighbors(std::vector<IndexNeighbor> a,
-                                          const std::vector<IndexNeighbor>& b,
-                                          int32_t k) {
+std::vector<ScoredItem> MergeNeighbors(std::vector<ScoredItem> a,
+                                       const std::vector<ScoredItem>& b,
+                                       int32_t k) {
   a.insert(a.end(), b.begin(), b.end());
-  std::sort(a.begin(), a.end(), BetterNeighborOrder());
+  std::sort(a.begin(), a.end(), RankingOrder());
   a.erase(std::unique(a.begin(), a.end(),
-                      [](const IndexNeighbor& x, const IndexNeighbor& y) {
+                      [](const ScoredItem& x, const ScoredItem& y) {
                         return x.item == y.item;
                       }),
           a.end());
@@ -140,9 +142,10 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
   const absl::Span<const int32_t> popularity = snapshot->item_popularity();
   model->by_popularity_.resize(popularity.size());
   std::iota(model->by_popularity_.begin(), model->by_popularity_.end(), 0);
-  std::stable_sort(
-      model->by_popularity_.begin(), model->by_popularity_.end(),
-      [&](int32_t a, int32_t b) { return popularity[a] > popularity[b]; });
+  std::sort(model->by_popularity_.begin(), model->by_popularity_.end(),
+            [&](int32_t a, int32_t b) {
+              return RanksAhead(popularity[a], a, popularity[b], b);
+            });
   model->norm_scan_ =
       std::make_unique<NormOrderedScan>(vectors, norm_scan_items);
   model->snapshot_ = std::move(snapshot);
@@ -210,7 +213,7 @@ class ServingModel::RemovedItems {
   std::vector<uint64_t>* bits_ = nullptr;  // the thread's, while held
 };
 
-absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
+absl::StatusOr<std::vector<ScoredItem>> ServingModel::Retrieve(
     int32_t user, int32_t pool, const RemovedItems& removed, bool exact,
     int32_t ef, Recommendation* out) const {
   const Eigen::Map<const FactorMatrix> users = user_vectors();
@@ -220,7 +223,7 @@ absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
   const int32_t wanted = static_cast<int32_t>(std::min<int64_t>(
       items,
       static_cast<int64_t>(pool) + static_cast<int64_t>(removed.size())));
-  std::vector<IndexNeighbor> found;
+  std::vector<ScoredItem> found;
   out->ef = 0;
   out->items_scanned = 0;
   if (exact) {
@@ -238,14 +241,14 @@ absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
     if (!scanned.exact) {
       out->retrieval_path = RetrievalPath::kHnswMerge;
       out->ef = std::max(ef, wanted);
-      ASSIGN_OR_RETURN(const std::vector<IndexNeighbor> searched,
+      ASSIGN_OR_RETURN(const std::vector<ScoredItem> searched,
                        retrieval_->Search(query, wanted, out->ef));
       found = MergeNeighbors(std::move(found), searched, wanted);
     }
   }
-  std::vector<IndexNeighbor> kept;
+  std::vector<ScoredItem> kept;
   kept.reserve(std::min<size_t>(found.size(), pool));
-  for (const IndexNeighbor& n : found) {
+  for (const ScoredItem& n : found) {
     if (static_cast<int32_t>(kept.size()) == pool) break;
     if (!removed.contains(n.item)) kept.push_back(n);
   }
@@ -253,11 +256,12 @@ absl::StatusOr<std::vector<IndexNeighbor>> ServingModel::Retrieve(
 }
 
 absl::StatusOr<Recommendation> ServingModel::Recommend(
-    const RecommendQuery& q, const ServingLimits& limits) const {
-  RETURN_IF_ERROR(CheckRecommendQuery(q, limits));
+    const RecommendQuery& q, const ServingLimits& limits,
+    const ServingPolicy& policy) const {
+  RETURN_IF_ERROR(CheckRecommendQuery(q, limits, policy));
   const Snapshot& s = *snapshot_;
   const int32_t user = s.FindUser(q.user_id);
-  if (user == kUnknownIndex && !limits.fallbacks) {
+  if (user == kUnknownIndex && !policy.fallbacks) {
     return absl::NotFoundError(
         absl::StrCat("unknown user_id \"", q.user_id, "\""));
   }
@@ -291,43 +295,29 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
       q.n, q.candidates > 0
                ? q.candidates
                : std::min(s.ranking().candidates, limits.max_candidates));
-  int32_t ef = q.ef > 0 ? q.ef : limits.ef;
+  int32_t ef = q.ef > 0 ? q.ef : policy.ef;
   if (ef <= 0) ef = std::max(100, 2 * pool);
-  ASSIGN_OR_RETURN(const std::vector<IndexNeighbor> candidates,
+  ASSIGN_OR_RETURN(const std::vector<ScoredItem> candidates,
                    Retrieve(user, pool, removed, q.exact, ef, &out));
   out.candidates = pool;
   out.retrieval_seconds = SecondsSince(start);
 
   const auto rerank_start = std::chrono::steady_clock::now();
-  if (!candidates.empty()) {
-    float best = candidates.front().score, worst = best;
-    for (const IndexNeighbor& c : candidates) {
-      best = std::max(best, c.score);
-      worst = std::min(worst, c.score);
-    }
-    out.items.reserve(candidates.size());
-    for (const IndexNeighbor& c : candidates) {
-      const float rating = s.Score(user, c.item);
-      out.items.push_back(
-          {c.item,
-           TwoStageBlend(c.score, best, worst, rating, s.rating_scale(),
-                         s.ranking().blend_weight),
-           s.rating_scale().Clamp(rating)});
-    }
-    const auto better = [](const RecommendedItem& a, const RecommendedItem& b) {
-      return a.score > b.score || (a.score == b.score && a.item < b.item);
-    };
-    const size_t keep = std::min<size_t>(q.n, out.items.size());
-    std::partial_sort(out.items.begin(), out.items.begin() + keep,
-                      out.items.end(), better);
-    out.items.resize(keep);
+  const TwoStageRanker ranker(s.rating_scale(), s.ranking().blend_weight);
+  const std::vector<RankedItem> ranked = ranker.Rank(
+      candidates, [&](int32_t item) { return s.Score(user, item); }, q.n);
+  out.items.reserve(ranked.size());
+  for (const RankedItem& r : ranked) {
+    out.items.push_back(
+        {r.item, r.score, s.rating_scale().Clamp(r.rating_score)});
   }
   out.rerank_seconds = SecondsSince(rerank_start);
   return out;
 }
 
 absl::StatusOr<std::vector<SimilarItem>> ServingModel::SimilarItems(
-    absl::string_view item_id, int32_t k, const ServingLimits& limits) const {
+    absl::string_view item_id, int32_t k, const ServingLimits& limits,
+    const ServingPolicy& policy) const {
   RETURN_IF_ERROR(CheckId("item_id", item_id, limits));
   RETURN_IF_ERROR(CheckCount("k", k, limits));
   const int32_t item = snapshot_->FindItem(item_id);
@@ -338,13 +328,13 @@ absl::StatusOr<std::vector<SimilarItem>> ServingModel::SimilarItems(
   const Eigen::Map<const FactorMatrix> vectors = item_vectors();
   const absl::Span<const float> query(vectors.row(item).data(), vectors.cols());
   const int32_t wanted = std::min(k + 1, snapshot_->num_items());
-  int32_t ef = limits.ef > 0 ? limits.ef : std::max(100, 2 * wanted);
+  int32_t ef = policy.ef > 0 ? policy.ef : std::max(100, 2 * wanted);
   ef = std::min(std::max(ef, wanted), std::max(limits.max_ef, wanted));
-  ASSIGN_OR_RETURN(const std::vector<IndexNeighbor> found,
+  ASSIGN_OR_RETURN(const std::vector<ScoredItem> found,
                    similarity_->Search(query, wanted, ef));
   std::vector<SimilarItem> out;
   out.reserve(k);
-  for (const IndexNeighbor& n : found) {
+  for (const ScoredItem& n : found) {
     if (n.item == item) continue;
     if (static_cast<int32_t>(out.size()) == k) break;
     out.push_back({n.item, n.score});
@@ -354,12 +344,12 @@ absl::StatusOr<std::vector<SimilarItem>> ServingModel::SimilarItems(
 
 absl::StatusOr<RatingPrediction> ServingModel::PredictRating(
     absl::string_view user_id, absl::string_view item_id,
-    const ServingLimits& limits) const {
+    const ServingLimits& limits, const ServingPolicy& policy) const {
   RETURN_IF_ERROR(CheckId("user_id", user_id, limits));
   RETURN_IF_ERROR(CheckId("item_id", item_id, limits));
   const int32_t user = snapshot_->FindUser(user_id);
   const int32_t item = snapshot_->FindItem(item_id);
-  if (!limits.fallbacks) {
+  if (!policy.fallbacks) {
     if (user == kUnknownIndex) {
       return absl::NotFoundError(
           absl::StrCat("unknown user_id \"", user_id, "\""));

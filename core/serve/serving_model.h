@@ -6,7 +6,7 @@
 // with the validation of their arguments. No gRPC here: the server maps
 // these Status codes to gRPC's.
 //
-// Recommend runs the two stages of two_stage_scorer.h, the way the trainer
+// Recommend runs the two stages of two_stage_ranker.h, the way the trainer
 // evaluated them:
 //  1. retrieval: the `candidates` best items by the retrieval score (the
 //     user's retrieval embedding · each item's, or the rating factors'
@@ -17,10 +17,15 @@
 //     exact within the model's norm_scan_items reads; otherwise from the
 //     HNSW inner-product index merged with what the scan read. With exact,
 //     by brute force over every item;
-//  2. rerank: TwoStageBlend of each candidate's normalized retrieval score
-//     and predicted rating, with the snapshot's blend weight; the top n.
+//  2. rerank: TwoStageRanker (the code TwoStageScorer runs offline) with the
+//     snapshot's rating scale and blend weight; the top n.
 // An unknown user gets the most popular unremoved items (training rating
 // count, ties to the lower index), flagged as a fallback.
+//
+// What a request may ask is bounded by ServingLimits; how the server answers
+// what a request leaves open (search breadth, exact retrieval, unknown ids)
+// is its ServingPolicy. Both are the server's configuration, passed with
+// each call.
 
 #include <cstdint>
 #include <memory>
@@ -44,7 +49,8 @@ namespace recserve {
 // on a trained 290K-item catalog after ~900.
 inline constexpr int32_t kDefaultNormScanItems = 16384;
 
-// Bounds on what one request may ask; the server sets them from flags.
+// Bounds on what one request may ask; a request outside them is
+// InvalidArgument, naming the field. The server sets them from flags.
 struct ServingLimits {
   // n of Recommend and k of SimilarItems: 1..max_results. Default 1000.
   int32_t max_results = 1000;
@@ -52,15 +58,24 @@ struct ServingLimits {
   int32_t max_exclusions = 10'000;
   // User and item ids: 1..max_id_length bytes. Default 256.
   int32_t max_id_length = 256;
-  // Candidate pool: the snapshot's unless a request overrides it, within
-  // [1, max_candidates]. Default 5,000.
+  // Recommend's candidates: 0 (the snapshot's pool, capped at this) to
+  // max_candidates. Default 5,000.
   int32_t max_candidates = 5'000;
-  // HNSW search breadth: `ef` unless a request overrides it, within
-  // [1, max_ef]; the search always uses at least the number of items it
-  // asks for. Default ef 0 = automatic: twice the pool, at least 100.
-  int32_t ef = 0;
+  // Recommend's ef: 0 (ServingPolicy::ef) to max_ef; also caps
+  // ServingPolicy::ef for SimilarItems. Default 20,000.
   int32_t max_ef = 20'000;
-  // Whether a request may ask for exact retrieval. Default true.
+};
+
+// How the server answers what a request leaves open. The server sets it
+// from flags.
+struct ServingPolicy {
+  // HNSW search breadth when a request does not set one; 0 = automatic:
+  // twice the pool (Recommend) or the items asked for (SimilarItems), at
+  // least 100. A search always uses at least the number of items it asks
+  // for. Default 0.
+  int32_t ef = 0;
+  // Whether a request may ask for exact retrieval (else InvalidArgument).
+  // Default true.
   bool allow_exact = true;
   // Unknown users (Recommend, PredictRating) and items (PredictRating) get
   // fallback answers; false makes them NotFound. Default true.
@@ -74,7 +89,7 @@ struct RecommendQuery {
   bool include_seen = false;
   bool exact = false;
   int32_t candidates = 0;  // 0 = the snapshot's
-  int32_t ef = 0;          // 0 = ServingLimits::ef
+  int32_t ef = 0;          // 0 = ServingPolicy::ef
 };
 
 // How Recommend found its candidate pool.
@@ -137,23 +152,26 @@ class ServingModel final {
 
   // Errors: InvalidArgument when user_id is empty or too long, n is outside
   // [1, max_results], there are too many exclusions, candidates or ef is
-  // negative or above its maximum, or exact is not allowed; NotFound for an
-  // unknown user without fallbacks. Each message names the field.
+  // negative or above its maximum, or exact is asked for and the policy does
+  // not allow it; NotFound for an unknown user without fallbacks. Each
+  // message names the field.
   absl::StatusOr<Recommendation> Recommend(const RecommendQuery& query,
-                                           const ServingLimits& limits) const;
+                                           const ServingLimits& limits,
+                                           const ServingPolicy& policy) const;
 
   // The k items with the most similar embeddings (cosine), the item itself
   // left out. Errors: InvalidArgument for an empty or too long id or k
   // outside [1, max_results]; NotFound for an unknown item.
   absl::StatusOr<std::vector<SimilarItem>> SimilarItems(
-      absl::string_view item_id, int32_t k, const ServingLimits& limits) const;
+      absl::string_view item_id, int32_t k, const ServingLimits& limits,
+      const ServingPolicy& policy) const;
 
   // The clamped rating prediction; an unknown side contributes neither bias
   // nor factors. Errors: InvalidArgument for an empty or too long id;
   // NotFound for an unknown user or item without fallbacks.
   absl::StatusOr<RatingPrediction> PredictRating(
       absl::string_view user_id, absl::string_view item_id,
-      const ServingLimits& limits) const;
+      const ServingLimits& limits, const ServingPolicy& policy) const;
 
   const Snapshot& snapshot() const { return *snapshot_; }
   const std::string& checksum() const { return checksum_; }
@@ -175,9 +193,10 @@ class ServingModel final {
 
   // The pool: up to `pool` (item, retrieval score) pairs, best first.
   // Sets out->ef (0 when HNSW was not searched) and out->items_scanned.
-  absl::StatusOr<std::vector<IndexNeighbor>> Retrieve(
-      int32_t user, int32_t pool, const RemovedItems& removed, bool exact,
-      int32_t ef, Recommendation* out) const;
+  absl::StatusOr<std::vector<ScoredItem>> Retrieve(int32_t user, int32_t pool,
+                                                   const RemovedItems& removed,
+                                                   bool exact, int32_t ef,
+                                                   Recommendation* out) const;
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<ItemIndex> retrieval_;

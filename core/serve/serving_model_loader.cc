@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
-#include "core/base/stopwatch.h"
 #include "core/base/status_macros.h"
+#include "core/base/stopwatch.h"
 
 namespace recserve {
 namespace {
@@ -62,14 +62,14 @@ absl::Status CheckFindsItself(const ItemIndex& index,
         static_cast<int32_t>(static_cast<int64_t>(s) * items / sampled);
     if (vectors.row(item).squaredNorm() == 0.0f) continue;  // finds nothing
     ++nonzero;
-    ASSIGN_OR_RETURN(const std::vector<IndexNeighbor> top,
+    ASSIGN_OR_RETURN(const std::vector<ScoredItem> top,
                      index.Search(absl::Span<const float>(
                                       vectors.row(item).data(), vectors.cols()),
                                   10, 100));
     // Items pointing exactly the same way tie with it at cosine 1, and any
     // ten of them are a right answer.
     const bool tied_out = top.size() == 10 && top.back().score >= kTiedCosine;
-    for (const IndexNeighbor& n : top) {
+    for (const ScoredItem& n : top) {
       if (n.item == item || tied_out) {
         ++found;
         break;

@@ -21,12 +21,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "core/data/data_fingerprint.h"
 #include "core/base/file_util.h"
 #include "core/base/npy.h"
+#include "core/base/status_macros.h"
+#include "core/data/data_fingerprint.h"
+#include "core/data/sparse_ratings.h"
 #include "core/snapshot/snapshot.h"
 #include "core/snapshot/snapshot_manifest.h"
-#include "core/base/status_macros.h"
 
 namespace recserve {
 namespace {
@@ -180,10 +181,16 @@ std::string IdLines(const IdMap& ids) {
 }
 
 // One line of item_titles.txt / item_genres.txt.
-std::string Sanitize(absl::string_view text, bool genre) {
+// Titles may hold '|' (it separates genres, not titles).
+enum class TextField { kTitle, kGenre };
+
+std::string Sanitize(absl::string_view text, TextField field) {
   std::string out(text);
   for (char& c : out) {
-    if (c == '\n' || c == '\r' || c == '\t' || (genre && c == '|')) c = ' ';
+    if (c == '\n' || c == '\r' || c == '\t' ||
+        (field == TextField::kGenre && c == '|')) {
+      c = ' ';
+    }
   }
   return out;
 }
@@ -218,11 +225,7 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
   }
 
   std::vector<int64_t> popularity(items, 0);
-  std::vector<int64_t> offsets(users + 1, 0);
-  for (const Rating& r : d.ratings) {
-    ++popularity[r.item];
-    ++offsets[r.user + 1];
-  }
+  for (const Rating& r : d.ratings) ++popularity[r.item];
   std::vector<int32_t> popularity32(items);
   for (int64_t i = 0; i < items; ++i) {
     if (popularity[i] > std::numeric_limits<int32_t>::max()) {
@@ -234,11 +237,12 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
   RETURN_IF_ERROR(WriteNpyTracked(dir, kItemPopularityFile, popularity32.data(),
                                   {items}, manifest));
 
-  // Seen items: bucket by user, then sort and deduplicate each row in place.
-  for (int64_t u = 0; u < users; ++u) offsets[u + 1] += offsets[u];
-  std::vector<int32_t> seen(d.ratings.size());
-  std::vector<int64_t> fill(offsets.begin(), offsets.end() - 1);
-  for (const Rating& r : d.ratings) seen[fill[r.user]++] = r.item;
+  // Seen items: grouped by user, then each row sorted and deduplicated in
+  // place.
+  SparseRatings by_user =
+      GroupRatings(d.ratings, static_cast<int32_t>(users), RatingAxis::kUser);
+  std::vector<int64_t>& offsets = by_user.offsets;
+  std::vector<int32_t>& seen = by_user.cols;
   int64_t out = 0;
   for (int64_t u = 0; u < users; ++u) {
     auto begin = seen.begin() + offsets[u], end = seen.begin() + offsets[u + 1];
@@ -259,10 +263,10 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
     for (const std::string& id : d.items.ids()) {
       auto it = c.items->find(id);
       if (it != c.items->end()) {
-        titles += Sanitize(it->second.title, false);
+        titles += Sanitize(it->second.title, TextField::kTitle);
         std::vector<std::string> g;
         for (const std::string& genre : it->second.genres) {
-          if (!genre.empty()) g.push_back(Sanitize(genre, true));
+          if (!genre.empty()) g.push_back(Sanitize(genre, TextField::kGenre));
         }
         genres += absl::StrJoin(g, "|");
       }

@@ -61,9 +61,9 @@ struct GeneratorOptions {
   std::string out;
   // Whether to add the "oracle" section to truth.json (see
   // GenerateSyntheticData). Default true. It reads the ratings back and
-  // ranks the whole catalog for up to 5,000 users per protocol: for 25M
-  // ratings (162,541 users × 59,047 items, two cores) it adds 14-17 s to the
-  // 23 s of generation and raises peak memory from 46 MB to 1.5 GB.
+  // ranks the whole catalog for up to 5,000 users per protocol, which on
+  // large data costs more time and memory than generating (figures in
+  // docs/benchmarks.md).
   bool oracle_metrics = true;
   // Worker threads; 0 (default) means all hardware threads. The output does
   // not depend on this.

@@ -9,9 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "core/base/parallel_for.h"
-#include "core/train/row_least_squares.h"
-#include "core/data/sparse_ratings.h"
 #include "core/base/status_macros.h"
+#include "core/data/sparse_ratings.h"
+#include "core/train/row_least_squares.h"
 
 namespace recserve {
 namespace {
@@ -54,17 +54,17 @@ void SolveSide(const SparseRatings& rows, const FactorMatrix& other_factors,
 absl::Status ValidateOptions(const AlsOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("als: --factors must be >= 1, got %d", o.factors));
+        absl::StrFormat("als: factors must be >= 1, got %d", o.factors));
   }
   if (o.max_iterations < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "als: --epochs must be >= 1, got %d", o.max_iterations));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("als: epochs must be >= 1, got %d", o.max_iterations));
   }
   if (!(o.reg > 0) || !(o.bias_reg >= 0) || !std::isfinite(o.reg) ||
       !std::isfinite(o.bias_reg)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "als: --reg must be > 0 and bias reg >= 0, got %g and %g", o.reg,
-        o.bias_reg));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("als: reg must be > 0 and bias reg >= 0, got %g and %g",
+                        o.reg, o.bias_reg));
   }
   return absl::OkStatus();
 }
@@ -81,13 +81,15 @@ absl::StatusOr<TrainResult> TrainAls(int32_t num_users, int32_t num_items,
   RETURN_IF_ERROR(
       ValidateTrainingRatings("als", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
-  const SparseRatings by_user = GroupRatings(fit, num_users, /*by_user=*/true);
-  const SparseRatings by_item = GroupRatings(fit, num_items, /*by_user=*/false);
+  const SparseRatings by_user = GroupRatings(fit, num_users, RatingAxis::kUser);
+  const SparseRatings by_item = GroupRatings(fit, num_items, RatingAxis::kItem);
 
   MfModel model = StartingModel(num_users, num_items, options.factors,
                                 options.init_stddev, options.seed, scale, fit);
 
-  EarlyStopper stopper(options.early_stopping, !valid.empty());
+  EarlyStopper stopper(options.early_stopping,
+                       valid.empty() ? EarlyStopper::ValidationSet::kAbsent
+                                     : EarlyStopper::ValidationSet::kPresent);
   std::vector<EpochStats> history;
   for (int32_t epoch = 1; epoch <= options.max_iterations; ++epoch) {
     SolveSide(by_user, model.item_factors, model.item_bias, model.global_mean,

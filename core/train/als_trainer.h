@@ -13,8 +13,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "core/train/early_stopping.h"
 #include "core/data/ratings.h"
+#include "core/train/early_stopping.h"
 
 namespace recserve {
 
@@ -34,9 +34,9 @@ struct AlsOptions {
   // Worker threads; 0 = all cores.
   int32_t threads = 0;
   uint64_t seed = 1;
-  // ALS converges in a few large steps and then creeps: on 20M ratings the
-  // validation RMSE still falls by ~2e-4 per iteration after 15 iterations,
-  // which is not worth an iteration. Default patience 2, min_delta 5e-4.
+  // ALS converges in a few large steps and then creeps by less than an
+  // iteration is worth (docs/benchmarks.md). Default patience 2, min_delta
+  // 5e-4.
   EarlyStoppingOptions early_stopping = {.patience = 2, .min_delta = 5e-4};
 };
 

@@ -11,9 +11,9 @@
 #include "absl/strings/str_format.h"
 #include "core/base/parallel_for.h"
 #include "core/base/random_stream.h"
-#include "core/train/row_least_squares.h"
-#include "core/data/sparse_ratings.h"
 #include "core/base/status_macros.h"
+#include "core/data/sparse_ratings.h"
+#include "core/train/row_least_squares.h"
 
 namespace recserve {
 namespace {
@@ -101,11 +101,11 @@ double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
 absl::Status ValidateOptions(const BpmfOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("bpmf: --factors must be >= 1, got %d", o.factors));
+        absl::StrFormat("bpmf: factors must be >= 1, got %d", o.factors));
   }
   if (o.sweeps < 1 || o.burn_in < 0 || o.burn_in >= o.sweeps) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "bpmf: need 0 <= burn-in < sweeps (--epochs), got burn-in %d and %d "
+        "bpmf: need 0 <= burn-in < sweeps (epochs), got burn-in %d and %d "
         "sweeps",
         o.burn_in, o.sweeps));
   }
@@ -124,8 +124,8 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   RETURN_IF_ERROR(
       ValidateTrainingRatings("bpmf", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
-  const SparseRatings by_user = GroupRatings(fit, num_users, /*by_user=*/true);
-  const SparseRatings by_item = GroupRatings(fit, num_items, /*by_user=*/false);
+  const SparseRatings by_user = GroupRatings(fit, num_users, RatingAxis::kUser);
+  const SparseRatings by_item = GroupRatings(fit, num_items, RatingAxis::kItem);
 
   MfModel sample = StartingModel(num_users, num_items, options.factors,
                                  options.init_stddev, options.seed, scale, fit);

@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "core/model/mf_model.h"
 #include "core/base/stopwatch.h"  // IWYU pragma: export
 #include "core/data/ratings.h"
+#include "core/model/mf_model.h"
 
 namespace recserve {
 
@@ -84,8 +84,13 @@ float MeanRating(absl::Span<const Rating> ratings);
 // stop. Not thread-safe; used by one trainer loop.
 class EarlyStopper {
  public:
-  EarlyStopper(const EarlyStoppingOptions& options, bool has_validation)
-      : options_(options), has_validation_(has_validation) {}
+  // Whether the epochs are scored on held-out ratings (EpochStats's
+  // valid_rmse); without them nothing is compared and the last model wins.
+  enum class ValidationSet { kAbsent, kPresent };
+
+  EarlyStopper(const EarlyStoppingOptions& options, ValidationSet validation)
+      : options_(options),
+        has_validation_(validation == ValidationSet::kPresent) {}
 
   // Records an epoch; copies `model` when it is the best so far (or always,
   // without validation). Returns true when training should stop.

@@ -63,8 +63,12 @@ absl::Status LineError(const std::string& path, int64_t line,
 
 // Reads a factor file (id, bias, factors) or, without bias, an embedding
 // file (id, factors).
+// Factor files carry a bias column after the id; embedding files do not.
+enum class RowLayout { kIdBiasFactors, kIdFactors };
+
 absl::StatusOr<FactorTable> ReadFactorFile(const std::string& path,
-                                           bool with_bias) {
+                                           RowLayout layout) {
+  const bool with_bias = layout == RowLayout::kIdBiasFactors;
   ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
   FactorTable table;
   table.report.path = path;
@@ -170,19 +174,35 @@ absl::StatusOr<FactorMatrix> Reindex(const FactorTable& table, const IdMap& ids,
   return out;
 }
 
+struct FactorPair {
+  FactorTable users;
+  FactorTable items;
+};
+
+// Reads a user and an item file of the same layout, which must have the same
+// number of factors.
+absl::StatusOr<FactorPair> ReadFactorPair(const std::string& user_path,
+                                          const std::string& item_path,
+                                          RowLayout layout) {
+  FactorPair pair;
+  ASSIGN_OR_RETURN(pair.users, ReadFactorFile(user_path, layout));
+  ASSIGN_OR_RETURN(pair.items, ReadFactorFile(item_path, layout));
+  if (pair.users.columns != pair.items.columns) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        item_path, ": has ", pair.items.k(), " factors per row but ", user_path,
+        " has ", pair.users.k()));
+  }
+  return pair;
+}
+
 // Reads the two embedding files and re-indexes them like `train`.
 absl::Status ImportEmbeddings(const ImportOptions& options,
                               const Dataset& train, ImportResult* result) {
-  ASSIGN_OR_RETURN(FactorTable users,
-                   ReadFactorFile(options.user_embeddings_path, false));
-  ASSIGN_OR_RETURN(FactorTable items,
-                   ReadFactorFile(options.item_embeddings_path, false));
-  if (users.columns != items.columns) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(options.item_embeddings_path, ": has ", items.k(),
-                     " factors per row but ", options.user_embeddings_path,
-                     " has ", users.k()));
-  }
+  ASSIGN_OR_RETURN(FactorPair pair, ReadFactorPair(options.user_embeddings_path,
+                                                   options.item_embeddings_path,
+                                                   RowLayout::kIdFactors));
+  FactorTable& users = pair.users;
+  FactorTable& items = pair.items;
   ImportReport& report = result->report;
   report.user_embeddings_file = users.report;
   report.item_embeddings_file = items.report;
@@ -204,13 +224,6 @@ Eigen::VectorXf ToVector(const std::vector<float>& v) {
                                            static_cast<Eigen::Index>(v.size()));
 }
 
-// For each index of `from`, its index in `to` or kUnknownIndex.
-std::vector<int32_t> MapIds(const IdMap& from, const IdMap& to) {
-  std::vector<int32_t> out(from.size());
-  for (int32_t i = 0; i < from.size(); ++i) out[i] = to.Find(from.Id(i));
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<ImportResult> ImportFactors(const ImportOptions& options,
@@ -225,15 +238,11 @@ absl::StatusOr<ImportResult> ImportFactors(const ImportOptions& options,
         options.user_embeddings_path.empty() ? "item" : "user",
         " embeddings path is set"));
   }
-  ASSIGN_OR_RETURN(FactorTable users,
-                   ReadFactorFile(options.user_factors_path, true));
-  ASSIGN_OR_RETURN(FactorTable items,
-                   ReadFactorFile(options.item_factors_path, true));
-  if (users.columns != items.columns) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        options.item_factors_path, ": has ", items.k(), " factors per row but ",
-        options.user_factors_path, " has ", users.k()));
-  }
+  ASSIGN_OR_RETURN(FactorPair pair, ReadFactorPair(options.user_factors_path,
+                                                   options.item_factors_path,
+                                                   RowLayout::kIdBiasFactors));
+  FactorTable& users = pair.users;
+  FactorTable& items = pair.items;
   const int64_t k = users.k();
 
   ImportResult result;
@@ -243,8 +252,8 @@ absl::StatusOr<ImportResult> ImportFactors(const ImportOptions& options,
   report.factors = static_cast<int32_t>(k);
   report.ratings_read = static_cast<int64_t>(ratings.ratings.size());
 
-  std::vector<int32_t> user_map = MapIds(ratings.users, users.ids);
-  std::vector<int32_t> item_map = MapIds(ratings.items, items.ids);
+  std::vector<int32_t> user_map = MapIndices(ratings.users, users.ids);
+  std::vector<int32_t> item_map = MapIndices(ratings.items, items.ids);
   auto lookup = [](const std::vector<int32_t>& map, int32_t i) {
     return i >= 0 && i < static_cast<int32_t>(map.size()) ? map[i]
                                                           : kUnknownIndex;

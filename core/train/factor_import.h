@@ -32,9 +32,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "core/model/retrieval_model.h"
-#include "core/model/mf_model.h"
 #include "core/data/ratings.h"
+#include "core/model/mf_model.h"
+#include "core/model/retrieval_model.h"
 
 namespace recserve {
 

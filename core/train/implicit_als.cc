@@ -8,10 +8,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "core/train/early_stopping.h"
 #include "core/base/parallel_for.h"
-#include "core/data/sparse_ratings.h"
 #include "core/base/status_macros.h"
+#include "core/data/sparse_ratings.h"
+#include "core/train/early_stopping.h"
 
 namespace recserve {
 namespace {
@@ -111,8 +111,10 @@ absl::StatusOr<RetrievalModel> TrainImplicitAls(
   RETURN_IF_ERROR(ValidateTrainingRatings("implicit als", num_users, num_items,
                                           ratings, {}));
   const auto start = std::chrono::steady_clock::now();
-  const SparseRatings by_user = GroupRatings(ratings, num_users, true);
-  const SparseRatings by_item = GroupRatings(ratings, num_items, false);
+  const SparseRatings by_user =
+      GroupRatings(ratings, num_users, RatingAxis::kUser);
+  const SparseRatings by_item =
+      GroupRatings(ratings, num_items, RatingAxis::kItem);
   MfModel init = MakeInitialModel(num_users, num_items, options.factors,
                                   options.init_stddev, options.seed);
   RetrievalModel model;

@@ -18,7 +18,7 @@ absl::StatusOr<TrainResult> RunTrainer(const Dataset& train,
                                        absl::Span<const Rating> fit,
                                        absl::Span<const Rating> valid,
                                        const RatingScale& scale,
-                                       const ModelTrainingOptions& options,
+                                       const RatingTrainingOptions& options,
                                        int32_t epochs,
                                        const EpochCallback& on_epoch) {
   switch (options.algorithm) {
@@ -41,12 +41,12 @@ absl::StatusOr<TrainResult> RunTrainer(const Dataset& train,
   return absl::InternalError("unknown algorithm");
 }
 
-float RegOf(const ModelTrainingOptions& options) {
+float RegOf(const RatingTrainingOptions& options) {
   return options.algorithm == Algorithm::kAls ? options.als.reg
                                               : options.sgd.reg;
 }
 
-int32_t FactorsOf(const ModelTrainingOptions& options) {
+int32_t FactorsOf(const RatingTrainingOptions& options) {
   switch (options.algorithm) {
     case Algorithm::kAls:
       return options.als.factors;
@@ -58,8 +58,8 @@ int32_t FactorsOf(const ModelTrainingOptions& options) {
   return 0;
 }
 
-ModelTrainingOptions WithFactorsAndReg(ModelTrainingOptions options,
-                                       int32_t factors, float reg) {
+RatingTrainingOptions WithFactorsAndReg(RatingTrainingOptions options,
+                                        int32_t factors, float reg) {
   options.als.factors = options.sgd.factors = factors;
   options.als.reg = options.sgd.reg = reg;
   return options;
@@ -80,7 +80,7 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
                                absl::Span<const Rating> fit,
                                absl::Span<const Rating> valid,
                                const RatingScale& scale,
-                               const ModelTrainingOptions& options,
+                               const RatingTrainingOptions& options,
                                const TrainingObserver& observer) {
   const double share = static_cast<double>(options.tuning_sample) /
                        std::max<size_t>(1, fit.size());
@@ -98,9 +98,7 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
     int rises = 0;
     double previous = std::numeric_limits<double>::infinity();
     for (const float reg : options.reg_grid) {
-      if (observer.on_phase) {
-        observer.on_phase(absl::StrCat("tune factors=", factors, " reg=", reg));
-      }
+      observer.Phase({TrainingPhase::kRatingTuning, factors, reg});
       ASSIGN_OR_RETURN(
           TrainResult trial,
           RunTrainer(train, sampled ? absl::MakeConstSpan(tune_fit) : fit,
@@ -127,8 +125,8 @@ absl::StatusOr<Algorithm> ParseAlgorithm(absl::string_view name) {
   if (name == "bpmf") return Algorithm::kBpmf;
   if (name == "als") return Algorithm::kAls;
   if (name == "sgd") return Algorithm::kSgd;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--algo: unknown algorithm '", name, "'; choose bpmf, als or sgd"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown algorithm '", name, "'; choose bpmf, als or sgd"));
 }
 
 absl::string_view AlgorithmName(Algorithm algorithm) {
@@ -143,8 +141,32 @@ absl::string_view AlgorithmName(Algorithm algorithm) {
   return "unknown";
 }
 
-absl::StatusOr<ModelTrainingResult> TrainRatingModel(
-    const Dataset& train, const ModelTrainingOptions& options,
+void SetFactors(int32_t factors, RatingTrainingOptions* options) {
+  options->als.factors = options->sgd.factors = options->bpmf.factors = factors;
+  options->factor_grid.clear();
+}
+
+void SetRegularization(float reg, RatingTrainingOptions* options) {
+  options->als.reg = options->sgd.reg = reg;
+  options->tune_reg = false;
+}
+
+void SetSeedAndThreads(uint64_t seed, int32_t threads,
+                       RatingTrainingOptions* options) {
+  options->seed = options->als.seed = options->sgd.seed = options->bpmf.seed =
+      seed;
+  options->als.threads = options->sgd.threads = options->bpmf.threads = threads;
+}
+
+void SetMaxEpochs(int32_t epochs, RatingTrainingOptions* options) {
+  options->als.max_iterations = epochs;
+  options->sgd.max_epochs = epochs;
+  options->bpmf.sweeps = epochs;
+  options->bpmf.burn_in = std::min(options->bpmf.burn_in, epochs / 2);
+}
+
+absl::StatusOr<RatingTrainingResult> TrainRatingModel(
+    const Dataset& train, const RatingTrainingOptions& options,
     const TrainingObserver& observer) {
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&start] {
@@ -152,13 +174,18 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
                                          start)
         .count();
   };
+  if (!(options.validation_fraction >= 0 && options.validation_fraction < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("validation_fraction must be in [0, 1), got ",
+                     options.validation_fraction));
+  }
   const RatingScale scale = InferRatingScale(train.ratings);
   const bool early_stopping =
       options.algorithm != Algorithm::kBpmf && options.validation_fraction > 0;
-  ModelTrainingResult result;
+  RatingTrainingResult result;
   result.validation_rmse = std::numeric_limits<double>::quiet_NaN();
   if (!early_stopping) {
-    if (observer.on_phase) observer.on_phase("fit");
+    observer.Phase({TrainingPhase::kRatingFit});
     result.reg = RegOf(options);
     result.factors = FactorsOf(options);
     ASSIGN_OR_RETURN(result.train, RunTrainer(train, train.ratings, {}, scale,
@@ -171,7 +198,7 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   CarveValidation(train.ratings, options.validation_fraction, options.seed,
                   &fit, &valid);
   result.validation_ratings = static_cast<int64_t>(valid.size());
-  ModelTrainingOptions chosen = options;
+  RatingTrainingOptions chosen = options;
   absl::optional<TrainResult> fitted;
   if (options.tune_reg && !options.reg_grid.empty() && !valid.empty()) {
     ASSIGN_OR_RETURN(Tuning tuning,
@@ -184,7 +211,7 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
   result.reg = RegOf(chosen);
   result.factors = FactorsOf(chosen);
   if (!fitted) {
-    if (observer.on_phase) observer.on_phase("fit");
+    observer.Phase({TrainingPhase::kRatingFit});
     ASSIGN_OR_RETURN(fitted, RunTrainer(train, fit, valid, scale, chosen, 0,
                                         observer.on_epoch));
   }
@@ -195,7 +222,7 @@ absl::StatusOr<ModelTrainingResult> TrainRatingModel(
     result.train.seconds = elapsed();
     return result;
   }
-  if (observer.on_phase) observer.on_phase("refit");
+  observer.Phase({TrainingPhase::kRatingRefit});
   ASSIGN_OR_RETURN(TrainResult refit,
                    RunTrainer(train, train.ratings, {}, scale, chosen,
                               result.chosen_epochs, observer.on_epoch));

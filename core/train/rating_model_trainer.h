@@ -13,11 +13,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/data/ratings.h"
 #include "core/train/als_trainer.h"
 #include "core/train/bpmf_trainer.h"
 #include "core/train/early_stopping.h"
-#include "core/data/ratings.h"
 #include "core/train/sgd_trainer.h"
+#include "core/train/training_observer.h"
 
 namespace recserve {
 
@@ -27,7 +28,7 @@ enum class Algorithm { kBpmf, kAls, kSgd };
 absl::StatusOr<Algorithm> ParseAlgorithm(absl::string_view name);
 absl::string_view AlgorithmName(Algorithm algorithm);
 
-struct ModelTrainingOptions {
+struct RatingTrainingOptions {
   // Default kBpmf: it infers its own regularization, so it holds up on data
   // nobody tuned it for.
   Algorithm algorithm = Algorithm::kBpmf;
@@ -43,8 +44,8 @@ struct ModelTrainingOptions {
   bool refit = true;
   // ALS and SGD: choose the regularization on the validation set from
   // `reg_grid` instead of using als.reg / sgd.reg. The right λ scales with
-  // the noise-to-signal ratio of the data (0.12 on MovieLens 100K, 0.03 on
-  // low-noise generated data), so no fixed value holds everywhere. Needs
+  // the noise-to-signal ratio of the data, so no fixed value holds
+  // everywhere (docs/benchmarks.md). Needs
   // validation_fraction > 0. Default true.
   bool tune_reg = true;
   // Candidates, tried in increasing order; the search stops once validation
@@ -70,7 +71,7 @@ struct RegTrial {
   int32_t epochs = 0;
 };
 
-struct ModelTrainingResult {
+struct RatingTrainingResult {
   TrainResult train;           // the final model and its history
   int32_t chosen_epochs = 0;   // epochs validation chose (or ran)
   double validation_rmse = 0;  // best validation RMSE; NaN without validation
@@ -83,17 +84,25 @@ struct ModelTrainingResult {
   std::vector<RegTrial> reg_trials;
 };
 
-// Called before each phase ("tune reg=0.06", "fit", "refit") and after every
-// epoch.
-struct TrainingObserver {
-  std::function<void(absl::string_view phase)> on_phase;
-  EpochCallback on_epoch;
-};
+// Uses `factors` for every algorithm instead of choosing it on validation.
+void SetFactors(int32_t factors, RatingTrainingOptions* options);
+
+// Uses λ = `reg` for ALS and SGD instead of choosing it on validation (BPMF
+// infers its own).
+void SetRegularization(float reg, RatingTrainingOptions* options);
+
+// Sets the seed and worker threads (0 = all cores) of every algorithm.
+void SetSeedAndThreads(uint64_t seed, int32_t threads,
+                       RatingTrainingOptions* options);
+
+// Sets the maximum epochs of every algorithm: ALS iterations, SGD epochs and
+// BPMF sweeps, with BPMF's burn-in clamped to at most half the sweeps.
+void SetMaxEpochs(int32_t epochs, RatingTrainingOptions* options);
 
 // Trains a rating model on `train` (all its ratings). Errors: those of the
 // chosen trainer (InvalidArgument for bad options or no ratings).
-absl::StatusOr<ModelTrainingResult> TrainRatingModel(
-    const Dataset& train, const ModelTrainingOptions& options,
+absl::StatusOr<RatingTrainingResult> TrainRatingModel(
+    const Dataset& train, const RatingTrainingOptions& options,
     const TrainingObserver& observer = {});
 
 }  // namespace recserve

@@ -9,8 +9,8 @@
 #include <Eigen/Core>
 #include <cstdint>
 
-#include "core/model/mf_model.h"
 #include "core/data/sparse_ratings.h"
+#include "core/model/mf_model.h"
 
 namespace recserve {
 

@@ -16,20 +16,21 @@ namespace {
 absl::Status ValidateOptions(const SgdOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("sgd: --factors must be >= 1, got %d", o.factors));
+        absl::StrFormat("sgd: factors must be >= 1, got %d", o.factors));
   }
   if (o.max_epochs < 1) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("sgd: --epochs must be >= 1, got %d", o.max_epochs));
+        absl::StrFormat("sgd: epochs must be >= 1, got %d", o.max_epochs));
   }
   if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "sgd: --lr must be a positive number, got %g", o.learning_rate));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("sgd: learning_rate must be a positive number, got %g",
+                        o.learning_rate));
   }
   if (!(o.reg >= 0) || !(o.bias_reg >= 0) || !std::isfinite(o.reg) ||
       !std::isfinite(o.bias_reg)) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "sgd: --reg must be >= 0, got %g (bias %g)", o.reg, o.bias_reg));
+        "sgd: reg must be >= 0, got %g (bias %g)", o.reg, o.bias_reg));
   }
   return absl::OkStatus();
 }
@@ -63,7 +64,9 @@ absl::StatusOr<TrainResult> TrainSgd(int32_t num_users, int32_t num_items,
   float* user_bias = model.user_bias.data();
   float* item_bias = model.item_bias.data();
 
-  EarlyStopper stopper(options.early_stopping, !valid.empty());
+  EarlyStopper stopper(options.early_stopping,
+                       valid.empty() ? EarlyStopper::ValidationSet::kAbsent
+                                     : EarlyStopper::ValidationSet::kPresent);
   std::vector<EpochStats> history;
   for (int32_t epoch = 1; epoch <= options.max_epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);

@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "core/train/early_stopping.h"
 #include "core/data/ratings.h"
+#include "core/train/early_stopping.h"
 
 namespace recserve {
 

@@ -4,12 +4,13 @@
 #include <chrono>
 #include <utility>
 
-#include "core/model/item_scorer.h"
-#include "core/train/early_stopping.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
 #include "core/data/split.h"
-#include "core/base/status_macros.h"
 #include "core/data/user_sample.h"
+#include "core/model/item_scorer.h"
+#include "core/train/early_stopping.h"
 
 namespace recserve {
 namespace {
@@ -36,7 +37,7 @@ struct Validation {
 // and keeps the one whose own ranking is best (a single value is trained
 // without being scored).
 absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
-    const TrainTest& split, const RecommenderTrainingOptions& options,
+    const TrainTest& split, const TwoStageTrainingOptions& options,
     Validation* validation) {
   const Dataset& fit = split.train;
   std::vector<float> grid = options.retrieval_reg_grid;
@@ -69,16 +70,17 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
 // Trains both models on `fit` and scores every pool size and weight of the
 // grid with the chosen retrieval model.
 absl::Status Validate(const TrainTest& split,
-                      const RecommenderTrainingOptions& options,
+                      const TwoStageTrainingOptions& options,
                       Validation* validation) {
   const Dataset& fit = split.train;
-  ASSIGN_OR_RETURN(ModelTrainingResult rating,
+  ASSIGN_OR_RETURN(RatingTrainingResult rating,
                    TrainRatingModel(fit, options.rating));
   ASSIGN_OR_RETURN(RetrievalModel retrieval,
                    ChooseRetrievalReg(split, options, validation));
   const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
                                          retrieval.item_factors);
-  const SparseRatings seen = GroupRatings(fit.ratings, fit.num_users(), true);
+  const SparseRatings seen =
+      GroupRatings(fit.ratings, fit.num_users(), RatingAxis::kUser);
   const std::vector<int32_t> pools =
       options.candidate_grid.empty()
           ? std::vector<int32_t>{options.ranking.candidates}
@@ -96,18 +98,47 @@ absl::Status Validate(const TrainTest& split,
   return absl::OkStatus();
 }
 
+absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
+  for (const float reg : options.retrieval_reg_grid) {
+    if (!(reg > 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("retrieval reg must be > 0, got ", reg));
+    }
+  }
+  for (const int32_t c : options.candidate_grid) {
+    if (c < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("candidates must be >= 1, got ", c));
+    }
+  }
+  if (options.ranking.candidates < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "candidates must be >= 1, got ", options.ranking.candidates));
+  }
+  std::vector<float> weights = options.blend_grid;
+  weights.push_back(options.ranking.blend_weight);
+  for (const float w : weights) {
+    if (!(w >= 0 && w <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("blend_weight must be in [0, 1], got ", w));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
-    const Dataset& train, const RecommenderTrainingOptions& options,
+absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
+    const Dataset& train, const TwoStageTrainingOptions& options,
     const TrainingObserver& observer) {
+  RETURN_IF_ERROR(CheckOptions(options));
   const auto start = std::chrono::steady_clock::now();
-  RecommenderTrainingResult result;
+  TwoStageTrainingResult result;
   result.ranking = options.ranking;
   result.retrieval_options = options.retrieval;
   if (options.train_retrieval && options.tune_blend &&
       !options.blend_grid.empty()) {
-    if (observer.on_phase) observer.on_phase("validation");
+    observer.Phase({TrainingPhase::kRankingValidation});
     const Dataset sample = SampleUsersOf(train, options.validation_sample,
                                          options.rating.seed + 7);
     ASSIGN_OR_RETURN(
@@ -140,7 +171,7 @@ absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
   ASSIGN_OR_RETURN(result.rating,
                    TrainRatingModel(train, options.rating, observer));
   if (options.train_retrieval) {
-    if (observer.on_phase) observer.on_phase("retrieval");
+    observer.Phase({TrainingPhase::kRetrievalFit});
     const auto retrieval_start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(RetrievalModel retrieval,
                      TrainImplicitAls(train.num_users(), train.num_items(),

@@ -2,7 +2,7 @@
 #define RECSERVE_CORE_TRAIN_TWO_STAGE_TRAINER_H_
 
 // Trains everything the server ranks with: the rating model (see
-// model_training.h), the implicit-feedback retrieval embeddings (see
+// rating_model_trainer.h), the implicit-feedback retrieval embeddings (see
 // implicit_als.h), and the two-stage ranking configuration. The retrieval
 // regularization, candidate pool and blend weight are chosen on a validation
 // set: each user's latest training rating is held out, the models are
@@ -14,16 +14,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/train/implicit_als.h"
-#include "core/train/rating_model_trainer.h"
 #include "core/data/ratings.h"
 #include "core/eval/topn_evaluation.h"
 #include "core/model/two_stage_scorer.h"
+#include "core/train/implicit_als.h"
+#include "core/train/rating_model_trainer.h"
 
 namespace recserve {
 
-struct RecommenderTrainingOptions {
-  ModelTrainingOptions rating;
+struct TwoStageTrainingOptions {
+  RatingTrainingOptions rating;
   // Learn retrieval embeddings. Default true; without them the server
   // retrieves with the rating model's factors.
   bool train_retrieval = true;
@@ -32,7 +32,7 @@ struct RecommenderTrainingOptions {
   ImplicitAlsOptions retrieval;
   // Implicit ALS regularizations to choose from by the retrieval model's own
   // leave-one-out NDCG@K. The best value depends on the data, not only on
-  // its size: 10 on MovieLens 100K, 100 on generated data with 2M ratings.
+  // its size (what it chose on each data set: docs/benchmarks.md).
   // Default {3, 10, 30, 100, 300}.
   std::vector<float> retrieval_reg_grid = {3.0f, 10.0f, 30.0f, 100.0f, 300.0f};
   // The ranking to record; candidates and blend_weight are replaced by the
@@ -70,8 +70,8 @@ struct RetrievalRegTrial {
   double ndcg = 0;  // and NDCG@K
 };
 
-struct RecommenderTrainingResult {
-  ModelTrainingResult rating;
+struct TwoStageTrainingResult {
+  RatingTrainingResult rating;
   std::optional<RetrievalModel> retrieval;
   ImplicitAlsOptions retrieval_options;  // as trained, with the chosen reg
   std::vector<RetrievalRegTrial> retrieval_reg_trials;
@@ -82,8 +82,8 @@ struct RecommenderTrainingResult {
 };
 
 // Observer phases, besides TrainRatingModel's: "validation", "retrieval".
-absl::StatusOr<RecommenderTrainingResult> TrainRecommender(
-    const Dataset& train, const RecommenderTrainingOptions& options,
+absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
+    const Dataset& train, const TwoStageTrainingOptions& options,
     const TrainingObserver& observer = {});
 
 }  // namespace recserve

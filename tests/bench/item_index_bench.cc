@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "core/index/item_index.h"
 #include "core/base/parallel_for.h"
+#include "core/index/item_index.h"
 
 namespace recserve {
 namespace {
@@ -64,7 +64,7 @@ const Data& GetData() {
         kQueries, 0,
         [d](int64_t begin, int64_t end, int32_t) {
           for (int64_t i = begin; i < end; ++i) {
-            for (const IndexNeighbor& nb : ExactNeighbors(
+            for (const ScoredItem& nb : ExactNeighbors(
                      d->items, IndexSpace::kInnerProduct, d->queries[i], 10)) {
               d->truth[i].insert(nb.item);
             }

@@ -86,6 +86,7 @@ result = {"data": {"users": int(users), "items": int(items), "ratings": int(rati
                                 "train_seconds": report["train_seconds"],
                                 "rating_train_seconds": report["rating_train_seconds"],
                                 "retrieval_train_seconds": report["retrieval_train_seconds"],
+                                "refit_seconds": report.get("refit_seconds", 0),
                                 "two_stage_hr@10": report.get("two_stage/hr@10"),
                                 "popularity_hr@10": report.get("popularity/hr@10"),
                                 "epochs": report["params"]["epochs_run"],

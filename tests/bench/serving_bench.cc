@@ -51,16 +51,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "benchmark/benchmark.h"
-#include "core/train/implicit_als.h"
-#include "core/index/item_index.h"
-#include "core/model/mf_model.h"
 #include "core/base/parallel_for.h"
 #include "core/base/random_stream.h"
+#include "core/base/status_macros.h"
 #include "core/data/ratings.h"
+#include "core/index/item_index.h"
+#include "core/model/mf_model.h"
 #include "core/serve/serving_model.h"
 #include "core/serve/serving_model_loader.h"
 #include "core/snapshot/snapshot_writer.h"
-#include "core/base/status_macros.h"
+#include "core/train/implicit_als.h"
 
 namespace recserve {
 namespace {
@@ -252,11 +252,11 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> TimedLoad(
 }
 
 // The first `size` unseen items of `found`, as Retrieve keeps them.
-absl::flat_hash_set<int32_t> PoolOf(const std::vector<IndexNeighbor>& found,
+absl::flat_hash_set<int32_t> PoolOf(const std::vector<ScoredItem>& found,
                                     absl::Span<const int32_t> seen,
                                     int32_t size) {
   absl::flat_hash_set<int32_t> pool;
-  for (const IndexNeighbor& n : found) {
+  for (const ScoredItem& n : found) {
     if (static_cast<int32_t>(pool.size()) == size) break;
     if (!std::binary_search(seen.begin(), seen.end(), n.item)) {
       pool.insert(n.item);
@@ -274,11 +274,12 @@ int32_t Wanted(const ServingModel& model, int32_t user) {
 }
 
 double RecommendRecall(const Setup& s, const ServingModel& model,
-                       const ServingLimits& limits) {
+                       const ServingPolicy& policy) {
   int64_t hits = 0, total = 0;
   for (size_t t = 0; t < s.truth_users.size(); ++t) {
     const auto found =
-        model.Recommend(s.queries[s.truth_users[t]], limits).value();
+        model.Recommend(s.queries[s.truth_users[t]], ServingLimits(), policy)
+            .value();
     for (const RecommendedItem& item : found.items) {
       hits += s.exact_recommend[t].contains(item.item);
     }
@@ -287,13 +288,13 @@ double RecommendRecall(const Setup& s, const ServingModel& model,
   return total > 0 ? static_cast<double>(hits) / total : 0.0;
 }
 
-double SimilarRecall(const Setup& s, const ServingLimits& limits) {
+double SimilarRecall(const Setup& s, const ServingPolicy& policy) {
   int64_t hits = 0, total = 0;
   for (size_t t = 0; t < s.truth_items.size(); ++t) {
     const auto found =
         s.model
             ->SimilarItems(s.model->snapshot().ItemId(s.truth_items[t]), kN,
-                           limits)
+                           ServingLimits(), policy)
             .value();
     // Trained embeddings have groups of items pointing exactly the same
     // way; any of a tie at the kN-th cosine is as right as the exact
@@ -413,7 +414,7 @@ absl::Status BuildSetup(Setup* s) {
           const int32_t user = s->truth_users[t];
           RecommendQuery q = s->queries[user];
           q.exact = true;
-          auto exact = model.Recommend(q, ServingLimits());
+          auto exact = model.Recommend(q, ServingLimits(), ServingPolicy());
           if (!exact.ok()) {
             errors[t] = exact.status();
             continue;
@@ -436,7 +437,7 @@ absl::Status BuildSetup(Setup* s) {
       [&](int64_t begin, int64_t end, int32_t) {
         for (int64_t t = begin; t < end; ++t) {
           const int32_t item = s->truth_items[t];
-          for (const IndexNeighbor& n :
+          for (const ScoredItem& n :
                ExactNeighbors(items, IndexSpace::kCosine,
                               absl::Span<const float>(items.row(item).data(),
                                                       items.cols()),
@@ -450,8 +451,8 @@ absl::Status BuildSetup(Setup* s) {
         }
       },
       1);
-  s->default_recall = RecommendRecall(*s, *s->model, ServingLimits());
-  s->default_similar_recall = SimilarRecall(*s, ServingLimits());
+  s->default_recall = RecommendRecall(*s, *s->model, ServingPolicy());
+  s->default_similar_recall = SimilarRecall(*s, ServingPolicy());
   return absl::OkStatus();
 }
 
@@ -491,8 +492,11 @@ void ReportLatency(benchmark::State& state, std::vector<double> micros) {
   state.counters["p99_us"] = at(0.99);
 }
 
-void RunRecommend(benchmark::State& state, const ServingLimits& limits,
-                  bool exact, const ServingModel* with = nullptr) {
+enum class Retrieval { kApproximate, kExact };
+
+void RunRecommend(benchmark::State& state, const ServingPolicy& policy,
+                  Retrieval retrieval, const ServingModel* with = nullptr) {
+  const bool exact = retrieval == Retrieval::kExact;
   if (!SetupOk(state)) return;
   const Setup& s = GetSetup();
   const ServingModel& model = with != nullptr ? *with : *s.model;
@@ -503,7 +507,7 @@ void RunRecommend(benchmark::State& state, const ServingLimits& limits,
     RecommendQuery q = s.queries[next];
     q.exact = exact;
     const auto start = Clock::now();
-    auto found = model.Recommend(q, limits);
+    auto found = model.Recommend(q, ServingLimits(), policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -520,15 +524,15 @@ void RunRecommend(benchmark::State& state, const ServingLimits& limits,
   // Share of calls the norm-ordered scan answered alone, and its reads.
   state.counters["scan_settled"] = settled / calls;
   state.counters["items_scanned"] = scanned / calls;
-  state.counters["recall_at_10"] = RecommendRecall(s, model, limits);
+  state.counters["recall_at_10"] = RecommendRecall(s, model, policy);
   if (with != nullptr) return;
   // The retrieval stage alone: HNSW's pool against the exact pool, at the
   // breadth Recommend uses (at least the items it asks for, ~220).
   int64_t hits = 0, total = 0;
   double breadth = 0;
   const int32_t ef_or_auto =
-      limits.ef > 0
-          ? limits.ef
+      policy.ef > 0
+          ? policy.ef
           : std::max(100, 2 * s.model->snapshot().ranking().candidates);
   const Eigen::Map<const FactorMatrix> users = s.model->user_vectors();
   for (size_t t = 0; t < s.truth_users.size(); ++t) {
@@ -582,22 +586,22 @@ void BM_Setup(benchmark::State& state) {
 }
 BENCHMARK(BM_Setup)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
-// Default ServingLimits: ef automatic (twice the pool of 200 = 400).
+// Default ServingPolicy: ef automatic (twice the pool of 200 = 400).
 void BM_RecommendHnsw(benchmark::State& state) {
-  RunRecommend(state, ServingLimits(), /*exact=*/false);
+  RunRecommend(state, ServingPolicy(), Retrieval::kApproximate);
 }
 BENCHMARK(BM_RecommendHnsw)
     ->MinTime(2.0)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
-// ServingLimits::ef from the argument; 1600..20000 (the maximum) show where
+// ServingPolicy::ef from the argument; 1600..20000 (the maximum) show where
 // recall stops improving with breadth. The search breadth is never below the
 // items asked for (pool + seen, ~220), so ef 100 and 200 both search ~220.
 void BM_RecommendHnswEf(benchmark::State& state) {
-  ServingLimits limits;
-  limits.ef = static_cast<int32_t>(state.range(0));
-  RunRecommend(state, limits, /*exact=*/false);
+  ServingPolicy policy;
+  policy.ef = static_cast<int32_t>(state.range(0));
+  RunRecommend(state, policy, Retrieval::kApproximate);
 }
 BENCHMARK(BM_RecommendHnswEf)
     ->ArgName("ef")
@@ -629,7 +633,7 @@ void BM_RecommendScanBudget(benchmark::State& state) {
     }
     model = *loaded;
   }
-  RunRecommend(state, ServingLimits(), /*exact=*/false, model.get());
+  RunRecommend(state, ServingPolicy(), Retrieval::kApproximate, model.get());
 }
 BENCHMARK(BM_RecommendScanBudget)
     ->ArgName("scan")
@@ -644,7 +648,7 @@ BENCHMARK(BM_RecommendScanBudget)
 
 // Brute force over every item (tens of ms at 1M items).
 void BM_RecommendExact(benchmark::State& state) {
-  RunRecommend(state, ServingLimits(), /*exact=*/true);
+  RunRecommend(state, ServingPolicy(), Retrieval::kExact);
 }
 BENCHMARK(BM_RecommendExact)
     ->Iterations(40)
@@ -655,11 +659,12 @@ void BM_SimilarItems(benchmark::State& state) {
   if (!SetupOk(state)) return;
   const Setup& s = GetSetup();
   const ServingLimits limits;
+  const ServingPolicy policy;
   std::vector<double> micros;
   size_t next = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
-    auto found = s.model->SimilarItems(s.similar_ids[next], kN, limits);
+    auto found = s.model->SimilarItems(s.similar_ids[next], kN, limits, policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -704,6 +709,7 @@ void BM_PredictRating(benchmark::State& state) {
   if (!SetupOk(state)) return;
   const Setup& s = GetSetup();
   const ServingLimits limits;
+  const ServingPolicy policy;
   const Snapshot& snapshot = s.model->snapshot();
   std::vector<double> micros;
   size_t next = 0;
@@ -711,7 +717,7 @@ void BM_PredictRating(benchmark::State& state) {
     const std::string& user = s.queries[next % s.queries.size()].user_id;
     const std::string& item = s.similar_ids[next % s.similar_ids.size()];
     const auto start = Clock::now();
-    auto found = s.model->PredictRating(user, item, limits);
+    auto found = s.model->PredictRating(user, item, limits, policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());

@@ -97,12 +97,13 @@ void UpdateManifestEntry(const std::string& name, const std::string& bytes,
 void ExerciseModel(const ServingModel& model) {
   const Snapshot& s = model.snapshot();
   const ServingLimits limits;
+  const ServingPolicy policy;
   for (int32_t u = 0; u < s.num_users(); ++u) {
     RecommendQuery query;
     query.user_id = s.UserId(u);
     query.n = 4;
     query.exact = (u % 2) == 1;
-    absl::StatusOr<Recommendation> rec = model.Recommend(query, limits);
+    absl::StatusOr<Recommendation> rec = model.Recommend(query, limits, policy);
     if (!rec.ok()) continue;
     FUZZ_CHECK(rec->items.size() <= 4);
     std::set<int32_t> seen_items;
@@ -111,8 +112,8 @@ void ExerciseModel(const ServingModel& model) {
       FUZZ_CHECK(seen_items.insert(item.item).second);
       FUZZ_CHECK(std::isfinite(item.predicted_rating));
     }
-    absl::StatusOr<RatingPrediction> p =
-        model.PredictRating(s.UserId(u), s.ItemId(u % s.num_items()), limits);
+    absl::StatusOr<RatingPrediction> p = model.PredictRating(
+        s.UserId(u), s.ItemId(u % s.num_items()), limits, policy);
     if (p.ok()) {
       FUZZ_CHECK(p->rating >= s.rating_scale().min &&
                  p->rating <= s.rating_scale().max);
@@ -120,7 +121,7 @@ void ExerciseModel(const ServingModel& model) {
   }
   for (int32_t i = 0; i < s.num_items(); ++i) {
     absl::StatusOr<std::vector<SimilarItem>> similar =
-        model.SimilarItems(s.ItemId(i), 3, limits);
+        model.SimilarItems(s.ItemId(i), 3, limits, policy);
     if (!similar.ok()) continue;
     FUZZ_CHECK(similar->size() <= 3);
     for (const SimilarItem& item : *similar) {

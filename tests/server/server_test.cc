@@ -183,7 +183,7 @@ TEST_F(ServerTest, FallbacksAreFlaggedOrRefused) {
 
   server_.reset();
   ServerOptions strict = LocalOptions(*root_);
-  strict.limits.fallbacks = false;
+  strict.policy.fallbacks = false;
   StartServer(strict);
   WaitServing();
   grpc::Status status = Recommend(request, &response);
@@ -195,7 +195,7 @@ TEST_F(ServerTest, FallbacksAreFlaggedOrRefused) {
 
 TEST_F(ServerTest, BadRequestsGetClearErrors) {
   ServerOptions options = LocalOptions(*root_);
-  options.limits.allow_exact = false;
+  options.policy.allow_exact = false;
   options.max_message_bytes = 64 * 1024;
   StartServer(options);
   WaitServing();

@@ -10,6 +10,8 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/base/file_util.h"
 
 namespace recserve::testutil {
 namespace {
@@ -45,16 +47,23 @@ absl::Status CopyCachedFixture(
     const std::string& key, const std::string& dir,
     const std::function<absl::Status(const std::string& into)>& make) {
   std::error_code error;
-  const auto trainer_size = fs::file_size(RECSERVE_TRAIN_BINARY, error);
-  if (error) return FsError(RECSERVE_TRAIN_BINARY, error);
-  const auto trainer_time = fs::last_write_time(RECSERVE_TRAIN_BINARY, error);
-  if (error) return FsError(RECSERVE_TRAIN_BINARY, error);
+  // Keyed by the size and time of every core library the fixture's code
+  // comes from, so a rebuilt library makes fixtures again.
+  std::string stamp;
+  for (const absl::string_view library :
+       absl::StrSplit(RECSERVE_CORE_LIBRARIES, '|')) {
+    const std::string path(library);
+    const auto size = fs::file_size(path, error);
+    if (error) return FsError(path, error);
+    const auto time = fs::last_write_time(path, error);
+    if (error) return FsError(path, error);
+    absl::StrAppend(&stamp, size, ":", time.time_since_epoch().count(), "|");
+  }
   const std::string root = RECSERVE_TEST_CACHE_DIR;
   fs::create_directories(root, error);
   if (error) return FsError(root, error);
   const std::string cached =
-      absl::StrCat(root, "/", key, "-", trainer_size, "-",
-                   trainer_time.time_since_epoch().count());
+      absl::StrCat(root, "/", key, "-", Crc32ToHex(Crc32(stamp)));
 
   FileLock lock(cached + ".lock");
   if (!lock.ok()) {

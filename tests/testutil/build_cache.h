@@ -15,8 +15,8 @@ namespace recserve::testutil {
 
 // Copies into `dir` (created if missing) the files `make` writes into the
 // folder it is given for `key`. `make` runs at most once per key and build
-// (cache under RECSERVE_TEST_CACHE_DIR, keyed also by the trainer binary's
-// size and time, so a rebuilt trainer makes fixtures again); concurrent
+// (cache under RECSERVE_TEST_CACHE_DIR, keyed also by the core libraries'
+// sizes and times, so rebuilt code makes fixtures again); concurrent
 // processes wait for the first one's result (flock). A failed `make` is not
 // cached. Errors: make's, or the file system's, naming the path.
 absl::Status CopyCachedFixture(

@@ -5,10 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+#include "core/pipeline/training_pipeline.h"
+#include "core/synthetic/synthetic_generator.h"
 #include "core/snapshot/snapshot_writer.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/build_cache.h"
-#include "tests/testutil/run_command.h"
 #include "tests/testutil/tiny_model.h"
 
 namespace recserve::testutil {
@@ -41,33 +43,28 @@ std::string PublishTinySnapshot(const std::string& root,
 
 std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
                                    int32_t items, int64_t ratings,
-                                   const std::string& extra_flag) {
+                                   const FixtureTraining& training) {
   auto train = [&](const std::string& into) -> absl::Status {
-    const std::string csv = absl::StrCat(into, "/ratings.csv");
-    CommandResult generated = RunCommand(
-        {RECSERVE_TRAIN_BINARY, "generate", absl::StrCat("--users=", users),
-         absl::StrCat("--items=", items), absl::StrCat("--ratings=", ratings),
-         "--seed=11", absl::StrCat("--out=", csv)});
-    if (generated.exit_code != 0) {
-      return absl::InternalError("generate failed: " + generated.out);
-    }
-    std::vector<std::string> command = {
-        RECSERVE_TRAIN_BINARY,
-        absl::StrCat("--ratings=", csv),
-        absl::StrCat("--items=", into, "/movies.csv"),
-        "--algo=als",
-        "--eval_max_users=200",
-        absl::StrCat("--out=", into, "/snapshots")};
-    if (!extra_flag.empty()) command.push_back(extra_flag);
-    CommandResult trained = RunCommand(command);
-    if (trained.exit_code != 0) {
-      return absl::InternalError("train failed: " + trained.out);
-    }
-    return absl::OkStatus();
+    GeneratorOptions generate;
+    generate.users = users;
+    generate.items = items;
+    generate.ratings = ratings;
+    generate.seed = 11;
+    generate.out = absl::StrCat(into, "/ratings.csv");
+    RETURN_IF_ERROR(GenerateSyntheticData(generate).status());
+    TrainingPipelineOptions options;
+    options.data.ratings_path = generate.out;
+    options.data.items_path = absl::StrCat(into, "/movies.csv");
+    options.training.rating.algorithm = Algorithm::kAls;
+    options.evaluation.max_users = 200;
+    options.training.validation.max_users = 200;
+    options.published = training.published;
+    options.output.root = absl::StrCat(into, "/snapshots");
+    return RunTrainingPipeline(options).status();
   };
-  const std::string key =
-      absl::StrCat("generated-", users, "x", items, "x", ratings, "-",
-                   Crc32ToHex(Crc32(extra_flag)));
+  const std::string key = absl::StrCat(
+      "generated-", users, "x", items, "x", ratings, "-",
+      training.published == PublishedModels::kRefit ? "refit" : "evaluated");
   const absl::Status copied = CopyCachedFixture(key, dir, train);
   EXPECT_TRUE(copied.ok()) << copied;
   return absl::StrCat(dir, "/snapshots");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/model/two_stage_scorer.h"
+#include "core/pipeline/training_pipeline.h"
 
 namespace recserve::testutil {
 
@@ -30,15 +31,19 @@ struct TinySnapshotSpec {
 std::string PublishTinySnapshot(const std::string& root,
                                 const TinySnapshotSpec& spec);
 
-// Runs the trainer binary (RECSERVE_TRAIN_BINARY) to generate `users` x
-// `items` x `ratings` (seed 11) into `dir`/ratings.csv and to train on them
-// with --algo als and default ranking choices, publishing under
-// `dir`/snapshots. Returns the snapshot root. Fails the test on error.
-// The training runs once per build and these arguments; later calls copy
-// its result (CopyCachedFixture in tests/testutil/build_cache.h).
+struct FixtureTraining {
+  PublishedModels published = PublishedModels::kRefit;
+};
+
+// Generates `users` x `items` x `ratings` (seed 11) into `dir`/ratings.csv
+// and movies.csv, and trains on them through the training pipeline with ALS
+// and default ranking choices, publishing under `dir`/snapshots. Returns the
+// snapshot root. Fails the test on error. The training runs once per build
+// and these arguments; later calls copy its result (CopyCachedFixture in
+// tests/testutil/build_cache.h).
 std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
                                    int32_t items, int64_t ratings,
-                                   const std::string& extra_flag = "");
+                                   const FixtureTraining& training = {});
 
 }  // namespace recserve::testutil
 

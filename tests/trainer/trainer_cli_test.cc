@@ -13,6 +13,7 @@ namespace recserve {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testutil::ReadFile;
 using testutil::RunCommand;
 using testutil::WriteFile;
@@ -40,6 +41,10 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_THAT(train.out, HasSubstr("epoch  20"));
   EXPECT_THAT(train.out, HasSubstr("popularity"));
   EXPECT_THAT(train.out, HasSubstr("Published snapshot"));
+  // Evaluated on 80%, published after a refit on every rating.
+  EXPECT_THAT(train.out,
+              HasSubstr("Refitting both models on every input rating (12000 "
+                        "ratings"));
 
   const nlohmann::json report =
       nlohmann::json::parse(ReadFile(Path("report.json")));
@@ -50,6 +55,8 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_GT(report["rmse"].get<double>(), 0.3);
   EXPECT_LT(report["rmse"].get<double>(), 1.2);
   EXPECT_EQ(report["params"]["algo"], "bpmf");
+  EXPECT_EQ(report["published"], "refit");
+  EXPECT_EQ(report["params"]["published_ratings"], 12000);
 
   auto snapshot = Snapshot::LoadLatest(Path("snapshots"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -57,6 +64,7 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ((*snapshot)->factors(), 32);
   EXPECT_TRUE((*snapshot)->has_item_metadata());
   EXPECT_EQ((*snapshot)->manifest().algo, "bpmf");
+  EXPECT_EQ((*snapshot)->manifest().num_ratings, 12000);
   // Retrieval embeddings and the ranking chosen on validation go with it.
   EXPECT_TRUE((*snapshot)->has_retrieval());
   EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
@@ -67,12 +75,17 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
 
   // A second run publishes a newer version, which becomes the latest.
   auto again = RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--algo",
-                           "als", "--out", Path("snapshots")});
+                           "als", "--publish_evaluated", "--out",
+                           Path("snapshots")});
   ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_THAT(again.out, Not(HasSubstr("Refitting both models")));
   auto newer = Snapshot::LoadLatest(Path("snapshots"));
   ASSERT_TRUE(newer.ok());
   EXPECT_GT((*newer)->version(), (*snapshot)->version());
   EXPECT_EQ((*newer)->manifest().algo, "als");
+  EXPECT_EQ((*newer)->manifest().training_params["published"], "evaluated");
+  // The evaluated models still list every rating of the users they know.
+  EXPECT_EQ((*newer)->manifest().num_ratings, 12000);
 
   // Without retrieval the snapshot stays in format 1, which older servers
   // read.

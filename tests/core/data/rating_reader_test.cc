@@ -322,7 +322,7 @@ TEST_F(RatingReaderTest, EmptyHeaderOnlyUnknownAndMissingFiles) {
     EXPECT_THAT(message, HasSubstr("ml100k"));
     EXPECT_THAT(message, HasSubstr("dat"));
     EXPECT_THAT(message, HasSubstr("csv"));
-    EXPECT_THAT(message, HasSubstr("--format"));
+    EXPECT_THAT(message, HasSubstr("generic with a column mapping"));
   }
   {
     Dataset data;

@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Row {
   std::string user;
@@ -114,7 +115,7 @@ TEST(ParseSplitSpecTest, RejectsBadFractionWithClearMessage) {
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(spec.status().message(),
-            "--split: fraction must be in (0, 1), got 1.5");
+            "fraction must be in (0, 1), got 1.5");
 }
 
 TEST(ParseSplitSpecTest, RejectsMalformedSpecs) {
@@ -126,7 +127,7 @@ TEST(ParseSplitSpecTest, RejectsMalformedSpecs) {
     auto spec = ParseSplitSpec(text);
     EXPECT_FALSE(spec.ok()) << text;
     EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << text;
-    EXPECT_THAT(spec.status().message(), HasSubstr("--split")) << text;
+    EXPECT_THAT(spec.status().message(), Not(HasSubstr("--"))) << text;
   }
   EXPECT_THAT(ParseSplitSpec("nope").status().message(),
               HasSubstr("expected random:F, temporal:F, last:N or loo"));

@@ -60,9 +60,9 @@ double OracleScore(const FactorMatrix& items, int32_t item,
   return qq == 0 || vv == 0 ? 0.0 : dot / std::sqrt(qq * vv);
 }
 
-std::vector<int32_t> Items(const std::vector<IndexNeighbor>& found) {
+std::vector<int32_t> Items(const std::vector<ScoredItem>& found) {
   std::vector<int32_t> out;
-  for (const IndexNeighbor& n : found) out.push_back(n.item);
+  for (const ScoredItem& n : found) out.push_back(n.item);
   return out;
 }
 
@@ -92,17 +92,16 @@ TEST_P(ItemIndexRecallTest, MatchesExactSearch) {
 
   int64_t hits = 0, narrow_hits = 0;
   for (const std::vector<float>& q : Queries(kQueries, kDims, 2)) {
-    absl::StatusOr<std::vector<IndexNeighbor>> found =
+    absl::StatusOr<std::vector<ScoredItem>> found =
         (*index)->Search(q, 10, 100);
     ASSERT_TRUE(found.ok()) << found.status();
     ASSERT_EQ(found->size(), 10u);
-    const std::vector<IndexNeighbor> exact =
-        ExactNeighbors(items, space, q, 10);
+    const std::vector<ScoredItem> exact = ExactNeighbors(items, space, q, 10);
     ASSERT_EQ(exact.size(), 10u);
     std::set<int32_t> truth;
-    for (const IndexNeighbor& n : exact) truth.insert(n.item);
+    for (const ScoredItem& n : exact) truth.insert(n.item);
     for (size_t i = 0; i < found->size(); ++i) {
-      const IndexNeighbor& n = (*found)[i];
+      const ScoredItem& n = (*found)[i];
       hits += truth.count(n.item);
       const double want = OracleScore(items, n.item, q, space);
       EXPECT_NEAR(n.score, want, 1e-5 * std::max(1.0, std::abs(want)));
@@ -110,15 +109,15 @@ TEST_P(ItemIndexRecallTest, MatchesExactSearch) {
         EXPECT_GE((*found)[i - 1].score, n.score);
       }
     }
-    for (const IndexNeighbor& n : exact) {
+    for (const ScoredItem& n : exact) {
       const double want = OracleScore(items, n.item, q, space);
       EXPECT_NEAR(n.score, want, 1e-5 * std::max(1.0, std::abs(want)));
     }
     // The breadth is per call: ef 10 finds fewer (0.81 / 0.67 measured).
-    absl::StatusOr<std::vector<IndexNeighbor>> narrow =
+    absl::StatusOr<std::vector<ScoredItem>> narrow =
         (*index)->Search(q, 10, 10);
     ASSERT_TRUE(narrow.ok()) << narrow.status();
-    for (const IndexNeighbor& n : *narrow) narrow_hits += truth.count(n.item);
+    for (const ScoredItem& n : *narrow) narrow_hits += truth.count(n.item);
   }
   const double recall = static_cast<double>(hits) / (10.0 * kQueries);
   EXPECT_GE(recall, 0.98) << IndexSpaceName(space);
@@ -431,9 +430,9 @@ TEST(ItemIndexTest, ConcurrentSearchesMatchSerial) {
   auto index = ItemIndex::Build(items, IndexSpace::kInnerProduct, {});
   ASSERT_TRUE(index.ok()) << index.status();
   const auto queries = Queries(200, 16, 8);
-  std::vector<std::vector<IndexNeighbor>> serial;
+  std::vector<std::vector<ScoredItem>> serial;
   for (const auto& q : queries) serial.push_back(*(*index)->Search(q, 20, 40));
-  std::vector<std::vector<std::vector<IndexNeighbor>>> parallel(4);
+  std::vector<std::vector<std::vector<ScoredItem>>> parallel(4);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "core/base/dot_product.h"
-#include "core/index/item_index.h"
 #include "core/base/random_stream.h"
+#include "core/index/item_index.h"
 #include "gtest/gtest.h"
 
 namespace recserve {
@@ -27,8 +27,8 @@ FactorMatrix RandomRows(int32_t rows, int32_t dims, double sigma,
   return m;
 }
 
-void ExpectSameNeighbors(const std::vector<IndexNeighbor>& got,
-                         const std::vector<IndexNeighbor>& want) {
+void ExpectSameNeighbors(const std::vector<ScoredItem>& got,
+                         const std::vector<ScoredItem>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].item, want[i].item) << "rank " << i;
@@ -103,8 +103,8 @@ TEST(NormOrderedScanTest, SkippedRowsAreLeftOutExactly) {
     const absl::Span<const float> q(users.row(u).data(), users.cols());
     const NormScanResult r = scan.Top(q, 30, skip);
     ASSERT_TRUE(r.exact);
-    std::vector<IndexNeighbor> want;
-    for (const IndexNeighbor& n :
+    std::vector<ScoredItem> want;
+    for (const ScoredItem& n :
          ExactNeighbors(items, IndexSpace::kInnerProduct, q, 5'000)) {
       if (!skip(n.item) && want.size() < 30) want.push_back(n);
     }
@@ -126,7 +126,7 @@ TEST(NormOrderedScanTest, NanScoresRankLast) {
   const NormOrderedScan scan(items, 40);
   for (int32_t k : {1, 10, 37, 38, 40}) {
     const NormScanResult r = scan.Top(q, k);
-    const std::vector<IndexNeighbor> want =
+    const std::vector<ScoredItem> want =
         ExactNeighbors(items, IndexSpace::kInnerProduct, q, k);
     ASSERT_EQ(r.top.size(), want.size()) << "k " << k;
     for (size_t i = 0; i < want.size(); ++i) {

@@ -42,7 +42,7 @@ TEST(TwoStageScorerTest, RetrievesUnseenCandidatesThenBlends) {
   // Predicted ratings: 3 + bias = 4, 2, 5, 3, 5.
   const MfModel model = BiasOnlyModel({1.0f, -1.0f, 2.0f, 0.0f, 2.0f});
   const std::vector<Rating> train = {{0, 0, 4.0f, 0}};
-  const SparseRatings seen = GroupRatings(train, 1, /*by_user=*/true);
+  const SparseRatings seen = GroupRatings(train, 1, RatingAxis::kUser);
   std::vector<float> scores(5);
 
   // C = 3 among unseen: items 1, 2, 3. Retrieval normalized over them:
@@ -72,7 +72,7 @@ TEST(TwoStageScorerTest, ItemsOutsideThePoolFollowInRetrievalOrder) {
   // Items 3, 4 and 5 fall outside a pool of 2; item 5 has the best rating.
   const FixedScorer retrieval({0.9f, 0.8f, 0.7f, 0.5f, 0.3f, 0.1f});
   const MfModel model = BiasOnlyModel({0.0f, -2.0f, 2.0f, 0.0f, 0.0f, 2.0f});
-  const SparseRatings seen = GroupRatings({}, 1, true);
+  const SparseRatings seen = GroupRatings({}, 1, RatingAxis::kUser);
   std::vector<float> scores(6);
   TwoStageScorer scorer(retrieval, model, seen, {2, 0.0f});
   scorer.ScoreItems(0, absl::MakeSpan(scores));
@@ -89,7 +89,7 @@ TEST(TwoStageScorerTest, PoolLargerThanTheUnseenItemsKeepsThemAll) {
   const FixedScorer retrieval({0.9f, 0.8f, 0.6f});
   const MfModel model = BiasOnlyModel({0.0f, 0.0f, 0.0f});
   const std::vector<Rating> train = {{0, 1, 4.0f, 0}};
-  const SparseRatings seen = GroupRatings(train, 1, true);
+  const SparseRatings seen = GroupRatings(train, 1, RatingAxis::kUser);
   std::vector<float> scores(3);
   TwoStageScorer scorer(retrieval, model, seen, {50, 1.0f});
   scorer.ScoreItems(0, absl::MakeSpan(scores));

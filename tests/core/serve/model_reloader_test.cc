@@ -126,7 +126,7 @@ TEST_F(ModelReloaderTest, SwapsInNewVersionsAndKeepsPinnedModelsAlive) {
   RecommendQuery q;
   q.user_id = "u1";
   q.n = 3;
-  EXPECT_TRUE(pinned->Recommend(q, {}).ok());
+  EXPECT_TRUE(pinned->Recommend(q, {}, {}).ok());
   EXPECT_EQ(pinned->snapshot().version(), v1);
   std::lock_guard lock(mu_);
   EXPECT_EQ(loaded_, (std::vector<std::string>{v1, v2}));
@@ -242,7 +242,7 @@ TEST(ModelReloaderConcurrencyTest, ReadersQueryWhileVersionsSwap) {
         RecommendQuery q;
         q.user_id = absl::StrCat("u", (t + i) % 40);
         q.n = 3;
-        const absl::StatusOr<Recommendation> r = model->Recommend(q, {});
+        const absl::StatusOr<Recommendation> r = model->Recommend(q, {}, {});
         const std::string& version = model->snapshot().version();
         if (!r.ok() || r->items.size() != 3 || version.empty()) ++failures;
         ++answers;

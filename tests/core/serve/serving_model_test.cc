@@ -1,15 +1,16 @@
 #include "core/serve/serving_model.h"
 
 #include <algorithm>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/model/item_scorer.h"
-#include "core/serve/serving_model_loader.h"
 #include "core/data/sparse_ratings.h"
+#include "core/model/item_scorer.h"
 #include "core/model/two_stage_scorer.h"
+#include "core/serve/serving_model_loader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/serving_fixture.h"
@@ -19,6 +20,7 @@ namespace recserve {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testutil::PublishTinySnapshot;
 using testutil::TinySnapshotSpec;
 
@@ -50,15 +52,34 @@ class ServingModelTest : public ::testing::Test {
   testutil::TempDir tmp_;
   std::shared_ptr<const ServingModel> model_;
   ServingLimits limits_;
+  ServingPolicy policy_;
 };
 
-// The server must rank exactly as the trainer evaluated: compare the top n
-// with TwoStageScorer over the same snapshot.
-TEST_F(ServingModelTest, RecommendMatchesTheEvaluatedTwoStagePipeline) {
-  Load({});
+// The server must rank exactly as the trainer evaluated: on each snapshot,
+// compare the top n of every user, by each retrieval path, with
+// TwoStageScorer over the same snapshot.
+struct ParityCase {
+  const char* name;
+  TinySnapshotSpec spec;
+};
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
+
+class RecommendParityTest : public ServingModelTest,
+                            public ::testing::WithParamInterface<ParityCase> {};
+
+TEST_P(RecommendParityTest, RecommendMatchesTheEvaluatedTwoStagePipeline) {
+  Load(GetParam().spec);
+  ServingModelLoadOptions hnsw_only;
+  hnsw_only.norm_scan_items = 0;
+  absl::StatusOr<std::shared_ptr<const ServingModel>> searched =
+      LoadServingModel(tmp_.Path(snap().version()), hnsw_only);
+  ASSERT_TRUE(searched.ok()) << searched.status();
+
   const MfModel rating = snap().ToModel();
-  const FactorMatrix users = snap().user_embeddings();
-  const FactorMatrix items = snap().item_embeddings();
+  // What retrieval scores with: the embeddings, or the rating factors in
+  // format 1.
+  const FactorMatrix users = model_->user_vectors();
+  const FactorMatrix items = model_->item_vectors();
   const EmbeddingScorer retrieval(users, items);
   std::vector<Rating> seen_ratings;
   for (int32_t u = 0; u < snap().num_users(); ++u) {
@@ -67,38 +88,85 @@ TEST_F(ServingModelTest, RecommendMatchesTheEvaluatedTwoStagePipeline) {
     }
   }
   const SparseRatings seen =
-      GroupRatings(seen_ratings, snap().num_users(), true);
+      GroupRatings(seen_ratings, snap().num_users(), RatingAxis::kUser);
   const TwoStageScorer offline(retrieval, rating, seen, snap().ranking());
+  const int32_t n = std::min(10, snap().ranking().candidates);
   std::vector<float> scores(snap().num_items());
+  struct Path {
+    const char* name;
+    const ServingModel* model;
+    bool exact;
+    RetrievalPath expected;
+  };
+  const std::vector<Path> paths = {
+      {"exact", model_.get(), true, RetrievalPath::kExact},
+      {"norm scan", model_.get(), false, RetrievalPath::kNormScan},
+      {"hnsw", searched->get(), false, RetrievalPath::kHnswMerge},
+  };
+  int64_t compared = 0;
   for (int32_t u = 0; u < snap().num_users(); ++u) {
-    for (const bool exact : {true, false}) {
-      RecommendQuery q = Query(u, 10);
-      q.exact = exact;
-      absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+    offline.ScoreItems(u, absl::MakeSpan(scores));
+    std::vector<int32_t> order(scores.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      return scores[a] > scores[b];
+    });
+    for (const Path& path : paths) {
+      RecommendQuery q = Query(u, n);
+      q.exact = path.exact;
+      absl::StatusOr<Recommendation> r =
+          path.model->Recommend(q, limits_, policy_);
       ASSERT_TRUE(r.ok()) << r.status();
-      offline.ScoreItems(u, absl::MakeSpan(scores));
-      std::vector<int32_t> order(scores.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-        return scores[a] > scores[b];
-      });
-      ASSERT_EQ(r->items.size(), 10u);
+      EXPECT_EQ(r->retrieval_path, path.expected);
+      ASSERT_EQ(r->items.size(), static_cast<size_t>(n)) << path.name;
       for (size_t k = 0; k < r->items.size(); ++k) {
         // The same item, or one whose offline score ties within rounding.
         const int32_t item = r->items[k].item;
         if (item != order[k]) {
           EXPECT_NEAR(scores[item], scores[order[k]], 1e-5)
-              << "user " << u << " rank " << k;
+              << path.name << ", user " << u << ", rank " << k;
         }
-        EXPECT_NEAR(r->items[k].score, scores[order[k]], 1e-5);
+        EXPECT_NEAR(r->items[k].score, scores[order[k]], 1e-5)
+            << path.name << ", user " << u << ", rank " << k;
         EXPECT_FLOAT_EQ(r->items[k].predicted_rating,
                         snap().Predict(u, r->items[k].item));
+        ++compared;
       }
       EXPECT_FALSE(r->fallback);
       EXPECT_EQ(r->candidates, snap().ranking().candidates);
     }
   }
+  EXPECT_EQ(compared, int64_t{3} * n * snap().num_users());
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Snapshots, RecommendParityTest,
+    ::testing::Values(
+        ParityCase{"Default", {}},
+        // Another data set: more users and items, wider factors and
+        // embeddings, a bigger pool and a blend leaning on the rating model.
+        ParityCase{"OtherSeedBiggerPool",
+                   {.users = 90,
+                    .items = 400,
+                    .factors = 6,
+                    .ratings_per_user = 12,
+                    .retrieval_factors = 16,
+                    .ranking = {.candidates = 60, .blend_weight = 0.3f},
+                    .seed = 7}},
+        // Retrieval order alone, with items pointing the same way (ties of
+        // normalized retrieval scores).
+        ParityCase{"RetrievalOnlyWithTies",
+                   {.items = 120,
+                    .same_direction_items = 30,
+                    .ranking = {.candidates = 25, .blend_weight = 1.0f},
+                    .seed = 3}},
+        // Format 1: no retrieval embeddings; retrieval by the rating
+        // factors, reranked by the rating model alone.
+        ParityCase{"FormatOneWithoutEmbeddings",
+                   {.retrieval_factors = 0, .seed = 5}}),
+    [](const ::testing::TestParamInfo<ParityCase>& info) {
+      return std::string(info.param.name);
+    });
 
 TEST_F(ServingModelTest, DropsSeenItemsAndExclusionsUnlessAskedToKeepSeen) {
   Load({});
@@ -106,7 +174,8 @@ TEST_F(ServingModelTest, DropsSeenItemsAndExclusionsUnlessAskedToKeepSeen) {
     const absl::Span<const int32_t> seen = snap().SeenItems(u);
     ASSERT_FALSE(seen.empty());
     RecommendQuery q = Query(u, 15);
-    absl::StatusOr<Recommendation> first = model_->Recommend(q, limits_);
+    absl::StatusOr<Recommendation> first =
+        model_->Recommend(q, limits_, policy_);
     ASSERT_TRUE(first.ok());
     for (const int32_t item : ItemsOf(*first)) {
       EXPECT_FALSE(std::count(seen.begin(), seen.end(), item)) << item;
@@ -116,7 +185,8 @@ TEST_F(ServingModelTest, DropsSeenItemsAndExclusionsUnlessAskedToKeepSeen) {
     for (int k = 0; k < 3; ++k) {
       q.exclude_item_ids.push_back(snap().ItemId(first->items[k].item));
     }
-    absl::StatusOr<Recommendation> second = model_->Recommend(q, limits_);
+    absl::StatusOr<Recommendation> second =
+        model_->Recommend(q, limits_, policy_);
     ASSERT_TRUE(second.ok());
     ASSERT_EQ(second->items.size(), 15u);
     const std::vector<int32_t> second_items = ItemsOf(*second);
@@ -130,7 +200,7 @@ TEST_F(ServingModelTest, DropsSeenItemsAndExclusionsUnlessAskedToKeepSeen) {
   RecommendQuery all = Query(0, snap().num_items());
   all.include_seen = true;
   all.candidates = snap().num_items();
-  absl::StatusOr<Recommendation> r = model_->Recommend(all, limits_);
+  absl::StatusOr<Recommendation> r = model_->Recommend(all, limits_, policy_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->items.size(), static_cast<size_t>(snap().num_items()));
 }
@@ -140,7 +210,7 @@ TEST_F(ServingModelTest, UnknownUserGetsPopularItemsOrNotFound) {
   RecommendQuery q;
   q.user_id = "stranger";
   q.n = 5;
-  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_, policy_);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->fallback);
   ASSERT_EQ(r->items.size(), 5u);
@@ -151,9 +221,9 @@ TEST_F(ServingModelTest, UnknownUserGetsPopularItemsOrNotFound) {
     EXPECT_GE(popularity[r->items[k - 1].item], popularity[r->items[k].item]);
     EXPECT_FLOAT_EQ(r->items[k].score, popularity[r->items[k].item]);
   }
-  ServingLimits strict = limits_;
+  ServingPolicy strict = policy_;
   strict.fallbacks = false;
-  r = model_->Recommend(q, strict);
+  r = model_->Recommend(q, limits_, strict);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(r.status().message(), HasSubstr("stranger"));
 }
@@ -165,12 +235,13 @@ TEST_F(ServingModelTest, RejectsBadRecommendArgumentsNamingTheField) {
   limits.max_exclusions = 2;
   limits.max_candidates = 100;
   limits.max_ef = 300;
-  limits.allow_exact = false;
+  ServingPolicy policy;
+  policy.allow_exact = false;
   const auto error = [&](const RecommendQuery& q) {
-    return model_->Recommend(q, limits).status();
+    return model_->Recommend(q, limits, policy).status();
   };
   RecommendQuery q = Query(1, 5);
-  ASSERT_TRUE(model_->Recommend(q, limits).ok());
+  ASSERT_TRUE(model_->Recommend(q, limits, policy).ok());
   struct Case {
     const char* field;
     std::function<void(RecommendQuery&)> change;
@@ -196,6 +267,8 @@ TEST_F(ServingModelTest, RejectsBadRecommendArgumentsNamingTheField) {
     const absl::Status s = error(bad);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.field;
     EXPECT_THAT(s.message(), HasSubstr(c.field));
+    // Core names the request's fields, never the server's flags.
+    EXPECT_THAT(s.message(), Not(HasSubstr("--"))) << c.field;
   }
 }
 
@@ -204,15 +277,15 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
   const FactorMatrix items = snap().item_embeddings();
   for (int32_t i = 0; i < snap().num_items(); ++i) {
     absl::StatusOr<std::vector<SimilarItem>> r =
-        model_->SimilarItems(snap().ItemId(i), 5, limits_);
+        model_->SimilarItems(snap().ItemId(i), 5, limits_, policy_);
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->size(), 5u);
-    std::vector<IndexNeighbor> exact = ExactNeighbors(
+    std::vector<ScoredItem> exact = ExactNeighbors(
         items, IndexSpace::kCosine,
         absl::Span<const float>(items.row(i).data(), items.cols()), 6);
     exact.erase(
         std::remove_if(exact.begin(), exact.end(),
-                       [&](const IndexNeighbor& n) { return n.item == i; }),
+                       [&](const ScoredItem& n) { return n.item == i; }),
         exact.end());
     for (size_t k = 0; k < r->size(); ++k) {
       EXPECT_NE((*r)[k].item, i);
@@ -223,15 +296,15 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
       EXPECT_NEAR((*r)[k].similarity, cosine, 1e-4);
     }
   }
-  EXPECT_EQ(model_->SimilarItems("nope", 5, limits_).status().code(),
+  EXPECT_EQ(model_->SimilarItems("nope", 5, limits_, policy_).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(model_->SimilarItems("i1", 0, limits_).status().code(),
+  EXPECT_EQ(model_->SimilarItems("i1", 0, limits_, policy_).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(model_->SimilarItems("", 3, limits_).status().code(),
+  EXPECT_EQ(model_->SimilarItems("", 3, limits_, policy_).status().code(),
             absl::StatusCode::kInvalidArgument);
   // k larger than the rest of the catalog: all other items.
   absl::StatusOr<std::vector<SimilarItem>> all =
-      model_->SimilarItems("i1", 1000, limits_);
+      model_->SimilarItems("i1", 1000, limits_, policy_);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), static_cast<size_t>(snap().num_items() - 1));
 }
@@ -239,23 +312,24 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
 TEST_F(ServingModelTest, PredictRatingFallsBackToBiases) {
   Load({});
   absl::StatusOr<RatingPrediction> p =
-      model_->PredictRating("u3", "i7", limits_);
+      model_->PredictRating("u3", "i7", limits_, policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->user_known && p->item_known);
   EXPECT_FLOAT_EQ(p->rating, snap().Predict(3, snap().FindItem("i7")));
-  p = model_->PredictRating("u3", "new-item", limits_);
+  p = model_->PredictRating("u3", "new-item", limits_, policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->item_known);
   EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(
                                  snap().global_mean() + snap().user_bias()[3]));
-  p = model_->PredictRating("new-user", "new-item", limits_);
+  p = model_->PredictRating("new-user", "new-item", limits_, policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(snap().global_mean()));
-  ServingLimits strict = limits_;
+  ServingPolicy strict = policy_;
   strict.fallbacks = false;
-  EXPECT_EQ(model_->PredictRating("u3", "new-item", strict).status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(model_->PredictRating("", "i1", limits_).status().code(),
+  EXPECT_EQ(
+      model_->PredictRating("u3", "new-item", limits_, strict).status().code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(model_->PredictRating("", "i1", limits_, policy_).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -266,9 +340,10 @@ TEST_F(ServingModelTest, FormatOneSnapshotsRetrieveWithRatingFactors) {
   EXPECT_FALSE(snap().has_retrieval());
   EXPECT_EQ(model_->retrieval_index().dimensions(), snap().factors());
   RecommendQuery q = Query(2, 5);
-  absl::StatusOr<Recommendation> approx = model_->Recommend(q, limits_);
+  absl::StatusOr<Recommendation> approx =
+      model_->Recommend(q, limits_, policy_);
   q.exact = true;
-  absl::StatusOr<Recommendation> exact = model_->Recommend(q, limits_);
+  absl::StatusOr<Recommendation> exact = model_->Recommend(q, limits_, policy_);
   ASSERT_TRUE(approx.ok() && exact.ok());
   EXPECT_EQ(ItemsOf(*approx), ItemsOf(*exact));
   // Format 1 reranks by the rating model alone: best predicted first.
@@ -281,18 +356,18 @@ TEST_F(ServingModelTest, FormatOneSnapshotsRetrieveWithRatingFactors) {
 TEST_F(ServingModelTest, ReportsHowThePoolWasFound) {
   Load({});
   RecommendQuery q = Query(1, 5);
-  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_);
+  absl::StatusOr<Recommendation> r = model_->Recommend(q, limits_, policy_);
   ASSERT_TRUE(r.ok()) << r.status();
   // 60 items fit the scan's budget: read them all, exact, no HNSW search.
   EXPECT_EQ(r->retrieval_path, RetrievalPath::kNormScan);
   EXPECT_EQ(r->items_scanned, 60);
   EXPECT_EQ(r->ef, 0);
   q.exact = true;
-  r = model_->Recommend(q, limits_);
+  r = model_->Recommend(q, limits_, policy_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->retrieval_path, RetrievalPath::kExact);
   q.user_id = "nobody";
-  r = model_->Recommend(q, limits_);
+  r = model_->Recommend(q, limits_, policy_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->retrieval_path, RetrievalPath::kNone);
 
@@ -301,13 +376,13 @@ TEST_F(ServingModelTest, ReportsHowThePoolWasFound) {
   absl::StatusOr<std::shared_ptr<const ServingModel>> searched =
       LoadServingModel(tmp_.Path(snap().version()), hnsw_only);
   ASSERT_TRUE(searched.ok()) << searched.status();
-  r = (*searched)->Recommend(Query(1, 5), limits_);
+  r = (*searched)->Recommend(Query(1, 5), limits_, policy_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->retrieval_path, RetrievalPath::kHnswMerge);
   EXPECT_EQ(r->items_scanned, 0);
   EXPECT_GE(r->ef, 20);  // at least the pool
   absl::StatusOr<Recommendation> scanned =
-      model_->Recommend(Query(1, 5), limits_);
+      model_->Recommend(Query(1, 5), limits_, policy_);
   ASSERT_TRUE(scanned.ok());
   EXPECT_EQ(ItemsOf(*r), ItemsOf(*scanned));
 }
@@ -320,7 +395,7 @@ TEST_F(ServingModelTest, LoadsItemsThatPointTheSameWay) {
   spec.same_direction_items = 150;
   Load(spec);
   absl::StatusOr<std::vector<SimilarItem>> similar =
-      model_->SimilarItems(snap().ItemId(3), 10, limits_);
+      model_->SimilarItems(snap().ItemId(3), 10, limits_, policy_);
   ASSERT_TRUE(similar.ok()) << similar.status();
   ASSERT_EQ(similar->size(), 10u);
   for (const SimilarItem& s : *similar) {

@@ -65,6 +65,7 @@ TEST_F(ServingRecallTest, RecommendTop10MatchesExactRetrieval) {
   ASSERT_NE(model_, nullptr);
   ASSERT_NE(hnsw_only_model_, nullptr);
   const ServingLimits limits;
+  const ServingPolicy policy;
   for (const bool hnsw_only : {false, true}) {
     SCOPED_TRACE(hnsw_only ? "HNSW only" : "default");
     const ServingModel& model = hnsw_only ? **hnsw_only_model_ : **model_;
@@ -76,9 +77,10 @@ TEST_F(ServingRecallTest, RecommendTop10MatchesExactRetrieval) {
       RecommendQuery q;
       q.user_id = s.UserId(u);
       q.n = 10;
-      absl::StatusOr<Recommendation> approx = model.Recommend(q, limits);
+      absl::StatusOr<Recommendation> approx =
+          model.Recommend(q, limits, policy);
       q.exact = true;
-      absl::StatusOr<Recommendation> exact = model.Recommend(q, limits);
+      absl::StatusOr<Recommendation> exact = model.Recommend(q, limits, policy);
       ASSERT_TRUE(approx.ok() && exact.ok());
       std::vector<int32_t> a, e;
       for (const RecommendedItem& i : approx->items) a.push_back(i.item);
@@ -117,7 +119,7 @@ TEST_F(ServingRecallTest, SimilarItemsMatchExactAndShareGenres) {
   int64_t random_pairs = 0, random_shared = 0;
   for (int32_t i = 0; i < s.num_items(); ++i) {
     absl::StatusOr<std::vector<SimilarItem>> r =
-        model.SimilarItems(s.ItemId(i), 10, {});
+        model.SimilarItems(s.ItemId(i), 10, {}, {});
     ASSERT_TRUE(r.ok()) << r.status();
     std::vector<int32_t> a, e;
     for (const SimilarItem& x : *r) {
@@ -125,7 +127,7 @@ TEST_F(ServingRecallTest, SimilarItemsMatchExactAndShareGenres) {
       ++neighbour_pairs;
       neighbour_shared += shares_genre(i, x.item);
     }
-    for (const IndexNeighbor& n : ExactNeighbors(
+    for (const ScoredItem& n : ExactNeighbors(
              items, IndexSpace::kCosine,
              absl::Span<const float>(items.row(i).data(), items.cols()), 11)) {
       if (n.item != i && e.size() < 10) e.push_back(n.item);

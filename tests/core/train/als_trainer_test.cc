@@ -122,7 +122,7 @@ TEST(AlsTrainerTest, RejectsBadOptions) {
   options.factors = 0;
   auto result = TrainAls(5, 5, lr.data.ratings, {}, RatingScale{}, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(result.status().message(), HasSubstr("--factors"));
+  EXPECT_THAT(result.status().message(), HasSubstr("factors must be"));
   options = AlsOptions();
   options.reg = 0;
   EXPECT_FALSE(

@@ -28,7 +28,7 @@ TEST_P(RatingModelQualityTest, DefaultsReachTheNoiseFloorWithinFivePercent) {
   const testutil::GeneratedSplit gen =
       testutil::GenerateAndSplit(GetParam().exposure_taste, "random:0.1");
   ASSERT_GT(gen.noise_floor, 0);
-  ModelTrainingOptions options;  // the trainer's defaults
+  RatingTrainingOptions options;  // the trainer's defaults
   options.algorithm = GetParam().algorithm;
   auto trained = TrainRatingModel(gen.data.train, options);
   ASSERT_TRUE(trained.ok()) << trained.status();

@@ -1,9 +1,11 @@
 #include "core/train/rating_model_trainer.h"
 
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/low_rank_ratings.h"
@@ -13,7 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(ModelTrainingTest, ParsesAlgorithmNames) {
+TEST(RatingModelTrainerTest, ParsesAlgorithmNames) {
   EXPECT_EQ(*ParseAlgorithm("als"), Algorithm::kAls);
   EXPECT_EQ(*ParseAlgorithm("sgd"), Algorithm::kSgd);
   EXPECT_EQ(*ParseAlgorithm("bpmf"), Algorithm::kBpmf);
@@ -23,10 +25,22 @@ TEST(ModelTrainingTest, ParsesAlgorithmNames) {
   EXPECT_THAT(bad.status().message(), HasSubstr("svd++"));
 }
 
-TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
+// An observer callback that appends "rating_fit", "tuning factors=2
+// reg=0.001", ... to `phases`.
+std::function<void(const PhaseEvent&)> RecordPhases(
+    std::vector<std::string>* phases) {
+  return [phases](const PhaseEvent& e) {
+    phases->push_back(e.phase == TrainingPhase::kRatingTuning
+                          ? absl::StrCat("tuning factors=", e.factors,
+                                         " reg=", e.reg)
+                          : std::string(TrainingPhaseName(e.phase)));
+  };
+}
+
+TEST(RatingModelTrainerTest, EarlyStopsOnValidationThenRefitsOnEverything) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
-  ModelTrainingOptions options;
+  RatingTrainingOptions options;
   options.algorithm = Algorithm::kAls;
   options.als.factors = 6;
   options.validation_fraction = 0.1;
@@ -34,12 +48,12 @@ TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
   std::vector<std::string> phases;
   int epochs_seen = 0;
   TrainingObserver observer;
-  observer.on_phase = [&](absl::string_view p) { phases.emplace_back(p); };
+  observer.on_phase = RecordPhases(&phases);
   observer.on_epoch = [&](const EpochStats&) { ++epochs_seen; };
   auto result = TrainRatingModel(lr.data, options, observer);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->refitted);
-  EXPECT_THAT(phases, ::testing::ElementsAre("fit", "refit"));
+  EXPECT_THAT(phases, ::testing::ElementsAre("rating_fit", "rating_refit"));
   EXPECT_GT(result->validation_ratings, 0);
   EXPECT_FALSE(std::isnan(result->validation_rmse));
   // The refit runs exactly the epochs that validation chose, without
@@ -59,16 +73,16 @@ TEST(ModelTrainingTest, EarlyStopsOnValidationThenRefitsOnEverything) {
             Rmse(no_refit->train.model, lr.data.ratings));
 }
 
-TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
+TEST(RatingModelTrainerTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
-  ModelTrainingOptions options;
+  RatingTrainingOptions options;
   options.algorithm = Algorithm::kSgd;
   options.factor_grid = {2, 6};
   options.reg_grid = {0.001f, 0.03f, 0.3f, 3.0f};
   std::vector<std::string> phases;
   TrainingObserver observer;
-  observer.on_phase = [&](absl::string_view p) { phases.emplace_back(p); };
+  observer.on_phase = RecordPhases(&phases);
   auto result = TrainRatingModel(lr.data, options, observer);
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_GE(result->reg_trials.size(), 3u);
@@ -84,8 +98,8 @@ TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
   EXPECT_EQ(result->reg_trials.back().factors, 6);
   // λ = 3 shrinks everything to the biases; far too strong for this data.
   EXPECT_NE(result->reg, 3.0f);
-  EXPECT_EQ(phases.front(), "tune factors=2 reg=0.001");
-  EXPECT_EQ(phases.back(), "refit");
+  EXPECT_EQ(phases.front(), "tuning factors=2 reg=0.001");
+  EXPECT_EQ(phases.back(), "rating_refit");
   EXPECT_NEAR(result->validation_rmse, best->validation_rmse, 1e-9);
 
   // Tuning on a subsample of the fitting ratings still picks from the grid.
@@ -96,10 +110,10 @@ TEST(ModelTrainingTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
   EXPECT_NE(sampled->reg, 3.0f);
 }
 
-TEST(ModelTrainingTest, BpmfUsesNoValidationSet) {
+TEST(RatingModelTrainerTest, BpmfUsesNoValidationSet) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(40, 30, 2, 0.4, 0.5, 3);
-  ModelTrainingOptions options;
+  RatingTrainingOptions options;
   options.bpmf.factors = 3;
   options.bpmf.sweeps = 5;
   options.bpmf.burn_in = 1;

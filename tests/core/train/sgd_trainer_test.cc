@@ -75,13 +75,13 @@ TEST(SgdTrainerTest, RejectsBadOptions) {
   options.learning_rate = -1;
   auto result = TrainSgd(5, 5, lr.data.ratings, {}, RatingScale{}, options);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(result.status().message(), HasSubstr("--lr"));
+  EXPECT_THAT(result.status().message(), HasSubstr("learning_rate"));
   options = SgdOptions();
   options.max_epochs = 0;
   EXPECT_THAT(TrainSgd(5, 5, lr.data.ratings, {}, RatingScale{}, options)
                   .status()
                   .message(),
-              HasSubstr("--epochs"));
+              HasSubstr("epochs must be"));
 }
 
 }  // namespace

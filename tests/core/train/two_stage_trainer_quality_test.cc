@@ -11,10 +11,10 @@
 namespace recserve {
 namespace {
 
-TEST(RecommenderTrainingQualityTest, TwoStageBeatsPopularityByAQuarter) {
+TEST(TwoStageTrainerQualityTest, TwoStageBeatsPopularityByAQuarter) {
   const testutil::GeneratedSplit gen = testutil::GenerateAndSplit(
       GeneratorOptions().exposure_taste, "random:0.1");
-  auto trained = TrainRecommender(gen.data.train, RecommenderTrainingOptions());
+  auto trained = TrainTwoStage(gen.data.train, TwoStageTrainingOptions());
   ASSERT_TRUE(trained.ok()) << trained.status();
   ASSERT_TRUE(trained->retrieval.has_value());
   const EvaluationReport report = EvaluateModel(

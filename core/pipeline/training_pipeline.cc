@@ -1,0 +1,325 @@
+#include "core/pipeline/training_pipeline.h"
+
+#include <chrono>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
+#include "core/base/stopwatch.h"
+#include "core/data/rating_dedup.h"
+#include "core/eval/genre_agreement.h"
+#include "core/pipeline/snapshot_publishing.h"
+#include "core/pipeline/training_record.h"
+
+namespace recserve {
+namespace {
+
+// A held-out rating of a user or an item without training ratings, which
+// the split's test set holds only as kUnknownIndex.
+struct NewIdRating {
+  std::string user;
+  std::string item;
+  float value = 0;
+  int64_t timestamp = 0;
+};
+
+struct LoadedData {
+  TrainTest split;
+  // Together with split, every input rating: kept apart because the split
+  // cannot index it.
+  std::vector<NewIdRating> held_out_new_ids;
+  // A training and a test file may both hold a (user, item) pair.
+  bool separate_files = false;
+  bool evaluate = true;
+};
+
+// Splits `all` as `split` says and keeps what the split cannot index.
+LoadedData FromSplit(const Dataset& all, TrainTest split) {
+  LoadedData data;
+  data.split = std::move(split);
+  const std::vector<int32_t> users =
+      MapIndices(all.users, data.split.train.users);
+  const std::vector<int32_t> items =
+      MapIndices(all.items, data.split.train.items);
+  for (const Rating& r : all.ratings) {
+    if (users[r.user] != kUnknownIndex && items[r.item] != kUnknownIndex) {
+      continue;
+    }
+    data.held_out_new_ids.push_back(
+        {all.users.Id(r.user), all.items.Id(r.item), r.value, r.timestamp});
+  }
+  return data;
+}
+
+// What to do with held-out ratings of users or items the training set
+// lacks: add their ids (for models trained on the result), or leave them
+// out (for models that cannot know them).
+enum class NewIds { kAdd, kLeaveOut };
+
+// Every input rating in the training set's id space, built from (and
+// emptying) `data`: the training ratings, the held-out ones of known users
+// and items, and as `new_ids` says the rest.
+Dataset EveryRating(LoadedData* data, NewIds new_ids) {
+  Dataset out = std::move(data->split.train);
+  for (const Rating& r : data->split.test) {
+    if (r.user != kUnknownIndex && r.item != kUnknownIndex) {
+      out.ratings.push_back(r);
+    }
+  }
+  if (new_ids == NewIds::kAdd) {
+    for (const NewIdRating& r : data->held_out_new_ids) {
+      out.ratings.push_back({out.users.GetOrAdd(r.user),
+                             out.items.GetOrAdd(r.item), r.value, r.timestamp});
+    }
+  }
+  if (data->separate_files) {
+    DropDuplicateRatings(&out.ratings, 0, out.num_users(), out.num_items());
+  }
+  *data = LoadedData();
+  return out;
+}
+
+absl::Status ReadRatingFile(const std::string& path, const RatingSource& source,
+                            const PipelineObserver& observer, Dataset* into) {
+  ASSIGN_OR_RETURN(const RatingReadReport report,
+                   ReadRatings(path, source.read, into));
+  if (observer.on_ratings_read) observer.on_ratings_read(path, report);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LoadedData> LoadRatings(const RatingSource& source,
+                                       const PipelineObserver& observer) {
+  Dataset all;  // every input rating, in one id space
+  if (!source.train_path.empty() || !source.test_path.empty()) {
+    if (source.train_path.empty() || source.test_path.empty() ||
+        !source.ratings_path.empty()) {
+      return absl::InvalidArgumentError(
+          "give either one ratings file (split in two) or both a training "
+          "and a test file");
+    }
+    RETURN_IF_ERROR(ReadRatingFile(source.train_path, source, observer, &all));
+    const size_t num_train = all.ratings.size();
+    RETURN_IF_ERROR(ReadRatingFile(source.test_path, source, observer, &all));
+    LoadedData data = FromSplit(all, MakeTrainTest(all, num_train));
+    data.separate_files = true;
+    return data;
+  }
+  if (source.ratings_path.empty()) {
+    return absl::InvalidArgumentError(
+        "no ratings: give a ratings file, or a training and a test file");
+  }
+  RETURN_IF_ERROR(ReadRatingFile(source.ratings_path, source, observer, &all));
+  if (!source.split) {
+    LoadedData data;
+    data.evaluate = false;
+    data.split = MakeTrainTest(all, all.ratings.size());
+    return data;
+  }
+  ASSIGN_OR_RETURN(TrainTest split,
+                   SplitDataset(all, *source.split, source.seed));
+  return FromSplit(all, std::move(split));
+}
+
+// The settings validation chose, fixed, so that training again on more
+// ratings makes the same kind of model without choosing anew.
+TwoStageTrainingOptions ChosenSettings(const TwoStageTrainingOptions& options,
+                                       const TwoStageTrainingResult& trained) {
+  TwoStageTrainingOptions fixed = options;
+  RatingTrainingOptions& rating = fixed.rating;
+  rating.tune_reg = false;
+  rating.factor_grid.clear();
+  rating.validation_fraction = 0;
+  rating.als.factors = rating.sgd.factors = trained.rating.factors;
+  rating.als.reg = rating.sgd.reg = trained.rating.reg;
+  if (trained.rating.chosen_epochs > 0) {
+    rating.als.max_iterations = trained.rating.chosen_epochs;
+    rating.sgd.max_epochs = trained.rating.chosen_epochs;
+  }
+  fixed.train_retrieval = trained.retrieval.has_value();
+  fixed.retrieval = trained.retrieval_options;
+  fixed.retrieval_reg_grid = {trained.retrieval_options.reg};
+  fixed.tune_blend = false;
+  fixed.ranking = trained.ranking;
+  return fixed;
+}
+
+DataSummary Summarize(const Dataset& train, size_t test_ratings,
+                      const ItemCatalog& catalog) {
+  DataSummary summary;
+  summary.users = train.num_users();
+  summary.items = train.num_items();
+  summary.train_ratings = static_cast<int64_t>(train.ratings.size());
+  summary.test_ratings = static_cast<int64_t>(test_ratings);
+  summary.scale = InferRatingScale(train.ratings);
+  summary.catalog_items = static_cast<int64_t>(catalog.size());
+  return summary;
+}
+
+// How often an item's 10 nearest neighbours (cosine) share a genre, for the
+// retrieval embeddings (what SimilarItems serves) and the rating factors,
+// beside random pairs; nothing without genres.
+void AddGenreAgreement(const Dataset& known, const ItemCatalog& catalog,
+                       const MfModel& model, const RetrievalModel* retrieval,
+                       const TopNOptions& evaluation, nlohmann::json* metrics) {
+  std::vector<std::vector<std::string>> genres(known.num_items());
+  for (int32_t i = 0; i < known.num_items(); ++i) {
+    auto it = catalog.find(known.items.Id(i));
+    if (it != catalog.end()) genres[i] = it->second.genres;
+  }
+  const std::pair<const char*, const FactorMatrix*> spaces[] = {
+      {"retrieval", retrieval ? &retrieval->item_factors : nullptr},
+      {"rating_factors", &model.item_factors}};
+  for (const auto& [name, vectors] : spaces) {
+    if (vectors == nullptr) continue;
+    const std::optional<GenreAgreement> agreement = MeasureGenreAgreement(
+        *vectors, genres, 10, 2000, evaluation.seed, evaluation.threads);
+    if (!agreement) continue;
+    (*metrics)[absl::StrCat("similar_items/genre_share@10/", name)] =
+        agreement->neighbours;
+    (*metrics)["similar_items/genre_share/random_pairs"] = agreement->random;
+  }
+}
+
+}  // namespace
+
+void SetSeedAndThreads(uint64_t seed, int32_t threads,
+                       TrainingPipelineOptions* options) {
+  options->data.seed = seed;
+  SetSeedAndThreads(seed, threads, &options->training.rating);
+  options->training.retrieval.seed = seed;
+  options->training.retrieval.threads = threads;
+  options->training.validation.seed = options->evaluation.seed = seed;
+  options->training.validation.threads = options->evaluation.threads = threads;
+}
+
+absl::StatusOr<TrainingRun> RunTrainingPipeline(
+    const TrainingPipelineOptions& options, const PipelineObserver& observer) {
+  const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(LoadedData data, LoadRatings(options.data, observer));
+  ItemCatalog catalog;
+  if (!options.data.items_path.empty()) {
+    ASSIGN_OR_RETURN(
+        const ItemReadReport items,
+        ReadItems(options.data.items_path, options.data.items, &catalog));
+    if (observer.on_items_read) {
+      observer.on_items_read(options.data.items_path, items);
+    }
+  }
+  TrainingRun run;
+  run.data = Summarize(data.split.train, data.split.test.size(), catalog);
+  if (observer.on_data) observer.on_data(run.data);
+
+  ASSIGN_OR_RETURN(
+      run.trained,
+      TrainTwoStage(data.split.train, options.training, observer.training));
+  if (observer.on_trained) observer.on_trained(run.trained);
+  const RetrievalModel* evaluated_retrieval =
+      run.trained.retrieval ? &*run.trained.retrieval : nullptr;
+  if (data.evaluate && !data.split.test.empty()) {
+    run.evaluation =
+        EvaluateModel(run.trained.rating.train.model, evaluated_retrieval,
+                      run.trained.ranking, data.split.train, data.split.test,
+                      options.evaluation);
+    if (observer.on_evaluated) observer.on_evaluated(*run.evaluation);
+    run.metrics = EvaluationToJson(*run.evaluation);
+  }
+
+  // What is published: the models, and the ratings they know (seen lists,
+  // popularity) — every input rating.
+  const Dataset* known = &data.split.train;
+  const MfModel* model = &run.trained.rating.train.model;
+  const RetrievalModel* retrieval = evaluated_retrieval;
+  Dataset everything;
+  std::optional<TwoStageTrainingResult> refit;
+  const bool publishing = !options.output.root.empty();
+  if (data.evaluate && publishing &&
+      options.published == PublishedModels::kRefit) {
+    everything = EveryRating(&data, NewIds::kAdd);
+    if (observer.on_refit) {
+      observer.on_refit(Summarize(everything, 0, catalog));
+    }
+    const auto refit_start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(
+        refit,
+        TrainTwoStage(everything, ChosenSettings(options.training, run.trained),
+                      observer.training));
+    run.refit_seconds = SecondsSince(refit_start);
+    run.refitted = true;
+    known = &everything;
+    model = &refit->rating.train.model;
+    retrieval = refit->retrieval ? &*refit->retrieval : nullptr;
+  } else if (data.evaluate && publishing) {
+    // The evaluated models know only the training set's users and items.
+    everything = EveryRating(&data, NewIds::kLeaveOut);
+    known = &everything;
+  }
+  if (!catalog.empty()) {
+    AddGenreAgreement(*known, catalog, *model, retrieval, options.evaluation,
+                      &run.metrics);
+  }
+
+  const RatingTrainingResult& rating = run.trained.rating;
+  run.metrics["train_seconds"] = run.trained.seconds;
+  run.metrics["rating_train_seconds"] = rating.train.seconds;
+  run.metrics["retrieval_train_seconds"] = run.trained.retrieval_seconds;
+  run.metrics["refit_seconds"] = run.refit_seconds;
+  run.metrics["validation_rmse"] = FiniteOrNull(rating.validation_rmse);
+  run.metrics["final_train_rmse"] = FiniteOrNull(
+      rating.train.history.empty() ? NAN
+                                   : rating.train.history.back().train_rmse);
+  NullNonFinite(&run.metrics);
+  run.params = TrainingParamsJson(options.training, run.trained);
+  run.params["published"] =
+      !data.evaluate ? "all_ratings" : (run.refitted ? "refit" : "evaluated");
+  run.params["published_ratings"] = known->ratings.size();
+
+  if (publishing) {
+    SnapshotContents contents;
+    contents.train = known;
+    contents.model = model;
+    contents.items = options.data.items_path.empty() ? nullptr : &catalog;
+    contents.algo =
+        std::string(AlgorithmName(options.training.rating.algorithm));
+    contents.training_params = run.params;
+    contents.metrics = run.metrics;
+    if (retrieval != nullptr) {
+      contents.retrieval = retrieval;
+      contents.retrieval_params = run.params["retrieval"];
+      contents.ranking = run.trained.ranking;
+    }
+    ASSIGN_OR_RETURN(const PublishedVersion published,
+                     PublishWithIndexes(contents, options.output));
+    run.version = published.version;
+    run.version_dir = published.dir;
+    run.index_seconds = published.index_seconds;
+  }
+  run.seconds = SecondsSince(start);
+  if (observer.on_published && !run.version.empty()) {
+    observer.on_published(run);
+  }
+  return run;
+}
+
+nlohmann::json TrainingReportJson(const TrainingRun& run) {
+  nlohmann::json report = run.metrics;
+  report["params"] = run.params;
+  report["published"] = run.params["published"];
+  report["num_users"] = run.data.users;
+  report["num_items"] = run.data.items;
+  report["train_ratings"] = run.data.train_ratings;
+  report["test_ratings_total"] = run.data.test_ratings;
+  if (!run.version.empty()) report["snapshot_version"] = run.version;
+  nlohmann::json history = nlohmann::json::array();
+  for (const EpochStats& s : run.trained.rating.train.history) {
+    history.push_back({{"epoch", s.epoch},
+                       {"train_rmse", s.train_rmse},
+                       {"valid_rmse", FiniteOrNull(s.valid_rmse)},
+                       {"seconds", s.seconds}});
+  }
+  report["history"] = history;
+  return report;
+}
+
+}  // namespace recserve

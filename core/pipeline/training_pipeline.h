@@ -1,0 +1,156 @@
+#ifndef RECSERVE_CORE_PIPELINE_TRAINING_PIPELINE_H_
+#define RECSERVE_CORE_PIPELINE_TRAINING_PIPELINE_H_
+
+// The whole training run, as the trainer CLI and the test fixtures run it:
+//  1. read the ratings (one file split in two, or a train and a test file)
+//     and the optional item metadata;
+//  2. train the rating model and the retrieval model and choose the
+//     two-stage ranking on validation inside the training ratings
+//     (core/train/two_stage_trainer.h);
+//  3. evaluate on the held-out ratings beside popularity
+//     (core/eval/evaluation_report.h);
+//  4. when it publishes, refit both models on every input rating with the
+//     settings validation chose (PublishedModels::kRefit, the default), so
+//     that the published snapshot knows everything it was given;
+//  5. publish a snapshot version, with its HNSW indexes when asked.
+// Without a held-out split (SplitSpec none) step 3 and 4 are skipped: the
+// models are trained on every rating already.
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/data/item_reader.h"
+#include "core/data/rating_reader.h"
+#include "core/data/split.h"
+#include "core/eval/evaluation_report.h"
+#include "core/eval/topn_evaluation.h"
+#include "core/index/item_index.h"
+#include "core/train/two_stage_trainer.h"
+
+namespace recserve {
+
+// Where the ratings come from and how they are split.
+struct RatingSource {
+  // Either one file, split by `split`...
+  std::string ratings_path;
+  // ...or a training file and a test file, read into one id space.
+  std::string train_path;
+  std::string test_path;
+  RatingReadOptions read;
+  // How to hold out test ratings from ratings_path; nullopt trains on every
+  // rating and evaluates nothing. Default: a random 10%.
+  std::optional<SplitSpec> split = SplitSpec{SplitSpec::Kind::kRandom, 0.1, 0};
+  // Seed of a random split.
+  uint64_t seed = 1;
+  // Optional item metadata (titles and genres).
+  std::string items_path;
+  ItemReadOptions items;
+};
+
+// Which models a training run publishes.
+enum class PublishedModels {
+  // Both models trained again on every input rating with the settings that
+  // validation chose. Default.
+  kRefit,
+  // Exactly the models that were evaluated (trained without the held-out
+  // ratings); their seen lists still hold every input rating of the users
+  // and items they know.
+  kEvaluated,
+};
+
+struct SnapshotOutput {
+  // Snapshot root under which a new version is published; empty publishes
+  // nothing.
+  std::string root;
+  // Version folders to keep (see PublishOptions::keep_versions). Default 5.
+  int32_t keep_versions = 5;
+  // When set, the server's HNSW indexes are built with these parameters and
+  // published with the version.
+  std::optional<ItemIndexOptions> index;
+};
+
+struct TrainingPipelineOptions {
+  RatingSource data;
+  TwoStageTrainingOptions training;
+  // How the held-out ratings are evaluated (K, relevance, sampled users).
+  TopNOptions evaluation;
+  PublishedModels published = PublishedModels::kRefit;
+  SnapshotOutput output;
+};
+
+// What the run saw and did. Reported to the observer as it happens.
+struct DataSummary {
+  int32_t users = 0;  // with at least one training rating
+  int32_t items = 0;
+  int64_t train_ratings = 0;
+  int64_t test_ratings = 0;
+  RatingScale scale;
+  int64_t catalog_items = 0;  // items with metadata
+};
+
+struct TrainingRun {
+  DataSummary data;
+  // The models as evaluated, and the choices validation made.
+  TwoStageTrainingResult trained;
+  // Held-out evaluation; nullopt without a split.
+  std::optional<EvaluationReport> evaluation;
+  // Whether the published models were refitted on every input rating, and
+  // how long that took.
+  bool refitted = false;
+  double refit_seconds = 0;
+  // The metrics recorded in the snapshot manifest (held-out figures, genre
+  // agreement of the published models, timings) and the training
+  // parameters with "published" (see TrainingReportJson), as JSON objects.
+  nlohmann::json metrics = nlohmann::json::object();
+  nlohmann::json params = nlohmann::json::object();
+  // The published version ("v000003") and its folder; empty when nothing was
+  // published.
+  std::string version;
+  std::string version_dir;
+  double seconds = 0;
+  double index_seconds = 0;
+};
+
+// Optional callbacks, each run on the calling thread as the step happens.
+struct PipelineObserver {
+  std::function<void(const std::string& path, const RatingReadReport&)>
+      on_ratings_read;
+  std::function<void(const std::string& path, const ItemReadReport&)>
+      on_items_read;
+  std::function<void(const DataSummary&)> on_data;
+  // Phases and epochs of every model trained.
+  TrainingObserver training;
+  std::function<void(const TwoStageTrainingResult&)> on_trained;
+  std::function<void(const EvaluationReport&)> on_evaluated;
+  // Before the refit on every input rating starts.
+  std::function<void(const DataSummary& all)> on_refit;
+  std::function<void(const TrainingRun&)> on_published;
+};
+
+// Sets the seed and worker threads (0 = all cores) of every step: the split,
+// each model, validation and evaluation.
+void SetSeedAndThreads(uint64_t seed, int32_t threads,
+                       TrainingPipelineOptions* options);
+
+// Runs the pipeline above. Errors: InvalidArgument for inconsistent options
+// (no ratings, both a ratings file and a train/test pair, a split with a
+// train/test pair, ...), and those of reading, training, publishing and
+// building indexes, each naming the file or the setting.
+absl::StatusOr<TrainingRun> RunTrainingPipeline(
+    const TrainingPipelineOptions& options,
+    const PipelineObserver& observer = {});
+
+// The report the trainer writes as JSON: every metric, parameter, count and
+// timing of `run`, the rating model's epoch history, and "published":
+// "refit" (refitted on every input rating after evaluation), "evaluated"
+// (the evaluated models) or "all_ratings" (no held-out split: trained on
+// every rating, nothing evaluated).
+nlohmann::json TrainingReportJson(const TrainingRun& run);
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_PIPELINE_TRAINING_PIPELINE_H_

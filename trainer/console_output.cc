@@ -1,0 +1,200 @@
+#include "trainer/console_output.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace recserve {
+
+void PrintRead(const std::string& path, const RatingReadReport& r) {
+  std::printf("Read %s (%s): %lld ratings", path.c_str(),
+              std::string(RatingFormatName(r.format)).c_str(),
+              static_cast<long long>(r.ratings));
+  if (r.duplicates_dropped > 0)
+    std::printf(", %lld duplicate (user, item) pairs dropped (latest kept)",
+                static_cast<long long>(r.duplicates_dropped));
+  std::printf("\n");
+  if (r.skipped_bad_lines == 0) return;
+  std::fprintf(stderr, "warning: skipped %lld bad lines in %s, e.g.:\n",
+               static_cast<long long>(r.skipped_bad_lines), path.c_str());
+  for (const std::string& message : r.bad_line_messages)
+    std::fprintf(stderr, "  %s\n", message.c_str());
+}
+
+namespace {
+
+void PrintTrained(const TwoStageTrainingResult& t, int32_t k) {
+  const RatingTrainingResult& r = t.rating;
+  std::printf("Trained in %.1fs (%d epochs", r.train.seconds, r.chosen_epochs);
+  if (!std::isnan(r.validation_rmse))
+    std::printf(", best validation RMSE %.4f", r.validation_rmse);
+  std::printf(")\n");
+  if (!r.reg_trials.empty()) {
+    std::printf("Chosen on validation: %d factors, λ %g (RMSE by factors/λ:",
+                r.factors, r.reg);
+    for (const RegTrial& x : r.reg_trials)
+      std::printf(" %d/%g→%.4f", x.factors, x.reg, x.validation_rmse);
+    std::printf(" )\n");
+  }
+  if (t.retrieval)
+    std::printf("Retrieval embeddings: %d factors, λ %g, in %.1fs\n",
+                t.retrieval_options.factors, t.retrieval_options.reg,
+                t.retrieval_seconds);
+  if (!t.retrieval_reg_trials.empty()) {
+    std::printf("Retrieval λ chosen on validation (leave-one-out NDCG@%d by λ:",
+                k);
+    for (const RetrievalRegTrial& x : t.retrieval_reg_trials)
+      std::printf(" %g→%.4f", x.reg, x.ndcg);
+    std::printf(" )\n");
+  }
+  if (!t.blend_trials.empty()) {
+    std::printf(
+        "Ranking chosen on validation (leave-one-out NDCG@%d): %d candidates, "
+        "blend weight %g (candidates/weight:",
+        k, t.ranking.candidates, t.ranking.blend_weight);
+    for (const BlendTrial& x : t.blend_trials)
+      std::printf(" %d/%g→%.4f", x.candidates, x.blend_weight, x.ndcg);
+    std::printf(" )\n");
+  }
+  std::printf("\n");
+}
+
+}  // namespace
+
+PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
+  PipelineObserver p;
+  p.on_ratings_read = PrintRead;
+  p.on_items_read = [](const std::string& path, const ItemReadReport& r) {
+    std::printf("Read %s: %lld items with titles\n", path.c_str(),
+                static_cast<long long>(r.items));
+  };
+  p.on_data = [&o](const DataSummary& d) {
+    std::printf(
+        "Training set: %d users, %d items, %lld ratings (scale %g..%g, step "
+        "%g); test set: %lld ratings\n",
+        d.users, d.items, static_cast<long long>(d.train_ratings), d.scale.min,
+        d.scale.max, d.scale.step, static_cast<long long>(d.test_ratings));
+    std::printf(
+        "Training %s\n",
+        std::string(AlgorithmName(o.training.rating.algorithm)).c_str());
+  };
+  p.training.on_phase = [](const PhaseEvent& e) {
+    if (e.phase == TrainingPhase::kRankingValidation)
+      std::printf(
+          "Choosing the blend weight: training both models without each user's "
+          "latest rating\n");
+    if (e.phase == TrainingPhase::kRetrievalFit)
+      std::printf("Training retrieval embeddings (implicit ALS)\n");
+    if (e.phase == TrainingPhase::kRatingRefit)
+      std::printf(
+          "Refitting on all training ratings for the chosen number of "
+          "epochs\n");
+  };
+  p.training.on_epoch = [](const EpochStats& s) {
+    std::printf("  epoch %3d  train RMSE %.4f", s.epoch, s.train_rmse);
+    if (!std::isnan(s.valid_rmse))
+      std::printf("  valid RMSE %.4f", s.valid_rmse);
+    std::printf("  %7.1fs\n", s.seconds);
+    std::fflush(stdout);
+  };
+  p.on_trained = [k = o.training.validation.k](
+                     const TwoStageTrainingResult& t) { PrintTrained(t, k); };
+  p.on_evaluated = [](const EvaluationReport& r) {
+    std::printf("%s\n", FormatEvaluation(r).c_str());
+  };
+  p.on_refit = [](const DataSummary& d) {
+    std::printf(
+        "Refitting both models on every input rating (%lld ratings, %d users, "
+        "%d items) with the settings chosen on validation\n",
+        static_cast<long long>(d.train_ratings), d.users, d.items);
+  };
+  return p;
+}
+
+void PrintOutcome(const TrainingRun& run) {
+  const nlohmann::json& m = run.metrics;
+  if (m.contains("similar_items/genre_share/random_pairs")) {
+    std::printf("Similar items (10 nearest by cosine) sharing a genre:");
+    for (const char* space : {"retrieval", "rating_factors"}) {
+      const std::string key =
+          absl::StrCat("similar_items/genre_share@10/", space);
+      if (m.contains(key))
+        std::printf(" %s %.3f,", space, m[key].get<double>());
+    }
+    std::printf(" random pairs %.3f\n\n",
+                m["similar_items/genre_share/random_pairs"].get<double>());
+  }
+  if (run.refitted) {
+    std::printf(
+        "Refitted in %.1fs; the figures above are the held-out "
+        "estimate\n",
+        run.refit_seconds);
+  }
+  if (run.index_seconds > 0) {
+    std::printf("Built the HNSW indexes in %.1fs\n", run.index_seconds);
+  }
+  if (!run.version.empty()) {
+    std::printf("Published snapshot %s\n", run.version_dir.c_str());
+  }
+}
+
+void PrintGenerated(const GeneratorReport& r) {
+  std::printf(
+      "Wrote %lld ratings to %s, items to %s, truth to %s in %.1fs; noise "
+      "floor RMSE %.4f\n",
+      static_cast<long long>(r.ratings_written), r.ratings_path.c_str(),
+      r.movies_path.c_str(), r.truth_path.c_str(), r.seconds,
+      r.noise_floor_rmse);
+}
+
+void PrintImported(const ImportRun& run) {
+  const ImportReport& r = run.report;
+  std::printf(
+      "Imported %d users and %d items with %d factors; %lld of %lld ratings "
+      "matched (%lld without user factors, %lld without item factors); global "
+      "mean %.4f\n",
+      run.users, run.items, r.factors, static_cast<long long>(r.ratings_used),
+      static_cast<long long>(r.ratings_read),
+      static_cast<long long>(r.ratings_without_user_factors),
+      static_cast<long long>(r.ratings_without_item_factors), r.global_mean);
+  if (r.retrieval_factors > 0)
+    std::printf(
+        "Imported %d-dimensional retrieval embeddings (%lld user and %lld item "
+        "rows without factors ignored)\n",
+        r.retrieval_factors, static_cast<long long>(r.user_embeddings_ignored),
+        static_cast<long long>(r.item_embeddings_ignored));
+  std::printf("Published snapshot %s\n", run.version_dir.c_str());
+}
+
+std::function<void(int64_t, int64_t)> ReadProgress() {
+  const bool tty = isatty(STDERR_FILENO);
+  auto quarter = std::make_shared<int>(-1);
+  return [tty, quarter](int64_t done, int64_t total) {
+    if (total < (64 << 20)) return;
+    const int percent = static_cast<int>(100.0 * done / total);
+    if (tty) {
+      std::fprintf(stderr, "\rreading %3d%% (%lld / %lld MB)%s", percent,
+                   static_cast<long long>(done >> 20),
+                   static_cast<long long>(total >> 20),
+                   done >= total ? "\n" : "");
+    } else if (percent / 25 != *quarter) {
+      *quarter = percent / 25;
+      std::fprintf(stderr, "reading %d%%\n", percent);
+    }
+  };
+}
+
+std::function<void(int64_t, int64_t)> GenerateProgress() {
+  return [](int64_t done, int64_t total) {
+    if (!isatty(STDERR_FILENO)) return;
+    std::fprintf(stderr, "\rgenerating %3d%%%s",
+                 static_cast<int>(100.0 * done / total),
+                 done >= total ? "\n" : "");
+  };
+}
+
+}  // namespace recserve
