@@ -1,5 +1,5 @@
 // recserve-bench: a gRPC load generator for recserve-server (see
-// load_generator.h and the README).
+// load_generator.h and docs/benchmarks.md).
 //
 //   recserve-bench --server 127.0.0.1:50051 --snapshot_dir snapshots
 //     --mix recommend=8,similar=1,predict=1 --concurrency 32 --duration 10s

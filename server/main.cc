@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
       "[--metrics_listen 0.0.0.0:9464]");
   absl::ParseCommandLine(argc, argv);
   // Debian builds Abseil without NDEBUG, which leaves Mutex deadlock
-  // detection on: a lock-graph update on every lock, gRPC's included
-  // (~3% of a Recommend-heavy server's CPU).
+  // detection on: a lock-graph update on every lock, gRPC's included, which
+  // shows in a Recommend-heavy server's profile.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   recserve::server::LogLevel level;
   if (!recserve::server::ParseLogLevel(absl::GetFlag(FLAGS_log_level),

@@ -4,34 +4,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/data/sparse_ratings.h"
+
 namespace recserve {
 
-// Buckets positions by user with a counting sort, then finds repeats per user
-// with an item-indexed scratch array: no per-rating allocation.
+// Groups positions by user (GroupRatingPositions), then finds repeats per
+// user with an item-indexed scratch array: no per-rating allocation.
 int64_t DropDuplicateRatings(std::vector<Rating>* ratings, size_t start,
                              int32_t num_users, int32_t num_items) {
   const size_t n = ratings->size() - start;
   if (n < 2) return 0;
   Rating* r = ratings->data() + start;
-  std::vector<uint32_t> bucket_start(static_cast<size_t>(num_users) + 1, 0);
-  for (size_t i = 0; i < n; ++i) ++bucket_start[r[i].user + 1];
-  for (int32_t u = 0; u < num_users; ++u) {
-    bucket_start[u + 1] += bucket_start[u];
-  }
-  std::vector<uint32_t> order(n);
-  {
-    std::vector<uint32_t> cursor(bucket_start.begin(), bucket_start.end() - 1);
-    for (size_t i = 0; i < n; ++i) {
-      order[cursor[r[i].user]++] = static_cast<uint32_t>(i);
-    }
-  }
+  const RatingPositions by_user = GroupRatingPositions(
+      absl::MakeConstSpan(r, n), num_users, RatingAxis::kUser);
   std::vector<int32_t> seen_by_user(num_items, -1);
-  std::vector<uint32_t> seen_at(num_items);
+  std::vector<int64_t> seen_at(num_items);
   std::vector<bool> dropped(n, false);
   int64_t num_dropped = 0;
   for (int32_t u = 0; u < num_users; ++u) {
-    for (uint32_t k = bucket_start[u]; k < bucket_start[u + 1]; ++k) {
-      const uint32_t i = order[k];  // Increasing within a bucket.
+    for (const int64_t i : by_user.Row(u)) {  // ascending
       const int32_t item = r[i].item;
       if (seen_by_user[item] != u) {
         seen_by_user[item] = u;
@@ -39,7 +30,7 @@ int64_t DropDuplicateRatings(std::vector<Rating>* ratings, size_t start,
         continue;
       }
       ++num_dropped;
-      const uint32_t j = seen_at[item];  // j < i
+      const int64_t j = seen_at[item];  // j < i
       if (r[i].timestamp >= r[j].timestamp) {
         dropped[j] = true;
         seen_at[item] = i;

@@ -16,10 +16,10 @@ namespace recserve {
 // ratings stay in their order; ratings before `start` are neither compared
 // against nor moved. Returns how many ratings were removed.
 //
-// Requires start <= ratings->size(), fewer than 2^32 ratings from `start` on,
-// and each of them with user in [0, num_users) and item in [0, num_items).
-// Takes O(n + num_users + num_items) time and scratch memory, n being the
-// number of ratings from `start` on.
+// Requires start <= ratings->size() and each rating from `start` on with user
+// in [0, num_users) and item in [0, num_items). Takes O(n + num_users +
+// num_items) time and scratch memory, n being the number of ratings from
+// `start` on.
 //
 // Thread-safety: touches only *ratings; do not access it concurrently.
 int64_t DropDuplicateRatings(std::vector<Rating>* ratings, size_t start,

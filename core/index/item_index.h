@@ -6,9 +6,8 @@
 //
 // Spaces:
 //  - kInnerProduct ranks by the dot product q·v, what retrieval scores mean
-//    (hnswlib's inner-product space; measured to reach recall@10 0.93 at
-//    ef 80 on 1M heavy-tailed 64-d items, where the MIPS-to-L2 augmentation
-//    collapses);
+//    (hnswlib's inner-product space, which held up on heavy-tailed norms
+//    where the MIPS-to-L2 augmentation collapses: docs/benchmarks.md);
 //  - kCosine ranks by cos(q, v): rows are normalized when the index is built
 //    and queries when searched; a zero row stays zero (similarity 0 to all).
 //

@@ -7,10 +7,10 @@
 //
 // Why: implicit-feedback embeddings have norms that span orders of magnitude
 // (popular items long, the long tail near zero), so the top few hundred items
-// of a user sit among the longest vectors. On a generated 290K-item catalog
-// trained by recserve-train, the top 120 were settled after reading 0.26% of
-// the items (median user; 0.5% at p99), exactly, where an HNSW graph in
-// inner-product space reached only ~0.9 recall of that pool at any breadth.
+// of a user sit among the longest vectors: on trained catalogs the scan
+// settles a pool exactly after reading a small fraction of the items, where
+// an HNSW graph in inner-product space misses part of it at any breadth
+// (docs/benchmarks.md).
 // On flatter norms the bound proves nothing early: the scan stops at its
 // budget, says it is not exact, and the caller completes it (ServingModel
 // merges it with an HNSW search). The rows it may read are copied in norm

@@ -160,7 +160,8 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
 // per-thread bitmap over the catalog: set on construction, cleared on
 // destruction, so a request costs O(removed) and no allocation once the
 // thread's bitmap has grown to the catalog. The scan asks about every row it
-// keeps, which made binary searches over the seen items ~18% of Recommend.
+// keeps, which made binary searches over the seen items a visible share of
+// Recommend's profile.
 // One live object per thread (a second one, which nothing creates today,
 // falls back to binary searches).
 class ServingModel::RemovedItems {

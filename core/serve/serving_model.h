@@ -43,10 +43,8 @@
 namespace recserve {
 
 // Items Recommend's norm-ordered scan reads at most, by default: 4 MB of
-// 64-d vectors, ~100 µs. On a generated 1M-item catalog with trained-like
-// norms the scan settled after ~8,700 reads on average (8192 settled 29% of
-// requests, 16384 all of them, p50 98 µs against 7.9 ms for brute force);
-// on a trained 290K-item catalog after ~900.
+// 64-d vectors. Chosen so that the scan settles every request on the 1M-item
+// catalogs of the serving benchmark (docs/benchmarks.md).
 inline constexpr int32_t kDefaultNormScanItems = 16384;
 
 // Bounds on what one request may ask; a request outside them is

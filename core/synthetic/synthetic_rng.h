@@ -2,8 +2,8 @@
 #define RECSERVE_CORE_SYNTHETIC_SYNTHETIC_RNG_H_
 
 // The random streams of the synthetic data generator. Internal to
-// GenerateSyntheticData (core/synthetic/synthetic_generator.h) and the files it is
-// split into (synthetic_catalog, synthetic_exposure); not for other callers.
+// GenerateSyntheticData (core/synthetic/synthetic_generator.h) and the files it
+// is split into (synthetic_catalog, synthetic_exposure); not for other callers.
 //
 // Every draw comes from an Rng keyed by (seed, stream, index), e.g. the
 // exposure of user u draws from Rng(seed, kExposureStream, u), so that each
@@ -44,10 +44,7 @@ class Rng {
   uint32_t Below(uint32_t n) {  // Uniform in [0, n).
     return static_cast<uint32_t>(((Next() >> 32) * n) >> 32);
   }
-  uint64_t Below64(uint64_t n) {  // Uniform in [0, n).
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
-                                 64);
-  }
+  uint64_t Below64(uint64_t n) { return stream_.Below(n); }  // In [0, n).
 
  private:
   RandomStream stream_;
