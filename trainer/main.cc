@@ -1,10 +1,5 @@
-// recserve-train: flags → the pipeline's options (core/pipeline), progress
-// printed as the pipeline reports it.
-//
-//   recserve-train [train] --ratings FILE [--split random:0.1] --out DIR
-//   recserve-train [train] --train FILE --test FILE --out DIR
-//   recserve-train generate --users U --items I --ratings N --noise S --out F
-//   recserve-train import --user_factors F --item_factors F --ratings F --out D
+// recserve-train (train, generate, import; usage in main): flags → the
+// pipeline's options (core/pipeline), progress printed as it reports it.
 
 #include <cstdio>
 #include <map>

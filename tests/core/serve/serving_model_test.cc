@@ -35,10 +35,14 @@ class ServingModelTest : public ::testing::Test {
   void Load(const TinySnapshotSpec& spec) {
     const std::string version = PublishTinySnapshot(tmp_.path(), spec);
     ASSERT_FALSE(version.empty());
+    LoadVersion(tmp_.Path(version));
+  }
+  void LoadVersion(const std::string& dir) {
     absl::StatusOr<std::shared_ptr<const ServingModel>> model =
-        LoadServingModel(tmp_.Path(version), {});
+        LoadServingModel(dir, {});
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = *model;
+    version_dir_ = dir;
   }
   const Snapshot& snap() const { return model_->snapshot(); }
 
@@ -50,6 +54,7 @@ class ServingModelTest : public ::testing::Test {
   }
 
   testutil::TempDir tmp_;
+  std::string version_dir_;
   std::shared_ptr<const ServingModel> model_;
   ServingLimits limits_;
   ServingPolicy policy_;
@@ -61,6 +66,9 @@ class ServingModelTest : public ::testing::Test {
 struct ParityCase {
   const char* name;
   TinySnapshotSpec spec;
+  // Instead of `spec`, a snapshot the training pipeline publishes from
+  // generated data (with this many ratings; 0 = use spec).
+  int64_t trained_ratings = 0;
 };
 void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
 
@@ -68,11 +76,19 @@ class RecommendParityTest : public ServingModelTest,
                             public ::testing::WithParamInterface<ParityCase> {};
 
 TEST_P(RecommendParityTest, RecommendMatchesTheEvaluatedTwoStagePipeline) {
-  Load(GetParam().spec);
+  if (GetParam().trained_ratings > 0) {
+    const std::string root = testutil::TrainGeneratedSnapshot(
+        tmp_.path(), 300, 200, GetParam().trained_ratings);
+    absl::StatusOr<std::string> version = ResolveLatestVersion(root);
+    ASSERT_TRUE(version.ok()) << version.status();
+    LoadVersion(absl::StrCat(root, "/", *version));
+  } else {
+    Load(GetParam().spec);
+  }
   ServingModelLoadOptions hnsw_only;
   hnsw_only.norm_scan_items = 0;
   absl::StatusOr<std::shared_ptr<const ServingModel>> searched =
-      LoadServingModel(tmp_.Path(snap().version()), hnsw_only);
+      LoadServingModel(version_dir_, hnsw_only);
   ASSERT_TRUE(searched.ok()) << searched.status();
 
   const MfModel rating = snap().ToModel();
@@ -163,7 +179,10 @@ INSTANTIATE_TEST_SUITE_P(
         // Format 1: no retrieval embeddings; retrieval by the rating
         // factors, reranked by the rating model alone.
         ParityCase{"FormatOneWithoutEmbeddings",
-                   {.retrieval_factors = 0, .seed = 5}}),
+                   {.retrieval_factors = 0, .seed = 5}},
+        // What recserve-train publishes: trained embeddings and factors,
+        // the pool and blend chosen on validation.
+        ParityCase{"TrainedByThePipeline", {}, 20'000}),
     [](const ::testing::TestParamInfo<ParityCase>& info) {
       return std::string(info.param.name);
     });
