@@ -23,7 +23,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/client/subprocess.h"
-#include "tests/testutil/build_cache.h"
+#include "tests/testutil/serving_fixture.h"
 
 namespace recserve::client {
 namespace {
@@ -97,26 +97,11 @@ std::string SetUpEverything() {
   if (::mkdtemp(tmpl.data()) == nullptr) return "mkdtemp failed";
   fixture->dir = tmpl;
   const std::string& dir = fixture->dir;
-  auto train = [](const std::string& into) -> absl::Status {
-    RunResult r = RunProcess(
-        {RECSERVE_TRAIN_BINARY, "generate", "--users", "300", "--items", "200",
-         "--ratings", "20000", "--seed", "3", "--out", into + "/ratings.csv"},
-        into, absl::Seconds(60));
-    if (r.exit_code != 0) {
-      return absl::InternalError("generate failed: " + r.out + r.err);
-    }
-    r = RunProcess({RECSERVE_TRAIN_BINARY, "--ratings", into + "/ratings.csv",
-                    "--items", into + "/movies.csv", "--split", "none",
-                    "--threads", "2", "--out", into + "/snapshots"},
-                   into, absl::Seconds(240));
-    if (r.exit_code != 0) {
-      return absl::InternalError("train failed: " + r.out + r.err);
-    }
-    return absl::OkStatus();
-  };
-  if (absl::Status s = testutil::CopyCachedFixture("cli-300x200", dir, train);
-      !s.ok()) {
-    return s.ToString();
+  // Generated ratings (dir/ratings.csv, movies.csv) and the snapshot the
+  // training pipeline publishes from them (dir/snapshots).
+  testutil::TrainGeneratedSnapshot(dir, 300, 200, 20'000);
+  if (!std::filesystem::exists(dir + "/snapshots/LATEST")) {
+    return "training the fixture published no snapshot";
   }
 
   std::istringstream ratings(client_test::SlurpFile(dir + "/ratings.csv"));
