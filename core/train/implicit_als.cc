@@ -1,6 +1,5 @@
 #include "core/train/implicit_als.h"
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <chrono>
 #include <cmath>
@@ -11,29 +10,24 @@
 #include "core/base/parallel_for.h"
 #include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
+#include "core/model/implicit_row_solver.h"
 #include "core/train/early_stopping.h"
 
 namespace recserve {
 namespace {
 
-// Per-worker scratch space, reused across rows.
-struct Scratch {
-  Eigen::MatrixXf gathered;  // n x k: the rated rows of the other side
-  Eigen::VectorXf weights;   // n: sqrt(c - w0)
-  Eigen::MatrixXf a;         // k x k
-  Eigen::VectorXf b;         // k
-};
-
-// Solves every row of `rows` given the other side's embeddings `other`:
-//   (w0·OᵀO + Σ_rated (c − w0) o oᵀ + reg·I) x = Σ_rated c · o.
+// Solves every row of `rows` given the other side's embeddings `other`
+// (ImplicitRowSolver), each rated cell at confidence 1 + alpha · rating.
 void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
                const ImplicitAlsOptions& options, FactorMatrix* out) {
-  const Eigen::Index k = other.cols();
-  Eigen::MatrixXf base = Eigen::MatrixXf::Zero(k, k);
-  base.selfadjointView<Eigen::Lower>().rankUpdate(other.transpose(),
-                                                  options.unobserved_weight);
-  base.diagonal().array() += options.reg;
+  const ImplicitRowSolver solver(
+      other,
+      {.reg = options.reg, .unobserved_weight = options.unobserved_weight});
   const int32_t workers = ResolveThreads(options.threads);
+  struct Scratch {
+    ImplicitRowSolver::Scratch solver;
+    std::vector<float> confidences;
+  };
   std::vector<Scratch> scratch(workers);
   ParallelFor(
       rows.rows(), workers,
@@ -42,27 +36,13 @@ void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
         for (int64_t row = begin; row < end; ++row) {
           const int64_t start = rows.offsets[row];
           const int64_t n = rows.offsets[row + 1] - start;
-          s.a = base;
-          s.b.setZero(k);
-          if (n > 0) {
-            s.gathered.resize(n, k);
-            s.weights.resize(n);
-            for (int64_t j = 0; j < n; ++j) {
-              const int32_t col = rows.cols[start + j];
-              const float confidence =
-                  1.0f + options.alpha * rows.values[start + j];
-              // Rows scaled by sqrt(c − w0) make one SYRK add Σ (c − w0) o oᵀ.
-              s.weights[j] = std::sqrt(
-                  std::max(0.0f, confidence - options.unobserved_weight));
-              s.gathered.row(j) = other.row(col) * s.weights[j];
-              s.b.noalias() += confidence * other.row(col).transpose();
-            }
-            s.a.selfadjointView<Eigen::Lower>().rankUpdate(
-                s.gathered.transpose());
+          s.confidences.resize(n);
+          for (int64_t j = 0; j < n; ++j) {
+            s.confidences[j] =
+                ImplicitConfidence(options.alpha, rows.values[start + j], 1.0f);
           }
-          out->row(row) = Eigen::LLT<Eigen::MatrixXf, Eigen::Lower>(s.a)
-                              .solve(s.b)
-                              .transpose();
+          solver.Solve(rows.Row(static_cast<int32_t>(row)), s.confidences,
+                       &s.solver, out->row(row));
         }
       },
       /*chunk=*/16);

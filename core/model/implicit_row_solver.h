@@ -1,0 +1,73 @@
+#ifndef RECSERVE_CORE_MODEL_IMPLICIT_ROW_SOLVER_H_
+#define RECSERVE_CORE_MODEL_IMPLICIT_ROW_SOLVER_H_
+
+// One row of the retrieval model's least-squares problem (Hu, Koren and
+// Volinsky 2008), the step implicit ALS trains with and the step that folds
+// a user's interactions in at request time: given the other side's
+// embeddings O (item embeddings for a user row), find x minimizing
+//   Σ_all w0 (0 − x·o)² + Σ_rated c_j (1 − x·o_j)² − Σ_rated w0 (0 − x·o_j)²
+//   + reg |x|²,
+// that is, solve
+//   (w0·OᵀO + Σ_rated (c_j − w0) o_j o_jᵀ + reg·I) x = Σ_rated c_j o_j.
+// w0·OᵀO + reg·I is formed once per O (the Gramian trick), so a row costs
+// O(n·k² + k³) for n rated entries, not O(|O|·k²).
+
+#include <cstdint>
+
+#include "Eigen/Core"
+#include "absl/types/span.h"
+#include "core/model/mf_model.h"
+
+namespace recserve {
+
+// How much a rated cell counts: 1 + alpha · rating, times a caller's
+// multiplier (1 for training data; a request's interaction weight).
+inline float ImplicitConfidence(float alpha, float rating, float weight) {
+  return (1.0f + alpha * rating) * weight;
+}
+
+struct ImplicitRowParams {
+  // L2 penalty. Must be > 0.
+  float reg = 10.0f;
+  // Weight w0 of every unrated cell. Must be > 0.
+  float unobserved_weight = 1.0f;
+};
+
+// Solves rows against one fixed `other` side. Copies nothing of `other`,
+// which must outlive the solver and not change. Immutable after
+// construction: Solve may be called from any number of threads, each with
+// its own Scratch.
+class ImplicitRowSolver final {
+ public:
+  // Per-thread working memory, reused across rows.
+  struct Scratch {
+    Eigen::MatrixXf gathered;
+    Eigen::MatrixXf a;
+    Eigen::VectorXf b;
+  };
+
+  ImplicitRowSolver(Eigen::Ref<const FactorMatrix> other,
+                    const ImplicitRowParams& params);
+  ImplicitRowSolver(const ImplicitRowSolver&) = delete;
+  ImplicitRowSolver& operator=(const ImplicitRowSolver&) = delete;
+
+  // Writes into `out` (other.cols() wide) the x of the problem above for the
+  // rated entries `rows` of `other` with confidences `confidences` (same
+  // length; any order; an entry may repeat, its terms then add). Entries
+  // must index rows of `other`; confidences below w0 count as w0 in the
+  // Gram term. No entries gives x = 0.
+  void Solve(absl::Span<const int32_t> rows,
+             absl::Span<const float> confidences, Scratch* scratch,
+             Eigen::Ref<Eigen::RowVectorXf> out) const;
+
+  int32_t dimensions() const { return static_cast<int32_t>(other_.cols()); }
+
+ private:
+  Eigen::Ref<const FactorMatrix> other_;
+  ImplicitRowParams params_;
+  Eigen::MatrixXf base_;  // w0·OᵀO + reg·I, lower triangle
+};
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_MODEL_IMPLICIT_ROW_SOLVER_H_
