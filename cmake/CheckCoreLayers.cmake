@@ -1,7 +1,9 @@
 # cmake -DCORE_DIR=core -DRULES="base=|data=base|model=data,base|..." -P
-# Fails when a file of CORE_DIR/<layer>/ includes "core/<other>/..." where
-# <other> is neither <layer> nor listed for it in RULES, when it includes
-# gRPC, or when a folder of CORE_DIR is not a layer of RULES.
+# Fails when a file anywhere under CORE_DIR/<layer>/ includes
+# "core/<other>/..." where <other> is neither <layer> nor listed for it in
+# RULES, includes by a path that climbs out with "..", includes gRPC or
+# protobuf (core never links them), or when a folder of CORE_DIR is not a
+# layer of RULES.
 cmake_minimum_required(VERSION 3.25)
 string(REPLACE "|" ";" rules "${RULES}")
 set(layers "")
@@ -21,10 +23,10 @@ foreach(entry IN LISTS entries)
   endif()
 endforeach()
 foreach(layer IN LISTS layers)
-  file(GLOB files "${CORE_DIR}/${layer}/*.h" "${CORE_DIR}/${layer}/*.cc")
+  file(GLOB_RECURSE files "${CORE_DIR}/${layer}/*")
   foreach(file IN LISTS files)
     file(STRINGS "${file}" includes REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
-    get_filename_component(name "${file}" NAME)
+    file(RELATIVE_PATH name "${CORE_DIR}/${layer}" "${file}")
     foreach(line IN LISTS includes)
       if(line MATCHES "[<\"]core/([a-z_0-9]+)/")
         if(NOT CMAKE_MATCH_1 IN_LIST allowed_${layer})
@@ -33,8 +35,10 @@ foreach(layer IN LISTS layers)
         endif()
       elseif(line MATCHES "[<\"]core/[a-z_0-9]+\\.h")
         list(APPEND errors "core/${layer}/${name}: includes a header outside the layer folders (${line})")
-      elseif(line MATCHES "[<\"]grpc")
-        list(APPEND errors "core/${layer}/${name}: core must not use gRPC (${line})")
+      elseif(line MATCHES "[<\"/]grpc|protobuf|\\.pb\\.h")
+        list(APPEND errors "core/${layer}/${name}: core must not use gRPC or protobuf (${line})")
+      elseif(line MATCHES "\\.\\./")
+        list(APPEND errors "core/${layer}/${name}: includes by a relative path out of its folder (${line})")
       endif()
     endforeach()
   endforeach()

@@ -200,6 +200,8 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   t.train_retrieval = absl::GetFlag(FLAGS_retrieval);
   t.retrieval.factors = absl::GetFlag(FLAGS_implicit_factors);
   if (const auto reg = absl::GetFlag(FLAGS_implicit_reg)) {
+    if (!(*reg > 0))
+      return absl::InvalidArgumentError("--implicit_reg must be > 0");
     t.retrieval.reg = *reg, t.retrieval_reg_grid = {*reg};
   }
   t.retrieval.unobserved_weight =

@@ -7,7 +7,7 @@
 
 namespace recserve {
 
-ImplicitRowSolver::ImplicitRowSolver(Eigen::Ref<const FactorMatrix> other,
+ImplicitRowSolver::ImplicitRowSolver(Eigen::Map<const FactorMatrix> other,
                                      const ImplicitRowParams& params)
     : other_(other), params_(params) {
   const Eigen::Index k = other_.cols();

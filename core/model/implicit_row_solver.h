@@ -33,10 +33,10 @@ struct ImplicitRowParams {
   float unobserved_weight = 1.0f;
 };
 
-// Solves rows against one fixed `other` side. Copies nothing of `other`,
-// which must outlive the solver and not change. Immutable after
-// construction: Solve may be called from any number of threads, each with
-// its own Scratch.
+// Solves rows against one fixed `other` side: a matrix or a mapped one (a
+// snapshot's). Copies nothing of `other`, which must outlive the solver and
+// not change. Immutable after construction: Solve may be called from any
+// number of threads, each with its own Scratch.
 class ImplicitRowSolver final {
  public:
   // Per-thread working memory, reused across rows.
@@ -46,8 +46,14 @@ class ImplicitRowSolver final {
     Eigen::VectorXf b;
   };
 
-  ImplicitRowSolver(Eigen::Ref<const FactorMatrix> other,
+  ImplicitRowSolver(Eigen::Map<const FactorMatrix> other,
                     const ImplicitRowParams& params);
+  ImplicitRowSolver(const FactorMatrix& other, const ImplicitRowParams& params)
+      : ImplicitRowSolver(Eigen::Map<const FactorMatrix>(
+                              other.data(), other.rows(), other.cols()),
+                          params) {}
+  // A temporary would not outlive the solver.
+  ImplicitRowSolver(FactorMatrix&& other, const ImplicitRowParams&) = delete;
   ImplicitRowSolver(const ImplicitRowSolver&) = delete;
   ImplicitRowSolver& operator=(const ImplicitRowSolver&) = delete;
 
@@ -63,7 +69,7 @@ class ImplicitRowSolver final {
   int32_t dimensions() const { return static_cast<int32_t>(other_.cols()); }
 
  private:
-  Eigen::Ref<const FactorMatrix> other_;
+  Eigen::Map<const FactorMatrix> other_;
   ImplicitRowParams params_;
   Eigen::MatrixXf base_;  // w0·OᵀO + reg·I, lower triangle
 };

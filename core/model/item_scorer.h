@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "core/model/mf_model.h"
 #include "core/data/ratings.h"
+#include "core/model/mf_model.h"
 
 namespace recserve {
 

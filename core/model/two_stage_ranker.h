@@ -69,7 +69,8 @@ class TwoStageRanker final {
 
   // Blends every candidate of `pool` (stage 1's items with their retrieval
   // scores, distinct items, in any order) with TwoStageBlend, R normalized
-  // over the highest and lowest retrieval score of the pool, P from
+  // over the highest and lowest finite retrieval score of the pool (a NaN or
+  // infinite one blends to NaN or ±∞ and ranks by RankingOrder), P from
   // `rating_score` (called once per candidate); returns the best
   // min(n, pool.size()) by the blend in RankingOrder (top_k.h). Empty when
   // the pool is or n < 1.

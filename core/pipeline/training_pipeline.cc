@@ -234,8 +234,10 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   Dataset everything;
   std::optional<TwoStageTrainingResult> refit;
   const bool publishing = !options.output.root.empty();
-  if (data.evaluate && publishing &&
-      options.published == PublishedModels::kRefit) {
+  // With nothing held out, the models have seen every rating already.
+  const bool held_out = data.evaluate && (!data.split.test.empty() ||
+                                          !data.held_out_new_ids.empty());
+  if (held_out && publishing && options.published == PublishedModels::kRefit) {
     everything = EveryRating(&data, NewIds::kAdd);
     if (observer.on_refit) {
       observer.on_refit(Summarize(everything, 0, catalog));
@@ -250,7 +252,7 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     known = &everything;
     model = &refit->rating.train.model;
     retrieval = refit->retrieval ? &*refit->retrieval : nullptr;
-  } else if (data.evaluate && publishing) {
+  } else if (held_out && publishing) {
     // The evaluated models know only the training set's users and items.
     everything = EveryRating(&data, NewIds::kLeaveOut);
     known = &everything;
@@ -271,8 +273,10 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
                                    : rating.train.history.back().train_rmse);
   NullNonFinite(&run.metrics);
   run.params = TrainingParamsJson(options.training, run.trained);
-  run.params["published"] =
-      !data.evaluate ? "all_ratings" : (run.refitted ? "refit" : "evaluated");
+  run.params["published"] = !publishing    ? "none"
+                            : run.refitted ? "refit"
+                            : held_out     ? "evaluated"
+                                           : "all_ratings";
   run.params["published_ratings"] = known->ratings.size();
 
   if (publishing) {
@@ -305,7 +309,7 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
 nlohmann::json TrainingReportJson(const TrainingRun& run) {
   nlohmann::json report = run.metrics;
   report["params"] = run.params;
-  report["published"] = run.params["published"];
+  report["published"] = run.params.value("published", "none");
   report["num_users"] = run.data.users;
   report["num_items"] = run.data.items;
   report["train_ratings"] = run.data.train_ratings;

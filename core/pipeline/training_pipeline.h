@@ -137,8 +137,7 @@ void SetSeedAndThreads(uint64_t seed, int32_t threads,
                        TrainingPipelineOptions* options);
 
 // Runs the pipeline above. Errors: InvalidArgument for inconsistent options
-// (no ratings, both a ratings file and a train/test pair, a split with a
-// train/test pair, ...), and those of reading, training, publishing and
+// (no ratings, both a ratings file and a train/test pair, ...), and those of reading, training, publishing and
 // building indexes, each naming the file or the setting.
 absl::StatusOr<TrainingRun> RunTrainingPipeline(
     const TrainingPipelineOptions& options,
@@ -147,8 +146,8 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
 // The report the trainer writes as JSON: every metric, parameter, count and
 // timing of `run`, the rating model's epoch history, and "published":
 // "refit" (refitted on every input rating after evaluation), "evaluated"
-// (the evaluated models) or "all_ratings" (no held-out split: trained on
-// every rating, nothing evaluated).
+// (the evaluated models), "all_ratings" (nothing held out: trained on every
+// rating) or "none" (nothing published).
 nlohmann::json TrainingReportJson(const TrainingRun& run);
 
 }  // namespace recserve

@@ -105,15 +105,17 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
           absl::StrCat("retrieval reg must be > 0, got ", reg));
     }
   }
-  for (const int32_t c : options.candidate_grid) {
-    if (c < 1) {
+  // A pool smaller than K would be evaluated differently from how it is
+  // served: the server widens the pool to the items asked for.
+  std::vector<int32_t> pools = options.candidate_grid;
+  pools.push_back(options.ranking.candidates);
+  const int32_t min_pool = std::max(1, options.validation.k);
+  for (const int32_t c : pools) {
+    if (c < min_pool) {
       return absl::InvalidArgumentError(
-          absl::StrCat("candidates must be >= 1, got ", c));
+          absl::StrCat("candidates must be at least ", min_pool,
+                       " (the top-N metrics' K, and 1), got ", c));
     }
-  }
-  if (options.ranking.candidates < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "candidates must be >= 1, got ", options.ranking.candidates));
   }
   std::vector<float> weights = options.blend_grid;
   weights.push_back(options.ranking.blend_weight);

@@ -50,7 +50,8 @@ struct TwoStageTrainingOptions {
   // Default {100, 200, 400, 800}: enough to hold the held-out item for most
   // users on catalogs of a few thousand items; the server bounds it.
   std::vector<int32_t> candidate_grid = {100, 200, 400, 800};
-  // How validation ranks: K, negatives, seed, threads.
+  // How validation ranks: K, negatives, seed, threads. Every candidate pool
+  // must hold at least K items.
   TopNOptions validation;
   // Validation runs on the ratings of a random sample of users holding about
   // this many ratings, to bound its cost on large data. Default 2,000,000.

@@ -59,6 +59,21 @@ TEST(ImplicitRowSolverTest, MatchesTheObjectiveWrittenOutCellByCell) {
   EXPECT_EQ(x, again);
 }
 
+TEST(ImplicitRowSolverTest, AMappedMatrixSolvesAlike) {
+  const FactorMatrix items = RandomRows(20, 4, 9);
+  const Eigen::Map<const FactorMatrix> mapped(items.data(), items.rows(),
+                                              items.cols());
+  const ImplicitRowSolver owned(items, {});
+  const ImplicitRowSolver viewed(mapped, {});
+  ImplicitRowSolver::Scratch scratch;
+  Eigen::RowVectorXf a(4), b(4);
+  owned.Solve(std::vector<int32_t>{1, 4}, std::vector<float>{2.0f, 3.0f},
+              &scratch, a);
+  viewed.Solve(std::vector<int32_t>{1, 4}, std::vector<float>{2.0f, 3.0f},
+               &scratch, b);
+  EXPECT_EQ(a, b);
+}
+
 TEST(ImplicitRowSolverTest, NoInteractionsGiveTheZeroVector) {
   const FactorMatrix items = RandomRows(10, 3, 1);
   const ImplicitRowSolver solver(items, {});

@@ -202,6 +202,10 @@ TEST_F(TrainingPipelineTest, RejectsInconsistentSources) {
   none.data.ratings_path.clear();
   EXPECT_THAT(RunTrainingPipeline(none).status().message(),
               HasSubstr("no ratings"));
+  TrainingPipelineOptions small_pool = Options("bad");
+  small_pool.training.candidate_grid = {5};
+  EXPECT_THAT(RunTrainingPipeline(small_pool).status().message(),
+              HasSubstr("candidates must be at least 10"));
   TrainingPipelineOptions weight = Options("bad");
   weight.training.blend_grid = {1.5f};
   const absl::Status status = RunTrainingPipeline(weight).status();
