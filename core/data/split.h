@@ -36,7 +36,7 @@ struct SplitSpec {
 //   "last:N"      kLastN with count N >= 1
 //   "loo"         kLeaveOneOut
 // Errors: InvalidArgument naming the problem for anything else, e.g.
-// "--split: fraction must be in (0, 1), got 1.5".
+// "fraction must be in (0, 1), got 1.5" (callers add which setting it was).
 absl::StatusOr<SplitSpec> ParseSplitSpec(absl::string_view text);
 
 // A training Dataset and the held-out ratings to evaluate on it.
