@@ -4,10 +4,13 @@
 //   recserve-bench --server 127.0.0.1:50051 --snapshot_dir snapshots
 //     --mix recommend=8,similar=1,predict=1 --concurrency 32 --duration 10s
 //   recserve-bench ... --rps 2000 --duration 30s --json
+//   recserve-bench ... --personalized_share 0.5 --recent_items 20
+//     --filter_labels Comedy,Drama
 
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -28,6 +31,15 @@ ABSL_FLAG(std::string, ids, "uniform",
 ABSL_FLAG(double, zipf_exponent, 1.0, "s of the Zipf draw, P ∝ 1/rank^s.");
 ABSL_FLAG(int32_t, n, 10, "Recommend n.");
 ABSL_FLAG(int32_t, k, 10, "SimilarItems k.");
+ABSL_FLAG(double, personalized_share, 0,
+          "Share of Recommend, SimilarItems and PredictRating requests that "
+          "are personalized (--recent_items, --filter_labels), 0 to 1.");
+ABSL_FLAG(int32_t, recent_items, 0,
+          "Recent interactions a personalized Recommend or PredictRating "
+          "carries (rated items drawn like SimilarItems' seeds).");
+ABSL_FLAG(std::vector<std::string>, filter_labels, {},
+          "include_labels of a personalized Recommend's or SimilarItems' "
+          "filter, comma-separated; empty = no filter.");
 ABSL_FLAG(int32_t, concurrency, 50,
           "Closed loop: calls in flight (ignored with --rps).");
 ABSL_FLAG(double, rps, 0,
@@ -86,6 +98,11 @@ int main(int argc, char** argv) {
   pool_options.k = absl::GetFlag(FLAGS_k);
   pool_options.size = absl::GetFlag(FLAGS_distinct_requests);
   pool_options.seed = absl::GetFlag(FLAGS_seed);
+  pool_options.personalized_share = absl::GetFlag(FLAGS_personalized_share);
+  pool_options.recent_items = absl::GetFlag(FLAGS_recent_items);
+  for (const std::string& label : absl::GetFlag(FLAGS_filter_labels)) {
+    if (!label.empty()) pool_options.filter_labels.push_back(label);
+  }
 
   IdLists id_lists;
   if (const std::string dir = absl::GetFlag(FLAGS_snapshot_dir); !dir.empty()) {

@@ -1,6 +1,7 @@
 // recserve-cli: asks a recserve-server for recommendations from the shell.
 //   recserve-cli recommend --user 42 -n 10
 //   recserve-cli --server host:50051 --json similar --item 50 -k 5
+//   recserve-cli recommend --user new --recent 50,172:5 --include_labels Drama
 // Exit codes: 0 success, 1 an RPC error (or health not SERVING), 2 a usage
 // error.
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/interaction_list.h"
 #include "client/output_format.h"
 #include "client/recserve_client.h"
 
@@ -32,6 +34,9 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert.");
 ABSL_FLAG(std::string, user, "", "recommend, predict: the user id.");
 ABSL_FLAG(std::string, item, "", "similar, predict: the item id.");
+ABSL_FLAG(std::vector<std::string>, items, {},
+          "similar: several seed items, comma-separated (with or instead of "
+          "--item).");
 ABSL_FLAG(int32_t, n, 10, "recommend: how many items.");
 ABSL_FLAG(int32_t, k, 10, "similar: how many items.");
 ABSL_FLAG(std::vector<std::string>, exclude, {},
@@ -43,6 +48,16 @@ ABSL_FLAG(bool, exact, false,
 ABSL_FLAG(int32_t, candidates, 0,
           "recommend: candidate pool size; 0 = the snapshot's.");
 ABSL_FLAG(int32_t, ef, 0, "recommend: HNSW search breadth; 0 = the server's.");
+ABSL_FLAG(std::string, recent, "",
+          "recommend, predict: the user's recent interactions to fold in, "
+          "comma-separated item[:rating[:weight]], e.g. 50,172:5,181:4:2.");
+ABSL_FLAG(std::vector<std::string>, include_labels, {},
+          "recommend, similar: only items with one of these labels.");
+ABSL_FLAG(std::vector<std::string>, exclude_labels, {},
+          "recommend, similar: no items with any of these labels.");
+ABSL_FLAG(std::vector<std::string>, filter_items, {},
+          "recommend, similar: only these item ids.");
+ABSL_FLAG(bool, explain, false, "recommend: explain each item's scores.");
 ABSL_FLAG(std::string, service, "",
           "health: the service to check; empty = the whole server.");
 
@@ -56,12 +71,18 @@ Usage: recserve-cli [--server host:port] [--deadline 5s] [--json] COMMAND [flags
 
 Commands:
   recommend --user U [-n 10] [--exclude a,b] [--include_seen] [--exact]
-            [--candidates C] [--ef E]
+            [--candidates C] [--ef E] [--recent 50,172:5,181:4:2]
+            [--include_labels L1,L2] [--exclude_labels L3]
+            [--filter_items a,b] [--explain]
                           the top n items for a user
-  similar --item I [-k 10]
-                          the k items most similar to an item
-  predict --user U --item I
+  similar --item I | --items I1,I2 [-k 10] [filter flags as above]
+                          the k items most similar to an item (or several)
+  predict --user U --item I [--recent ...]
                           the predicted rating of an item for a user
+
+--recent lists interactions since the snapshot was trained, folded into the
+user's vectors: item[:rating[:weight]], rating 0 or left out = unrated,
+weight = confidence multiplier (default 1).
   info                    the model the server is serving
   health [--service S]    the server's gRPC health (exit 1 unless SERVING)
 
@@ -149,6 +170,22 @@ absl::StatusOr<CommandLine> ParseArgs(int argc, char** argv) {
   return result;
 }
 
+// --include_labels, --exclude_labels and --filter_items; empty entries (from
+// a trailing comma) are dropped.
+v1::ItemFilter FilterFromFlags() {
+  v1::ItemFilter filter;
+  for (const std::string& label : absl::GetFlag(FLAGS_include_labels)) {
+    if (!label.empty()) filter.add_include_labels(label);
+  }
+  for (const std::string& label : absl::GetFlag(FLAGS_exclude_labels)) {
+    if (!label.empty()) filter.add_exclude_labels(label);
+  }
+  for (const std::string& item : absl::GetFlag(FLAGS_filter_items)) {
+    if (!item.empty()) filter.add_item_ids(item);
+  }
+  return filter;
+}
+
 // Prints `text`, or `json` on one line with --json.
 void Print(const std::string& text, const nlohmann::json& json) {
   const std::string out = absl::GetFlag(FLAGS_json) ? JsonLine(json) : text;
@@ -168,6 +205,12 @@ int Recommend(const RecommenderClient& client) {
   request.set_exact(absl::GetFlag(FLAGS_exact));
   request.set_candidates(absl::GetFlag(FLAGS_candidates));
   request.set_ef(absl::GetFlag(FLAGS_ef));
+  absl::StatusOr<std::vector<v1::Interaction>> recent =
+      ParseInteractions(absl::GetFlag(FLAGS_recent));
+  if (!recent.ok()) return UsageError(recent.status().message());
+  for (v1::Interaction& r : *recent) *request.add_recent() = std::move(r);
+  *request.mutable_filter() = FilterFromFlags();
+  request.set_explain(absl::GetFlag(FLAGS_explain));
   absl::StatusOr<v1::RecommendResponse> response = client.Recommend(request);
   if (!response.ok()) return RpcError(response.status());
   Print(FormatRecommendations(*response, user), ToJson(*response));
@@ -175,15 +218,26 @@ int Recommend(const RecommenderClient& client) {
 }
 
 int Similar(const RecommenderClient& client) {
-  const std::string item = absl::GetFlag(FLAGS_item);
-  if (item.empty()) return UsageError("similar needs --item");
+  std::vector<std::string> seeds;
+  if (const std::string item = absl::GetFlag(FLAGS_item); !item.empty()) {
+    seeds.push_back(item);
+  }
+  for (const std::string& item : absl::GetFlag(FLAGS_items)) {
+    if (!item.empty()) seeds.push_back(item);
+  }
+  if (seeds.empty()) return UsageError("similar needs --item or --items");
   v1::SimilarItemsRequest request;
-  request.set_item_id(item);
+  // --item goes in item_id, which servers without several seeds know too.
+  request.set_item_id(absl::GetFlag(FLAGS_item));
+  for (const std::string& item : absl::GetFlag(FLAGS_items)) {
+    if (!item.empty()) request.add_item_ids(item);
+  }
   request.set_k(absl::GetFlag(FLAGS_k));
+  *request.mutable_filter() = FilterFromFlags();
   absl::StatusOr<v1::SimilarItemsResponse> response =
       client.SimilarItems(request);
   if (!response.ok()) return RpcError(response.status());
-  Print(FormatSimilarItems(*response, item), ToJson(*response));
+  Print(FormatSimilarItems(*response, seeds), ToJson(*response));
   return 0;
 }
 
@@ -198,6 +252,10 @@ int Predict(const RecommenderClient& client) {
   v1::PredictRatingRequest request;
   request.set_user_id(user);
   request.set_item_id(item);
+  absl::StatusOr<std::vector<v1::Interaction>> recent =
+      ParseInteractions(absl::GetFlag(FLAGS_recent));
+  if (!recent.ok()) return UsageError(recent.status().message());
+  for (v1::Interaction& r : *recent) *request.add_recent() = std::move(r);
   absl::StatusOr<v1::PredictRatingResponse> response =
       client.PredictRating(request);
   if (!response.ok()) return RpcError(response.status());

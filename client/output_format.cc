@@ -23,10 +23,14 @@ std::string ItemsTable(
   if (items.empty()) return "(no items)\n";
   bool titles = false;
   bool genres = false;
+  bool labels = false;
   for (const v1::ScoredItem& item : items) {
     titles = titles || !item.title().empty();
     genres = genres || item.genres_size() > 0;
+    labels = labels || item.labels_size() > 0;
   }
+  // An item's labels include its genres: show one column, not both.
+  genres = genres && !labels;
   using Align = TextTable::Align;
   std::vector<TextTable::Column> columns = {
       {"rank", Align::kRight},
@@ -35,6 +39,7 @@ std::string ItemsTable(
   if (with_rating) columns.push_back({"predicted rating", Align::kRight});
   if (titles) columns.push_back({"title", Align::kLeft});
   if (genres) columns.push_back({"genres", Align::kLeft});
+  if (labels) columns.push_back({"labels", Align::kLeft});
   TextTable table(std::move(columns));
   int rank = 0;
   for (const v1::ScoredItem& item : items) {
@@ -47,6 +52,7 @@ std::string ItemsTable(
     }
     if (titles) row.push_back(item.title());
     if (genres) row.push_back(absl::StrJoin(item.genres(), ", "));
+    if (labels) row.push_back(absl::StrJoin(item.labels(), ", "));
     table.AddRow(std::move(row));
   }
   return table.Render();
@@ -69,6 +75,39 @@ std::string KeyValues(
   return out;
 }
 
+// One block per explained item: its rating terms, retrieval score and blend
+// weight, and the interactions that contributed most.
+std::string Explanations(
+    const google::protobuf::RepeatedPtrField<v1::ScoredItem>& items) {
+  std::string out;
+  int rank = 0;
+  for (const v1::ScoredItem& item : items) {
+    ++rank;
+    if (!item.has_explanation()) continue;
+    const v1::Explanation& e = item.explanation();
+    if (out.empty()) out = "Why:\n";
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "  %d. %s: rating %.2f = mean %.2f + user %+.2f + "
+            "item %+.2f + interaction %+.2f; retrieval %.4f, "
+            "blend weight %.2f\n",
+            rank, item.item_id(),
+            e.global_mean() + e.user_bias() + e.item_bias() + e.interaction(),
+            e.global_mean(), e.user_bias(), e.item_bias(), e.interaction(),
+            e.retrieval_score(), e.blend_weight()));
+    if (e.because_size() == 0) continue;
+    std::vector<std::string> because;
+    for (const v1::Contribution& c : e.because()) {
+      because.push_back(absl::StrFormat(
+          "%s%s (%+.4f)", c.item_id(),
+          c.title().empty() ? "" : absl::StrCat(" ", c.title()), c.share()));
+    }
+    absl::StrAppend(&out, "     because: ", absl::StrJoin(because, "; "), "\n");
+  }
+  return out;
+}
+
 std::string IndexText(const v1::IndexInfo& index) {
   return absl::StrCat(index.space().empty() ? "?" : index.space(), ", ",
                       index.dimensions(), " dimensions, M ", index.m(),
@@ -83,6 +122,24 @@ nlohmann::json ItemJson(const v1::ScoredItem& item, bool with_rating) {
   json["title"] = item.title();
   json["genres"] = nlohmann::json::array();
   for (const std::string& g : item.genres()) json["genres"].push_back(g);
+  json["labels"] = nlohmann::json::array();
+  for (const std::string& l : item.labels()) json["labels"].push_back(l);
+  if (item.has_explanation()) {
+    const v1::Explanation& e = item.explanation();
+    nlohmann::json because = nlohmann::json::array();
+    for (const v1::Contribution& c : e.because()) {
+      because.push_back({{"item_id", c.item_id()},
+                         {"title", c.title()},
+                         {"share", c.share()}});
+    }
+    json["explanation"] = {{"global_mean", e.global_mean()},
+                           {"user_bias", e.user_bias()},
+                           {"item_bias", e.item_bias()},
+                           {"interaction", e.interaction()},
+                           {"retrieval_score", e.retrieval_score()},
+                           {"blend_weight", e.blend_weight()},
+                           {"because", std::move(because)}};
+  }
   return json;
 }
 
@@ -158,16 +215,27 @@ std::string FormatRecommendations(const v1::RecommendResponse& response,
   if (response.fallback()) {
     absl::StrAppend(&out, "(fallback: popular items for an unknown user)\n");
   }
-  absl::StrAppend(&out, ItemsTable(response.items(), "score",
-                                   /*whole_scores=*/response.fallback(),
-                                   /*with_rating=*/true));
+  if (response.folded_in()) {
+    absl::StrAppend(&out, "(folded in from recent interactions)\n");
+  }
+  if (response.recent_unknown() > 0) {
+    absl::StrAppend(&out, "(skipped ",
+                    Plural(response.recent_unknown(), "recent interaction"),
+                    " with unknown items)\n");
+  }
+  absl::StrAppend(&out,
+                  ItemsTable(response.items(), "score",
+                             /*whole_scores=*/response.fallback(),
+                             /*with_rating=*/true),
+                  Explanations(response.items()));
   return out;
 }
 
 std::string FormatSimilarItems(const v1::SimilarItemsResponse& response,
-                               absl::string_view item_id) {
-  return absl::StrCat(Plural(response.items_size(), "item"),
-                      " similar to item ", item_id, " (model ",
+                               absl::Span<const std::string> item_ids) {
+  return absl::StrCat(Plural(response.items_size(), "item"), " similar to ",
+                      item_ids.size() == 1 ? "item " : "items ",
+                      absl::StrJoin(item_ids, ", "), " (model ",
                       response.model_version(), ")\n",
                       ItemsTable(response.items(), "similarity",
                                  /*whole_scores=*/false,
@@ -194,6 +262,9 @@ std::string FormatPrediction(const v1::PredictRatingResponse& response,
     }
     absl::StrAppend(&out, "(fallback: ", note, ")\n");
   }
+  if (response.folded_in()) {
+    absl::StrAppend(&out, "(folded in from recent interactions)\n");
+  }
   return out;
 }
 
@@ -216,6 +287,11 @@ std::string FormatModelInfo(const v1::ModelInfo& info) {
       {"blend_weight", absl::StrCat(info.blend_weight())},
       {"retrieval_index", IndexText(info.retrieval_index())},
       {"similarity_index", IndexText(info.similarity_index())},
+      {"fold_in", info.fold_in() ? "yes" : "no"},
+      {"labels", info.labels().empty()
+                     ? std::string("none")
+                     : absl::StrCat(info.labels_size(), ": ",
+                                    absl::StrJoin(info.labels(), ", "))},
   };
   std::string out = absl::StrCat("Model ", info.model_version(), "\n",
                                  KeyValues(fields, "  "));
@@ -239,7 +315,9 @@ nlohmann::json ToJson(const v1::RecommendResponse& response) {
           {"model_version", response.model_version()},
           {"fallback", response.fallback()},
           {"candidates", response.candidates()},
-          {"ef", response.ef()}};
+          {"ef", response.ef()},
+          {"folded_in", response.folded_in()},
+          {"recent_unknown", response.recent_unknown()}};
 }
 
 nlohmann::json ToJson(const v1::SimilarItemsResponse& response) {
@@ -252,12 +330,15 @@ nlohmann::json ToJson(const v1::PredictRatingResponse& response) {
           {"model_version", response.model_version()},
           {"fallback", response.fallback()},
           {"user_known", response.user_known()},
-          {"item_known", response.item_known()}};
+          {"item_known", response.item_known()},
+          {"folded_in", response.folded_in()}};
 }
 
 nlohmann::json ToJson(const v1::ModelInfo& info) {
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [name, value] : info.metrics()) metrics[name] = value;
+  nlohmann::json labels = nlohmann::json::array();
+  for (const std::string& label : info.labels()) labels.push_back(label);
   return {{"model_version", info.model_version()},
           {"created_at", info.created_at()},
           {"algo", info.algo()},
@@ -275,7 +356,9 @@ nlohmann::json ToJson(const v1::ModelInfo& info) {
           {"retrieval_index", IndexJson(info.retrieval_index())},
           {"similarity_index", IndexJson(info.similarity_index())},
           {"loaded_at", info.loaded_at()},
-          {"checksum", info.checksum()}};
+          {"checksum", info.checksum()},
+          {"labels", std::move(labels)},
+          {"fold_in", info.fold_in()}};
 }
 
 nlohmann::json HealthToJson(ServingStatus status) {

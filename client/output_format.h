@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "client/recserve_client.h"
 #include "nlohmann/json.hpp"
 #include "recserve/v1/recommender.pb.h"
@@ -49,27 +50,32 @@ size_t DisplayWidth(absl::string_view text);
 // version, then a table; every line ends in '\n'.
 //
 // Recommend: "Top N items for user U (model V)", then, for fallbacks,
-// "(fallback: popular items for an unknown user)", then the columns rank,
-// item id, score, predicted rating, title, genres (title and genres only
-// when some item has them; genres joined with ", "). Scores print with 4
-// decimals, or as whole numbers for fallbacks (popularity counts); predicted
-// ratings with 2 decimals. An empty answer prints "(no items)" instead of a
-// table.
+// "(fallback: popular items for an unknown user)", for fold-ins "(folded in
+// from recent interactions)" and "(skipped N recent interactions with
+// unknown items)" when some were, then the columns rank, item id, score,
+// predicted rating, title, genres or labels (title only when some item has
+// one; labels, which include the genres, when some item has them, else
+// genres; joined with ", "). Scores print with 4 decimals, or as whole
+// numbers for fallbacks (popularity counts); predicted ratings with 2
+// decimals. An empty answer prints "(no items)" instead of a table.
+// Explained items follow under "Why:", one block each: the rating's terms,
+// the retrieval score and blend weight, and "because:" the contributing
+// interactions with their shares.
 std::string FormatRecommendations(const v1::RecommendResponse& response,
                                   absl::string_view user_id);
-// "K items similar to item I (model V)", then rank, item id, similarity,
-// title, genres as above.
+// "K items similar to item I (model V)" ("to items A, B" for several
+// seeds), then rank, item id, similarity, title, genres or labels as above.
 std::string FormatSimilarItems(const v1::SimilarItemsResponse& response,
-                               absl::string_view item_id);
+                               absl::Span<const std::string> item_ids);
 // "Predicted rating of item I for user U: 4.37 (model V)", plus a fallback
-// note naming what was unknown.
+// note naming what was unknown and a fold-in note.
 std::string FormatPrediction(const v1::PredictRatingResponse& response,
                              absl::string_view user_id,
                              absl::string_view item_id);
 // "Model V", then one aligned "name  value" line per field (rating_min and
 // rating_max as one "rating_scale" line; an HNSW index as one line, its ef
-// 0 shown as "auto", the server's default), then the metrics sorted by
-// name.
+// 0 shown as "auto", the server's default; fold_in as yes or no; labels as
+// their count and names), then the metrics sorted by name.
 std::string FormatModelInfo(const v1::ModelInfo& info);
 // "TARGET: SERVING" (or NOT_SERVING, ...).
 std::string FormatHealth(ServingStatus status, absl::string_view target);
@@ -77,7 +83,8 @@ std::string FormatHealth(ServingStatus status, absl::string_view target);
 // JSON output: the proto's fields under their proto (snake_case) names, all
 // of them (defaults included), int64 as a JSON number; repeated fields as
 // arrays, the metrics map as an object. Scored items of SimilarItems leave
-// out predicted_rating (the proto leaves it unset there). Health is
+// out predicted_rating (the proto leaves it unset there); an item's
+// "explanation" object is present only when the item has one. Health is
 // {"status": "SERVING"} as in grpc.health.v1.HealthCheckResponse.
 nlohmann::json ToJson(const v1::RecommendResponse& response);
 nlohmann::json ToJson(const v1::SimilarItemsResponse& response);

@@ -92,6 +92,8 @@ absl::StatusOr<IdLists> LoadIdLists(const std::string& snapshot_dir) {
   ids.items.reserve(items.size());
   for (const int32_t u : users) ids.users.emplace_back(s.UserId(u));
   for (const int32_t i : items) ids.items.emplace_back(s.ItemId(i));
+  ids.rating_min = s.rating_scale().min;
+  ids.rating_max = s.rating_scale().max;
   return ids;
 }
 
@@ -109,6 +111,22 @@ absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
   }
   if (o.size < 1) {
     return absl::InvalidArgumentError("the request pool size must be >= 1");
+  }
+  if (!(o.personalized_share >= 0.0 && o.personalized_share <= 1.0)) {
+    return absl::InvalidArgumentError(
+        "the personalized share must be in [0, 1]");
+  }
+  if (o.recent_items < 0) {
+    return absl::InvalidArgumentError("recent items must be >= 0");
+  }
+  if (o.personalized_share > 0 && o.recent_items == 0 &&
+      o.filter_labels.empty()) {
+    return absl::InvalidArgumentError(
+        "personalized requests need recent items or filter labels");
+  }
+  if (o.personalized_share > 0 && o.recent_items > 0 && ids.items.empty()) {
+    return absl::InvalidArgumentError(
+        "recent interactions need item ids (--snapshot_dir)");
   }
   const auto weight = [&](LoadMethod m) {
     return o.weights[static_cast<int>(m)];
@@ -130,15 +148,42 @@ absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
                                        std::end(o.weights));
   const RankSampler users(ids.users.size(), o.distribution, o.zipf_exponent);
   const RankSampler items(ids.items.size(), o.distribution, o.zipf_exponent);
+  std::bernoulli_distribution personalized(o.personalized_share);
+  // Whole-number ratings on the scale; unrated when it is empty.
+  std::uniform_int_distribution<int> rating(
+      static_cast<int>(std::ceil(ids.rating_min)),
+      std::max(static_cast<int>(std::ceil(ids.rating_min)),
+               static_cast<int>(std::floor(ids.rating_max))));
+  const bool rated = ids.rating_max > ids.rating_min;
+  const auto add_recent = [&](auto* recent) {
+    for (int32_t j = 0; j < o.recent_items; ++j) {
+      v1::Interaction* r = recent->Add();
+      r->set_item_id(ids.items[items.Draw(rng)]);
+      if (rated) r->set_rating(rating(rng));
+    }
+  };
+  const auto set_filter = [&](v1::ItemFilter* filter) {
+    for (const std::string& label : o.filter_labels) {
+      filter->add_include_labels(label);
+    }
+  };
   std::vector<PreparedRequest> pool;
   pool.reserve(o.size);
   for (int32_t i = 0; i < o.size; ++i) {
     PreparedRequest r{static_cast<LoadMethod>(pick(rng)), {}};
+    // Drawn only when asked for, so that pools without personalization stay
+    // what the same seed always gave.
+    const bool personal = o.personalized_share > 0 &&
+                          r.method != LoadMethod::kHealth && personalized(rng);
     switch (r.method) {
       case LoadMethod::kRecommend: {
         v1::RecommendRequest m;
         m.set_user_id(ids.users[users.Draw(rng)]);
         m.set_n(o.n);
+        if (personal) {
+          add_recent(m.mutable_recent());
+          set_filter(m.mutable_filter());
+        }
         r.payload = m.SerializeAsString();
         break;
       }
@@ -146,6 +191,7 @@ absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
         v1::SimilarItemsRequest m;
         m.set_item_id(ids.items[items.Draw(rng)]);
         m.set_k(o.k);
+        if (personal) set_filter(m.mutable_filter());
         r.payload = m.SerializeAsString();
         break;
       }
@@ -153,6 +199,7 @@ absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
         v1::PredictRatingRequest m;
         m.set_user_id(ids.users[users.Draw(rng)]);
         m.set_item_id(ids.items[items.Draw(rng)]);
+        if (personal) add_recent(m.mutable_recent());
         r.payload = m.SerializeAsString();
         break;
       }

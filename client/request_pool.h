@@ -26,6 +26,10 @@ const char* LoadMethodPath(LoadMethod method);
 struct IdLists {
   std::vector<std::string> users;
   std::vector<std::string> items;
+  // The snapshot's rating scale, for the ratings of recent interactions;
+  // equal bounds: those interactions are unrated.
+  double rating_min = 0;
+  double rating_max = 0;
 };
 
 // Reads the latest snapshot under `snapshot_dir` (its LATEST version).
@@ -47,6 +51,18 @@ struct RequestPoolOptions {
   int32_t k = 10;  // SimilarItems k
   // Distinct requests prepared; the run cycles through them.
   int32_t size = 10'000;
+  // Personalization: this share (in [0, 1]) of the Recommend, SimilarItems
+  // and PredictRating requests is personalized. Default 0.
+  double personalized_share = 0;
+  // A personalized Recommend or PredictRating carries this many recent
+  // interactions (items drawn like SimilarItems' seeds, whole-number
+  // ratings drawn uniformly on the scale), folded in by the server.
+  // Default 0.
+  int32_t recent_items = 0;
+  // A personalized Recommend or SimilarItems filters to these labels
+  // (include_labels); empty: no filter. They must be labels of the
+  // snapshot, else the server answers INVALID_ARGUMENT.
+  std::vector<std::string> filter_labels;
   uint64_t seed = 1;
 };
 
@@ -56,8 +72,11 @@ struct PreparedRequest {
 };
 
 // Errors: InvalidArgument for no positive weight, a negative weight, size
-// < 1, or ids missing for a method that needs them (users for Recommend and
-// PredictRating, items for SimilarItems and PredictRating).
+// < 1, ids missing for a method that needs them (users for Recommend and
+// PredictRating, items for SimilarItems and PredictRating and recent
+// interactions), a personalized share outside [0, 1], negative
+// recent_items, or a positive share with nothing to personalize (neither
+// recent_items nor filter_labels).
 absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
     const IdLists& ids, const RequestPoolOptions& options);
 

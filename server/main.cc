@@ -34,6 +34,14 @@ ABSL_FLAG(int32_t, max_candidates, 5000,
 ABSL_FLAG(int32_t, ef, 0,
           "HNSW search breadth; 0 = twice the candidate pool, at least 100.");
 ABSL_FLAG(int32_t, max_ef, 20000, "Largest ef a request may ask for.");
+ABSL_FLAG(int32_t, max_recent, 500,
+          "Most recent interactions a Recommend or PredictRating may carry.");
+ABSL_FLAG(int32_t, max_filter_labels, 1000,
+          "Most labels a filter may name (include and exclude together).");
+ABSL_FLAG(int32_t, max_filter_items, 10000,
+          "Most item ids a filter's allow-list may carry.");
+ABSL_FLAG(int32_t, max_seeds, 100,
+          "Most seed items a SimilarItems request may carry.");
 ABSL_FLAG(int32_t, norm_scan_items, 16384,
           "Items Recommend's exact norm-ordered scan may read before it "
           "falls back to HNSW; 0 = always HNSW.");
@@ -78,6 +86,10 @@ recserve::server::ServerOptions OptionsFromFlags() {
   o.limits.max_exclusions = absl::GetFlag(FLAGS_max_exclusions);
   o.limits.max_candidates = absl::GetFlag(FLAGS_max_candidates);
   o.limits.max_ef = absl::GetFlag(FLAGS_max_ef);
+  o.limits.max_recent = absl::GetFlag(FLAGS_max_recent);
+  o.limits.max_filter_labels = absl::GetFlag(FLAGS_max_filter_labels);
+  o.limits.max_filter_items = absl::GetFlag(FLAGS_max_filter_items);
+  o.limits.max_seeds = absl::GetFlag(FLAGS_max_seeds);
   o.load.norm_scan_items = absl::GetFlag(FLAGS_norm_scan_items);
   o.policy.ef = absl::GetFlag(FLAGS_ef);
   o.policy.allow_exact = absl::GetFlag(FLAGS_allow_exact);

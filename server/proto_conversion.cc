@@ -1,6 +1,7 @@
 #include "server/proto_conversion.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
@@ -8,7 +9,8 @@
 namespace recserve::server {
 namespace {
 
-// Title and genres of `item` from the snapshot's metadata, when it has them.
+// Title and genres of `item` from the snapshot's metadata, when it has them,
+// and its labels.
 void SetItem(const Snapshot& snapshot, int32_t item, v1::ScoredItem* out) {
   out->set_item_id(snapshot.ItemId(item));
   if (const std::string* title = snapshot.ItemTitle(item)) {
@@ -17,6 +19,48 @@ void SetItem(const Snapshot& snapshot, int32_t item, v1::ScoredItem* out) {
   if (const std::vector<std::string>* genres = snapshot.ItemGenres(item)) {
     for (const std::string& g : *genres) out->add_genres(g);
   }
+  for (const int32_t label : snapshot.ItemLabels(item)) {
+    out->add_labels(snapshot.LabelName(label));
+  }
+}
+
+void SetExplanation(const Snapshot& snapshot, const ItemExplanation& e,
+                    v1::Explanation* out) {
+  out->set_global_mean(e.global_mean);
+  out->set_user_bias(e.user_bias);
+  out->set_item_bias(e.item_bias);
+  out->set_interaction(e.interaction);
+  out->set_retrieval_score(e.retrieval_score);
+  out->set_blend_weight(e.blend_weight);
+  for (const Contribution& c : e.because) {
+    v1::Contribution* because = out->add_because();
+    because->set_item_id(snapshot.ItemId(c.item));
+    if (const std::string* title = snapshot.ItemTitle(c.item)) {
+      because->set_title(*title);
+    }
+    because->set_share(c.share);
+  }
+}
+
+std::vector<RecentInteraction> FromProto(
+    const google::protobuf::RepeatedPtrField<v1::Interaction>& recent) {
+  std::vector<RecentInteraction> out;
+  out.reserve(recent.size());
+  for (const v1::Interaction& r : recent) {
+    out.push_back(
+        {.item_id = r.item_id(), .rating = r.rating(), .weight = r.weight()});
+  }
+  return out;
+}
+
+ItemFilterSpec FromProto(const v1::ItemFilter& filter) {
+  ItemFilterSpec out;
+  out.include_labels.assign(filter.include_labels().begin(),
+                            filter.include_labels().end());
+  out.exclude_labels.assign(filter.exclude_labels().begin(),
+                            filter.exclude_labels().end());
+  out.item_ids.assign(filter.item_ids().begin(), filter.item_ids().end());
+  return out;
 }
 
 // Flattens nested metric objects into "a/b" keys; nulls are left out.
@@ -53,7 +97,27 @@ RecommendQuery FromProto(const v1::RecommendRequest& request) {
   q.exact = request.exact();
   q.candidates = request.candidates();
   q.ef = request.ef();
+  q.recent = FromProto(request.recent());
+  q.filter = FromProto(request.filter());
+  q.explain = request.explain();
   return q;
+}
+
+SimilarItemsQuery FromProto(const v1::SimilarItemsRequest& request) {
+  SimilarItemsQuery q;
+  q.item_ids.reserve(request.item_ids_size() + 1);
+  if (!request.item_id().empty()) q.item_ids.push_back(request.item_id());
+  q.item_ids.insert(q.item_ids.end(), request.item_ids().begin(),
+                    request.item_ids().end());
+  q.k = request.k();
+  q.filter = FromProto(request.filter());
+  return q;
+}
+
+PredictQuery FromProto(const v1::PredictRatingRequest& request) {
+  return {.user_id = request.user_id(),
+          .item_id = request.item_id(),
+          .recent = FromProto(request.recent())};
 }
 
 void ToProto(const ServingModel& model, const Recommendation& recommendation,
@@ -63,19 +127,24 @@ void ToProto(const ServingModel& model, const Recommendation& recommendation,
   response->set_fallback(recommendation.fallback);
   response->set_candidates(recommendation.candidates);
   response->set_ef(recommendation.ef);
+  response->set_folded_in(recommendation.folded_in);
+  response->set_recent_unknown(recommendation.recent_unknown);
   for (const RecommendedItem& r : recommendation.items) {
     v1::ScoredItem* item = response->add_items();
     SetItem(s, r.item, item);
     item->set_score(r.score);
     item->set_predicted_rating(r.predicted_rating);
+    if (recommendation.explained) {
+      SetExplanation(s, r.explanation, item->mutable_explanation());
+    }
   }
 }
 
-void ToProto(const ServingModel& model, const std::vector<SimilarItem>& items,
+void ToProto(const ServingModel& model, const SimilarItemsResult& result,
              v1::SimilarItemsResponse* response) {
   const Snapshot& s = model.snapshot();
   response->set_model_version(s.version());
-  for (const SimilarItem& r : items) {
+  for (const SimilarItem& r : result.items) {
     v1::ScoredItem* item = response->add_items();
     SetItem(s, r.item, item);
     item->set_score(r.similarity);
@@ -88,7 +157,9 @@ void ToProto(const ServingModel& model, const RatingPrediction& prediction,
   response->set_rating(prediction.rating);
   response->set_user_known(prediction.user_known);
   response->set_item_known(prediction.item_known);
-  response->set_fallback(!prediction.user_known || !prediction.item_known);
+  response->set_fallback(!(prediction.user_known || prediction.folded_in) ||
+                         !prediction.item_known);
+  response->set_folded_in(prediction.folded_in);
 }
 
 void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
@@ -113,6 +184,10 @@ void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
   info->set_loaded_at(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", model.created_at(),
                                        absl::UTCTimeZone()));
   info->set_checksum(model.checksum());
+  for (int32_t label = 0; label < s.num_labels(); ++label) {
+    info->add_labels(s.LabelName(label));
+  }
+  info->set_fold_in(s.fold_in() != nullptr);
 }
 
 }  // namespace recserve::server

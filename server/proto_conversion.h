@@ -4,18 +4,21 @@
 // Between the API's messages (proto/recserve/v1) and core's types. Pure
 // copies: no validation (core validates) and no ranking logic.
 
-#include <vector>
-
 #include "core/serve/serving_model.h"
 #include "recserve/v1/recommender.pb.h"
 
 namespace recserve::server {
 
 RecommendQuery FromProto(const v1::RecommendRequest& request);
+// The seeds are item_id (when set) followed by item_ids, as sent.
+SimilarItemsQuery FromProto(const v1::SimilarItemsRequest& request);
+PredictQuery FromProto(const v1::PredictRatingRequest& request);
 
+// Items carry their title, genres and labels from the snapshot; explained
+// items their explanation, contributions named by item id and title.
 void ToProto(const ServingModel& model, const Recommendation& recommendation,
              v1::RecommendResponse* response);
-void ToProto(const ServingModel& model, const std::vector<SimilarItem>& items,
+void ToProto(const ServingModel& model, const SimilarItemsResult& result,
              v1::SimilarItemsResponse* response);
 void ToProto(const ServingModel& model, const RatingPrediction& prediction,
              v1::PredictRatingResponse* response);

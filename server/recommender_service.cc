@@ -31,6 +31,12 @@ grpc::Status RecommenderService::DoRecommend(
                           result->candidates,
                           RetrievalPathName(result->retrieval_path));
   }
+  metrics_.RecordFoldIn(Method::kRecommend, result->folded_in,
+                        result->recent_unknown);
+  if (result->filtered) {
+    metrics_.RecordFilter(Method::kRecommend, result->allowed_fraction);
+  }
+  if (result->explained) metrics_.RecordExplanation();
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }
@@ -41,9 +47,12 @@ grpc::Status RecommenderService::DoSimilarItems(
   RequestScope scope(metrics_, Method::kSimilarItems);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
-  const absl::StatusOr<std::vector<SimilarItem>> result =
-      model->SimilarItems(request.item_id(), request.k(), limits_, policy_);
+  const absl::StatusOr<SimilarItemsResult> result =
+      model->SimilarItems(FromProto(request), limits_, policy_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
+  if (result->filtered) {
+    metrics_.RecordFilter(Method::kSimilarItems, result->allowed_fraction);
+  }
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }
@@ -54,9 +63,11 @@ grpc::Status RecommenderService::DoPredictRating(
   RequestScope scope(metrics_, Method::kPredictRating);
   const std::shared_ptr<const ServingModel> model = models_.Current();
   if (model == nullptr) return Finish(scope, kNoModel);
-  const absl::StatusOr<RatingPrediction> result = model->PredictRating(
-      request.user_id(), request.item_id(), limits_, policy_);
+  const absl::StatusOr<RatingPrediction> result =
+      model->PredictRating(FromProto(request), limits_, policy_);
   if (!result.ok()) return Finish(scope, ToGrpcStatus(result.status()));
+  metrics_.RecordFoldIn(Method::kPredictRating, result->folded_in,
+                        result->recent_unknown);
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }

@@ -39,13 +39,16 @@ absl::Status CheckOptions(const ServerOptions& o) {
   }
   if (o.listen.empty()) return absl::InvalidArgumentError("--listen is empty");
   const ServingLimits& l = o.limits;
+  // 0 recent interactions, filter labels or filter items refuses them all.
   if (l.max_results < 1 || l.max_exclusions < 0 || l.max_id_length < 1 ||
       l.max_candidates < 1 || o.policy.ef < 0 || l.max_ef < 1 ||
-      o.load.norm_scan_items < 0) {
+      o.load.norm_scan_items < 0 || l.max_recent < 0 ||
+      l.max_filter_labels < 0 || l.max_filter_items < 0 || l.max_seeds < 1) {
     return absl::InvalidArgumentError(
         "limits must be positive (--max_results, --max_candidates, --max_ef, "
-        "--max_id_length) or non-negative (--max_exclusions, --ef, "
-        "--norm_scan_items)");
+        "--max_id_length, --max_seeds) or non-negative (--max_exclusions, "
+        "--ef, --norm_scan_items, --max_recent, --max_filter_labels, "
+        "--max_filter_items)");
   }
   if (o.load.index.m < 2 || o.load.index.ef_construction < 1) {
     return absl::InvalidArgumentError(
@@ -159,7 +162,8 @@ absl::StatusOr<std::unique_ptr<RecserveServer>> RecserveServer::Start(
                              server->metrics_->port(), ")"),
           "; snapshots from ", options.snapshot_dir, "; max_results ",
           options.limits.max_results, ", max_candidates ",
-          options.limits.max_candidates, ", ef ",
+          options.limits.max_candidates, ", max_recent ",
+          options.limits.max_recent, ", ef ",
           options.policy.ef == 0 ? std::string("auto")
                                  : absl::StrCat(options.policy.ef),
           ", norm_scan_items ", options.load.norm_scan_items, ", exact ",

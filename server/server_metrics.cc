@@ -17,6 +17,11 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
           0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1.0};
 }
 
+// Filters from one item in ten thousand to the whole catalog.
+prometheus::Histogram::BucketBoundaries FractionBuckets() {
+  return {0.0001, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0};
+}
+
 prometheus::Histogram::BucketBoundaries PoolBuckets() {
   return {10, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400};
 }
@@ -120,6 +125,45 @@ ServerMetrics::ServerMetrics()
                     .Help("Candidates retrieved per Recommend.")
                     .Register(r)
                     .Add({}, PoolBuckets());
+  auto& fold_ins =
+      prometheus::BuildCounter()
+          .Name("recserve_fold_ins_total")
+          .Help("Requests whose user was folded in from recent interactions.")
+          .Register(r);
+  auto& filtered = prometheus::BuildCounter()
+                       .Name("recserve_filtered_requests_total")
+                       .Help("Requests with an item filter, by method.")
+                       .Register(r);
+  auto& allowed = prometheus::BuildHistogram()
+                      .Name("recserve_filter_allowed_fraction")
+                      .Help("Share of the catalog a request's filter allows.")
+                      .Register(r);
+  // Only the methods that take recent interactions or filters get series
+  // (the others stay null), all created at zero so that rates start at once.
+  const auto label = [](Method m) {
+    return prometheus::Labels{{"method", MethodName(m)}};
+  };
+  for (const Method m : {Method::kRecommend, Method::kPredictRating}) {
+    fold_ins_[static_cast<int>(m)] = &fold_ins.Add(label(m));
+  }
+  for (const Method m : {Method::kRecommend, Method::kSimilarItems}) {
+    filtered_[static_cast<int>(m)] = &filtered.Add(label(m));
+    allowed_fraction_[static_cast<int>(m)] =
+        &allowed.Add(label(m), FractionBuckets());
+  }
+  recent_unknown_ =
+      &prometheus::BuildCounter()
+           .Name("recserve_recent_unknown_items_total")
+           .Help(
+               "Recent interactions naming items the snapshot does not "
+               "know (skipped).")
+           .Register(r)
+           .Add({});
+  explanations_ = &prometheus::BuildCounter()
+                       .Name("recserve_explanations_total")
+                       .Help("Recommend requests answered with explanations.")
+                       .Register(r)
+                       .Add({});
   const auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
   };
@@ -181,6 +225,20 @@ void ServerMetrics::RecordStages(double retrieval_seconds,
   retrieval_seconds_->Observe(retrieval_seconds);
   rerank_seconds_->Observe(rerank_seconds);
   pool_size_->Observe(pool);
+}
+
+void ServerMetrics::RecordFoldIn(Method method, bool folded_in,
+                                 int32_t recent_unknown) {
+  prometheus::Counter* fold_ins = fold_ins_[static_cast<int>(method)];
+  if (folded_in && fold_ins != nullptr) fold_ins->Increment();
+  if (recent_unknown > 0) recent_unknown_->Increment(recent_unknown);
+}
+
+void ServerMetrics::RecordFilter(Method method, double allowed_fraction) {
+  const int m = static_cast<int>(method);
+  if (filtered_[m] == nullptr) return;
+  filtered_[m]->Increment();
+  allowed_fraction_[m]->Observe(allowed_fraction);
 }
 
 void ServerMetrics::RecordReload(const std::string& version, absl::Time created,

@@ -9,6 +9,20 @@
 //   recserve_candidate_pool_size                  histogram
 //   recserve_retrievals_total{path}               counter: exact, norm_scan,
 //                                                 hnsw (serving_model.h)
+//   recserve_fold_ins_total{method}               counter: requests whose
+//                                                 user was folded in from
+//                                                 recent interactions
+//   recserve_recent_unknown_items_total           counter: recent
+//                                                 interactions naming items
+//                                                 the snapshot does not know
+//   recserve_filtered_requests_total{method}      counter: requests with a
+//                                                 filter
+//   recserve_filter_allowed_fraction{method}      histogram: the share of
+//                                                 the catalog a filter lets
+//                                                 through
+//   recserve_explanations_total                   counter: Recommend
+//                                                 requests that asked to
+//                                                 explain
 //   recserve_snapshot_version                     gauge: the number of vNNNNNN
 //   recserve_snapshot_created_timestamp_seconds   gauge
 //   recserve_snapshot_age_seconds                 gauge, computed per scrape
@@ -61,6 +75,15 @@ class ServerMetrics {
   // One Recommend's retrieval and rerank; `path` is a RetrievalPathName.
   void RecordStages(double retrieval_seconds, double rerank_seconds,
                     int32_t pool, const char* path);
+  // One answered request's personalization: whether its user was folded in
+  // from recent interactions and how many of those named unknown items.
+  // Counted for Recommend and PredictRating only.
+  void RecordFoldIn(Method method, bool folded_in, int32_t recent_unknown);
+  // One answered request with a filter letting `allowed_fraction` of the
+  // catalog through. Counted for Recommend and SimilarItems only.
+  void RecordFilter(Method method, double allowed_fraction);
+  // One answered Recommend with explanations.
+  void RecordExplanation() { explanations_->Increment(); }
   // A snapshot swapped in.
   void RecordReload(const std::string& version, absl::Time created,
                     int32_t users, int32_t items);
@@ -84,6 +107,12 @@ class ServerMetrics {
   prometheus::Histogram* rerank_seconds_;
   prometheus::Histogram* pool_size_;
   prometheus::Family<prometheus::Counter>* retrievals_family_;
+  // By method; null for methods without recent interactions or filters.
+  prometheus::Counter* fold_ins_[kNumMethods] = {};
+  prometheus::Counter* recent_unknown_;
+  prometheus::Counter* filtered_[kNumMethods] = {};
+  prometheus::Histogram* allowed_fraction_[kNumMethods] = {};
+  prometheus::Counter* explanations_;
   prometheus::Gauge* snapshot_version_;
   prometheus::Gauge* snapshot_created_;
   prometheus::Gauge* snapshot_loaded_;

@@ -30,7 +30,8 @@ struct ServerOptions {
   // Prometheus /metrics address; empty disables it; port 0 picks one.
   std::string metrics_listen = "0.0.0.0:9464";
   // What one request may ask (--max_results, --max_exclusions,
-  // --max_candidates, --max_ef).
+  // --max_candidates, --max_ef, --max_recent, --max_filter_labels,
+  // --max_filter_items, --max_seeds).
   ServingLimits limits;
   // How requests are answered (--ef, --allow_exact, --fallbacks).
   ServingPolicy policy;

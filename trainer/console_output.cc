@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -63,6 +64,36 @@ void PrintTrained(const TwoStageTrainingResult& t, int32_t k) {
   std::printf("\n");
 }
 
+void PrintFoldIn(const FoldInEvaluation& f) {
+  const std::string at = absl::StrCat("@", f.k);
+  std::printf(
+      "Fold-in on %d users held out of training: each one's earlier half "
+      "(%lld ratings) folded in, the later half (%lld) evaluated, full "
+      "ranking\n",
+      f.users, static_cast<long long>(f.recent_ratings),
+      static_cast<long long>(f.test_ratings));
+  std::printf("  %-18s %12s %12s %12s %10s %12s %12s\n", "method",
+              ("precision" + at).c_str(), ("recall" + at).c_str(),
+              ("ndcg" + at).c_str(), "coverage", ("LOO HR" + at).c_str(),
+              ("LOO NDCG" + at).c_str());
+  const std::pair<const char*, const TopNMetrics*> rows[] = {
+      {"popularity", &f.popularity},
+      {"trained", &f.trained},
+      {"fold_in", &f.fold_in},
+      {"trained retrieval", &f.trained_retrieval},
+      {"fold_in retrieval", &f.fold_in_retrieval}};
+  for (const auto& [name, m] : rows) {
+    std::printf("  %-18s %12.4f %12.4f %12.4f %10.4f %12.4f %12.4f\n", name,
+                m->precision, m->recall, m->ndcg, m->coverage, m->loo_hr,
+                m->loo_ndcg);
+  }
+  std::printf(
+      "  Fold-in recall%s: %.2f× popularity, %.2f× trained on them (%lld "
+      "users with relevant test items; measured in %.1fs)\n\n",
+      at.c_str(), f.RecallVsPopularity(), f.RecallVsTrained(),
+      static_cast<long long>(f.fold_in.users), f.seconds);
+}
+
 }  // namespace
 
 PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
@@ -71,6 +102,17 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
   p.on_items_read = [](const std::string& path, const ItemReadReport& r) {
     std::printf("Read %s: %lld items with titles\n", path.c_str(),
                 static_cast<long long>(r.items));
+  };
+  p.on_item_labels_read = [](const std::string& path,
+                             const ItemLabelReadReport& r) {
+    std::printf("Read %s: labels for %lld items (%lld distinct labels)\n",
+                path.c_str(), static_cast<long long>(r.items),
+                static_cast<long long>(r.distinct_labels));
+    if (r.skipped_bad_lines == 0) return;
+    std::fprintf(stderr, "warning: skipped %lld bad lines in %s, e.g.:\n",
+                 static_cast<long long>(r.skipped_bad_lines), path.c_str());
+    for (const std::string& message : r.bad_line_messages)
+      std::fprintf(stderr, "  %s\n", message.c_str());
   };
   p.on_data = [&o](const DataSummary& d) {
     std::printf(
@@ -106,6 +148,14 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
   p.on_evaluated = [](const EvaluationReport& r) {
     std::printf("%s\n", FormatEvaluation(r).c_str());
   };
+  p.on_fold_in_start = [](const FoldInSplit& s) {
+    std::printf(
+        "Measuring fold-in: training both models again with the chosen "
+        "settings, without %zu users and with their earlier halves\n",
+        s.users.size());
+    std::fflush(stdout);
+  };
+  p.on_fold_in = PrintFoldIn;
   p.on_refit = [](const DataSummary& d) {
     std::printf(
         "Refitting both models on every input rating (%lld ratings, %d users, "
@@ -127,6 +177,15 @@ void PrintOutcome(const TrainingRun& run) {
     }
     std::printf(" random pairs %.3f\n\n",
                 m["similar_items/genre_share/random_pairs"].get<double>());
+  }
+  if (run.labels.has_value()) {
+    std::printf("Item labels: %lld items labelled (%lld distinct labels)",
+                static_cast<long long>(run.labels->items),
+                static_cast<long long>(run.labels->distinct_labels));
+    if (run.labels->unknown_items > 0)
+      std::printf("; %lld items of the file are not in the data, ignored",
+                  static_cast<long long>(run.labels->unknown_items));
+    std::printf("\n");
   }
   if (run.refitted) {
     std::printf(

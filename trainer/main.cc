@@ -38,6 +38,9 @@ ABSL_FLAG(std::string, items, "",
           "Item metadata (titles, genres). generate: how many items.");
 ABSL_FLAG(std::string, items_format, "auto",
           "Item metadata format: auto, uitem, dat or csv.");
+ABSL_FLAG(std::string, item_labels, "",
+          "Item labels for the server's filters: lines 'item<TAB>label|label' "
+          "(or comma-separated).");
 ABSL_FLAG(bool, skip_bad_lines, false,
           "Count and skip malformed lines instead of failing.");
 // Models.
@@ -78,6 +81,9 @@ ABSL_FLAG(float, relevance_threshold, 4.0f,
 ABSL_FLAG(int32_t, top_k, 10, "K of the top-N metrics.");
 ABSL_FLAG(int32_t, eval_max_users, 20000,
           "Full-ranking evaluation uses at most this many users; 0 = all.");
+ABSL_FLAG(double, fold_in_users, 0.1,
+          "Share of users held out of training to measure request-time "
+          "fold-in; 0 = off.");
 ABSL_FLAG(std::string, report_json, "",
           "Write every metric, parameter, count and timing here as JSON.");
 ABSL_FLAG(bool, publish_evaluated, false,
@@ -134,7 +140,7 @@ absl::StatusOr<RatingSource> SourceFromFlags() {
                          ParseRatingFormat(absl::GetFlag(FLAGS_format)),
                          &s.read.format));
   s.read.skip_bad_lines = s.items.skip_bad_lines =
-      absl::GetFlag(FLAGS_skip_bad_lines);
+      s.item_labels.skip_bad_lines = absl::GetFlag(FLAGS_skip_bad_lines);
   s.read.generic_columns = absl::GetFlag(FLAGS_columns);
   s.read.generic_delimiter = absl::GetFlag(FLAGS_delimiter);
   const absl::Status range =
@@ -150,6 +156,7 @@ absl::StatusOr<RatingSource> SourceFromFlags() {
     RETURN_IF_ERROR(Prefix("split", ParseSplitSpec(split), &s.split.emplace()));
   }
   s.items_path = absl::GetFlag(FLAGS_items);
+  s.item_labels_path = absl::GetFlag(FLAGS_item_labels);
   RETURN_IF_ERROR(Prefix("items_format",
                          ParseItemFormat(absl::GetFlag(FLAGS_items_format)),
                          &s.items.format));
@@ -218,6 +225,7 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   o.evaluation.relevance_threshold = absl::GetFlag(FLAGS_relevance_threshold);
   o.evaluation.max_users = t.validation.max_users =
       absl::GetFlag(FLAGS_eval_max_users);
+  o.fold_in_users = absl::GetFlag(FLAGS_fold_in_users);
   o.published = absl::GetFlag(FLAGS_publish_evaluated)
                     ? PublishedModels::kEvaluated
                     : PublishedModels::kRefit;
@@ -290,6 +298,11 @@ absl::Status RunImport() {
         "--out DIR");
   }
   ASSIGN_OR_RETURN(o.data, SourceFromFlags());
+  if (!o.data.item_labels_path.empty()) {
+    return absl::InvalidArgumentError(
+        "import: --item_labels is for train (imported factors carry no user "
+        "prior, and labels are published only with what fold-in needs)");
+  }
   if (const auto c = absl::GetFlag(FLAGS_candidates)) o.ranking.candidates = *c;
   if (const auto w = absl::GetFlag(FLAGS_blend_weight))
     o.ranking.blend_weight = *w;

@@ -6,6 +6,9 @@ proto/recserve/v1/recommender.proto into <build>/python (see README.md):
 
     /usr/bin/python3 recserve_client.py --stubs build/python \
         --server localhost:50051 recommend --user 42 -n 10
+    /usr/bin/python3 recserve_client.py --stubs build/python \
+        recommend --user new --recent 50,172:5,181:4:2 \
+        --include_labels Comedy --explain
 
 Subcommands: recommend, similar, predict, info, health. Exit codes: 0
 success, 1 an RPC error (or health not SERVING), 2 a usage error.
@@ -49,6 +52,68 @@ def print_table(headers, rows, right):
         print(line.rstrip())
 
 
+def parse_recent(text):
+    """[(item_id, rating, weight)] from "item[:rating[:weight]],..."; raises
+    ValueError naming the entry (same syntax as recserve-cli --recent)."""
+    out = []
+    if not text:
+        return out
+    for entry, part in enumerate(text.split(","), 1):
+        fields = part.split(":")
+        if len(fields) > 3:
+            raise ValueError(f"recent entry {entry} '{part}': expected "
+                             "item[:rating[:weight]]")
+        if not fields[0]:
+            raise ValueError(f"recent entry {entry} '{part}': empty item id")
+        numbers = []
+        for name, value in zip(("rating", "weight"), fields[1:]):
+            try:
+                number = float(value)
+            except ValueError:
+                number = float("nan")
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError(f"recent entry {entry} '{part}': {name} "
+                                 f"'{value}' is not a finite number")
+            numbers.append(number)
+        rating, weight = (numbers + [0.0, 0.0])[:2]
+        if weight < 0:
+            raise ValueError(f"recent entry {entry} '{part}': weight must be "
+                             ">= 0")
+        out.append((fields[0], rating, weight))
+    return out
+
+
+def split_ids(text):
+    return [i for i in text.split(",") if i]
+
+
+def item_filter(pb2, args):
+    return pb2.ItemFilter(include_labels=split_ids(args.include_labels),
+                          exclude_labels=split_ids(args.exclude_labels),
+                          item_ids=split_ids(args.filter_items))
+
+
+def print_explanations(items):
+    """The terms of each explained item's scores, and what it is because of."""
+    explained = [(rank, i) for rank, i in enumerate(items, 1)
+                 if i.HasField("explanation")]
+    if not explained:
+        return
+    print("Why:")
+    for rank, item in explained:
+        e = item.explanation
+        rating = e.global_mean + e.user_bias + e.item_bias + e.interaction
+        print(f"  {rank}. {item.item_id}: rating {rating:.2f} = mean "
+              f"{e.global_mean:.2f} + user {e.user_bias:+.2f} + item "
+              f"{e.item_bias:+.2f} + interaction {e.interaction:+.2f}; "
+              f"retrieval {e.retrieval_score:.4f}, blend weight "
+              f"{e.blend_weight:.2f}")
+        if e.because:
+            print("     because: " + "; ".join(
+                f"{c.item_id}{' ' + c.title if c.title else ''} "
+                f"({c.share:+.4f})" for c in e.because))
+
+
 def print_items(items, score_header, whole_scores, with_rating):
     if not items:
         print("(no items)")
@@ -57,11 +122,15 @@ def print_items(items, score_header, whole_scores, with_rating):
     if with_rating:
         headers.append("predicted rating")
     titles = any(i.title for i in items)
-    genres = any(i.genres for i in items)
+    # An item's labels include its genres: one column, not both.
+    labels = any(i.labels for i in items)
+    genres = any(i.genres for i in items) and not labels
     if titles:
         headers.append("title")
     if genres:
         headers.append("genres")
+    if labels:
+        headers.append("labels")
     rows = []
     for rank, item in enumerate(items, 1):
         row = [str(rank), item.item_id,
@@ -72,6 +141,8 @@ def print_items(items, score_header, whole_scores, with_rating):
             row.append(item.title)
         if genres:
             row.append(", ".join(item.genres))
+        if labels:
+            row.append(", ".join(item.labels))
         rows.append(row)
     print_table(headers, rows, right={0, 2, 3} if with_rating else {0, 2})
 
@@ -136,18 +207,42 @@ def main():
                    help="comma-separated item ids never to return")
     p.add_argument("--include_seen", action="store_true")
     p.add_argument("--exact", action="store_true")
+    recent_help = ("recent interactions to fold in: comma-separated "
+                   "item[:rating[:weight]]")
+    p.add_argument("--recent", default="", help=recent_help)
+    p.add_argument("--explain", action="store_true",
+                   help="explain each item's scores")
+
+    def add_filter(p):
+        p.add_argument("--include_labels", default="",
+                       help="only items with one of these labels")
+        p.add_argument("--exclude_labels", default="",
+                       help="no items with any of these labels")
+        p.add_argument("--filter_items", default="",
+                       help="only these item ids")
+    add_filter(p)
     p = commands.add_parser("similar", help="the k most similar items")
-    p.add_argument("--item", required=True)
+    p.add_argument("--item", default="")
+    p.add_argument("--items", default="",
+                   help="several seed items, comma-separated")
     p.add_argument("-k", type=int, default=10)
+    add_filter(p)
     p = commands.add_parser("predict", help="a predicted rating")
     p.add_argument("--user", required=True)
     p.add_argument("--item", required=True)
+    p.add_argument("--recent", default="", help=recent_help)
     commands.add_parser("info", help="the model being served")
     p = commands.add_parser("health", help="the server's gRPC health")
     p.add_argument("--service", default="")
     args = parser.parse_args()
     if args.deadline <= 0:
         parser.error("--deadline must be positive")
+    if args.command == "similar" and not (args.item or args.items):
+        parser.error("similar needs --item or --items")
+    try:
+        recent = parse_recent(getattr(args, "recent", ""))
+    except ValueError as e:
+        parser.error(str(e))
 
     grpc, pb2, pb2_grpc = load_stubs(args.stubs)
     from google.protobuf import json_format
@@ -165,7 +260,10 @@ def main():
                 request = pb2.RecommendRequest(
                     user_id=args.user, n=args.n,
                     exclude_item_ids=[i for i in args.exclude.split(",") if i],
-                    include_seen=args.include_seen, exact=args.exact)
+                    include_seen=args.include_seen, exact=args.exact,
+                    recent=[pb2.Interaction(item_id=i, rating=r, weight=w)
+                            for i, r, w in recent],
+                    filter=item_filter(pb2, args), explain=args.explain)
                 answer = stub.Recommend(request, timeout=timeout)
                 if args.json:
                     return show(answer)
@@ -173,20 +271,33 @@ def main():
                       f"(model {answer.model_version})")
                 if answer.fallback:
                     print("(fallback: popular items for an unknown user)")
+                if answer.folded_in:
+                    print("(folded in from recent interactions)")
+                if answer.recent_unknown:
+                    print(f"(skipped {answer.recent_unknown} recent "
+                          "interactions with unknown items)")
                 print_items(answer.items, "score", answer.fallback, True)
+                print_explanations(answer.items)
             elif args.command == "similar":
+                seeds = ([args.item] if args.item else []) + split_ids(
+                    args.items)
                 answer = stub.SimilarItems(
-                    pb2.SimilarItemsRequest(item_id=args.item, k=args.k),
+                    pb2.SimilarItemsRequest(
+                        item_id=args.item, item_ids=split_ids(args.items),
+                        k=args.k, filter=item_filter(pb2, args)),
                     timeout=timeout)
                 if args.json:
                     return show(answer)
-                print(f"{len(answer.items)} items similar to item {args.item} "
-                      f"(model {answer.model_version})")
+                noun = "item" if len(seeds) == 1 else "items"
+                print(f"{len(answer.items)} items similar to {noun} "
+                      f"{', '.join(seeds)} (model {answer.model_version})")
                 print_items(answer.items, "similarity", False, False)
             elif args.command == "predict":
                 answer = stub.PredictRating(
-                    pb2.PredictRatingRequest(user_id=args.user,
-                                             item_id=args.item),
+                    pb2.PredictRatingRequest(
+                        user_id=args.user, item_id=args.item,
+                        recent=[pb2.Interaction(item_id=i, rating=r, weight=w)
+                                for i, r, w in recent]),
                     timeout=timeout)
                 if args.json:
                     return show(answer)
@@ -198,6 +309,8 @@ def main():
                                                   ("item", answer.item_known))
                                if not known]
                     print(f"(fallback: unknown {' and '.join(unknown)})")
+                if answer.folded_in:
+                    print("(folded in from recent interactions)")
             elif args.command == "info":
                 answer = stub.GetModelInfo(pb2.GetModelInfoRequest(),
                                            timeout=timeout)
@@ -207,6 +320,7 @@ def main():
                     answer, preserving_proto_field_name=True,
                     including_default_value_fields=True)
                 metrics = fields.pop("metrics", {})
+                fields["labels"] = ", ".join(fields.get("labels", [])) or "none"
                 for name in ("retrieval_index", "similarity_index"):
                     fields[name] = ", ".join(
                         f"{k} {v}" for k, v in fields[name].items())

@@ -18,6 +18,11 @@ struct ItemMetadata {
 // External item id -> metadata. Items without an entry simply have no title.
 using ItemCatalog = absl::flat_hash_map<std::string, ItemMetadata>;
 
+// External item id -> labels that filters can select by, beyond the genres
+// (e.g. "in_stock", "region:eu").
+using ItemLabelMap =
+    absl::flat_hash_map<std::string, std::vector<std::string>>;
+
 }  // namespace recserve
 
 #endif  // RECSERVE_CORE_DATA_ITEM_METADATA_H_

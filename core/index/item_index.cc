@@ -276,29 +276,54 @@ absl::StatusOr<std::vector<ScoredItem>> ItemIndex::Search(
   return out;
 }
 
+namespace {
+
+// Scores the rows `row_at(0 .. count)` of `vectors` against `query`.
+template <typename RowAt>
+std::vector<ScoredItem> ExactAmong(Eigen::Ref<const FactorMatrix> vectors,
+                                   IndexSpace space,
+                                   absl::Span<const float> query,
+                                   Eigen::Index count, RowAt row_at,
+                                   int32_t k) {
+  const int32_t d = static_cast<int32_t>(vectors.cols());
+  if (k < 1 || query.size() != static_cast<size_t>(d) || count == 0) {
+    return {};
+  }
+  const size_t keep = static_cast<size_t>(std::min<Eigen::Index>(k, count));
+  std::vector<float> q(query.begin(), query.end());
+  std::vector<float> normalized(d);
+  if (space == IndexSpace::kCosine) NormalizeInto(query.data(), d, q.data());
+  TopK<> top(keep);
+  for (Eigen::Index j = 0; j < count; ++j) {
+    const int32_t r = row_at(j);
+    const float* v = vectors.row(r).data();
+    if (space == IndexSpace::kCosine) {
+      NormalizeInto(v, d, normalized.data());
+      v = normalized.data();
+    }
+    top.Offer({r, Dot(q.data(), v, d)});
+  }
+  return top.Take();
+}
+
+}  // namespace
+
 std::vector<ScoredItem> ExactNeighbors(Eigen::Ref<const FactorMatrix> vectors,
                                        IndexSpace space,
                                        absl::Span<const float> query,
                                        int32_t k) {
-  const int32_t d = static_cast<int32_t>(vectors.cols());
-  if (k < 1 || query.size() != static_cast<size_t>(d) || vectors.rows() == 0) {
-    return {};
-  }
-  const size_t keep =
-      static_cast<size_t>(std::min<Eigen::Index>(k, vectors.rows()));
-  std::vector<float> q(query.begin(), query.end());
-  std::vector<float> row(d);
-  if (space == IndexSpace::kCosine) NormalizeInto(query.data(), d, q.data());
-  TopK<> top(keep);
-  for (Eigen::Index r = 0; r < vectors.rows(); ++r) {
-    const float* v = vectors.row(r).data();
-    if (space == IndexSpace::kCosine) {
-      NormalizeInto(v, d, row.data());
-      v = row.data();
-    }
-    top.Offer({static_cast<int32_t>(r), Dot(q.data(), v, d)});
-  }
-  return top.Take();
+  return ExactAmong(
+      vectors, space, query, vectors.rows(),
+      [](Eigen::Index j) { return static_cast<int32_t>(j); }, k);
+}
+
+std::vector<ScoredItem> ExactNeighborsAmong(
+    Eigen::Ref<const FactorMatrix> vectors, IndexSpace space,
+    absl::Span<const float> query, absl::Span<const int32_t> rows,
+    int32_t k) {
+  return ExactAmong(
+      vectors, space, query, static_cast<Eigen::Index>(rows.size()),
+      [rows](Eigen::Index j) { return rows[j]; }, k);
 }
 
 }  // namespace recserve

@@ -125,6 +125,11 @@ std::vector<ScoredItem> ExactNeighbors(Eigen::Ref<const FactorMatrix> vectors,
                                        IndexSpace space,
                                        absl::Span<const float> query,
                                        int32_t k);
+// The same among `rows` only (each in [0, vectors.rows()); a row listed
+// twice may be kept twice): the exact answer of a search restricted to them.
+std::vector<ScoredItem> ExactNeighborsAmong(
+    Eigen::Ref<const FactorMatrix> vectors, IndexSpace space,
+    absl::Span<const float> query, absl::Span<const int32_t> rows, int32_t k);
 
 }  // namespace recserve
 

@@ -20,6 +20,13 @@ ImplicitRowSolver::ImplicitRowSolver(Eigen::Map<const FactorMatrix> other,
 void ImplicitRowSolver::Solve(absl::Span<const int32_t> rows,
                               absl::Span<const float> confidences, Scratch* s,
                               Eigen::Ref<Eigen::RowVectorXf> out) const {
+  Form(rows, confidences, s);
+  out = Eigen::LLT<Eigen::MatrixXf, Eigen::Lower>(s->a).solve(s->b).transpose();
+}
+
+void ImplicitRowSolver::Form(absl::Span<const int32_t> rows,
+                             absl::Span<const float> confidences,
+                             Scratch* s) const {
   assert(rows.size() == confidences.size());
   const Eigen::Index k = other_.cols();
   const int64_t n = static_cast<int64_t>(rows.size());
@@ -37,7 +44,6 @@ void ImplicitRowSolver::Solve(absl::Span<const int32_t> rows,
     }
     s->a.selfadjointView<Eigen::Lower>().rankUpdate(s->gathered.transpose());
   }
-  out = Eigen::LLT<Eigen::MatrixXf, Eigen::Lower>(s->a).solve(s->b).transpose();
 }
 
 }  // namespace recserve

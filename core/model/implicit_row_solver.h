@@ -65,6 +65,11 @@ class ImplicitRowSolver final {
   void Solve(absl::Span<const int32_t> rows,
              absl::Span<const float> confidences, Scratch* scratch,
              Eigen::Ref<Eigen::RowVectorXf> out) const;
+  // Only forms the system: scratch->a (lower triangle) and scratch->b of the
+  // problem above, for callers that need more than x (explanations solve
+  // against a as well).
+  void Form(absl::Span<const int32_t> rows,
+            absl::Span<const float> confidences, Scratch* scratch) const;
 
   int32_t dimensions() const { return static_cast<int32_t>(other_.cols()); }
 

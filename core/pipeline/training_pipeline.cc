@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "core/base/status_macros.h"
 #include "core/base/stopwatch.h"
 #include "core/data/rating_dedup.h"
@@ -182,6 +184,20 @@ void AddGenreAgreement(const Dataset& known, const ItemCatalog& catalog,
   }
 }
 
+absl::Status CheckOptions(const TrainingPipelineOptions& options) {
+  if (!(options.fold_in_users >= 0 && options.fold_in_users < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in_users must be in [0, 1), got ", options.fold_in_users));
+  }
+  if (!options.data.item_labels_path.empty() &&
+      !options.training.train_retrieval) {
+    return absl::InvalidArgumentError(
+        "item labels need retrieval embeddings: the snapshots that carry "
+        "labels are those the server can fold users into");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void SetSeedAndThreads(uint64_t seed, int32_t threads,
@@ -197,6 +213,7 @@ void SetSeedAndThreads(uint64_t seed, int32_t threads,
 absl::StatusOr<TrainingRun> RunTrainingPipeline(
     const TrainingPipelineOptions& options, const PipelineObserver& observer) {
   const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(CheckOptions(options));
   ASSIGN_OR_RETURN(LoadedData data, LoadRatings(options.data, observer));
   ItemCatalog catalog;
   if (!options.data.items_path.empty()) {
@@ -205,6 +222,17 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
         ReadItems(options.data.items_path, options.data.items, &catalog));
     if (observer.on_items_read) {
       observer.on_items_read(options.data.items_path, items);
+    }
+  }
+  // Read before training, so that a bad file fails the run early.
+  std::optional<ItemLabelMap> labels;
+  if (!options.data.item_labels_path.empty()) {
+    ASSIGN_OR_RETURN(
+        const ItemLabelReadReport read,
+        ReadItemLabels(options.data.item_labels_path, options.data.item_labels,
+                       &labels.emplace()));
+    if (observer.on_item_labels_read) {
+      observer.on_item_labels_read(options.data.item_labels_path, read);
     }
   }
   TrainingRun run;
@@ -224,6 +252,21 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
                       options.evaluation);
     if (observer.on_evaluated) observer.on_evaluated(*run.evaluation);
     run.metrics = EvaluationToJson(*run.evaluation);
+  }
+  // Before the refit, which takes the training ratings apart.
+  if (data.evaluate && options.fold_in_users > 0 &&
+      run.trained.retrieval.has_value()) {
+    const FoldInSplit split = SplitFoldInUsers(
+        data.split.train, options.fold_in_users, options.data.seed);
+    if (!split.users.empty()) {
+      if (observer.on_fold_in_start) observer.on_fold_in_start(split);
+      ASSIGN_OR_RETURN(
+          run.fold_in,
+          EvaluateFoldIn(split, ChosenSettings(options.training, run.trained),
+                         options.evaluation));
+      if (observer.on_fold_in) observer.on_fold_in(*run.fold_in);
+      AddFoldInMetrics(*run.fold_in, &run.metrics);
+    }
   }
 
   // What is published: the models, and the ratings they know (seen lists,
@@ -257,6 +300,16 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     everything = EveryRating(&data, NewIds::kLeaveOut);
     known = &everything;
   }
+  if (labels.has_value()) {
+    ItemLabelSummary& summary = run.labels.emplace();
+    summary.unknown_items = KeepLabelsOf(known->items, &*labels);
+    summary.items = static_cast<int64_t>(labels->size());
+    absl::flat_hash_set<absl::string_view> distinct;
+    for (const auto& [item, item_labels] : *labels) {
+      distinct.insert(item_labels.begin(), item_labels.end());
+    }
+    summary.distinct_labels = static_cast<int64_t>(distinct.size());
+  }
   if (!catalog.empty()) {
     AddGenreAgreement(*known, catalog, *model, retrieval, options.evaluation,
                       &run.metrics);
@@ -288,10 +341,14 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
         std::string(AlgorithmName(options.training.rating.algorithm));
     contents.training_params = run.params;
     contents.metrics = run.metrics;
+    const FoldInParams fold_in =
+        FoldInParamsOf(refit.has_value() ? *refit : run.trained);
     if (retrieval != nullptr) {
       contents.retrieval = retrieval;
       contents.retrieval_params = run.params["retrieval"];
       contents.ranking = run.trained.ranking;
+      contents.fold_in = &fold_in;
+      if (labels.has_value()) contents.labels = &*labels;
     }
     ASSIGN_OR_RETURN(const PublishedVersion published,
                      PublishWithIndexes(contents, options.output));
@@ -323,6 +380,12 @@ nlohmann::json TrainingReportJson(const TrainingRun& run) {
                        {"seconds", s.seconds}});
   }
   report["history"] = history;
+  if (run.fold_in.has_value()) report["fold_in"] = FoldInToJson(*run.fold_in);
+  if (run.labels.has_value()) {
+    report["item_labels"] = {{"items", run.labels->items},
+                             {"distinct_labels", run.labels->distinct_labels},
+                             {"unknown_items", run.labels->unknown_items}};
+  }
   return report;
 }
 

@@ -8,13 +8,14 @@
 //     two-stage ranking on validation inside the training ratings
 //     (core/train/two_stage_trainer.h);
 //  3. evaluate on the held-out ratings beside popularity
-//     (core/eval/evaluation_report.h);
+//     (core/eval/evaluation_report.h), and measure request-time fold-in on
+//     users held out of training (fold_in_evaluation.h);
 //  4. when it publishes, refit both models on every input rating with the
 //     settings validation chose (PublishedModels::kRefit, the default), so
 //     that the published snapshot knows everything it was given;
 //  5. publish a snapshot version, with its HNSW indexes when asked.
 // Without a held-out split (SplitSpec none) step 3 and 4 are skipped: the
-// models are trained on every rating already.
+// models are trained on every rating already, and nothing is evaluated.
 
 #include <cstdint>
 #include <functional>
@@ -23,12 +24,14 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/data/item_label_reader.h"
 #include "core/data/item_reader.h"
 #include "core/data/rating_reader.h"
 #include "core/data/split.h"
 #include "core/eval/evaluation_report.h"
 #include "core/eval/topn_evaluation.h"
 #include "core/index/item_index.h"
+#include "core/pipeline/fold_in_evaluation.h"
 #include "core/train/two_stage_trainer.h"
 
 namespace recserve {
@@ -49,6 +52,12 @@ struct RatingSource {
   // Optional item metadata (titles and genres).
   std::string items_path;
   ItemReadOptions items;
+  // Optional item labels beyond the genres, for the server's filters
+  // (format: item_label_reader.h). Published with the snapshot for the items
+  // it holds (labels of other items are counted and ignored). Needs
+  // retrieval embeddings (the snapshot format that carries labels has them).
+  std::string item_labels_path;
+  ItemLabelReadOptions item_labels;
 };
 
 // Which models a training run publishes.
@@ -80,6 +89,13 @@ struct TrainingPipelineOptions {
   TopNOptions evaluation;
   PublishedModels published = PublishedModels::kRefit;
   SnapshotOutput output;
+  // Share of the users with at least 2 training ratings held out of training
+  // to measure request-time fold-in (fold_in_evaluation.h), with the
+  // settings validation chose; in [0, 1), 0 turns it off. It costs two more
+  // trainings (without validation). Skipped without a split (nothing is
+  // evaluated) and without retrieval embeddings (nothing is folded in).
+  // Default 0.1.
+  double fold_in_users = 0.1;
 };
 
 // What the run saw and did. Reported to the observer as it happens.
@@ -92,12 +108,27 @@ struct DataSummary {
   int64_t catalog_items = 0;  // items with metadata
 };
 
+// What became of the item labels file.
+struct ItemLabelSummary {
+  // Items of the data (the published items when publishing, else the
+  // training set's) that got labels, and the distinct labels among them.
+  int64_t items = 0;
+  int64_t distinct_labels = 0;
+  // Items of the file that the data lacks, ignored.
+  int64_t unknown_items = 0;
+};
+
 struct TrainingRun {
   DataSummary data;
   // The models as evaluated, and the choices validation made.
   TwoStageTrainingResult trained;
   // Held-out evaluation; nullopt without a split.
   std::optional<EvaluationReport> evaluation;
+  // Request-time fold-in on held-out users; nullopt when not run (see
+  // TrainingPipelineOptions::fold_in_users).
+  std::optional<FoldInEvaluation> fold_in;
+  // Set when an item labels file was given.
+  std::optional<ItemLabelSummary> labels;
   // Whether the published models were refitted on every input rating, and
   // how long that took.
   bool refitted = false;
@@ -121,11 +152,17 @@ struct PipelineObserver {
       on_ratings_read;
   std::function<void(const std::string& path, const ItemReadReport&)>
       on_items_read;
+  std::function<void(const std::string& path, const ItemLabelReadReport&)>
+      on_item_labels_read;
   std::function<void(const DataSummary&)> on_data;
   // Phases and epochs of every model trained.
   TrainingObserver training;
   std::function<void(const TwoStageTrainingResult&)> on_trained;
   std::function<void(const EvaluationReport&)> on_evaluated;
+  // Before the fold-in evaluation trains its two models (their phases and
+  // epochs are not reported), and after it.
+  std::function<void(const FoldInSplit&)> on_fold_in_start;
+  std::function<void(const FoldInEvaluation&)> on_fold_in;
   // Before the refit on every input rating starts.
   std::function<void(const DataSummary& all)> on_refit;
   std::function<void(const TrainingRun&)> on_published;
@@ -137,8 +174,10 @@ void SetSeedAndThreads(uint64_t seed, int32_t threads,
                        TrainingPipelineOptions* options);
 
 // Runs the pipeline above. Errors: InvalidArgument for inconsistent options
-// (no ratings, both a ratings file and a train/test pair, ...), and those of reading, training, publishing and
-// building indexes, each naming the file or the setting.
+// (no ratings, both a ratings file and a train/test pair, fold_in_users out
+// of range, item labels without retrieval, ...), and those of reading,
+// training, publishing and building indexes, each naming the file or the
+// setting.
 absl::StatusOr<TrainingRun> RunTrainingPipeline(
     const TrainingPipelineOptions& options,
     const PipelineObserver& observer = {});
@@ -147,7 +186,9 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
 // timing of `run`, the rating model's epoch history, and "published":
 // "refit" (refitted on every input rating after evaluation), "evaluated"
 // (the evaluated models), "all_ratings" (nothing held out: trained on every
-// rating) or "none" (nothing published).
+// rating) or "none" (nothing published); "fold_in" (FoldInToJson) when the
+// fold-in evaluation ran and "item_labels" (items, distinct_labels,
+// unknown_items) when labels were given.
 nlohmann::json TrainingReportJson(const TrainingRun& run);
 
 }  // namespace recserve

@@ -5,64 +5,19 @@
 #include <numeric>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
 #include "core/base/stopwatch.h"
 #include "core/base/top_k.h"
 #include "core/model/two_stage_ranker.h"
+#include "core/serve/item_filter.h"
+#include "core/serve/removed_items.h"
+#include "core/serve/request_checks.h"
 
 namespace recserve {
 namespace {
-
-absl::Status CheckId(absl::string_view field, absl::string_view id,
-                     const ServingLimits& limits) {
-  if (id.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is empty"));
-  }
-  if (static_cast<int64_t>(id.size()) > limits.max_id_length) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is ", id.size(), " bytes long; the maximum is ",
-                     limits.max_id_length));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckCount(absl::string_view field, int32_t value,
-                        const ServingLimits& limits) {
-  if (value < 1 || value > limits.max_results) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be in [1, ", limits.max_results, "], got ", value));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckRecommendQuery(const RecommendQuery& q,
-                                 const ServingLimits& limits,
-                                 const ServingPolicy& policy) {
-  RETURN_IF_ERROR(CheckId("user_id", q.user_id, limits));
-  RETURN_IF_ERROR(CheckCount("n", q.n, limits));
-  if (static_cast<int64_t>(q.exclude_item_ids.size()) > limits.max_exclusions) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("exclude_item_ids has ", q.exclude_item_ids.size(),
-                     " ids; the maximum is ", limits.max_exclusions));
-  }
-  if (q.candidates < 0 || q.candidates > limits.max_candidates) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("candidates must be in [0, ", limits.max_candidates,
-                     "] (0 = the model's default), got ", q.candidates));
-  }
-  if (q.ef < 0 || q.ef > limits.max_ef) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ef must be in [0, ", limits.max_ef,
-                     "] (0 = the server's default), got ", q.ef));
-  }
-  if (q.exact && !policy.allow_exact) {
-    return absl::InvalidArgumentError(
-        "exact retrieval is disabled on this server");
-  }
-  return absl::OkStatus();
-}
 
 absl::Status CheckIndex(const char* name, const ItemIndex* index,
                         IndexSpace space,
@@ -81,21 +36,6 @@ absl::Status CheckIndex(const char* name, const ItemIndex* index,
   return absl::OkStatus();
 }
 
-// The best `k` of both lists (which score an item alike), best first.
-std::vector<ScoredItem> MergeNeighbors(std::vector<ScoredItem> a,
-                                       const std::vector<ScoredItem>& b,
-                                       int32_t k) {
-  a.insert(a.end(), b.begin(), b.end());
-  std::sort(a.begin(), a.end(), RankingOrder());
-  a.erase(std::unique(a.begin(), a.end(),
-                      [](const ScoredItem& x, const ScoredItem& y) {
-                        return x.item == y.item;
-                      }),
-          a.end());
-  if (static_cast<int32_t>(a.size()) > k) a.resize(k);
-  return a;
-}
-
 }  // namespace
 
 const char* RetrievalPathName(RetrievalPath path) {
@@ -108,6 +48,10 @@ const char* RetrievalPathName(RetrievalPath path) {
       return "norm_scan";
     case RetrievalPath::kHnswMerge:
       return "hnsw";
+    case RetrievalPath::kAllowedScan:
+      return "allowed_scan";
+    case RetrievalPath::kLabelScan:
+      return "label_scan";
   }
   return "unknown";
 }
@@ -148,6 +92,22 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
             });
   model->norm_scan_ =
       std::make_unique<NormOrderedScan>(vectors, norm_scan_items);
+  if (snapshot->num_labels() > 0) {
+    std::vector<std::vector<int32_t>> lists(snapshot->num_labels());
+    for (int32_t item = 0; item < snapshot->num_items(); ++item) {
+      for (const int32_t label : snapshot->ItemLabels(item)) {
+        lists[label].push_back(item);
+      }
+    }
+    model->label_lists_ = std::make_unique<NormOrderedLists>(
+        vectors, std::move(lists), norm_scan_items);
+  }
+  if (snapshot->fold_in() != nullptr && snapshot->has_retrieval()) {
+    model->fold_in_ = std::make_unique<UserFoldIn>(
+        snapshot->item_factors(), snapshot->item_bias(),
+        snapshot->global_mean(), snapshot->item_embeddings(),
+        *snapshot->fold_in());
+  }
   model->snapshot_ = std::move(snapshot);
   model->retrieval_ = std::move(retrieval);
   model->similarity_ = std::move(similarity);
@@ -156,138 +116,199 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
   return std::shared_ptr<const ServingModel>(std::move(model));
 }
 
-// The user's training items and the request's exclusions, as bits in a
-// per-thread bitmap over the catalog: set on construction, cleared on
-// destruction, so a request costs O(removed) and no allocation once the
-// thread's bitmap has grown to the catalog. The scan asks about every row it
-// keeps, which made binary searches over the seen items a visible share of
-// Recommend's profile.
-// One live object per thread (a second one, which nothing creates today,
-// falls back to binary searches).
-class ServingModel::RemovedItems {
- public:
-  RemovedItems(int32_t num_items, absl::Span<const int32_t> seen,
-               std::vector<int32_t> excluded)
-      : seen_(seen), excluded_(std::move(excluded)) {
-    std::sort(excluded_.begin(), excluded_.end());
-    excluded_.erase(std::unique(excluded_.begin(), excluded_.end()),
-                    excluded_.end());
-    Bitmap& bitmap = ThreadBitmap();
-    if (bitmap.in_use) return;
-    bitmap.in_use = true;
-    bits_ = &bitmap.bits;
-    const size_t words = (static_cast<size_t>(num_items) + 63) / 64;
-    if (bits_->size() < words) bits_->resize(words, 0);
-    for (const int32_t i : seen_) Set(i);
-    for (const int32_t i : excluded_) Set(i);
-  }
-  ~RemovedItems() {
-    if (bits_ == nullptr) return;
-    for (const int32_t i : seen_) (*bits_)[i >> 6] = 0;
-    for (const int32_t i : excluded_) (*bits_)[i >> 6] = 0;
-    ThreadBitmap().in_use = false;
-  }
-  RemovedItems(const RemovedItems&) = delete;
-  RemovedItems& operator=(const RemovedItems&) = delete;
+// The user vectors one request ranks with. Spans point into the snapshot or
+// into `folded`, so this must not be copied once set.
+struct ServingModel::UserSide {
+  bool known = false;        // in the snapshot
+  int32_t user = kUnknownIndex;
+  bool folded = false;       // computed from recent interactions
+  bool has_vectors = false;  // known or folded
+  FoldedInUser folded_user;
+  absl::Span<const float> retrieval;
+  absl::Span<const float> factors;
+  float bias = 0.0f;
+  // The interactions the vectors come from (training and recent), when
+  // asked for and the snapshot can fold in.
+  std::vector<UserInteraction> interactions;
+  std::vector<int32_t> recent_items;  // the known recent items
 
-  bool contains(int32_t item) const {
-    if (bits_ != nullptr) return ((*bits_)[item >> 6] >> (item & 63)) & 1;
-    return std::binary_search(seen_.begin(), seen_.end(), item) ||
-           std::binary_search(excluded_.begin(), excluded_.end(), item);
-  }
-  // At least the number of distinct items removed.
-  size_t size() const { return seen_.size() + excluded_.size(); }
+  UserSide() = default;
+  UserSide(const UserSide&) = delete;
+  UserSide& operator=(const UserSide&) = delete;
 
- private:
-  struct Bitmap {
-    std::vector<uint64_t> bits;
-    bool in_use = false;
-  };
-  static Bitmap& ThreadBitmap() {
-    thread_local Bitmap bitmap;
-    return bitmap;
+  // The rating model's unclamped score μ + b_u + b_i + p_u·q_i; without
+  // vectors, μ + b_i (kUnknownIndex items: no item terms).
+  float Score(const Snapshot& s, int32_t item) const {
+    if (!folded) return s.Score(known ? user : kUnknownIndex, item);
+    float score = s.global_mean() + bias;
+    if (item != kUnknownIndex) {
+      score += s.item_bias()[item];
+      score += Eigen::Map<const Eigen::RowVectorXf>(
+                   factors.data(), static_cast<Eigen::Index>(factors.size()))
+                   .dot(s.item_factors().row(item));
+    }
+    return score;
   }
-  void Set(int32_t item) { (*bits_)[item >> 6] |= uint64_t{1} << (item & 63); }
-
-  absl::Span<const int32_t> seen_;
-  std::vector<int32_t> excluded_;
-  std::vector<uint64_t>* bits_ = nullptr;  // the thread's, while held
 };
 
-absl::StatusOr<std::vector<ScoredItem>> ServingModel::Retrieve(
-    int32_t user, int32_t pool, const RemovedItems& removed, bool exact,
-    int32_t ef, Recommendation* out) const {
-  const Eigen::Map<const FactorMatrix> users = user_vectors();
-  const absl::Span<const float> query(users.row(user).data(), users.cols());
-  const int32_t items = snapshot_->num_items();
-  // Ask for enough that the removed items cannot shrink the pool.
-  const int32_t wanted = static_cast<int32_t>(std::min<int64_t>(
-      items,
-      static_cast<int64_t>(pool) + static_cast<int64_t>(removed.size())));
-  std::vector<ScoredItem> found;
-  out->ef = 0;
-  out->items_scanned = 0;
-  if (exact) {
-    out->retrieval_path = RetrievalPath::kExact;
-    found = ExactNeighbors(item_vectors(), IndexSpace::kInnerProduct, query,
-                           wanted);
-  } else {
-    out->retrieval_path = RetrievalPath::kNormScan;
-    // The scan skips removed items itself, so it needs only the pool.
-    NormScanResult scanned =
-        norm_scan_->Top(query, std::min(pool, items),
-                        [&](int32_t item) { return removed.contains(item); });
-    out->items_scanned = scanned.items_read;
-    found = std::move(scanned.top);
-    if (!scanned.exact) {
-      out->retrieval_path = RetrievalPath::kHnswMerge;
-      out->ef = std::max(ef, wanted);
-      ASSIGN_OR_RETURN(const std::vector<ScoredItem> searched,
-                       retrieval_->Search(query, wanted, out->ef));
-      found = MergeNeighbors(std::move(found), searched, wanted);
+absl::Status ServingModel::ResolveUser(
+    int32_t user, const std::vector<RecentInteraction>& recent,
+    bool keep_interactions, UserSide* side, int32_t* recent_unknown) const {
+  const Snapshot& s = *snapshot_;
+  side->known = user != kUnknownIndex;
+  side->user = user;
+  if (!recent.empty() && fold_in_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "recent interactions need a model that records how to fold users in; "
+        "snapshot ",
+        s.version(), " (format ", s.manifest().format_version,
+        ") does not: retrain it with this version of the trainer"));
+  }
+  std::vector<UserInteraction> interactions;
+  const bool training_items =
+      fold_in_ != nullptr && side->known && (keep_interactions || !recent.empty());
+  if (training_items) {
+    const absl::Span<const int32_t> seen = s.SeenItems(user);
+    const absl::Span<const float> ratings = s.SeenRatings(user);
+    interactions.reserve(seen.size() + recent.size());
+    for (size_t j = 0; j < seen.size(); ++j) {
+      interactions.push_back({seen[j], ratings[j], 1.0f});
     }
   }
-  std::vector<ScoredItem> kept;
-  kept.reserve(std::min<size_t>(found.size(), pool));
-  for (const ScoredItem& n : found) {
-    if (static_cast<int32_t>(kept.size()) == pool) break;
-    if (!removed.contains(n.item)) kept.push_back(n);
+  for (const RecentInteraction& x : recent) {
+    const int32_t item = s.FindItem(x.item_id);
+    if (item == kUnknownIndex) {
+      ++*recent_unknown;
+      continue;
+    }
+    side->recent_items.push_back(item);
+    interactions.push_back({item, static_cast<float>(x.rating),
+                            x.weight == 0.0 ? 1.0f
+                                            : static_cast<float>(x.weight)});
   }
-  return kept;
+  if (!side->recent_items.empty()) {
+    side->folded_user = fold_in_->FoldIn(interactions);
+    side->folded = true;
+    side->has_vectors = true;
+    const FoldedInUser& f = side->folded_user;
+    side->retrieval = absl::MakeConstSpan(f.embedding.data(), f.embedding.size());
+    side->factors = absl::MakeConstSpan(f.factors.data(), f.factors.size());
+    side->bias = f.bias;
+  } else if (side->known) {
+    side->has_vectors = true;
+    const Eigen::Map<const FactorMatrix> users = user_vectors();
+    side->retrieval = absl::MakeConstSpan(users.row(user).data(), users.cols());
+    side->factors = absl::MakeConstSpan(s.user_factors().row(user).data(),
+                                        s.factors());
+    side->bias = s.user_bias()[user];
+  }
+  if (keep_interactions && fold_in_ != nullptr) {
+    side->interactions = std::move(interactions);
+  }
+  return absl::OkStatus();
+}
+
+void ServingModel::Explain(const UserSide& side,
+                           absl::Span<const ScoredItem> pool,
+                           Recommendation* out) const {
+  const Snapshot& s = *snapshot_;
+  absl::flat_hash_map<int32_t, float> retrieval_scores;
+  retrieval_scores.reserve(out->items.size());
+  for (const RecommendedItem& r : out->items) retrieval_scores[r.item] = 0.0f;
+  for (const ScoredItem& c : pool) {
+    auto it = retrieval_scores.find(c.item);
+    if (it != retrieval_scores.end()) it->second = c.score;
+  }
+  std::vector<int32_t> items;
+  items.reserve(out->items.size());
+  for (RecommendedItem& r : out->items) {
+    ItemExplanation& e = r.explanation;
+    e.global_mean = s.global_mean();
+    e.item_bias = s.item_bias()[r.item];
+    e.blend_weight = out->fallback ? 0.0f : s.ranking().blend_weight;
+    if (side.has_vectors) {
+      e.user_bias = side.bias;
+      e.interaction = side.Score(s, r.item) - e.global_mean - e.user_bias -
+                      e.item_bias;
+    }
+    e.retrieval_score = retrieval_scores[r.item];
+    items.push_back(r.item);
+  }
+  if (side.interactions.empty() || !side.has_vectors || fold_in_ == nullptr) {
+    return;
+  }
+  // An item both trained on and recent is one column, with both terms.
+  std::vector<int32_t> interacted;
+  const Eigen::MatrixXf shares =
+      fold_in_->Explain(side.interactions, items, &interacted);
+  std::vector<Contribution> row;
+  for (size_t r = 0; r < items.size(); ++r) {
+    row.clear();
+    for (size_t j = 0; j < interacted.size(); ++j) {
+      row.push_back({interacted[j], shares(static_cast<Eigen::Index>(r),
+                                           static_cast<Eigen::Index>(j))});
+    }
+    const size_t keep = std::min<size_t>(row.size(), kMaxContributions);
+    std::partial_sort(row.begin(), row.begin() + keep, row.end(),
+                      [](const Contribution& a, const Contribution& b) {
+                        return RanksAhead(a.share, a.item, b.share, b.item);
+                      });
+    out->items[r].explanation.because.assign(row.begin(), row.begin() + keep);
+  }
 }
 
 absl::StatusOr<Recommendation> ServingModel::Recommend(
     const RecommendQuery& q, const ServingLimits& limits,
     const ServingPolicy& policy) const {
-  RETURN_IF_ERROR(CheckRecommendQuery(q, limits, policy));
   const Snapshot& s = *snapshot_;
+  RETURN_IF_ERROR(CheckRecommendQuery(q, s.rating_scale(), limits, policy));
+  ASSIGN_OR_RETURN(const ResolvedFilter filter,
+                   ResolvedFilter::Resolve(q.filter, s));
   const int32_t user = s.FindUser(q.user_id);
-  if (user == kUnknownIndex && !policy.fallbacks) {
+  Recommendation out;
+  UserSide side;
+  RETURN_IF_ERROR(
+      ResolveUser(user, q.recent, q.explain, &side, &out.recent_unknown));
+  if (!side.has_vectors && !policy.fallbacks) {
     return absl::NotFoundError(
-        absl::StrCat("unknown user_id \"", q.user_id, "\""));
+        absl::StrCat("unknown user_id \"", q.user_id, "\"",
+                     q.recent.empty() ? "" : " and no known recent item"));
   }
   std::vector<int32_t> excluded;
-  excluded.reserve(q.exclude_item_ids.size());
+  excluded.reserve(q.exclude_item_ids.size() + side.recent_items.size());
   for (const std::string& id : q.exclude_item_ids) {
     const int32_t item = s.FindItem(id);
     if (item != kUnknownIndex) excluded.push_back(item);
+  }
+  if (!q.include_seen) {
+    excluded.insert(excluded.end(), side.recent_items.begin(),
+                    side.recent_items.end());
   }
   const RemovedItems removed(s.num_items(),
                              q.include_seen || user == kUnknownIndex
                                  ? absl::Span<const int32_t>()
                                  : s.SeenItems(user),
                              std::move(excluded));
+  out.folded_in = side.folded;
+  out.filtered = filter.active();
+  out.allowed_fraction =
+      s.num_items() == 0
+          ? 1.0
+          : static_cast<double>(AllowedBound(filter)) / s.num_items();
+  out.explained = q.explain;
 
-  Recommendation out;
-  if (user == kUnknownIndex) {
+  if (!side.has_vectors) {
     out.fallback = true;
     const absl::Span<const int32_t> popularity = s.item_popularity();
     for (const int32_t item : by_popularity_) {
       if (static_cast<int32_t>(out.items.size()) == q.n) break;
-      if (removed.contains(item)) continue;
-      out.items.push_back({item, static_cast<float>(popularity[item]),
-                           s.Predict(kUnknownIndex, item)});
+      if (removed.contains(item) || !filter.Allows(item)) continue;
+      RecommendedItem& r = out.items.emplace_back();
+      r.item = item;
+      r.score = static_cast<float>(popularity[item]);
+      r.predicted_rating = s.Predict(kUnknownIndex, item);
     }
+    if (q.explain) Explain(side, {}, &out);
     return out;
   }
 
@@ -298,72 +319,140 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
                : std::min(s.ranking().candidates, limits.max_candidates));
   int32_t ef = q.ef > 0 ? q.ef : policy.ef;
   if (ef <= 0) ef = std::max(100, 2 * pool);
-  ASSIGN_OR_RETURN(const std::vector<ScoredItem> candidates,
-                   Retrieve(user, pool, removed, q.exact, ef, &out));
+  ASSIGN_OR_RETURN(
+      const std::vector<ScoredItem> candidates,
+      Retrieve(side.retrieval, pool, removed, filter, q.exact, ef, &out));
   out.candidates = pool;
   out.retrieval_seconds = SecondsSince(start);
 
   const auto rerank_start = std::chrono::steady_clock::now();
   const TwoStageRanker ranker(s.rating_scale(), s.ranking().blend_weight);
   const std::vector<RankedItem> ranked = ranker.Rank(
-      candidates, [&](int32_t item) { return s.Score(user, item); }, q.n);
+      candidates, [&](int32_t item) { return side.Score(s, item); }, q.n);
   out.items.reserve(ranked.size());
   for (const RankedItem& r : ranked) {
-    out.items.push_back(
-        {r.item, r.score, s.rating_scale().Clamp(r.rating_score)});
+    RecommendedItem& item = out.items.emplace_back();
+    item.item = r.item;
+    item.score = r.score;
+    item.predicted_rating = s.rating_scale().Clamp(r.rating_score);
   }
+  if (q.explain) Explain(side, candidates, &out);
   out.rerank_seconds = SecondsSince(rerank_start);
   return out;
 }
 
-absl::StatusOr<std::vector<SimilarItem>> ServingModel::SimilarItems(
-    absl::string_view item_id, int32_t k, const ServingLimits& limits,
+absl::StatusOr<SimilarItemsResult> ServingModel::SimilarItems(
+    const SimilarItemsQuery& q, const ServingLimits& limits,
     const ServingPolicy& policy) const {
-  RETURN_IF_ERROR(CheckId("item_id", item_id, limits));
-  RETURN_IF_ERROR(CheckCount("k", k, limits));
-  const int32_t item = snapshot_->FindItem(item_id);
-  if (item == kUnknownIndex) {
-    return absl::NotFoundError(
-        absl::StrCat("unknown item_id \"", item_id, "\""));
+  const Snapshot& s = *snapshot_;
+  if (q.item_ids.empty()) {
+    return absl::InvalidArgumentError("item_id is empty (and no item_ids)");
   }
+  if (static_cast<int64_t>(q.item_ids.size()) > limits.max_seeds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("item_ids has ", q.item_ids.size(),
+                     " ids; the maximum is ", limits.max_seeds));
+  }
+  for (size_t i = 0; i < q.item_ids.size(); ++i) {
+    RETURN_IF_ERROR(CheckId(
+        q.item_ids.size() == 1 ? std::string("item_id")
+                               : absl::StrCat("item_ids[", i, "]"),
+        q.item_ids[i], limits));
+  }
+  RETURN_IF_ERROR(CheckCount("k", q.k, limits));
+  RETURN_IF_ERROR(CheckFilterSizes(q.filter, limits));
+  ASSIGN_OR_RETURN(const ResolvedFilter filter,
+                   ResolvedFilter::Resolve(q.filter, s));
+  std::vector<int32_t> seeds;
+  for (const std::string& id : q.item_ids) {
+    const int32_t item = s.FindItem(id);
+    if (item != kUnknownIndex) seeds.push_back(item);
+  }
+  if (seeds.empty()) {
+    return absl::NotFoundError(
+        q.item_ids.size() == 1
+            ? absl::StrCat("unknown item_id \"", q.item_ids[0], "\"")
+            : absl::StrCat("none of the ", q.item_ids.size(),
+                           " item_ids is known"));
+  }
+  std::sort(seeds.begin(), seeds.end());
+  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
   const Eigen::Map<const FactorMatrix> vectors = item_vectors();
-  const absl::Span<const float> query(vectors.row(item).data(), vectors.cols());
-  const int32_t wanted = std::min(k + 1, snapshot_->num_items());
+  // One seed: its vector. Several: the mean of their unit vectors, so that
+  // each seed counts alike whatever its norm.
+  Eigen::RowVectorXf query = vectors.row(seeds[0]);
+  if (seeds.size() > 1) {
+    query.setZero(vectors.cols());
+    for (const int32_t seed : seeds) {
+      const float norm = vectors.row(seed).norm();
+      if (norm > 0.0f) query += vectors.row(seed) / norm;
+    }
+    query /= static_cast<float>(seeds.size());
+  }
+  const absl::Span<const float> query_span(query.data(), query.size());
+  const auto is_seed = [&](int32_t item) {
+    return std::binary_search(seeds.begin(), seeds.end(), item);
+  };
+  const auto seed_count = static_cast<int32_t>(seeds.size());
+  const int32_t wanted = std::min(q.k + seed_count, s.num_items());
   int32_t ef = policy.ef > 0 ? policy.ef : std::max(100, 2 * wanted);
   ef = std::min(std::max(ef, wanted), std::max(limits.max_ef, wanted));
-  ASSIGN_OR_RETURN(const std::vector<ScoredItem> found,
-                   similarity_->Search(query, wanted, ef));
-  std::vector<SimilarItem> out;
-  out.reserve(k);
+
+  SimilarItemsResult out;
+  out.filtered = filter.active();
+  out.allowed_fraction =
+      static_cast<double>(AllowedBound(filter)) / s.num_items();
+  std::vector<ScoredItem> found;
+  if (!filter.active()) {
+    ASSIGN_OR_RETURN(found, similarity_->Search(query_span, wanted, ef));
+  } else if (filter.has_allow_list() ||
+             AllowedBound(filter) <= kExactAllowedItems) {
+    found = ExactNeighborsAmong(vectors, IndexSpace::kCosine, query_span,
+                                AllowedItems(filter, is_seed), q.k);
+  } else {
+    int32_t ef_used = 0;
+    ASSIGN_OR_RETURN(
+        found, SearchPassing(*similarity_, IndexSpace::kCosine, query_span,
+                             q.k, ef, out.allowed_fraction, filter, is_seed,
+                             seed_count, {}, &ef_used));
+  }
+  out.items.reserve(q.k);
   for (const ScoredItem& n : found) {
-    if (n.item == item) continue;
-    if (static_cast<int32_t>(out.size()) == k) break;
-    out.push_back({n.item, n.score});
+    if (is_seed(n.item)) continue;
+    if (static_cast<int32_t>(out.items.size()) == q.k) break;
+    out.items.push_back({n.item, n.score});
   }
   return out;
 }
 
 absl::StatusOr<RatingPrediction> ServingModel::PredictRating(
-    absl::string_view user_id, absl::string_view item_id,
-    const ServingLimits& limits, const ServingPolicy& policy) const {
-  RETURN_IF_ERROR(CheckId("user_id", user_id, limits));
-  RETURN_IF_ERROR(CheckId("item_id", item_id, limits));
-  const int32_t user = snapshot_->FindUser(user_id);
-  const int32_t item = snapshot_->FindItem(item_id);
+    const PredictQuery& q, const ServingLimits& limits,
+    const ServingPolicy& policy) const {
+  const Snapshot& s = *snapshot_;
+  RETURN_IF_ERROR(CheckId("user_id", q.user_id, limits));
+  RETURN_IF_ERROR(CheckId("item_id", q.item_id, limits));
+  RETURN_IF_ERROR(CheckRecent(q.recent, s.rating_scale(), limits));
+  const int32_t user = s.FindUser(q.user_id);
+  const int32_t item = s.FindItem(q.item_id);
+  RatingPrediction out;
+  UserSide side;
+  RETURN_IF_ERROR(ResolveUser(user, q.recent, /*keep_interactions=*/false,
+                              &side, &out.recent_unknown));
   if (!policy.fallbacks) {
-    if (user == kUnknownIndex) {
+    if (!side.has_vectors) {
       return absl::NotFoundError(
-          absl::StrCat("unknown user_id \"", user_id, "\""));
+          absl::StrCat("unknown user_id \"", q.user_id, "\"",
+                       q.recent.empty() ? "" : " and no known recent item"));
     }
     if (item == kUnknownIndex) {
       return absl::NotFoundError(
-          absl::StrCat("unknown item_id \"", item_id, "\""));
+          absl::StrCat("unknown item_id \"", q.item_id, "\""));
     }
   }
-  RatingPrediction out;
   out.user_known = user != kUnknownIndex;
   out.item_known = item != kUnknownIndex;
-  out.rating = snapshot_->Predict(user, item);
+  out.folded_in = side.folded;
+  out.rating = s.rating_scale().Clamp(side.Score(s, item));
   return out;
 }
 

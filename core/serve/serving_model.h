@@ -33,11 +33,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/index/item_index.h"
+#include "core/index/norm_ordered_lists.h"
 #include "core/index/norm_ordered_scan.h"
+#include "core/model/user_fold_in.h"
 #include "core/snapshot/snapshot.h"
 
 namespace recserve {
@@ -46,6 +49,12 @@ namespace recserve {
 // 64-d vectors. Chosen so that the scan settles every request on the 1M-item
 // catalogs of the serving benchmark (docs/benchmarks.md).
 inline constexpr int32_t kDefaultNormScanItems = 16384;
+
+// A filtered SimilarItems scores the allowed items one by one when there
+// are at most this many of them, and searches HNSW with over-fetch above.
+// Chosen by measurement (docs/benchmarks.md).
+inline constexpr int32_t kExactAllowedItems = 4096;
+
 
 // Bounds on what one request may ask; a request outside them is
 // InvalidArgument, naming the field. The server sets them from flags.
@@ -62,6 +71,14 @@ struct ServingLimits {
   // Recommend's ef: 0 (ServingPolicy::ef) to max_ef; also caps
   // ServingPolicy::ef for SimilarItems. Default 20,000.
   int32_t max_ef = 20'000;
+  // Recommend's and PredictRating's recent interactions. Default 500.
+  int32_t max_recent = 500;
+  // A filter's include_labels and exclude_labels together. Default 1,000.
+  int32_t max_filter_labels = 1'000;
+  // A filter's item_ids. Default 10,000.
+  int32_t max_filter_items = 10'000;
+  // SimilarItems' seed items. Default 100.
+  int32_t max_seeds = 100;
 };
 
 // How the server answers what a request leaves open. The server sets it
@@ -80,6 +97,30 @@ struct ServingPolicy {
   bool fallbacks = true;
 };
 
+// One interaction of a request (proto Interaction): an external item id, a
+// rating on the snapshot's scale (0 = unrated) and a confidence multiplier
+// (0 = 1). Checked by the operations: finite, rating 0 or on the scale,
+// weight >= 0.
+struct RecentInteraction {
+  std::string item_id;
+  double rating = 0.0;
+  double weight = 0.0;
+};
+
+// Which items may be returned (proto ItemFilter): at least one of
+// include_labels (when any), none of exclude_labels, and among item_ids
+// (when any; unknown ids ignored). Unknown labels are InvalidArgument.
+struct ItemFilterSpec {
+  std::vector<std::string> include_labels;
+  std::vector<std::string> exclude_labels;
+  std::vector<std::string> item_ids;
+
+  bool empty() const {
+    return include_labels.empty() && exclude_labels.empty() &&
+           item_ids.empty();
+  }
+};
+
 struct RecommendQuery {
   std::string user_id;
   int32_t n = 0;
@@ -88,6 +129,10 @@ struct RecommendQuery {
   bool exact = false;
   int32_t candidates = 0;  // 0 = the snapshot's
   int32_t ef = 0;          // 0 = ServingPolicy::ef
+  // Folded in (see user_fold_in.h); they count as seen.
+  std::vector<RecentInteraction> recent;
+  ItemFilterSpec filter;
+  bool explain = false;
 };
 
 // How Recommend found its candidate pool.
@@ -96,14 +141,40 @@ enum class RetrievalPath {
   kExact,      // brute force over every item (RecommendQuery::exact)
   kNormScan,   // the norm-ordered scan proved its pool exact alone
   kHnswMerge,  // HNSW search merged with the scan's partial pool
+  kAllowedScan,  // a filter's allow-list, each item scored
+  kLabelScan,    // norm-ordered scans of the included labels' items
 };
 const char* RetrievalPathName(RetrievalPath path);  // "none", "exact", ...
+
+// One of the user's interactions and its share of a retrieval score.
+struct Contribution {
+  int32_t item = 0;
+  float share = 0.0f;
+};
+
+// The terms of a recommended item's scores (proto Explanation).
+struct ItemExplanation {
+  float global_mean = 0.0f;
+  float user_bias = 0.0f;
+  float item_bias = 0.0f;
+  float interaction = 0.0f;  // p_u · q_i
+  float retrieval_score = 0.0f;
+  float blend_weight = 0.0f;
+  // The user's interactions with the largest shares (signed: an item can
+  // pull the score down), largest first, at most kMaxContributions; the
+  // shares of all of them sum to retrieval_score (UserFoldIn::Explain). An
+  // item both trained on and recent appears once, with both terms. Empty
+  // when the snapshot cannot fold in, and for fallbacks.
+  std::vector<Contribution> because;
+};
+inline constexpr int32_t kMaxContributions = 10;
 
 struct RecommendedItem {
   int32_t item = 0;
   // The rerank blend, or the training rating count for a fallback.
   float score = 0.0f;
   float predicted_rating = 0.0f;  // clamped to the rating scale
+  ItemExplanation explanation;    // filled when the query asked to explain
 };
 
 struct Recommendation {
@@ -115,6 +186,19 @@ struct Recommendation {
   RetrievalPath retrieval_path = RetrievalPath::kNone;
   double retrieval_seconds = 0.0;
   double rerank_seconds = 0.0;
+  bool folded_in = false;      // the user's vectors came from recent
+  int32_t recent_unknown = 0;  // recent interactions with unknown items
+  bool filtered = false;       // the query had a non-empty filter
+  // The share of the catalog the filter lets through (1 when unfiltered).
+  double allowed_fraction = 1.0;
+  bool explained = false;      // items carry explanations
+};
+
+struct SimilarItemsQuery {
+  // One or more seeds; unknown ones are skipped (all unknown: NotFound).
+  std::vector<std::string> item_ids;
+  int32_t k = 0;
+  ItemFilterSpec filter;
 };
 
 struct SimilarItem {
@@ -122,16 +206,33 @@ struct SimilarItem {
   float similarity = 0.0f;  // cosine, in [-1, 1]
 };
 
+struct SimilarItemsResult {
+  std::vector<SimilarItem> items;  // most similar first, at most k
+  bool filtered = false;
+  double allowed_fraction = 1.0;
+};
+
+struct PredictQuery {
+  std::string user_id;
+  std::string item_id;
+  std::vector<RecentInteraction> recent;
+};
+
 struct RatingPrediction {
   float rating = 0.0f;  // clamped to the rating scale
   bool user_known = false;
   bool item_known = false;
+  bool folded_in = false;      // the user's vector came from recent
+  int32_t recent_unknown = 0;  // recent interactions with unknown items
 };
 
 // Immutable: every method is const and may be called from any number of
 // threads. Share as std::shared_ptr<const ServingModel>; it owns its
 // snapshot reference and indexes, so a request holding one keeps all of
 // them alive while the server swaps in a newer model.
+class ResolvedFilter;  // item_filter.h
+class RemovedItems;    // removed_items.h
+
 class ServingModel final {
  public:
   // `retrieval` must index, in kInnerProduct space, the snapshot's item
@@ -141,7 +242,8 @@ class ServingModel final {
   // `checksum` identifies the snapshot content (SnapshotChecksum), for
   // reporting. `norm_scan_items`: how many items Recommend's norm-ordered
   // scan may read before it needs HNSW (0 = always HNSW); that many item
-  // vectors are copied.
+  // vectors are copied, and as many of each label's items (all of a label
+  // with fewer), for filters.
   static absl::StatusOr<std::shared_ptr<const ServingModel>> Create(
       std::shared_ptr<const Snapshot> snapshot,
       std::unique_ptr<ItemIndex> retrieval,
@@ -150,26 +252,45 @@ class ServingModel final {
 
   // Errors: InvalidArgument when user_id is empty or too long, n is outside
   // [1, max_results], there are too many exclusions, candidates or ef is
-  // negative or above its maximum, or exact is asked for and the policy does
-  // not allow it; NotFound for an unknown user without fallbacks. Each
-  // message names the field.
+  // negative or above its maximum, exact is asked for and the policy does
+  // not allow it, recent is too long or holds a bad rating or weight, or the
+  // filter names an unknown label or is too long; FailedPrecondition for
+  // recent interactions when the snapshot cannot fold in (no fold-in
+  // parameters); NotFound for an unknown user without fallbacks (and
+  // without known recent items). Each message names the field.
+  //
+  // With recent interactions whose items the snapshot knows, the user's
+  // vectors are folded in from them plus the user's training interactions
+  // (UserFoldIn) and retrieval queries with them; otherwise a known user's
+  // stored vectors serve. A filter restricts retrieval itself: the pool is
+  // the best allowed items, found by scoring each item of an allow-list, by
+  // norm-ordered scans of the included labels' own item lists, or by the
+  // catalog's norm-ordered scan skipping rejected items (exclusions alone);
+  // when a scan cannot prove its pool within the norm-scan budget, by HNSW
+  // with over-fetch merged with it (and every allowed item scored if HNSW
+  // cannot find enough of them).
   absl::StatusOr<Recommendation> Recommend(const RecommendQuery& query,
                                            const ServingLimits& limits,
                                            const ServingPolicy& policy) const;
 
-  // The k items with the most similar embeddings (cosine), the item itself
-  // left out. Errors: InvalidArgument for an empty or too long id or k
-  // outside [1, max_results]; NotFound for an unknown item.
-  absl::StatusOr<std::vector<SimilarItem>> SimilarItems(
-      absl::string_view item_id, int32_t k, const ServingLimits& limits,
+  // The k items whose embeddings are most similar (cosine) to the seeds' (the
+  // mean of their unit vectors), the seeds left out, among the items the
+  // filter allows. Errors: InvalidArgument for no seeds, an empty or too
+  // long id, too many seeds, k outside [1, max_results] or a bad filter;
+  // NotFound when no seed is known.
+  absl::StatusOr<SimilarItemsResult> SimilarItems(
+      const SimilarItemsQuery& query, const ServingLimits& limits,
       const ServingPolicy& policy) const;
 
   // The clamped rating prediction; an unknown side contributes neither bias
-  // nor factors. Errors: InvalidArgument for an empty or too long id;
-  // NotFound for an unknown user or item without fallbacks.
+  // nor factors. With known recent items, the user's factors and bias are
+  // folded in (as in Recommend). Errors: InvalidArgument for an empty or too
+  // long id or bad recent interactions; FailedPrecondition as in Recommend;
+  // NotFound for an unknown user (without known recent items) or item
+  // without fallbacks.
   absl::StatusOr<RatingPrediction> PredictRating(
-      absl::string_view user_id, absl::string_view item_id,
-      const ServingLimits& limits, const ServingPolicy& policy) const;
+      const PredictQuery& query, const ServingLimits& limits,
+      const ServingPolicy& policy) const;
 
   const Snapshot& snapshot() const { return *snapshot_; }
   const std::string& checksum() const { return checksum_; }
@@ -187,19 +308,52 @@ class ServingModel final {
  private:
   ServingModel() = default;
 
-  class RemovedItems;  // what a request drops, in serving_model.cc
+  struct UserSide;  // a request's user vectors, in serving_model.cc
 
-  // The pool: up to `pool` (item, retrieval score) pairs, best first.
-  // Sets out->ef (0 when HNSW was not searched) and out->items_scanned.
-  absl::StatusOr<std::vector<ScoredItem>> Retrieve(int32_t user, int32_t pool,
-                                                   const RemovedItems& removed,
-                                                   bool exact, int32_t ef,
-                                                   Recommendation* out) const;
+  // The user side a request ranks with: the stored vectors of a known user,
+  // or vectors folded in from `recent` (and the user's training items).
+  // Unknown recent items are counted in *recent_unknown. Sets
+  // side->interactions when `keep_interactions` (explanations need them).
+  absl::Status ResolveUser(int32_t user,
+                           const std::vector<RecentInteraction>& recent,
+                           bool keep_interactions, UserSide* side,
+                           int32_t* recent_unknown) const;
+
+  // serving_retrieval.cc:
+  // The pool: up to `pool` (item, retrieval score) pairs, best first, among
+  // the items neither removed nor filtered out. Sets out->ef (0 when HNSW
+  // was not searched), out->items_scanned and out->retrieval_path.
+  absl::StatusOr<std::vector<ScoredItem>> Retrieve(
+      absl::Span<const float> query, int32_t pool, const RemovedItems& removed,
+      const ResolvedFilter& filter, bool exact, int32_t ef,
+      Recommendation* out) const;
+  // The items `filter` allows and `removed` does not hold, every one; for
+  // small allowed sets and exact retrieval.
+  std::vector<int32_t> AllowedItems(
+      const ResolvedFilter& filter,
+      absl::FunctionRef<bool(int32_t)> removed) const;
+  // An upper bound of the number of items the filter allows, cheap.
+  int64_t AllowedBound(const ResolvedFilter& filter) const;
+  // HNSW search of `index` for the best `wanted` items passing `keep`,
+  // asking for more as long as too few pass, then scoring every allowed
+  // item when the index cannot give enough. Merged with `partial`.
+  absl::StatusOr<std::vector<ScoredItem>> SearchPassing(
+      const ItemIndex& index, IndexSpace space, absl::Span<const float> query,
+      int32_t wanted, int32_t ef, double fraction,
+      const ResolvedFilter& filter, absl::FunctionRef<bool(int32_t)> removed,
+      int64_t removed_count, std::vector<ScoredItem> partial,
+      int32_t* ef_used) const;
+  void Explain(const UserSide& side, absl::Span<const ScoredItem> pool,
+               Recommendation* out) const;
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<ItemIndex> retrieval_;
   std::unique_ptr<ItemIndex> similarity_;
   std::unique_ptr<NormOrderedScan> norm_scan_;  // over item_vectors()
+  // Each label's items over item_vectors(); null without labels.
+  std::unique_ptr<NormOrderedLists> label_lists_;
+  // Null when the snapshot cannot fold users in.
+  std::unique_ptr<UserFoldIn> fold_in_;
   std::vector<int32_t> by_popularity_;          // items, most rated first
   std::string checksum_;
   absl::Time created_at_;

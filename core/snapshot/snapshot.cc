@@ -150,6 +150,21 @@ struct Snapshot::Loader {
       }
       known.insert(name);
     }
+    const bool fold_in = snap->manifest_.fold_in.has_value();
+    if (fold_in && !files.count(kUserSeenRatingsFile)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(PathOf(kManifestFile), ": has \"fold_in\" but does not list ",
+                       kUserSeenRatingsFile));
+    }
+    for (const char* name : {kUserSeenRatingsFile, kItemLabelsFile}) {
+      if (!fold_in && files.count(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            PathOf(kManifestFile), ": lists ", name,
+            " but has no \"fold_in\" (format_version ",
+            snap->manifest_.format_version, ")"));
+      }
+      known.insert(name);
+    }
     for (const auto& [name, info] : files) {
       if (!known.count(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -256,9 +271,68 @@ struct Snapshot::Loader {
     RETURN_IF_ERROR(CheckSeen(offsets, seen, items));
     snap->seen_offsets_ = offsets.data();
     snap->seen_items_ = seen.data();
+    if (m.fold_in.has_value()) {
+      ASSIGN_OR_RETURN(
+          auto ratings,
+          LoadArray<float>(kUserSeenRatingsFile,
+                           {static_cast<int64_t>(seen.size())}));
+      RETURN_IF_ERROR(CheckFinite(ratings, 1, PathOf(kUserSeenRatingsFile)));
+      for (size_t j = 0; j < ratings.size(); ++j) {
+        if (ratings[j] < m.rating_scale.min || ratings[j] > m.rating_scale.max) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              PathOf(kUserSeenRatingsFile), ": rating ", ratings[j],
+              " at entry ", j, " is off the rating scale [",
+              m.rating_scale.min, ", ", m.rating_scale.max, "]"));
+        }
+      }
+      snap->seen_ratings_ = ratings.data();
+    }
 
     if (m.files.count(kItemTitlesFile)) RETURN_IF_ERROR(LoadMetadata(items));
+    std::vector<absl::string_view> extra_labels;
+    MappedFile labels_file;
+    if (m.files.count(kItemLabelsFile)) {
+      ASSIGN_OR_RETURN(labels_file, MapVerified(kItemLabelsFile));
+      ASSIGN_OR_RETURN(extra_labels,
+                       SplitLines(labels_file.bytes(), items,
+                                  PathOf(kItemLabelsFile), "num_items"));
+    }
+    IndexLabels(items, extra_labels);
     return absl::OkStatus();
+  }
+
+  // Each item's labels: its genres and its line of item_labels.txt.
+  void IndexLabels(int64_t items,
+                   const std::vector<absl::string_view>& extra) {
+    std::vector<std::vector<std::string>> names(items);
+    std::set<std::string> all;
+    for (int64_t i = 0; i < items; ++i) {
+      if (!snap->genres_.empty()) names[i] = snap->genres_[i];
+      if (!extra.empty()) {
+        for (absl::string_view label :
+             absl::StrSplit(extra[i], '|', absl::SkipEmpty())) {
+          names[i].emplace_back(label);
+        }
+      }
+      all.insert(names[i].begin(), names[i].end());
+    }
+    snap->labels_.assign(all.begin(), all.end());
+    if (snap->labels_.empty()) return;
+    snap->item_label_offsets_.assign(1, 0);
+    snap->item_label_offsets_.reserve(items + 1);
+    for (int64_t i = 0; i < items; ++i) {
+      const size_t begin = snap->item_labels_.size();
+      for (const std::string& name : names[i]) {
+        snap->item_labels_.push_back(snap->FindLabel(name));
+      }
+      std::sort(snap->item_labels_.begin() + begin, snap->item_labels_.end());
+      snap->item_labels_.erase(
+          std::unique(snap->item_labels_.begin() + begin,
+                      snap->item_labels_.end()),
+          snap->item_labels_.end());
+      snap->item_label_offsets_.push_back(
+          static_cast<int64_t>(snap->item_labels_.size()));
+    }
   }
 
   absl::Status LoadRetrieval(int64_t users, int64_t items) {
@@ -399,6 +473,26 @@ absl::Span<const int32_t> Snapshot::SeenItems(int32_t user) const {
   int64_t begin = seen_offsets_[user], end = seen_offsets_[user + 1];
   return absl::Span<const int32_t>(seen_items_ + begin,
                                    static_cast<size_t>(end - begin));
+}
+
+absl::Span<const float> Snapshot::SeenRatings(int32_t user) const {
+  if (user == kUnknownIndex || seen_ratings_ == nullptr) return {};
+  int64_t begin = seen_offsets_[user], end = seen_offsets_[user + 1];
+  return absl::Span<const float>(seen_ratings_ + begin,
+                                 static_cast<size_t>(end - begin));
+}
+
+int32_t Snapshot::FindLabel(absl::string_view name) const {
+  const auto it = std::lower_bound(labels_.begin(), labels_.end(), name);
+  if (it == labels_.end() || *it != name) return kUnknownIndex;
+  return static_cast<int32_t>(it - labels_.begin());
+}
+
+absl::Span<const int32_t> Snapshot::ItemLabels(int32_t item) const {
+  if (item_label_offsets_.empty()) return {};
+  const int64_t begin = item_label_offsets_[item];
+  return absl::MakeConstSpan(item_labels_)
+      .subspan(begin, item_label_offsets_[item + 1] - begin);
 }
 
 const std::string* Snapshot::ItemTitle(int32_t item) const {

@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "core/base/mapped_file.h"
 #include "core/model/mf_model.h"
+#include "core/model/user_fold_in.h"
 #include "core/data/ratings.h"
 #include "core/snapshot/snapshot_manifest.h"
 #include "core/model/two_stage_scorer.h"
@@ -42,10 +43,16 @@ inline constexpr char kUserSeenItemsFile[] = "user_seen_items.npy";
 // Optional, both or neither: one line per item, genres '|'-joined.
 inline constexpr char kItemTitlesFile[] = "item_titles.txt";
 inline constexpr char kItemGenresFile[] = "item_genres.txt";
-// Format 2 only, and there required: float32 retrieval embeddings,
+// Format 2 and later, and there required: float32 retrieval embeddings,
 // num_users x k and num_items x k (k = manifest retrieval.factors), C order.
 inline constexpr char kUserEmbeddingsFile[] = "user_embeddings.npy";
 inline constexpr char kItemEmbeddingsFile[] = "item_embeddings.npy";
+// Format 3 only, and there required: float32 (nnz), the rating of each entry
+// of user_seen_items.npy (the mean when the training data repeated a pair).
+inline constexpr char kUserSeenRatingsFile[] = "user_seen_ratings.npy";
+// Format 3 only, optional: one line per item, the labels the trainer was
+// given beyond its genres, '|'-joined; empty for an item without.
+inline constexpr char kItemLabelsFile[] = "item_labels.txt";
 inline constexpr char kLatestFile[] = "LATEST";
 
 // The version folder names under `root`, ascending by number. Other entries
@@ -73,10 +80,12 @@ class Snapshot final {
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
-  //  - format_version is 1 or 2;
+  //  - format_version is 1, 2 or 3;
   //  - it lists exactly the snapshot files above (titles and genres both or
   //    neither; the two embedding files exactly when the manifest has
-  //    "retrieval", i.e. in format 2), each exists with the listed size and
+  //    "retrieval", i.e. from format 2 on; user_seen_ratings.npy exactly
+  //    and item_labels.txt only when it has "fold_in", i.e. in format 3),
+  //    each exists with the listed size and
   //    CRC-32;
   //  - every .npy has the dtype and shape the manifest's counts (and
   //    retrieval.factors) imply;
@@ -85,7 +94,8 @@ class Snapshot final {
   //  - seen offsets start at 0, never decrease and end at the number of seen
   //    items; each user's items are in range and strictly ascending;
   //    popularity counts are non-negative and sum to num_ratings;
-  //  - factors, biases and embeddings are finite;
+  //  - factors, biases and embeddings are finite, seen ratings on the
+  //    rating scale;
   //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
   //    [0, 1].
   // Errors name the file and the problem: NotFound for a missing folder or
@@ -165,6 +175,23 @@ class Snapshot final {
   // The distinct items `user` rated in training, ascending; empty for
   // kUnknownIndex.
   absl::Span<const int32_t> SeenItems(int32_t user) const;
+  // Their ratings, aligned with SeenItems(user); empty before format 3.
+  absl::Span<const float> SeenRatings(int32_t user) const;
+
+  // How to fold users in (manifest "fold_in", format 3), or nullptr when the
+  // snapshot does not record it.
+  const FoldInParams* fold_in() const {
+    return manifest_.fold_in ? &*manifest_.fold_in : nullptr;
+  }
+
+  // Item labels: every distinct label (sorted; dense label ids index it),
+  // and each item's label ids, ascending. An item's labels are its genres
+  // plus the labels of item_labels.txt.
+  int32_t num_labels() const { return static_cast<int32_t>(labels_.size()); }
+  const std::string& LabelName(int32_t label) const { return labels_[label]; }
+  // The label id of a name, or kUnknownIndex.
+  int32_t FindLabel(absl::string_view name) const;
+  absl::Span<const int32_t> ItemLabels(int32_t item) const;
   // Training rating count of each item (int32), indexed by item.
   absl::Span<const int32_t> item_popularity() const {
     return absl::Span<const int32_t>(item_popularity_,
@@ -210,6 +237,10 @@ class Snapshot final {
   const int32_t* item_popularity_ = nullptr;
   const int64_t* seen_offsets_ = nullptr;  // num_users + 1
   const int32_t* seen_items_ = nullptr;
+  const float* seen_ratings_ = nullptr;  // null before format 3
+  std::vector<std::string> labels_;       // sorted
+  std::vector<int64_t> item_label_offsets_;  // num_items + 1 (or empty)
+  std::vector<int32_t> item_labels_;
   std::vector<std::string> titles_;               // empty or num_items
   std::vector<std::vector<std::string>> genres_;  // empty or num_items
   bool has_item_metadata_ = false;

@@ -45,12 +45,13 @@ absl::Status CheckFormatVersion(int version) {
     return absl::OkStatus();
   }
   std::vector<int> supported;
-  for (int v = kMinSnapshotFormatVersion; v <= kMaxSnapshotFormatVersion; ++v) {
+  for (int v = kMinSnapshotFormatVersion; v < kMaxSnapshotFormatVersion; ++v) {
     supported.push_back(v);
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "manifest.json: unsupported format_version ", version,
-      "; this build reads format_version ", absl::StrJoin(supported, " and ")));
+      "; this build reads format_version ", absl::StrJoin(supported, ", "),
+      supported.empty() ? "" : " and ", kMaxSnapshotFormatVersion));
 }
 
 bool IsFinite(const json& v) {
@@ -173,6 +174,62 @@ absl::StatusOr<TwoStageOptions> ParseRanking(ObjectReader& root) {
   return ranking;
 }
 
+absl::StatusOr<Eigen::VectorXf> ParseFloatArray(ObjectReader& r,
+                                                absl::string_view key) {
+  ASSIGN_OR_RETURN(const json* array, r.Get(key));
+  if (!array->is_array()) return FieldError(r.Path(key), "is not an array");
+  Eigen::VectorXf out(static_cast<Eigen::Index>(array->size()));
+  for (size_t i = 0; i < array->size(); ++i) {
+    const json& v = (*array)[i];
+    if (!v.is_number()) {
+      return FieldError(absl::StrCat(r.Path(key), "[", i, "]"),
+                        "is not a number");
+    }
+    out[static_cast<Eigen::Index>(i)] = static_cast<float>(v.get<double>());
+  }
+  return out;
+}
+
+absl::StatusOr<FoldInParams> ParseFoldIn(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("fold_in"));
+  if (!object->is_object()) return FieldError("fold_in", "is not an object");
+  ObjectReader r(*object, "fold_in");
+  FoldInParams params;
+  ASSIGN_OR_RETURN(const json* rating, r.Get("rating"));
+  if (!rating->is_object()) {
+    return FieldError("fold_in.rating", "is not an object");
+  }
+  ObjectReader rr(*rating, "fold_in.rating");
+  ASSIGN_OR_RETURN(params.rating.mean, ParseFloatArray(rr, "mean"));
+  ASSIGN_OR_RETURN(params.rating.precision, ParseFloatArray(rr, "precision"));
+  ASSIGN_OR_RETURN(const json* scales, rr.Get("scales_with_count"));
+  if (!scales->is_boolean()) {
+    return FieldError("fold_in.rating.scales_with_count", "is not a boolean");
+  }
+  params.rating.scales_with_count = scales->get<bool>();
+  RETURN_IF_ERROR(rr.CheckNoUnknownFields());
+  ASSIGN_OR_RETURN(const json* retrieval, r.Get("retrieval"));
+  if (!retrieval->is_object()) {
+    return FieldError("fold_in.retrieval", "is not an object");
+  }
+  ObjectReader rt(*retrieval, "fold_in.retrieval");
+  ASSIGN_OR_RETURN(const double reg, rt.GetNumber("reg"));
+  ASSIGN_OR_RETURN(const double alpha, rt.GetNumber("alpha"));
+  ASSIGN_OR_RETURN(const double unobserved, rt.GetNumber("unobserved_weight"));
+  params.retrieval = {.reg = static_cast<float>(reg),
+                      .alpha = static_cast<float>(alpha),
+                      .unobserved_weight = static_cast<float>(unobserved)};
+  RETURN_IF_ERROR(rt.CheckNoUnknownFields());
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return params;
+}
+
+json FloatArrayForJson(const Eigen::VectorXf& v) {
+  json out = json::array();
+  for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(FloatForJson(v[i]));
+  return out;
+}
+
 absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
   if (!root.is_object()) {
     return absl::InvalidArgumentError("manifest.json: not a JSON object");
@@ -243,9 +300,32 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
       }
     }
   }
+  if (m.format_version >= kFoldInSnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(m.fold_in, ParseFoldIn(r));
+  } else if (root.contains("fold_in")) {
+    return FieldError("fold_in", absl::StrCat("needs format_version ",
+                                              kFoldInSnapshotFormatVersion));
+  }
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   RETURN_IF_ERROR(ValidateManifest(m));
   return m;
+}
+
+absl::Status ValidateFormat3Fields(const SnapshotManifest& m) {
+  if (m.format_version < kFoldInSnapshotFormatVersion) {
+    if (m.fold_in.has_value()) {
+      return FieldError("fold_in", absl::StrCat("needs format_version ",
+                                                kFoldInSnapshotFormatVersion));
+    }
+    return absl::OkStatus();
+  }
+  if (!m.fold_in.has_value()) return FieldError("fold_in", "is missing");
+  absl::Status valid = ValidateFoldInParams(*m.fold_in, m.factors);
+  if (!valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("manifest.json: ", valid.message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateFormat2Fields(const SnapshotManifest& m) {
@@ -331,7 +411,8 @@ absl::Status ValidateManifest(const SnapshotManifest& m) {
                         "is not a plain file name");
     }
   }
-  return ValidateFormat2Fields(m);
+  RETURN_IF_ERROR(ValidateFormat2Fields(m));
+  return ValidateFormat3Fields(m);
 }
 
 std::string ManifestToJson(const SnapshotManifest& m) {
@@ -366,6 +447,18 @@ std::string ManifestToJson(const SnapshotManifest& m) {
   if (m.ranking.has_value()) {
     root["ranking"] = {{"candidates", m.ranking->candidates},
                        {"blend_weight", FloatForJson(m.ranking->blend_weight)}};
+  }
+  if (m.fold_in.has_value()) {
+    const FoldInParams& f = *m.fold_in;
+    root["fold_in"] = {
+        {"rating",
+         {{"mean", FloatArrayForJson(f.rating.mean)},
+          {"precision", FloatArrayForJson(f.rating.precision)},
+          {"scales_with_count", f.rating.scales_with_count}}},
+        {"retrieval",
+         {{"reg", FloatForJson(f.retrieval.reg)},
+          {"alpha", FloatForJson(f.retrieval.alpha)},
+          {"unobserved_weight", FloatForJson(f.retrieval.unobserved_weight)}}}};
   }
   return root.dump(2) + "\n";
 }

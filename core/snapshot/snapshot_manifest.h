@@ -9,8 +9,13 @@
 //  1: the rating model (biased MF), ids, seen items, popularity, metadata.
 //  2: format 1 plus retrieval embeddings ("retrieval", the files
 //     user_embeddings.npy and item_embeddings.npy) and the two-stage ranking
-//     configuration ("ranking"). Both fields are required in format 2 and
-//     rejected in format 1.
+//     configuration ("ranking"). Both fields are required from format 2 on
+//     and rejected in format 1.
+//  3: format 2 plus what request-time fold-in needs: "fold_in" (the rating
+//     model's user prior and the retrieval model's user step, see
+//     user_fold_in.h) and the file user_seen_ratings.npy; optionally
+//     item_labels.txt. "fold_in" is required in format 3 and rejected
+//     before.
 // A writer uses the lowest version that can hold what it writes, so that a
 // snapshot without retrieval embeddings is a format-1 snapshot that older
 // readers still read.
@@ -25,15 +30,18 @@
 #include "absl/strings/string_view.h"
 #include "core/data/ratings.h"
 #include "core/model/two_stage_scorer.h"
+#include "core/model/user_fold_in.h"
 
 namespace recserve {
 
 // The manifest formats this build reads (and writes): every version in
 // [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
 inline constexpr int kMinSnapshotFormatVersion = 1;
-inline constexpr int kMaxSnapshotFormatVersion = 2;
+inline constexpr int kMaxSnapshotFormatVersion = 3;
 // The first format with retrieval embeddings and a ranking configuration.
 inline constexpr int kRetrievalSnapshotFormatVersion = 2;
+// The first format with fold-in parameters, seen ratings and labels.
+inline constexpr int kFoldInSnapshotFormatVersion = 3;
 inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
 
 // Size and CRC-32 (zlib) of one file of a snapshot.
@@ -77,6 +85,10 @@ struct SnapshotManifest {
   // ranking the server runs, {"candidates": C, "blend_weight": w}.
   std::optional<SnapshotRetrievalInfo> retrieval;
   std::optional<TwoStageOptions> ranking;
+  // Format 3 only, and there required: {"rating": {"mean": [k+1 numbers],
+  // "precision": [k+1 numbers], "scales_with_count": bool}, "retrieval":
+  // {"reg", "alpha", "unobserved_weight"}}, k = factors.
+  std::optional<FoldInParams> fold_in;
 };
 
 // Checks every field: format_version supported (FailedPrecondition naming the
@@ -87,7 +99,8 @@ struct SnapshotManifest {
 // version a valid version name, file names plain (no '/', not "." or "..",
 // not manifest.json); in format 2, retrieval and ranking present with
 // retrieval.factors >= 1, retrieval.params an object, ranking.candidates >= 1
-// and ranking.blend_weight in [0, 1]; in format 1, both absent. (Which files
+// and ranking.blend_weight in [0, 1]; in format 1, both absent; in format 3,
+// fold_in present and valid (ValidateFoldInParams), before it absent. (Which files
 // the folder lists is checked by Snapshot::Load.) Errors: InvalidArgument
 // naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);

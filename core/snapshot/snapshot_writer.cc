@@ -133,6 +133,18 @@ absl::Status CheckContents(const SnapshotContents& c) {
   RETURN_IF_ERROR(CheckFinite("model.item_bias", m.item_bias.data(),
                               m.item_bias.size(), 1));
   if (c.retrieval != nullptr) RETURN_IF_ERROR(CheckRetrieval(c));
+  if (c.fold_in != nullptr) {
+    if (c.retrieval == nullptr) {
+      return ContentsError("contents.fold_in needs contents.retrieval");
+    }
+    if (absl::Status s = ValidateFoldInParams(*c.fold_in, m.factors());
+        !s.ok()) {
+      return ContentsError(absl::StrCat("contents.", s.message()));
+    }
+  }
+  if (c.labels != nullptr && c.fold_in == nullptr) {
+    return ContentsError("contents.labels needs contents.fold_in");
+  }
   RETURN_IF_ERROR(CheckIds("user", d.users));
   RETURN_IF_ERROR(CheckIds("item", d.items));
   for (size_t i = 0; i < d.ratings.size(); ++i) {
@@ -237,26 +249,62 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
   RETURN_IF_ERROR(WriteNpyTracked(dir, kItemPopularityFile, popularity32.data(),
                                   {items}, manifest));
 
-  // Seen items: grouped by user, then each row sorted and deduplicated in
-  // place.
+  // Seen items: grouped by user, then each row sorted by item and its
+  // repeated pairs merged into one, at their mean rating.
   SparseRatings by_user =
       GroupRatings(d.ratings, static_cast<int32_t>(users), RatingAxis::kUser);
   std::vector<int64_t>& offsets = by_user.offsets;
-  std::vector<int32_t>& seen = by_user.cols;
-  int64_t out = 0;
+  std::vector<int32_t> seen;
+  std::vector<float> seen_ratings;
+  seen.reserve(by_user.cols.size());
+  seen_ratings.reserve(by_user.cols.size());
+  std::vector<std::pair<int32_t, float>> row;
   for (int64_t u = 0; u < users; ++u) {
-    auto begin = seen.begin() + offsets[u], end = seen.begin() + offsets[u + 1];
-    std::sort(begin, end);
-    auto last = std::unique(begin, end);
-    offsets[u] = out;
-    out = std::copy(begin, last, seen.begin() + out) - seen.begin();
+    row.clear();
+    for (int64_t j = offsets[u]; j < offsets[u + 1]; ++j) {
+      row.emplace_back(by_user.cols[j], by_user.values[j]);
+    }
+    std::sort(row.begin(), row.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    offsets[u] = static_cast<int64_t>(seen.size());
+    for (size_t j = 0; j < row.size();) {
+      size_t end = j;
+      double sum = 0.0;
+      for (; end < row.size() && row[end].first == row[j].first; ++end) {
+        sum += row[end].second;
+      }
+      seen.push_back(row[j].first);
+      seen_ratings.push_back(static_cast<float>(sum / (end - j)));
+      j = end;
+    }
   }
+  const auto out = static_cast<int64_t>(seen.size());
   offsets[users] = out;
-  seen.resize(out);
   RETURN_IF_ERROR(WriteNpyTracked(dir, kUserSeenOffsetsFile, offsets.data(),
                                   {users + 1}, manifest));
   RETURN_IF_ERROR(
       WriteNpyTracked(dir, kUserSeenItemsFile, seen.data(), {out}, manifest));
+  if (c.fold_in != nullptr) {
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kUserSeenRatingsFile,
+                                    seen_ratings.data(), {out}, manifest));
+  }
+  if (c.fold_in != nullptr && c.labels != nullptr) {
+    std::string lines;
+    for (const std::string& id : d.items.ids()) {
+      auto it = c.labels->find(id);
+      if (it != c.labels->end()) {
+        std::vector<std::string> labels;
+        for (const std::string& label : it->second) {
+          if (!label.empty()) {
+            labels.push_back(Sanitize(label, TextField::kGenre));
+          }
+        }
+        lines += absl::StrJoin(labels, "|");
+      }
+      lines += '\n';
+    }
+    RETURN_IF_ERROR(WriteTracked(dir, kItemLabelsFile, {lines}, manifest));
+  }
 
   if (c.items != nullptr) {
     std::string titles, genres;
@@ -300,6 +348,10 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
         static_cast<int32_t>(c.retrieval->item_factors.cols()),
         c.retrieval_params};
     m.ranking = c.ranking;
+    if (c.fold_in != nullptr) {
+      m.format_version = kFoldInSnapshotFormatVersion;
+      m.fold_in = *c.fold_in;
+    }
   }
   return m;
 }

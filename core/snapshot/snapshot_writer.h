@@ -21,7 +21,8 @@
 // snapshot is format 1 with exactly the files and fields earlier builds
 // wrote, so older readers keep reading it; with them it is format 2, which adds
 // user_embeddings.npy, item_embeddings.npy and the "retrieval" and "ranking"
-// manifest fields.
+// manifest fields; with fold-in parameters too, format 3, which adds
+// "fold_in", user_seen_ratings.npy and item_labels.txt.
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,7 @@
 #include "core/model/mf_model.h"
 #include "core/data/ratings.h"
 #include "core/model/two_stage_scorer.h"
+#include "core/model/user_fold_in.h"
 
 namespace recserve {
 
@@ -71,6 +73,14 @@ struct SnapshotContents {
   // The two-stage ranking the server must run: candidates >= 1, blend_weight
   // in [0, 1].
   TwoStageOptions ranking;
+  // Optional, and only with retrieval: how the server folds users in
+  // (user_fold_in.h), valid for the model's factors. When set, the snapshot
+  // is format 3 and also carries each seen item's rating
+  // (user_seen_ratings.npy).
+  const FoldInParams* fold_in = nullptr;
+  // Optional, and only with fold_in: labels beyond the genres, keyed by
+  // external item id (item_labels.txt).
+  const ItemLabelMap* labels = nullptr;
 };
 
 struct PublishOptions {

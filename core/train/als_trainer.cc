@@ -11,7 +11,7 @@
 #include "core/base/parallel_for.h"
 #include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
-#include "core/train/row_least_squares.h"
+#include "core/model/row_least_squares.h"
 
 namespace recserve {
 namespace {
@@ -103,7 +103,10 @@ absl::StatusOr<TrainResult> TrainAls(int32_t num_users, int32_t num_items,
     if (stopper.Update(stats, model)) break;
   }
   const double seconds = SecondsSince(start);
-  return std::move(stopper).Finish(std::move(history), seconds);
+  TrainResult result = std::move(stopper).Finish(std::move(history), seconds);
+  result.user_prior =
+      RatingUserPrior::Ridge(options.factors, options.reg, options.bias_reg);
+  return result;
 }
 
 }  // namespace recserve

@@ -13,7 +13,7 @@
 #include "core/base/random_stream.h"
 #include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
-#include "core/train/row_least_squares.h"
+#include "core/model/row_least_squares.h"
 
 namespace recserve {
 namespace {
@@ -137,6 +137,11 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
 
   std::mt19937_64 rng(options.seed);
   float noise_precision = 2.0f;
+  // The user prior, averaged over the kept sweeps like the factors, in the
+  // units of the posterior mean's equations divided by the noise precision.
+  Eigen::VectorXd prior_mean_sum = Eigen::VectorXd::Zero(options.factors + 1);
+  Eigen::VectorXd prior_precision_sum =
+      Eigen::VectorXd::Zero(options.factors + 1);
   std::vector<EpochStats> history;
   for (int32_t sweep = 1; sweep <= options.sweeps; ++sweep) {
     const uint64_t sweep_seed = options.seed * 0x9e3779b97f4a7c15ull + sweep;
@@ -145,6 +150,11 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     SampleSide(by_user, sample.item_factors, sample.item_bias,
                sample.global_mean, noise_precision, user_prior, sweep_seed * 2,
                options.threads, &sample.user_factors, &sample.user_bias);
+    if (sweep > options.burn_in) {
+      prior_mean_sum += user_prior.mean.cast<double>();
+      prior_precision_sum +=
+          user_prior.precision.cast<double>() / double{noise_precision};
+    }
     RowPrior item_prior =
         SamplePrior(sample.item_factors, sample.item_bias, rng);
     SampleSide(by_item, sample.user_factors, sample.user_bias,
@@ -181,6 +191,9 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   result.best_valid_rmse = history.back().valid_rmse;
   result.history = std::move(history);
   result.seconds = SecondsSince(start);
+  result.user_prior.mean = (prior_mean_sum / kept).cast<float>();
+  result.user_prior.precision = (prior_precision_sum / kept).cast<float>();
+  result.user_prior.scales_with_count = false;
   return result;
 }
 

@@ -15,6 +15,7 @@
 #include "core/base/stopwatch.h"  // IWYU pragma: export
 #include "core/data/ratings.h"
 #include "core/model/mf_model.h"
+#include "core/model/user_fold_in.h"
 
 namespace recserve {
 
@@ -42,6 +43,9 @@ struct TrainResult {
   double best_valid_rmse = 0;  // NaN without validation
   std::vector<EpochStats> history;
   double seconds = 0.0;
+  // The user-side prior the model was trained under, for request-time
+  // fold-in (user_fold_in.h).
+  RatingUserPrior user_prior;
 };
 
 // Splits `ratings` into a fitting part and a validation part holding about

@@ -101,8 +101,12 @@ absl::StatusOr<RetrievalModel> TrainImplicitAls(
   model.user_factors = std::move(init.user_factors);
   model.item_factors = std::move(init.item_factors);
   for (int32_t sweep = 1; sweep <= options.iterations; ++sweep) {
-    SolveSide(by_user, model.item_factors, options, &model.user_factors);
+    // Items first, users last: the published user rows are then exactly
+    // the user step against the published items, which is what request-time
+    // fold-in computes (user_fold_in.h), so a user folded in from their
+    // training data gets their trained vector.
     SolveSide(by_item, model.user_factors, options, &model.item_factors);
+    SolveSide(by_user, model.item_factors, options, &model.user_factors);
     const double loss =
         ImplicitLoss(model.user_factors, model.item_factors, ratings, options);
     model.loss_history.push_back(loss);

@@ -94,7 +94,11 @@ absl::StatusOr<TrainResult> TrainSgd(int32_t num_users, int32_t num_items,
     if (stopper.Update(stats, model)) break;
   }
   const double seconds = SecondsSince(start);
-  return std::move(stopper).Finish(std::move(history), seconds);
+  // Each SGD step penalizes reg |p|² per rating: n·reg over a user's n.
+  TrainResult result = std::move(stopper).Finish(std::move(history), seconds);
+  result.user_prior =
+      RatingUserPrior::Ridge(options.factors, options.reg, options.bias_reg);
+  return result;
 }
 
 }  // namespace recserve

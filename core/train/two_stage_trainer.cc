@@ -185,4 +185,12 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
   return result;
 }
 
+FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained) {
+  const ImplicitAlsOptions& r = trained.retrieval_options;
+  return {.rating = trained.rating.train.user_prior,
+          .retrieval = {.reg = r.reg,
+                        .alpha = r.alpha,
+                        .unobserved_weight = r.unobserved_weight}};
+}
+
 }  // namespace recserve

@@ -82,6 +82,10 @@ struct TwoStageTrainingResult {
   double seconds = 0;  // the whole call
 };
 
+// How the server folds users into these models (user_fold_in.h): the rating
+// model's user prior and the retrieval model's settings as trained.
+FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained);
+
 // Observer phases, besides TrainRatingModel's: "validation", "retrieval".
 absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     const Dataset& train, const TwoStageTrainingOptions& options,

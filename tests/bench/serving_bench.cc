@@ -59,11 +59,27 @@
 #include "core/model/mf_model.h"
 #include "core/serve/serving_model.h"
 #include "core/serve/serving_model_loader.h"
+#include "core/model/user_fold_in.h"
 #include "core/snapshot/snapshot_writer.h"
 #include "core/train/implicit_als.h"
 
 namespace recserve {
 namespace {
+
+SimilarItemsQuery SimilarTo(const std::string& item_id, int32_t k) {
+  SimilarItemsQuery query;
+  query.item_ids = {item_id};
+  query.k = k;
+  return query;
+}
+
+PredictQuery Prediction(const std::string& user_id,
+                        const std::string& item_id) {
+  PredictQuery query;
+  query.user_id = user_id;
+  query.item_id = item_id;
+  return query;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -86,7 +102,17 @@ enum Stream : uint64_t {
   kUserStream,
   kSeenStream,
   kBiasStream,
+  kLabelStream,
+  kRecentStream,
 };
+
+// Labels letting through about this many items per thousand, for filtered
+// Recommend: "share500", "share200", "share50" and "share1" (nested: share1
+// ⊂ share50 ⊂ share200 ⊂ share500). And labels of exactly every k-th item ("size2048": items
+// i % (num_items / 2048) == 0, ...), where an allow-list of the same size
+// is the other path, to place kExactAllowedItems.
+constexpr int32_t kSharePerMille[] = {500, 200, 50, 1};
+constexpr int32_t kLabelSizes[] = {1024, 2048, 4096, 8192, 16384};
 
 // Resident memory of this process, from /proc/self/statm.
 double ResidentMb() {
@@ -219,12 +245,35 @@ absl::StatusOr<std::string> GenerateAndPublish(Setup* s) {
   }
   s->generate_seconds = SecondsSince(start);
 
+  ItemLabelMap labels;
+  for (int32_t i = 0; i < items; ++i) {
+    std::vector<std::string> item_labels;
+    const double u = RandomStream(kSeed, kLabelStream, i).Uniform();
+    for (const int32_t share : kSharePerMille) {
+      if (u * 1000.0 < share) item_labels.push_back(absl::StrCat("share", share));
+    }
+    for (const int32_t size : kLabelSizes) {
+      if (i % std::max(1, items / size) == 0) {
+        item_labels.push_back(absl::StrCat("size", size));
+      }
+    }
+    if (!item_labels.empty()) labels[train.items.Id(i)] = std::move(item_labels);
+  }
+  // Fold-in as implicit ALS and ALS would record it.
+  FoldInParams fold_in;
+  fold_in.rating = RatingUserPrior::Ridge(kRatingFactors, 0.05f, 0.05f);
+  fold_in.retrieval = {.reg = 1.0f, .alpha = 1.0f, .unobserved_weight = 1.0f};
+
   SnapshotContents contents;
   contents.train = &train;
   contents.model = &model;
   contents.algo = "serving_bench";
   contents.retrieval = &retrieval;
   contents.ranking = TwoStageOptions{kCandidates, kBlendWeight};
+  if (std::getenv("RECSERVE_BENCH_SERVING_NO_FOLD_IN") == nullptr) {
+    contents.fold_in = &fold_in;
+    contents.labels = &labels;
+  }
   const auto publish_start = Clock::now();
   ASSIGN_OR_RETURN(const std::string version,
                    PublishSnapshot(s->root + "/snapshots", contents));
@@ -293,9 +342,10 @@ double SimilarRecall(const Setup& s, const ServingPolicy& policy) {
   for (size_t t = 0; t < s.truth_items.size(); ++t) {
     const auto found =
         s.model
-            ->SimilarItems(s.model->snapshot().ItemId(s.truth_items[t]), kN,
+            ->SimilarItems(SimilarTo(s.model->snapshot().ItemId(s.truth_items[t]), kN),
                            ServingLimits(), policy)
-            .value();
+            .value()
+            .items;
     // Trained embeddings have groups of items pointing exactly the same
     // way; any of a tie at the kN-th cosine is as right as the exact
     // answer's pick.
@@ -664,7 +714,8 @@ void BM_SimilarItems(benchmark::State& state) {
   size_t next = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
-    auto found = s.model->SimilarItems(s.similar_ids[next], kN, limits, policy);
+    auto found =
+        s.model->SimilarItems(SimilarTo(s.similar_ids[next], kN), limits, policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -717,7 +768,8 @@ void BM_PredictRating(benchmark::State& state) {
     const std::string& user = s.queries[next % s.queries.size()].user_id;
     const std::string& item = s.similar_ids[next % s.similar_ids.size()];
     const auto start = Clock::now();
-    auto found = s.model->PredictRating(user, item, limits, policy);
+    auto found =
+        s.model->PredictRating(Prediction(user, item), limits, policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -730,6 +782,326 @@ void BM_PredictRating(benchmark::State& state) {
   state.counters["items"] = snapshot.num_items();
 }
 BENCHMARK(BM_PredictRating)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// ---- Request-time personalization (snapshots that can fold in).
+
+bool FoldInOk(benchmark::State& state) {
+  if (!SetupOk(state)) return false;
+  if (GetSetup().model->snapshot().fold_in() == nullptr) {
+    state.SkipWithError("the snapshot cannot fold users in");
+    return false;
+  }
+  return true;
+}
+
+// `count` recent interactions for request t: popular-skewed items (as the
+// seen lists), rated 1..5.
+std::vector<RecentInteraction> RecentFor(const Snapshot& snapshot, int64_t t,
+                                         int32_t count) {
+  RandomStream rng(kSeed, kRecentStream, static_cast<uint64_t>(t));
+  std::vector<RecentInteraction> recent;
+  recent.reserve(count);
+  for (int32_t j = 0; j < count; ++j) {
+    const double x = rng.Uniform();
+    const auto item = std::min<int32_t>(
+        snapshot.num_items() - 1,
+        static_cast<int32_t>(snapshot.num_items() * x * x * x));
+    recent.push_back({snapshot.ItemId(item),
+                      static_cast<double>(1 + rng.Next() % 5), 0.0});
+  }
+  return recent;
+}
+
+// The fold-in step alone: one user from `count` interactions (both models),
+// what `recent` adds to a Recommend before retrieval.
+void BM_FoldIn(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  const Snapshot& snapshot = GetSetup().model->snapshot();
+  static const UserFoldIn* const fold_in = new UserFoldIn(
+      snapshot.item_factors(), snapshot.item_bias(), snapshot.global_mean(),
+      snapshot.item_embeddings(), *snapshot.fold_in());
+  const auto count = static_cast<int32_t>(state.range(0));
+  std::vector<std::vector<UserInteraction>> inputs(64);
+  for (size_t t = 0; t < inputs.size(); ++t) {
+    for (const RecentInteraction& x : RecentFor(snapshot, t, count)) {
+      inputs[t].push_back({snapshot.FindItem(x.item_id),
+                           static_cast<float>(x.rating), 1.0f});
+    }
+  }
+  std::vector<double> micros;
+  size_t next = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    FoldedInUser user = fold_in->FoldIn(inputs[next]);
+    micros.push_back(SecondsSince(start) * 1e6);
+    benchmark::DoNotOptimize(user);
+    next = (next + 1) % inputs.size();
+  }
+  ReportLatency(state, std::move(micros));
+}
+BENCHMARK(BM_FoldIn)
+    ->ArgName("recent")
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(500)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Top-kN overlap of `query` against the same query with exact retrieval.
+double RecallAgainstExact(const ServingModel& model,
+                          const std::vector<RecommendQuery>& queries) {
+  int64_t hits = 0, total = 0;
+  for (RecommendQuery q : queries) {
+    auto found = model.Recommend(q, ServingLimits(), ServingPolicy());
+    q.exact = true;
+    auto exact = model.Recommend(q, ServingLimits(), ServingPolicy());
+    if (!found.ok() || !exact.ok()) return -1.0;
+    absl::flat_hash_set<int32_t> truth;
+    for (const RecommendedItem& r : exact->items) truth.insert(r.item);
+    for (const RecommendedItem& r : found->items) hits += truth.count(r.item);
+    total += static_cast<int64_t>(exact->items.size());
+  }
+  return total > 0 ? static_cast<double>(hits) / total : 1.0;
+}
+
+// Times Recommend over `queries` round robin; p50/p99 and recall@10 against
+// exact retrieval of the same queries (the first kTruthQueries/4).
+void RunQueries(benchmark::State& state,
+                const std::vector<RecommendQuery>& queries,
+                const ServingLimits& limits = ServingLimits()) {
+  const ServingModel& model = *GetSetup().model;
+  std::vector<double> micros;
+  size_t next = 0;
+  int64_t scanned = 0, hnsw = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    auto found = model.Recommend(queries[next], limits, ServingPolicy());
+    micros.push_back(SecondsSince(start) * 1e6);
+    if (!found.ok()) {
+      state.SkipWithError(std::string(found.status().message()).c_str());
+      return;
+    }
+    scanned += found->items_scanned;
+    hnsw += found->retrieval_path == RetrievalPath::kHnswMerge;
+    benchmark::DoNotOptimize(found);
+    next = (next + 1) % queries.size();
+  }
+  const double calls = std::max<double>(1.0, micros.size());
+  ReportLatency(state, std::move(micros));
+  state.counters["items_scanned"] = scanned / calls;
+  state.counters["hnsw_share"] = hnsw / calls;
+  const std::vector<RecommendQuery> truth(
+      queries.begin(),
+      queries.begin() + std::min<size_t>(queries.size(), kTruthQueries / 4));
+  state.counters["recall_at_10"] = RecallAgainstExact(model, truth);
+}
+
+// Users the snapshot does not know, each with `recent` interactions.
+void BM_RecommendFoldIn(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  const Snapshot& snapshot = GetSetup().model->snapshot();
+  std::vector<RecommendQuery> queries(kTruthQueries);
+  for (int64_t t = 0; t < kTruthQueries; ++t) {
+    queries[t].user_id = absl::StrCat("new-user-", t);
+    queries[t].n = kN;
+    queries[t].recent =
+        RecentFor(snapshot, t, static_cast<int32_t>(state.range(0)));
+  }
+  RunQueries(state, queries);
+}
+BENCHMARK(BM_RecommendFoldIn)
+    ->ArgName("recent")
+    ->Arg(100)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+std::vector<RecommendQuery> KnownUserQueries(const ItemFilterSpec& filter,
+                                             bool explain) {
+  const Setup& s = GetSetup();
+  std::vector<RecommendQuery> queries;
+  for (const int32_t user : s.truth_users) {
+    RecommendQuery q = s.queries[user];
+    q.filter = filter;
+    q.explain = explain;
+    queries.push_back(std::move(q));
+  }
+  return queries;
+}
+
+// Known users, include_labels = {"share<per mille>"}: about 50%, 5% and
+// 0.1% of the catalog allowed. Compare p50 with BM_RecommendUnfiltered.
+void BM_RecommendFiltered(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  ItemFilterSpec filter;
+  filter.include_labels = {absl::StrCat("share", state.range(0))};
+  RunQueries(state, KnownUserQueries(filter, false));
+}
+BENCHMARK(BM_RecommendFiltered)
+    ->ArgName("per_mille")
+    ->Arg(500)
+    ->Arg(200)
+    ->Arg(50)
+    ->Arg(1)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// The same users without a filter, measured in the same run.
+void BM_RecommendUnfiltered(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  RunQueries(state, KnownUserQueries({}, false));
+}
+BENCHMARK(BM_RecommendUnfiltered)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Excluding the 50% label: the filter lets most items through and the
+// norm-ordered scan skips the rest.
+void BM_RecommendExcluding(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  ItemFilterSpec filter;
+  filter.exclude_labels = {"share500"};
+  RunQueries(state, KnownUserQueries(filter, false));
+}
+BENCHMARK(BM_RecommendExcluding)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// Where kExactAllowedItems sits: a label of exactly `size` items (scored one
+// by one up to kExactAllowedItems, by its norm-ordered list above) beside an
+// allow-list of the same items (always scored one by one).
+void RunSizedFilter(benchmark::State& state, bool allow_list) {
+  if (!FoldInOk(state)) return;
+  const Snapshot& snapshot = GetSetup().model->snapshot();
+  const auto size = static_cast<int32_t>(state.range(0));
+  ItemFilterSpec filter;
+  if (allow_list) {
+    const int32_t label = snapshot.FindLabel(absl::StrCat("size", size));
+    for (int32_t i = 0; i < snapshot.num_items() && label != kUnknownIndex;
+         ++i) {
+      const absl::Span<const int32_t> labels = snapshot.ItemLabels(i);
+      if (std::binary_search(labels.begin(), labels.end(), label)) {
+        filter.item_ids.push_back(snapshot.ItemId(i));
+      }
+    }
+  } else {
+    filter.include_labels = {absl::StrCat("size", size)};
+  }
+  ServingLimits limits;
+  limits.max_filter_items = std::max(limits.max_filter_items, 2 * size);
+  RunQueries(state, KnownUserQueries(filter, false), limits);
+}
+void BM_RecommendLabelOfSize(benchmark::State& state) {
+  RunSizedFilter(state, false);
+}
+void BM_RecommendAllowListOfSize(benchmark::State& state) {
+  RunSizedFilter(state, true);
+}
+BENCHMARK(BM_RecommendLabelOfSize)
+    ->ArgName("items")
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Arg(4096)
+    ->Arg(8192)
+    ->Arg(16384)
+    ->MinTime(0.5)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_RecommendAllowListOfSize)
+    ->ArgName("items")
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Arg(4096)
+    ->Arg(8192)
+    ->Arg(16384)
+    ->MinTime(0.5)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// SimilarItems with include_labels = {"share<per mille>"}; recall@10
+// against the filtered brute force. Compare p50 with BM_SimilarItems.
+void BM_SimilarItemsFiltered(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  const Setup& s = GetSetup();
+  const ServingModel& model = *s.model;
+  std::vector<SimilarItemsQuery> queries;
+  for (const int32_t item : s.truth_items) {
+    SimilarItemsQuery q = SimilarTo(model.snapshot().ItemId(item), kN);
+    q.filter.include_labels = {absl::StrCat("share", state.range(0))};
+    queries.push_back(std::move(q));
+  }
+  std::vector<double> micros;
+  size_t next = 0;
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    auto found = model.SimilarItems(queries[next], ServingLimits(),
+                                    ServingPolicy());
+    micros.push_back(SecondsSince(start) * 1e6);
+    if (!found.ok()) {
+      state.SkipWithError(std::string(found.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(found);
+    next = (next + 1) % queries.size();
+  }
+  ReportLatency(state, std::move(micros));
+  // Recall against cosine brute force over the allowed items.
+  const Eigen::Map<const FactorMatrix> items = model.item_vectors();
+  const Snapshot& snapshot = model.snapshot();
+  const int32_t label =
+      snapshot.FindLabel(absl::StrCat("share", state.range(0)));
+  std::vector<int32_t> allowed;
+  for (int32_t i = 0; i < snapshot.num_items(); ++i) {
+    const absl::Span<const int32_t> labels = snapshot.ItemLabels(i);
+    if (std::binary_search(labels.begin(), labels.end(), label)) {
+      allowed.push_back(i);
+    }
+  }
+  int64_t hits = 0, total = 0;
+  for (size_t t = 0; t < s.truth_items.size(); ++t) {
+    const int32_t item = s.truth_items[t];
+    std::vector<int32_t> rows;
+    for (const int32_t i : allowed) {
+      if (i != item) rows.push_back(i);
+    }
+    absl::flat_hash_set<int32_t> truth;
+    for (const ScoredItem& n : ExactNeighborsAmong(
+             items, IndexSpace::kCosine,
+             absl::Span<const float>(items.row(item).data(), items.cols()),
+             rows, kN)) {
+      truth.insert(n.item);
+    }
+    auto found = model.SimilarItems(queries[t], ServingLimits(),
+                                    ServingPolicy());
+    if (!found.ok()) continue;
+    for (const SimilarItem& x : found->items) hits += truth.count(x.item);
+    total += static_cast<int64_t>(truth.size());
+  }
+  state.counters["recall_at_10"] =
+      total > 0 ? static_cast<double>(hits) / total : 1.0;
+}
+BENCHMARK(BM_SimilarItemsFiltered)
+    ->ArgName("per_mille")
+    ->Arg(500)
+    ->Arg(50)
+    ->Arg(1)
+    ->MinTime(1.0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// explain: true for known users; compare with BM_RecommendUnfiltered.
+void BM_RecommendExplained(benchmark::State& state) {
+  if (!FoldInOk(state)) return;
+  RunQueries(state, KnownUserQueries({}, true));
+}
+BENCHMARK(BM_RecommendExplained)
     ->MinTime(1.0)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();

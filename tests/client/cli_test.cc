@@ -267,6 +267,77 @@ TEST_F(CliTest, SimilarPredictAndInfo) {
   EXPECT_THAT(r.out, HasSubstr("(fallback: unknown user"));
 }
 
+TEST_F(CliTest, RecentFiltersAndExplanations) {
+  const nlohmann::json info = CliJson({"info"});
+  EXPECT_EQ(info["fold_in"], true);
+  ASSERT_GT(info["labels"].size(), 1u);
+  const std::string label = info["labels"][0];
+  const std::string other = info["labels"][1];
+
+  // A visitor with recent items: folded in, none of them returned, every
+  // item labelled `label` but not `other`, each explained.
+  const std::vector<std::string> recent = {"2", "3", "5"};
+  const nlohmann::json json = CliJson(
+      {"recommend", "--user", "visitor", "-n", "5", "--recent", "2:5,3,5:1:2",
+       "--include_labels", label, "--exclude_labels", other, "--explain"});
+  EXPECT_EQ(json["folded_in"], true);
+  EXPECT_EQ(json["fallback"], false);
+  EXPECT_EQ(json["recent_unknown"], 0);
+  ASSERT_GT(json["items"].size(), 0u);
+  for (const auto& item : json["items"]) {
+    EXPECT_THAT(recent, ::testing::Not(::testing::Contains(item["item_id"])));
+    std::vector<std::string> labels = item["labels"];
+    EXPECT_THAT(labels, ::testing::Contains(label));
+    EXPECT_THAT(labels, ::testing::Not(::testing::Contains(other)));
+    ASSERT_TRUE(item.contains("explanation")) << item.dump();
+    for (const auto& because : item["explanation"]["because"]) {
+      EXPECT_THAT(recent, ::testing::Contains(because["item_id"]));
+    }
+  }
+  RunResult r = Cli({"recommend", "--user", "visitor", "-n", "3", "--recent",
+                     "2:5,no-such-item", "--explain"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(folded in from recent interactions)\n"
+                               "(skipped 1 recent interaction with unknown "
+                               "items)\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nWhy:\n  1. "));
+  EXPECT_THAT(r.out, HasSubstr("     because: 2 "));
+
+  // An allow-list of two items: at most those two.
+  const nlohmann::json listed =
+      CliJson({"recommend", "--user", "1", "-n", "5", "--filter_items", "7,8"});
+  for (const auto& item : listed["items"]) {
+    EXPECT_THAT((std::vector<std::string>{"7", "8"}),
+                ::testing::Contains(item["item_id"]));
+  }
+
+  // Several seeds, filtered; predict with recent.
+  const nlohmann::json similar = CliJson(
+      {"similar", "--items", "2,3", "-k", "4", "--include_labels", label});
+  ASSERT_EQ(similar["items"].size(), 4u);
+  for (const auto& item : similar["items"]) {
+    EXPECT_NE(item["item_id"], "2");
+    EXPECT_NE(item["item_id"], "3");
+    std::vector<std::string> labels = item["labels"];
+    EXPECT_THAT(labels, ::testing::Contains(label));
+  }
+  r = Cli({"similar", "--item", "2", "--items", "3", "-k", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("2 items similar to items 2, 3 (model "));
+  const nlohmann::json predicted = CliJson(
+      {"predict", "--user", "visitor", "--item", "9", "--recent", "2:5,3:4"});
+  EXPECT_EQ(predicted["folded_in"], true);
+  EXPECT_EQ(predicted["fallback"], false);
+
+  // The server's errors name the field.
+  r = Cli({"recommend", "--user", "1", "--include_labels", "no-such-label"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("no-such-label"));
+  r = Cli({"recommend", "--user", "1", "--recent", "2:1000"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("recent[0].rating"));
+}
+
 TEST_F(CliTest, ServerErrorsExitOne) {
   RunResult r = Cli({"similar", "--item", "no-such-item"});
   EXPECT_EQ(r.exit_code, 1);
@@ -287,7 +358,16 @@ TEST_F(CliTest, UsageErrorsExitTwoAndSayWhat) {
   EXPECT_THAT(r.err, HasSubstr("predict needs --item"));
   r = Cli({"similar"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("similar needs --item"));
+  EXPECT_THAT(r.err, HasSubstr("similar needs --item or --items"));
+  r = Cli({"recommend", "--user", "1", "--recent", "2:5,:3"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("recent entry 2 ':3': empty item id"));
+  r = Cli({"predict", "--user", "1", "--item", "2", "--recent", "2:x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("rating 'x' is not a finite number"));
+  r = Cli({"recommend", "--user", "1", "--recent", "2:4:-1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("weight must be >= 0"));
   r = Cli({"recommand"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("unknown command 'recommand'"));
@@ -369,6 +449,38 @@ TEST_F(CliTest, PythonExampleAgreesWithTheCli) {
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
     EXPECT_THAT(r.out, HasSubstr("v000001")) << args[0];
   }
+  // Recent interactions, a filter and explanations, as the CLI sends them.
+  const std::string label = CliJson({"info"})["labels"][0];
+  r = RunProcess({kPython, script, "--server", fixture->target, "--json",
+                  "recommend", "--user", "visitor", "-n", "5", "--recent",
+                  "2:5,3,5:1:2", "--include_labels", label, "--explain"},
+                 fixture->dir, kCallLimit, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json personalized =
+      nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(personalized.is_object()) << r.out;
+  EXPECT_EQ(personalized["folded_in"], true);
+  EXPECT_EQ(
+      ItemIds(personalized),
+      ItemIds(CliJson({"recommend", "--user", "visitor", "-n", "5", "--recent",
+                       "2:5,3,5:1:2", "--include_labels", label})));
+  r = RunProcess(
+      {kPython, script, "--server", fixture->target, "recommend", "--user",
+       "visitor", "-n", "2", "--recent", "2:5", "--explain"},
+      fixture->dir, kCallLimit, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(folded in from recent interactions)\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nWhy:\n  1. "));
+  r = RunProcess({kPython, script, "--server", fixture->target, "similar",
+                  "--items", "2,3", "-k", "2"},
+                 fixture->dir, kCallLimit, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("2 items similar to items 2, 3 (model "));
+  r = RunProcess({kPython, script, "--server", fixture->target, "recommend",
+                  "--user", "1", "--recent", "2:x"},
+                 fixture->dir, kCallLimit, env);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("rating 'x' is not a finite number"));
   r = RunProcess({kPython, script, "--server", fixture->target, "health"},
                  fixture->dir, kCallLimit, env);
   EXPECT_EQ(r.exit_code, 0) << r.err;

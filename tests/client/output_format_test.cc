@@ -97,11 +97,60 @@ TEST(FormatSimilarItemsTest, SimilarityColumnWithoutPredictedRating) {
   response.set_model_version("v000003");
   *response.add_items() = Item("2", 0.961, 0, "Toy Story (1995)", {});
   *response.add_items() = Item("13", -0.25, 0, "", {});
-  EXPECT_EQ(FormatSimilarItems(response, "1"),
+  EXPECT_EQ(FormatSimilarItems(response, {"1"}),
             "2 items similar to item 1 (model v000003)\n"
             "rank  item id  similarity  title\n"
             "   1  2            0.9610  Toy Story (1995)\n"
             "   2  13          -0.2500\n");
+  EXPECT_THAT(
+      FormatSimilarItems(response, {"1", "7"}),
+      ::testing::StartsWith("2 items similar to items 1, 7 (model v000003)\n"));
+}
+
+TEST(FormatRecommendationsTest, LabelsReplaceGenresAndFoldInNotes) {
+  v1::RecommendResponse response;
+  response.set_model_version("v4");
+  response.set_folded_in(true);
+  response.set_recent_unknown(2);
+  v1::ScoredItem item = Item("50", 0.5, 4.0, "", {"Action"});
+  item.add_labels("Action");
+  item.add_labels("classic");
+  *response.add_items() = item;
+  EXPECT_EQ(FormatRecommendations(response, "new"),
+            "Top 1 item for user new (model v4)\n"
+            "(folded in from recent interactions)\n"
+            "(skipped 2 recent interactions with unknown items)\n"
+            "rank  item id   score  predicted rating  labels\n"
+            "   1  50       0.5000              4.00  Action, classic\n");
+}
+
+TEST(FormatRecommendationsTest, ExplanationsFollowTheTable) {
+  v1::RecommendResponse response;
+  response.set_model_version("v4");
+  v1::ScoredItem item = Item("50", 0.5, 4.0, "", {});
+  v1::Explanation* e = item.mutable_explanation();
+  e->set_global_mean(3.5);
+  e->set_user_bias(0.25);
+  e->set_item_bias(-0.5);
+  e->set_interaction(0.75);
+  e->set_retrieval_score(0.8);
+  e->set_blend_weight(0.5);
+  v1::Contribution* because = e->add_because();
+  because->set_item_id("172");
+  because->set_title("Empire (1980)");
+  because->set_share(0.6);
+  because = e->add_because();
+  because->set_item_id("9");
+  because->set_share(0.2);
+  *response.add_items() = item;
+  *response.add_items() = Item("60", 0.25, 3.0, "", {});  // not explained
+  EXPECT_THAT(
+      FormatRecommendations(response, "u"),
+      HasSubstr("Why:\n"
+                "  1. 50: rating 4.00 = mean 3.50 + user +0.25 + item -0.50 + "
+                "interaction +0.75; retrieval 0.8000, blend weight 0.50\n"
+                "     because: 172 Empire (1980) (+0.6000); 9 (+0.2000)\n"));
+  EXPECT_THAT(FormatRecommendations(response, "u"), Not(HasSubstr("  2. 60")));
 }
 
 TEST(FormatPredictionTest, ValueAndFallbackNotes) {
@@ -127,6 +176,12 @@ TEST(FormatPredictionTest, ValueAndFallbackNotes) {
   EXPECT_THAT(FormatPrediction(response, "x", "y"),
               HasSubstr("(fallback: unknown user and item, the global "
                         "mean)\n"));
+  response.set_fallback(false);
+  response.set_item_known(true);
+  response.set_folded_in(true);
+  EXPECT_EQ(FormatPrediction(response, "x", "50"),
+            "Predicted rating of item 50 for user x: 4.37 (model v000003)\n"
+            "(folded in from recent interactions)\n");
 }
 
 v1::ModelInfo SampleInfo() {
@@ -158,6 +213,9 @@ v1::ModelInfo SampleInfo() {
   info.mutable_similarity_index()->set_ef(150);
   info.set_loaded_at("2026-01-02T03:05:00Z");
   info.set_checksum("0badf00d");
+  info.add_labels("Action");
+  info.add_labels("Drama");
+  info.set_fold_in(true);
   return info;
 }
 
@@ -170,6 +228,8 @@ TEST(FormatModelInfoTest, AlignedFieldsAndSortedMetrics) {
   EXPECT_THAT(text, HasSubstr("  num_ratings        5000000000\n"));
   EXPECT_THAT(text, HasSubstr("  global_mean        3.5299\n"));
   EXPECT_THAT(text, HasSubstr("  rating_scale       1 to 5\n"));
+  EXPECT_THAT(text, HasSubstr("  fold_in            yes\n"));
+  EXPECT_THAT(text, HasSubstr("  labels             2: Action, Drama\n"));
   EXPECT_THAT(text, HasSubstr("  retrieval_index    ip, 32 dimensions, M 16, "
                               "ef_construction 200, ef auto, 1682 items\n"));
   EXPECT_THAT(text, HasSubstr("  similarity_index   cosine, 32 dimensions, "
@@ -202,11 +262,12 @@ TEST(JsonTest, RecommendResponseUsesProtoFieldNames) {
   const char* expected = R"js(
       {"items": [
          {"item_id": "50", "score": 0.75, "predicted_rating": 4.5,
-          "title": "Star Wars (1977)", "genres": ["Action", "Sci-Fi"]},
+          "title": "Star Wars (1977)", "genres": ["Action", "Sci-Fi"],
+          "labels": []},
          {"item_id": "9", "score": 0.25, "predicted_rating": 2.0,
-          "title": "", "genres": []}],
+          "title": "", "genres": [], "labels": []}],
        "model_version": "v000003", "fallback": true, "candidates": 100,
-       "ef": 0})js";
+       "ef": 0, "folded_in": false, "recent_unknown": 0})js";
   EXPECT_EQ(json, nlohmann::json::parse(expected));
   // One line, ending in a newline, that parses back to the same object.
   const std::string line = JsonLine(json);
@@ -220,7 +281,7 @@ TEST(JsonTest, SimilarItemsLeaveOutPredictedRating) {
   *response.add_items() = Item("2", 0.5, 0, "T", {"G"});
   const char* expected =
       R"({"items": [{"item_id": "2", "score": 0.5, "title": "T",)"
-      R"( "genres": ["G"]}], "model_version": "v1"})";
+      R"( "genres": ["G"], "labels": []}], "model_version": "v1"})";
   EXPECT_EQ(ToJson(response), nlohmann::json::parse(expected));
 }
 
@@ -232,11 +293,13 @@ TEST(JsonTest, PredictionAndModelInfo) {
   prediction.set_item_known(true);
   const char* expected =
       R"({"rating": 3.5, "model_version": "v1", "fallback": true,)"
-      R"( "user_known": false, "item_known": true})";
+      R"( "user_known": false, "item_known": true, "folded_in": false})";
   EXPECT_EQ(ToJson(prediction), nlohmann::json::parse(expected));
 
   const nlohmann::json info = ToJson(SampleInfo());
-  EXPECT_EQ(info.size(), 18u);  // every ModelInfo field
+  EXPECT_EQ(info.size(), 20u);  // every ModelInfo field
+  EXPECT_EQ(info["labels"], nlohmann::json::parse(R"(["Action", "Drama"])"));
+  EXPECT_EQ(info["fold_in"], true);
   EXPECT_EQ(info["num_ratings"], 5000000000);
   EXPECT_TRUE(info["num_ratings"].is_number_integer());
   EXPECT_EQ(info["metrics"],
@@ -249,6 +312,31 @@ TEST(JsonTest, PredictionAndModelInfo) {
   EXPECT_EQ(info["checksum"], "0badf00d");
   EXPECT_EQ(info["rating_min"], 1.0);
   EXPECT_EQ(info["blend_weight"], 0.25);
+}
+
+TEST(JsonTest, ExplainedItemsCarryTheirExplanation) {
+  v1::RecommendResponse response;
+  v1::ScoredItem item = Item("50", 0.5, 4.0, "", {});
+  item.add_labels("Action");
+  v1::Explanation* e = item.mutable_explanation();
+  e->set_global_mean(3.5);
+  e->set_retrieval_score(0.75);
+  v1::Contribution* because = e->add_because();
+  because->set_item_id("9");
+  because->set_title("T");
+  because->set_share(0.75);
+  *response.add_items() = item;
+  *response.add_items() = Item("60", 0.25, 3.0, "", {});
+  response.set_folded_in(true);
+  const nlohmann::json json = ToJson(response);
+  EXPECT_EQ(json["folded_in"], true);
+  EXPECT_EQ(json["items"][0]["labels"], nlohmann::json::parse(R"(["Action"])"));
+  const char* expected = R"js(
+      {"global_mean": 3.5, "user_bias": 0.0, "item_bias": 0.0,
+       "interaction": 0.0, "retrieval_score": 0.75, "blend_weight": 0.0,
+       "because": [{"item_id": "9", "title": "T", "share": 0.75}]})js";
+  EXPECT_EQ(json["items"][0]["explanation"], nlohmann::json::parse(expected));
+  EXPECT_FALSE(json["items"][1].contains("explanation"));
 }
 
 TEST(JsonTest, InvalidUtf8IsReplacedNotThrown) {

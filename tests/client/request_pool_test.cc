@@ -1,5 +1,6 @@
 #include "client/request_pool.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,64 @@ TEST(BuildRequestPoolTest, ZipfFavoursThePopularHead) {
   EXPECT_GT(zipf["i0"], 5 * zipf["i9"]);
 }
 
+TEST(BuildRequestPoolTest, PersonalizesTheGivenShare) {
+  RequestPoolOptions o;
+  o.weights[0] = 1;
+  o.weights[1] = 1;
+  o.weights[2] = 1;
+  const absl::StatusOr<std::vector<PreparedRequest>> plain =
+      BuildRequestPool(Ids(50, 80), o);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  o.personalized_share = 0.5;
+  o.recent_items = 3;
+  o.filter_labels = {"Comedy", "Drama"};
+  IdLists ids = Ids(50, 80);
+  ids.rating_min = 1;
+  ids.rating_max = 5;
+  const absl::StatusOr<std::vector<PreparedRequest>> pool =
+      BuildRequestPool(ids, o);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  int personalized = 0;
+  for (const PreparedRequest& r : *pool) {
+    if (r.method == LoadMethod::kRecommend) {
+      v1::RecommendRequest m;
+      ASSERT_TRUE(m.ParseFromString(r.payload));
+      if (m.recent_size() == 0) {
+        EXPECT_FALSE(m.has_filter());
+        continue;
+      }
+      ++personalized;
+      ASSERT_EQ(m.recent_size(), 3);
+      for (const v1::Interaction& i : m.recent()) {
+        EXPECT_EQ(i.item_id()[0], 'i');
+        EXPECT_GE(i.rating(), 1);
+        EXPECT_LE(i.rating(), 5);
+        EXPECT_EQ(i.rating(), std::round(i.rating()));
+      }
+      EXPECT_THAT(m.filter().include_labels(),
+                  ::testing::ElementsAre("Comedy", "Drama"));
+    } else if (r.method == LoadMethod::kSimilarItems) {
+      v1::SimilarItemsRequest m;
+      ASSERT_TRUE(m.ParseFromString(r.payload));
+      personalized += m.has_filter();
+    } else {
+      v1::PredictRatingRequest m;
+      ASSERT_TRUE(m.ParseFromString(r.payload));
+      personalized += m.recent_size() > 0;
+    }
+  }
+  EXPECT_NEAR(personalized / 10'000.0, 0.5, 0.03);
+
+  // Without personalization, the pool is the one the seed always gave.
+  o.personalized_share = 0;
+  const absl::StatusOr<std::vector<PreparedRequest>> again =
+      BuildRequestPool(ids, o);
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < plain->size(); ++i) {
+    ASSERT_EQ((*again)[i].payload, (*plain)[i].payload) << i;
+  }
+}
+
 TEST(BuildRequestPoolTest, RejectsWhatCannotBeBuilt) {
   RequestPoolOptions o;
   EXPECT_THAT(BuildRequestPool(IdLists(), o).status().message(),
@@ -105,6 +164,19 @@ TEST(BuildRequestPoolTest, RejectsWhatCannotBeBuilt) {
   EXPECT_EQ(health->front().method, LoadMethod::kHealth);
   o.size = 0;
   EXPECT_FALSE(BuildRequestPool(IdLists(), o).ok());
+  o.size = 10;
+  o.personalized_share = 1.5;
+  EXPECT_THAT(BuildRequestPool(Ids(1, 1), o).status().message(),
+              HasSubstr("[0, 1]"));
+  o.personalized_share = 0.5;
+  EXPECT_THAT(BuildRequestPool(Ids(1, 1), o).status().message(),
+              HasSubstr("recent items or filter labels"));
+  o.recent_items = -1;
+  EXPECT_THAT(BuildRequestPool(Ids(1, 1), o).status().message(),
+              HasSubstr("recent items must be"));
+  o.recent_items = 2;
+  EXPECT_THAT(BuildRequestPool(IdLists(), o).status().message(),
+              HasSubstr("item ids"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // deploy/ghz/*.json: every ghz configuration names a method the server
 // serves and carries request data that the method's message accepts, with
-// ghz's {{randomInt A B}} templates filled in (by A) the way ghz would.
+// ghz's {{randomInt A B}} templates filled in (by A) the way ghz would; the
+// personalized Recommend names labels the demo data set has.
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "core/synthetic/synthetic_catalog.h"
+#include "core/synthetic/synthetic_generator.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
@@ -66,6 +69,28 @@ TEST(GhzConfigTest, EveryConfigCallsARealMethodWithValidData) {
                                    "recserve.v1.Recommender.SimilarItems",
                                    "recserve.v1.Recommender.PredictRating",
                                    "grpc.health.v1.Health.Check"}));
+}
+
+TEST(GhzConfigTest, PersonalizedRecommendFoldsInAndFiltersOnDemoLabels) {
+  const nlohmann::json config =
+      nlohmann::json::parse(Slurp(fs::path(RECSERVE_SOURCE_DIR) / "deploy" /
+                                  "ghz" / "recommend_personalized.json"));
+  EXPECT_EQ(config["call"], "recserve.v1.Recommender.Recommend");
+  const nlohmann::json& data = config["data"];
+  ASSERT_TRUE(data.contains("recent") && data.contains("filter"));
+  EXPECT_GT(data["recent"].size(), 0u);
+  // scripts/run.sh generates the demo data with the generator's default
+  // number of genres; their names are the snapshot's labels.
+  std::set<std::string> genres;
+  for (int32_t g = 0; g < GeneratorOptions().genres; ++g) {
+    genres.insert(synthetic::GenreName(g));
+  }
+  for (const char* list : {"include_labels", "exclude_labels"}) {
+    for (const std::string label :
+         data["filter"].value(list, nlohmann::json::array())) {
+      EXPECT_EQ(genres.count(label), 1u) << label << " is no demo genre";
+    }
+  }
 }
 
 }  // namespace

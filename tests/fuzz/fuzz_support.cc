@@ -104,7 +104,7 @@ bool IsValidUtf8(absl::string_view text) {
   return true;
 }
 
-std::string PublishTinySnapshot(const std::string& root) {
+std::string PublishTinySnapshot(const std::string& root, bool fold_in) {
   testutil::TinyModel tiny = testutil::MakeTinyModel(7, 10, 4);
   const RetrievalModel retrieval = testutil::MakeTinyRetrieval(7, 10, 3);
   SnapshotContents contents;
@@ -114,6 +114,10 @@ std::string PublishTinySnapshot(const std::string& root) {
   contents.algo = "als";
   contents.retrieval = &retrieval;
   contents.ranking = {.candidates = 5, .blend_weight = 0.25f};
+  const FoldInParams params = {
+      .rating = RatingUserPrior::Ridge(4, 0.1f, 0.1f),
+      .retrieval = {.reg = 0.1f, .alpha = 1.0f, .unobserved_weight = 1.0f}};
+  if (fold_in) contents.fold_in = &params;
   const absl::StatusOr<std::string> version = PublishSnapshot(root, contents);
   FUZZ_CHECK(version.ok());
   return *version;

@@ -49,8 +49,9 @@ bool IsValidUtf8(absl::string_view text);
 
 // Publishes testutil::MakeTinyModel(7 users, 10 items, 4 factors) with
 // retrieval embeddings (format 2) and its catalog under `root`; returns the
-// version name. Aborts on error.
-std::string PublishTinySnapshot(const std::string& root);
+// version name. With `fold_in`, also ridge fold-in parameters (format 3),
+// so that requests may carry recent interactions. Aborts on error.
+std::string PublishTinySnapshot(const std::string& root, bool fold_in = false);
 
 }  // namespace recserve::fuzz
 

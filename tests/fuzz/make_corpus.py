@@ -67,8 +67,9 @@ def npy_seeds():
 
 
 def snapshot_seeds(build):
-    # Also the manifest seeds: a real trained snapshot (format 2) and its
-    # format 1 form.
+    # Also the manifest seeds: a real trained snapshot (format 3: the trainer
+    # records how to fold users in), a non-scaling prior variant, and its
+    # format 2 and format 1 forms.
     with tempfile.TemporaryDirectory() as tmp:
         train = str(pathlib.Path(build) / "recserve-train")
         subprocess.run([train, "generate", "--users=40", "--items=30", "--ratings=500", "--seed=3",
@@ -78,14 +79,31 @@ def snapshot_seeds(build):
                         "--implicit_iterations=2", "--eval_max_users=10", "--out=" + tmp + "/snap"],
                        check=True, capture_output=True)
         manifest = (pathlib.Path(tmp) / "snap" / "v000001" / "manifest.json").read_bytes()
-    write("manifest_fuzz", "format2", manifest)
+
+    def dump(m):
+        return json.dumps(m, indent=2, sort_keys=True).encode() + b"\n"
+
     m = json.loads(manifest)
+    if m["format_version"] == 3:
+        write("manifest_fuzz", "format3", manifest)
+        # A BPMF-like prior: a non-zero mean, precisions not scaled by count.
+        prior = json.loads(manifest)
+        rating = prior["fold_in"]["rating"]
+        rating["mean"] = [0.125 * (i - 2) for i in range(len(rating["mean"]))]
+        rating["precision"] = [1.5 + i for i in range(len(rating["precision"]))]
+        rating["scales_with_count"] = False
+        write("manifest_fuzz", "format3_unscaled_prior", dump(prior))
+    m["format_version"] = 2
+    m.pop("fold_in", None)
+    for name in ("user_seen_ratings.npy", "item_labels.txt"):
+        m["files"].pop(name, None)
+    write("manifest_fuzz", "format2", dump(m))
     m["format_version"] = 1
     for key in ("retrieval", "ranking"):
         m.pop(key, None)
     for name in ("user_embeddings.npy", "item_embeddings.npy"):
         m["files"].pop(name, None)
-    write("manifest_fuzz", "format1", json.dumps(m, indent=2, sort_keys=True).encode() + b"\n")
+    write("manifest_fuzz", "format1", dump(m))
 
     # snapshot_folder_fuzz edits fuzz_support's tiny snapshot; files in name
     # order, LATEST last. This list must match the files a snapshot has
@@ -116,6 +134,21 @@ def snapshot_seeds(build):
     write("snapshot_folder_fuzz", "manifest_count_lies", record("manifest.json", 0, 0, b"{\"num_users\": 8,"))
     write("snapshot_folder_fuzz", "seen_out_of_range", record("user_seen_items.npy", keep, 128, struct.pack("<i", 99)))
     write("snapshot_folder_fuzz", "two_edits", record("user_factors.npy", keep, 200, b"\x00\x00\x80\x7f") + record("item_popularity.npy", keep, 128, struct.pack("<i", -5)))
+    # Format 3 in the manifest of the (format 2) template, whose folder lacks
+    # user_seen_ratings.npy: "format_version": 2 -> 3 at the digit's offset
+    # in the template's manifest.json (keys sorted; "files" lists 13 files
+    # before it), and a "fold_in" object inserted after the opening brace.
+    version_digit = 1195
+    fold_in = (b'"fold_in": {"rating": {"mean": [0, 0, 0, 0, 0], "precision": [0.1, 0.1, 0.1, 0.1, 0.1], '
+               b'"scales_with_count": true}, "retrieval": {"alpha": 1, "reg": 0.1, "unobserved_weight": 1}}, ')
+    bad_fold_in = (b'"fold_in": {"rating": {"mean": [0, 0, 0, 0], "precision": [0.1, 0, -1, "x", 0.1], '
+                   b'"scales_with_count": 1}, "retrieval": {"alpha": -1, "reg": 0, "unobserved_weight": 1}}, ')
+    write("snapshot_folder_fuzz", "format3_without_seen_ratings",
+          record("manifest.json", 0, version_digit, b"3") + record("manifest.json", 3, 1, fold_in))
+    write("snapshot_folder_fuzz", "format3_without_fold_in", record("manifest.json", 0, version_digit, b"3"))
+    write("snapshot_folder_fuzz", "format2_with_fold_in", record("manifest.json", 3, 1, fold_in))
+    write("snapshot_folder_fuzz", "format3_bad_fold_in",
+          record("manifest.json", 0, version_digit, b"3") + record("manifest.json", 3, 1, bad_fold_in))
 
 
 def request_seeds(build):
@@ -134,6 +167,24 @@ def request_seeds(build):
         "predict": (2, pb.PredictRatingRequest(user_id="u0", item_id="i0")),
         "predict_unknown_both": (2, pb.PredictRatingRequest(user_id="x", item_id="y")),
         "model_info": (3, pb.GetModelInfoRequest()),
+        # Request-time personalization: the tiny snapshot folds in, and its
+        # even items carry the labels Comedy and Romance.
+        "recommend_recent_filter_explain": (0, pb.RecommendRequest(
+            user_id="stranger", n=4, explain=True,
+            recent=[pb.Interaction(item_id="i1", rating=5), pb.Interaction(item_id="i3"),
+                    pb.Interaction(item_id="i5", rating=2, weight=3), pb.Interaction(item_id="nope")],
+            filter=pb.ItemFilter(include_labels=["Comedy"], exclude_labels=["Romance"], item_ids=["i2", "i4", "i7"]))),
+        "recommend_known_user_recent": (0, pb.RecommendRequest(
+            user_id="u2", n=5, exact=True, recent=[pb.Interaction(item_id="i8", rating=4)],
+            filter=pb.ItemFilter(include_labels=["Romance"]))),
+        "recommend_bad_recent": (0, pb.RecommendRequest(
+            user_id="u1", n=3, recent=[pb.Interaction(item_id="i1", rating=float("nan"), weight=-1)],
+            filter=pb.ItemFilter(include_labels=["no-such-label"]))),
+        "similar_seeds_filter": (1, pb.SimilarItemsRequest(
+            item_id="i4", item_ids=["i1", "i6", "zzz"], k=3, filter=pb.ItemFilter(exclude_labels=["Comedy"]))),
+        "predict_recent": (2, pb.PredictRatingRequest(
+            user_id="stranger", item_id="i2", recent=[pb.Interaction(item_id="i1", rating=5, weight=2),
+                                                      pb.Interaction(item_id="i9", rating=1)])),
     }
     for name, (rpc, message) in seeds.items():
         write("request_handler_fuzz", name, bytes([rpc]) + message.SerializeToString())

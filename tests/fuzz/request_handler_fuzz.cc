@@ -1,8 +1,11 @@
 // Fuzzes the Recommender service's handlers: the first byte picks the RPC,
 // the rest is parsed as its request message and sent to a real server (the
 // same RecserveServer as recserve-server) over gRPC's in-process transport,
-// serving a small snapshot. Whatever the request, the answer is OK or a
-// client error with a message, and an OK answer keeps the API's promises.
+// serving a small snapshot that can fold users in. Whatever the request, the
+// answer is OK or a client error with a message, and an OK answer keeps the
+// API's promises: within n/k, no duplicates, nothing excluded, seen (recent
+// included) or a seed, every item passing the filter, explanations only
+// when asked for, finite numbers.
 
 #include <cmath>
 #include <cstddef>
@@ -31,7 +34,7 @@ Fixture& GetFixture() {
   static Fixture* fixture = [] {
     server::SetLogLevel(server::LogLevel::kError);
     const std::string root = absl::StrCat(ScratchDir(), "/snapshots");
-    PublishTinySnapshot(root);
+    PublishTinySnapshot(root, /*fold_in=*/true);
     server::ServerOptions options;
     options.snapshot_dir = root;
     options.listen = "127.0.0.1:0";
@@ -72,6 +75,34 @@ void CheckItems(const google::protobuf::RepeatedPtrField<v1::ScoredItem>& items,
   }
 }
 
+// Whether `item` passes `filter`, by the labels the server reported for it.
+bool Passes(const v1::ItemFilter& filter, const v1::ScoredItem& item) {
+  const std::set<std::string> labels(item.labels().begin(),
+                                     item.labels().end());
+  bool included = filter.include_labels().empty();
+  for (const std::string& label : filter.include_labels()) {
+    included = included || labels.count(label) > 0;
+  }
+  for (const std::string& label : filter.exclude_labels()) {
+    if (labels.count(label) > 0) return false;
+  }
+  const std::set<std::string> allowed(filter.item_ids().begin(),
+                                      filter.item_ids().end());
+  return included && (allowed.empty() || allowed.count(item.item_id()) > 0);
+}
+
+bool Finite(const v1::Explanation& e) {
+  for (const double v :
+       {e.global_mean(), e.user_bias(), e.item_bias(), e.interaction(),
+        e.retrieval_score(), e.blend_weight()}) {
+    if (!std::isfinite(v)) return false;
+  }
+  for (const v1::Contribution& c : e.because()) {
+    if (!std::isfinite(c.share()) || c.item_id().empty()) return false;
+  }
+  return e.because_size() <= 10;
+}
+
 std::unique_ptr<grpc::ClientContext> Context() {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() +
@@ -95,10 +126,21 @@ void CheckRequest(const uint8_t* data, size_t size) {
       CheckItems(response.items(), request.n());
       const std::set<std::string> excluded(request.exclude_item_ids().begin(),
                                            request.exclude_item_ids().end());
+      std::set<std::string> recent;
+      for (const v1::Interaction& r : request.recent())
+        recent.insert(r.item_id());
       for (const v1::ScoredItem& item : response.items()) {
         FUZZ_CHECK(excluded.count(item.item_id()) == 0);
+        FUZZ_CHECK(request.include_seen() || recent.count(item.item_id()) == 0);
         FUZZ_CHECK(std::isfinite(item.predicted_rating()));
+        FUZZ_CHECK(Passes(request.filter(), item));
+        FUZZ_CHECK(request.explain() || !item.has_explanation());
+        FUZZ_CHECK(Finite(item.explanation()));
       }
+      FUZZ_CHECK(!response.folded_in() || !request.recent().empty());
+      FUZZ_CHECK(response.recent_unknown() >= 0 &&
+                 response.recent_unknown() <= request.recent_size());
+      FUZZ_CHECK(!(response.folded_in() && response.fallback()));
       FUZZ_CHECK(!response.model_version().empty());
       break;
     }
@@ -111,9 +153,14 @@ void CheckRequest(const uint8_t* data, size_t size) {
       CheckStatus(status);
       if (!status.ok()) return;
       CheckItems(response.items(), request.k());
+      std::set<std::string> seeds(request.item_ids().begin(),
+                                  request.item_ids().end());
+      seeds.insert(request.item_id());
       for (const v1::ScoredItem& item : response.items()) {
-        FUZZ_CHECK(item.item_id() != request.item_id());
+        FUZZ_CHECK(seeds.count(item.item_id()) == 0);
         FUZZ_CHECK(item.score() >= -1.0001 && item.score() <= 1.0001);
+        FUZZ_CHECK(Passes(request.filter(), item));
+        FUZZ_CHECK(!item.has_explanation());
       }
       break;
     }
@@ -127,6 +174,7 @@ void CheckRequest(const uint8_t* data, size_t size) {
       if (!status.ok()) return;
       FUZZ_CHECK(std::isfinite(response.rating()));
       FUZZ_CHECK(response.rating() >= 1.0 && response.rating() <= 5.0);
+      FUZZ_CHECK(!response.folded_in() || !request.recent().empty());
       break;
     }
     default: {

@@ -103,6 +103,17 @@ void ExerciseModel(const ServingModel& model) {
     query.user_id = s.UserId(u);
     query.n = 4;
     query.exact = (u % 2) == 1;
+    // Every third user also folds in a recent item and filters by a label
+    // (a snapshot without fold-in refuses with FailedPrecondition).
+    if (u % 3 == 0) {
+      query.recent = {{.item_id = s.ItemId(u % s.num_items()),
+                       .rating = s.rating_scale().max,
+                       .weight = 1.0}};
+      if (s.num_labels() > 0) {
+        query.filter.include_labels = {s.LabelName(u % s.num_labels())};
+      }
+      query.explain = true;
+    }
     absl::StatusOr<Recommendation> rec = model.Recommend(query, limits, policy);
     if (!rec.ok()) continue;
     FUZZ_CHECK(rec->items.size() <= 4);
@@ -112,20 +123,27 @@ void ExerciseModel(const ServingModel& model) {
       FUZZ_CHECK(seen_items.insert(item.item).second);
       FUZZ_CHECK(std::isfinite(item.predicted_rating));
     }
-    absl::StatusOr<RatingPrediction> p = model.PredictRating(
-        s.UserId(u), s.ItemId(u % s.num_items()), limits, policy);
+    absl::StatusOr<RatingPrediction> p =
+        model.PredictRating({.user_id = s.UserId(u),
+                             .item_id = s.ItemId(u % s.num_items()),
+                             .recent = query.recent},
+                            limits, policy);
     if (p.ok()) {
       FUZZ_CHECK(p->rating >= s.rating_scale().min &&
                  p->rating <= s.rating_scale().max);
     }
   }
   for (int32_t i = 0; i < s.num_items(); ++i) {
-    absl::StatusOr<std::vector<SimilarItem>> similar =
-        model.SimilarItems(s.ItemId(i), 3, limits, policy);
+    SimilarItemsQuery query;
+    query.item_ids = {s.ItemId(i), s.ItemId((i + 1) % s.num_items())};
+    query.k = 3;
+    absl::StatusOr<SimilarItemsResult> similar =
+        model.SimilarItems(query, limits, policy);
     if (!similar.ok()) continue;
-    FUZZ_CHECK(similar->size() <= 3);
-    for (const SimilarItem& item : *similar) {
-      FUZZ_CHECK(item.item != i && item.item >= 0 && item.item < s.num_items());
+    FUZZ_CHECK(similar->items.size() <= 3);
+    for (const SimilarItem& item : similar->items) {
+      FUZZ_CHECK(item.item != i && item.item != (i + 1) % s.num_items() &&
+                 item.item >= 0 && item.item < s.num_items());
       FUZZ_CHECK(std::isfinite(item.similarity));
     }
   }

@@ -32,6 +32,16 @@ TEST(FromProtoTest, CopiesEveryField) {
   request.set_exact(true);
   request.set_candidates(300);
   request.set_ef(77);
+  v1::Interaction* recent = request.add_recent();
+  recent->set_item_id("i5");
+  recent->set_rating(4.5);
+  recent->set_weight(2);
+  request.add_recent()->set_item_id("i6");
+  request.mutable_filter()->add_include_labels("Comedy");
+  request.mutable_filter()->add_exclude_labels("Horror");
+  request.mutable_filter()->add_exclude_labels("War");
+  request.mutable_filter()->add_item_ids("i9");
+  request.set_explain(true);
   const RecommendQuery q = FromProto(request);
   EXPECT_EQ(q.user_id, "u\xc3\xa9 7");
   EXPECT_EQ(q.n, 12);
@@ -40,6 +50,50 @@ TEST(FromProtoTest, CopiesEveryField) {
   EXPECT_TRUE(q.exact);
   EXPECT_EQ(q.candidates, 300);
   EXPECT_EQ(q.ef, 77);
+  ASSERT_EQ(q.recent.size(), 2u);
+  EXPECT_EQ(q.recent[0].item_id, "i5");
+  EXPECT_EQ(q.recent[0].rating, 4.5);
+  EXPECT_EQ(q.recent[0].weight, 2);
+  EXPECT_EQ(q.recent[1].item_id, "i6");
+  EXPECT_EQ(q.recent[1].rating, 0) << "unrated";
+  EXPECT_EQ(q.recent[1].weight, 0) << "0 = 1, core's to read";
+  EXPECT_THAT(q.filter.include_labels, ElementsAre("Comedy"));
+  EXPECT_THAT(q.filter.exclude_labels, ElementsAre("Horror", "War"));
+  EXPECT_THAT(q.filter.item_ids, ElementsAre("i9"));
+  EXPECT_TRUE(q.explain);
+}
+
+TEST(FromProtoTest, SimilarItemsSeedsAreItemIdThenItemIds) {
+  v1::SimilarItemsRequest request;
+  request.set_item_id("i1");
+  request.add_item_ids("i2");
+  request.add_item_ids("i1");
+  request.set_k(4);
+  request.mutable_filter()->add_include_labels("Drama");
+  SimilarItemsQuery q = FromProto(request);
+  EXPECT_THAT(q.item_ids, ElementsAre("i1", "i2", "i1"));
+  EXPECT_EQ(q.k, 4);
+  EXPECT_THAT(q.filter.include_labels, ElementsAre("Drama"));
+  // Without item_id: item_ids alone; with neither: no seeds (core's error).
+  request.clear_item_id();
+  EXPECT_THAT(FromProto(request).item_ids, ElementsAre("i2", "i1"));
+  request.clear_item_ids();
+  EXPECT_THAT(FromProto(request).item_ids, IsEmpty());
+  EXPECT_TRUE(FromProto(v1::SimilarItemsRequest()).filter.empty());
+}
+
+TEST(FromProtoTest, PredictRatingCopiesRecent) {
+  v1::PredictRatingRequest request;
+  request.set_user_id("u1");
+  request.set_item_id("i2");
+  request.add_recent()->set_item_id("i3");
+  request.mutable_recent(0)->set_rating(5);
+  const PredictQuery q = FromProto(request);
+  EXPECT_EQ(q.user_id, "u1");
+  EXPECT_EQ(q.item_id, "i2");
+  ASSERT_EQ(q.recent.size(), 1u);
+  EXPECT_EQ(q.recent[0].item_id, "i3");
+  EXPECT_EQ(q.recent[0].rating, 5);
 }
 
 TEST(FromProtoTest, UnsetFieldsGiveTheQueryDefaults) {
@@ -52,6 +106,9 @@ TEST(FromProtoTest, UnsetFieldsGiveTheQueryDefaults) {
   EXPECT_EQ(q.exact, defaults.exact);
   EXPECT_EQ(q.candidates, 0) << "0 = the snapshot's";
   EXPECT_EQ(q.ef, 0) << "0 = the server's";
+  EXPECT_THAT(q.recent, IsEmpty());
+  EXPECT_TRUE(q.filter.empty());
+  EXPECT_FALSE(q.explain);
 }
 
 // A published tiny snapshot with titles on even items, metrics and
@@ -103,8 +160,9 @@ class ToProtoTest : public ::testing::Test {
 
 TEST_F(ToProtoTest, RecommendationFillsEveryField) {
   Recommendation rec;
-  rec.items = {{.item = 2, .score = 0.75f, .predicted_rating = 4.5f},
-               {.item = 3, .score = -0.5f, .predicted_rating = 1.0f}};
+  rec.items = {
+      {.item = 2, .score = 0.75f, .predicted_rating = 4.5f, .explanation = {}},
+      {.item = 3, .score = -0.5f, .predicted_rating = 1.0f, .explanation = {}}};
   rec.fallback = true;
   rec.candidates = 17;
   rec.ef = 33;
@@ -130,6 +188,52 @@ TEST_F(ToProtoTest, RecommendationFillsEveryField) {
   EXPECT_DOUBLE_EQ(untitled.predicted_rating(), 1.0);
   EXPECT_EQ(untitled.title(), "");
   EXPECT_THAT(untitled.genres(), IsEmpty());
+  EXPECT_THAT(untitled.labels(), IsEmpty());
+  // Genres are labels; nothing was asked to be explained.
+  EXPECT_THAT(titled.labels(), ElementsAre("Comedy", "Romance"));
+  EXPECT_FALSE(titled.has_explanation());
+  EXPECT_FALSE(response.folded_in());
+  EXPECT_EQ(response.recent_unknown(), 0);
+}
+
+TEST_F(ToProtoTest, ExplanationsNameTheContributingItems) {
+  Recommendation rec;
+  rec.folded_in = true;
+  rec.recent_unknown = 3;
+  rec.explained = true;
+  RecommendedItem item;
+  item.item = 5;
+  item.score = 0.5f;
+  item.predicted_rating = 4.0f;
+  item.explanation = {
+      .global_mean = 3.25f,
+      .user_bias = 0.5f,
+      .item_bias = -0.25f,
+      .interaction = 0.75f,
+      .retrieval_score = 1.5f,
+      .blend_weight = 0.25f,
+      .because = {{.item = 2, .share = 1.0f}, {.item = 3, .share = 0.5f}}};
+  rec.items = {item};
+  v1::RecommendResponse response;
+  ToProto(*model_, rec, &response);
+  EXPECT_TRUE(response.folded_in());
+  EXPECT_EQ(response.recent_unknown(), 3);
+  ASSERT_EQ(response.items_size(), 1);
+  ASSERT_TRUE(response.items(0).has_explanation());
+  const v1::Explanation& e = response.items(0).explanation();
+  EXPECT_DOUBLE_EQ(e.global_mean(), 3.25);
+  EXPECT_DOUBLE_EQ(e.user_bias(), 0.5);
+  EXPECT_DOUBLE_EQ(e.item_bias(), -0.25);
+  EXPECT_DOUBLE_EQ(e.interaction(), 0.75);
+  EXPECT_DOUBLE_EQ(e.retrieval_score(), 1.5);
+  EXPECT_DOUBLE_EQ(e.blend_weight(), 0.25);
+  ASSERT_EQ(e.because_size(), 2);
+  EXPECT_EQ(e.because(0).item_id(), "i2");
+  EXPECT_EQ(e.because(0).title(), Title(2));
+  EXPECT_DOUBLE_EQ(e.because(0).share(), 1.0);
+  EXPECT_EQ(e.because(1).item_id(), "i3");
+  EXPECT_EQ(e.because(1).title(), "") << "odd items have no title";
+  EXPECT_DOUBLE_EQ(e.because(1).share(), 0.5);
 }
 
 TEST_F(ToProtoTest, EmptyRecommendationStillNamesTheVersion) {
@@ -143,10 +247,11 @@ TEST_F(ToProtoTest, EmptyRecommendationStillNamesTheVersion) {
 }
 
 TEST_F(ToProtoTest, SimilarItemsCarryIdsSimilarityAndMetadata) {
-  const std::vector<SimilarItem> items = {{.item = 4, .similarity = 0.5f},
-                                          {.item = 7, .similarity = -0.25f}};
+  SimilarItemsResult result;
+  result.items = {{.item = 4, .similarity = 0.5f},
+                  {.item = 7, .similarity = -0.25f}};
   v1::SimilarItemsResponse response;
-  ToProto(*model_, items, &response);
+  ToProto(*model_, result, &response);
   EXPECT_EQ(response.model_version(), Version());
   ASSERT_EQ(response.items_size(), 2);
   EXPECT_EQ(response.items(0).item_id(), "i4");
@@ -154,6 +259,7 @@ TEST_F(ToProtoTest, SimilarItemsCarryIdsSimilarityAndMetadata) {
   EXPECT_EQ(response.items(0).title(), Title(4));
   EXPECT_THAT(response.items(0).title(), StartsWith("Am\xc3\xa9lie 4 "));
   EXPECT_THAT(response.items(0).genres(), ElementsAre("Comedy", "Romance"));
+  EXPECT_THAT(response.items(0).labels(), ElementsAre("Comedy", "Romance"));
   EXPECT_EQ(response.items(1).item_id(), "i7");
   EXPECT_DOUBLE_EQ(response.items(1).score(), -0.25);
   EXPECT_EQ(response.items(1).title(), "");
@@ -176,7 +282,19 @@ TEST_F(ToProtoTest, PredictionIsAFallbackWhenEitherSideIsUnknown) {
     EXPECT_EQ(response.item_known(), c.item_known);
     EXPECT_EQ(response.fallback(), c.fallback)
         << "user_known=" << c.user_known << " item_known=" << c.item_known;
+    EXPECT_FALSE(response.folded_in());
   }
+  // A folded-in unknown user is no fallback; an unknown item still is.
+  RatingPrediction folded{
+      .rating = 4.0f, .item_known = true, .folded_in = true};
+  v1::PredictRatingResponse response;
+  ToProto(*model_, folded, &response);
+  EXPECT_TRUE(response.folded_in());
+  EXPECT_FALSE(response.user_known());
+  EXPECT_FALSE(response.fallback());
+  folded.item_known = false;
+  ToProto(*model_, folded, &response);
+  EXPECT_TRUE(response.fallback());
 }
 
 TEST_F(ToProtoTest, ModelInfoDescribesTheSnapshotAndIndexes) {
@@ -216,6 +334,13 @@ TEST_F(ToProtoTest, ModelInfoDescribesTheSnapshotAndIndexes) {
   absl::StatusOr<std::string> checksum = SnapshotChecksum(version_dir_);
   ASSERT_TRUE(checksum.ok()) << checksum.status();
   EXPECT_EQ(info.checksum(), *checksum);
+  const Snapshot& s = model_->snapshot();
+  ASSERT_EQ(info.labels_size(), s.num_labels());
+  for (int l = 0; l < info.labels_size(); ++l) {
+    EXPECT_EQ(info.labels(l), s.LabelName(l));
+  }
+  EXPECT_THAT(info.labels(), ::testing::IsSupersetOf({"Comedy", "Romance"}));
+  EXPECT_EQ(info.fold_in(), s.fold_in() != nullptr);
   // loaded_at is the model's creation time, RFC 3339 UTC to the second.
   absl::Time loaded;
   std::string error;

@@ -33,11 +33,16 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   ASSERT_EQ(gen.exit_code, 0) << gen.out;
   EXPECT_THAT(gen.out, HasSubstr("noise floor RMSE"));
 
-  auto train = RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--items",
-                           Path("movies.csv"), "--split", "random:0.2",
-                           "--epochs", "20", "--out", Path("snapshots"),
-                           "--report_json", Path("report.json")});
+  WriteFile(Path("labels.tsv"), "1\tin_stock|region:eu\n2\tin_stock\n");
+  auto train =
+      RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--items",
+                  Path("movies.csv"), "--split", "random:0.2", "--epochs", "20",
+                  "--out", Path("snapshots"), "--item_labels",
+                  Path("labels.tsv"), "--report_json", Path("report.json")});
   ASSERT_EQ(train.exit_code, 0) << train.out;
+  EXPECT_THAT(train.out, HasSubstr("labels for 2 items (2 distinct labels)"));
+  // The fold-in row: 10% of the users held out of training.
+  EXPECT_THAT(train.out, HasSubstr("Fold-in on 30 users held out of training"));
   EXPECT_THAT(train.out, HasSubstr("epoch  20"));
   EXPECT_THAT(train.out, HasSubstr("popularity"));
   EXPECT_THAT(train.out, HasSubstr("Published snapshot"));
@@ -57,6 +62,9 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ(report["params"]["algo"], "bpmf");
   EXPECT_EQ(report["published"], "refit");
   EXPECT_EQ(report["params"]["published_ratings"], 12000);
+  EXPECT_TRUE(report["fold_in/recall@10"].is_number());
+  EXPECT_EQ(report["fold_in"]["users"], 30);
+  EXPECT_EQ(report["item_labels"]["items"], 2);
 
   auto snapshot = Snapshot::LoadLatest(Path("snapshots"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -68,17 +76,25 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   // Retrieval embeddings and the ranking chosen on validation go with it.
   EXPECT_TRUE((*snapshot)->has_retrieval());
   EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
-  EXPECT_EQ((*snapshot)->manifest().format_version, 2);
+  // With what the server needs to fold users in (format 3), and the labels.
+  EXPECT_EQ((*snapshot)->manifest().format_version, 3);
+  EXPECT_NE((*snapshot)->fold_in(), nullptr);
+  const int32_t labelled = (*snapshot)->FindItem("1");
+  ASSERT_NE(labelled, kUnknownIndex);
+  EXPECT_THAT((*snapshot)->ItemLabels(labelled),
+              ::testing::Contains((*snapshot)->FindLabel("region:eu")));
+  EXPECT_NE((*snapshot)->FindLabel("region:eu"), kUnknownIndex);
   EXPECT_EQ((*snapshot)->ranking().candidates,
             report["params"]["ranking"]["candidates"].get<int32_t>());
   EXPECT_EQ(report["two_stage/hr@10"], report["hr@10"]);
 
   // A second run publishes a newer version, which becomes the latest.
   auto again = RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--algo",
-                           "als", "--publish_evaluated", "--out",
-                           Path("snapshots")});
+                           "als", "--publish_evaluated", "--fold_in_users", "0",
+                           "--out", Path("snapshots")});
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_THAT(again.out, Not(HasSubstr("Refitting both models")));
+  EXPECT_THAT(again.out, Not(HasSubstr("Fold-in")));
   auto newer = Snapshot::LoadLatest(Path("snapshots"));
   ASSERT_TRUE(newer.ok());
   EXPECT_GT((*newer)->version(), (*snapshot)->version());
@@ -137,6 +153,15 @@ TEST_F(TrainerCliTest, RejectsBadFlagsWithAClearMessage) {
   auto split = RunCommand(
       {kTrain, "--ratings", Path("nope.csv"), "--split", "random:7"});
   EXPECT_EQ(split.exit_code, 1);
+  auto fold_in = RunCommand(
+      {kTrain, "--ratings", Path("nope.csv"), "--fold_in_users", "1.5"});
+  EXPECT_EQ(fold_in.exit_code, 1);
+  EXPECT_THAT(fold_in.out, HasSubstr("fold_in_users must be in [0, 1)"));
+  auto labels =
+      RunCommand({kTrain, "--ratings", Path("nope.csv"), "--item_labels",
+                  Path("nope.tsv"), "--retrieval=false"});
+  EXPECT_EQ(labels.exit_code, 1);
+  EXPECT_THAT(labels.out, HasSubstr("item labels need retrieval embeddings"));
   auto command = RunCommand({kTrain, "serve"});
   EXPECT_EQ(command.exit_code, 2);
   EXPECT_THAT(command.out, HasSubstr("unknown command 'serve'"));

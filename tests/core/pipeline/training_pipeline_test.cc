@@ -1,6 +1,8 @@
 #include "core/pipeline/training_pipeline.h"
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,6 +140,9 @@ TEST_F(TrainingPipelineTest, WithoutASplitTrainsOnceOnEverything) {
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(refits, 0);
   EXPECT_FALSE(run->evaluation.has_value());
+  // Nothing is evaluated, fold-in included.
+  EXPECT_FALSE(run->fold_in.has_value());
+  EXPECT_FALSE(run->metrics.contains("fold_in/recall@10"));
   EXPECT_EQ(run->params["published"], "all_ratings");
   auto snapshot = Snapshot::Load(run->version_dir);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -190,6 +195,153 @@ TEST_F(TrainingPipelineTest, TrainAndTestFilesAreBothPublished) {
       EXPECT_EQ(s.FindItem("888888"), kUnknownIndex);
     }
   }
+}
+
+TEST_F(TrainingPipelineTest, MeasuresFoldInOnUsersHeldOutOfTraining) {
+  std::optional<FoldInSplit> split;
+  int reported = 0;
+  PipelineObserver observer;
+  observer.on_fold_in_start = [&](const FoldInSplit& s) { split = s; };
+  observer.on_fold_in = [&](const FoldInEvaluation&) { ++reported; };
+  auto run = RunTrainingPipeline(Options("fold-in"), observer);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(run->fold_in.has_value());
+  ASSERT_TRUE(split.has_value());
+  EXPECT_EQ(reported, 1);
+  const FoldInEvaluation& f = *run->fold_in;
+  // 10% of the 150 users.
+  EXPECT_EQ(f.users, 15);
+  EXPECT_EQ(f.fold_in.loo_users, 15);
+  EXPECT_GT(f.fold_in.users, 0);
+
+  // Model A never saw a rating of the held-out users: they are not in its
+  // data, which holds every other training rating.
+  for (const int32_t u : split->users) {
+    const std::string& id = split->with_recent.users.Id(u);
+    EXPECT_EQ(split->without_users.users.Find(id), kUnknownIndex) << id;
+  }
+  const int64_t held_out_ratings = f.recent_ratings + f.test_ratings;
+  EXPECT_EQ(f.model_a_ratings,
+            static_cast<int64_t>(split->without_users.ratings.size()));
+  EXPECT_EQ(f.model_a_users, split->without_users.num_users());
+  EXPECT_EQ(f.model_a_ratings + held_out_ratings, run->data.train_ratings);
+  EXPECT_EQ(f.model_a_users + f.users, run->data.users);
+
+  // In the manifest metrics (finite numbers or null) and the report.
+  for (const char* key :
+       {"fold_in/recall@10", "fold_in/precision@10", "fold_in/ndcg@10",
+        "fold_in/hr@10", "fold_in/trained/recall@10",
+        "fold_in/popularity/recall@10", "fold_in/retrieval/recall@10",
+        "fold_in/recall_vs_popularity", "fold_in/recall_vs_trained",
+        "fold_in/users", "fold_in_seconds"}) {
+    ASSERT_TRUE(run->metrics.contains(key)) << key;
+    const nlohmann::json& value = run->metrics[key];
+    EXPECT_TRUE(value.is_null() ||
+                (value.is_number() && std::isfinite(value.get<double>())))
+        << key << " " << value;
+  }
+  const double recall = run->metrics["fold_in/recall@10"].get<double>();
+  EXPECT_GE(recall, 0);
+  EXPECT_LE(recall, 1);
+  EXPECT_GT(run->metrics["fold_in_seconds"].get<double>(), 0);
+  const nlohmann::json report = TrainingReportJson(*run);
+  ASSERT_TRUE(report.contains("fold_in"));
+  EXPECT_EQ(report["fold_in"]["users"], 15);
+  EXPECT_DOUBLE_EQ(
+      report["fold_in"]["methods"]["fold_in"]["recall@10"].get<double>(),
+      recall);
+  auto snapshot = Snapshot::Load(run->version_dir);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_DOUBLE_EQ(
+      (*snapshot)->manifest().metrics["fold_in/recall@10"].get<double>(),
+      recall);
+}
+
+TEST_F(TrainingPipelineTest, FoldInUsersZeroTurnsTheRowOff) {
+  TrainingPipelineOptions options = Options("no-fold-in");
+  options.fold_in_users = 0;
+  options.output.root.clear();
+  int started = 0;
+  PipelineObserver observer;
+  observer.on_fold_in_start = [&](const FoldInSplit&) { ++started; };
+  auto run = RunTrainingPipeline(options, observer);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(started, 0);
+  EXPECT_FALSE(run->fold_in.has_value());
+  EXPECT_FALSE(run->metrics.contains("fold_in/recall@10"));
+  EXPECT_FALSE(TrainingReportJson(*run).contains("fold_in"));
+
+  for (const double bad : {-0.1, 1.0, std::nan("")}) {
+    TrainingPipelineOptions invalid = Options("bad");
+    invalid.fold_in_users = bad;
+    const absl::Status status = RunTrainingPipeline(invalid).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("fold_in_users must be in [0, 1)"));
+  }
+}
+
+TEST_F(TrainingPipelineTest, PublishesItemLabels) {
+  const std::string first = all_.items.Id(0), second = all_.items.Id(1);
+  testutil::WriteFile(tmp_->Path("labels.tsv"),
+                      "# item\tlabels\n" + first + "\tin_stock|region:eu\n" +
+                          second + "\tin_stock\n" + "no-such-item\tin_stock\n" +
+                          first + "\tstaff pick\n");
+  TrainingPipelineOptions options = Options("labels");
+  options.data.item_labels_path = tmp_->Path("labels.tsv");
+  options.fold_in_users = 0;  // not what this test is about
+  std::optional<ItemLabelReadReport> read;
+  PipelineObserver observer;
+  observer.on_item_labels_read =
+      [&](const std::string&, const ItemLabelReadReport& r) { read = r; };
+  auto run = RunTrainingPipeline(options, observer);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->items, 3);
+  ASSERT_TRUE(run->labels.has_value());
+  EXPECT_EQ(run->labels->items, 2);
+  EXPECT_EQ(run->labels->distinct_labels, 3);
+  EXPECT_EQ(run->labels->unknown_items, 1);
+  const nlohmann::json report = TrainingReportJson(*run);
+  EXPECT_EQ(report["item_labels"]["unknown_items"], 1);
+
+  auto snapshot = Snapshot::Load(run->version_dir);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const Snapshot& s = **snapshot;
+  auto names = [&](const std::string& id) {
+    std::vector<std::string> out;
+    const int32_t item = s.FindItem(id);
+    EXPECT_NE(item, kUnknownIndex) << id;
+    if (item == kUnknownIndex) return out;
+    for (const int32_t label : s.ItemLabels(item)) {
+      out.push_back(s.LabelName(label));
+    }
+    return out;
+  };
+  using ::testing::Contains;
+  // The file's labels beside the item's genres from movies.csv.
+  EXPECT_THAT(names(first), Contains("in_stock"));
+  EXPECT_THAT(names(first), Contains("region:eu"));
+  EXPECT_THAT(names(first), Contains("staff pick"));
+  EXPECT_THAT(names(second), Contains("in_stock"));
+  EXPECT_THAT(names(second), ::testing::Not(Contains("region:eu")));
+  EXPECT_THAT(names(all_.items.Id(2)), ::testing::Not(Contains("in_stock")));
+  EXPECT_NE(s.FindLabel("region:eu"), kUnknownIndex);
+  EXPECT_EQ(s.FindLabel("no-such-item"), kUnknownIndex);
+}
+
+TEST_F(TrainingPipelineTest, RejectsBadItemLabels) {
+  testutil::WriteFile(tmp_->Path("bad_labels.tsv"), "1\tok\n2\ta||b\n");
+  TrainingPipelineOptions bad = Options("bad");
+  bad.data.item_labels_path = tmp_->Path("bad_labels.tsv");
+  const absl::Status status = RunTrainingPipeline(bad).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("bad_labels.tsv:2: empty label"));
+
+  TrainingPipelineOptions no_retrieval = Options("bad");
+  no_retrieval.data.item_labels_path = tmp_->Path("bad_labels.tsv");
+  no_retrieval.training.train_retrieval = false;
+  EXPECT_THAT(RunTrainingPipeline(no_retrieval).status().message(),
+              HasSubstr("item labels need retrieval embeddings"));
 }
 
 TEST_F(TrainingPipelineTest, RejectsInconsistentSources) {

@@ -19,6 +19,27 @@
 namespace recserve {
 namespace {
 
+SimilarItemsQuery SimilarTo(const std::string& item_id, int32_t k) {
+  SimilarItemsQuery query;
+  query.item_ids = {item_id};
+  query.k = k;
+  return query;
+}
+
+absl::StatusOr<std::vector<SimilarItem>> ItemsOf(
+    absl::StatusOr<SimilarItemsResult> result) {
+  if (!result.ok()) return result.status();
+  return std::move(result->items);
+}
+
+PredictQuery Prediction(const std::string& user_id,
+                        const std::string& item_id) {
+  PredictQuery query;
+  query.user_id = user_id;
+  query.item_id = item_id;
+  return query;
+}
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testutil::PublishTinySnapshot;
@@ -296,7 +317,7 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
   const FactorMatrix items = snap().item_embeddings();
   for (int32_t i = 0; i < snap().num_items(); ++i) {
     absl::StatusOr<std::vector<SimilarItem>> r =
-        model_->SimilarItems(snap().ItemId(i), 5, limits_, policy_);
+        ItemsOf(model_->SimilarItems(SimilarTo(snap().ItemId(i), 5), limits_, policy_));
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->size(), 5u);
     std::vector<ScoredItem> exact = ExactNeighbors(
@@ -315,15 +336,15 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
       EXPECT_NEAR((*r)[k].similarity, cosine, 1e-4);
     }
   }
-  EXPECT_EQ(model_->SimilarItems("nope", 5, limits_, policy_).status().code(),
+  EXPECT_EQ(model_->SimilarItems(SimilarTo("nope", 5), limits_, policy_).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(model_->SimilarItems("i1", 0, limits_, policy_).status().code(),
+  EXPECT_EQ(model_->SimilarItems(SimilarTo("i1", 0), limits_, policy_).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(model_->SimilarItems("", 3, limits_, policy_).status().code(),
+  EXPECT_EQ(model_->SimilarItems(SimilarTo("", 3), limits_, policy_).status().code(),
             absl::StatusCode::kInvalidArgument);
   // k larger than the rest of the catalog: all other items.
   absl::StatusOr<std::vector<SimilarItem>> all =
-      model_->SimilarItems("i1", 1000, limits_, policy_);
+      ItemsOf(model_->SimilarItems(SimilarTo("i1", 1000), limits_, policy_));
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), static_cast<size_t>(snap().num_items() - 1));
 }
@@ -331,24 +352,24 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
 TEST_F(ServingModelTest, PredictRatingFallsBackToBiases) {
   Load({});
   absl::StatusOr<RatingPrediction> p =
-      model_->PredictRating("u3", "i7", limits_, policy_);
+      model_->PredictRating(Prediction("u3", "i7"), limits_, policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->user_known && p->item_known);
   EXPECT_FLOAT_EQ(p->rating, snap().Predict(3, snap().FindItem("i7")));
-  p = model_->PredictRating("u3", "new-item", limits_, policy_);
+  p = model_->PredictRating(Prediction("u3", "new-item"), limits_, policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_FALSE(p->item_known);
   EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(
                                  snap().global_mean() + snap().user_bias()[3]));
-  p = model_->PredictRating("new-user", "new-item", limits_, policy_);
+  p = model_->PredictRating(Prediction("new-user", "new-item"), limits_, policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(snap().global_mean()));
   ServingPolicy strict = policy_;
   strict.fallbacks = false;
   EXPECT_EQ(
-      model_->PredictRating("u3", "new-item", limits_, strict).status().code(),
+      model_->PredictRating(Prediction("u3", "new-item"), limits_, strict).status().code(),
       absl::StatusCode::kNotFound);
-  EXPECT_EQ(model_->PredictRating("", "i1", limits_, policy_).status().code(),
+  EXPECT_EQ(model_->PredictRating(Prediction("", "i1"), limits_, policy_).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -414,7 +435,7 @@ TEST_F(ServingModelTest, LoadsItemsThatPointTheSameWay) {
   spec.same_direction_items = 150;
   Load(spec);
   absl::StatusOr<std::vector<SimilarItem>> similar =
-      model_->SimilarItems(snap().ItemId(3), 10, limits_, policy_);
+      ItemsOf(model_->SimilarItems(SimilarTo(snap().ItemId(3), 10), limits_, policy_));
   ASSERT_TRUE(similar.ok()) << similar.status();
   ASSERT_EQ(similar->size(), 10u);
   for (const SimilarItem& s : *similar) {

@@ -16,6 +16,14 @@
 namespace recserve {
 namespace {
 
+SimilarItemsQuery SimilarTo(const std::string& item_id, int32_t k) {
+  SimilarItemsQuery query;
+  query.item_ids = {item_id};
+  query.k = k;
+  return query;
+}
+
+
 class ServingRecallTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -118,11 +126,11 @@ TEST_F(ServingRecallTest, SimilarItemsMatchExactAndShareGenres) {
   int64_t neighbour_pairs = 0, neighbour_shared = 0;
   int64_t random_pairs = 0, random_shared = 0;
   for (int32_t i = 0; i < s.num_items(); ++i) {
-    absl::StatusOr<std::vector<SimilarItem>> r =
-        model.SimilarItems(s.ItemId(i), 10, {}, {});
+    absl::StatusOr<SimilarItemsResult> r =
+        model.SimilarItems(SimilarTo(s.ItemId(i), 10), {}, {});
     ASSERT_TRUE(r.ok()) << r.status();
     std::vector<int32_t> a, e;
-    for (const SimilarItem& x : *r) {
+    for (const SimilarItem& x : r->items) {
       a.push_back(x.item);
       ++neighbour_pairs;
       neighbour_shared += shares_genre(i, x.item);

@@ -1,0 +1,48 @@
+#include "core/model/row_least_squares.h"
+
+#include <cassert>
+
+namespace recserve {
+
+int64_t RowLeastSquares::Build(absl::Span<const int32_t> cols,
+                               absl::Span<const float> values,
+                               Eigen::Ref<const FactorMatrix> other_factors,
+                               Eigen::Ref<const Eigen::VectorXf> other_bias,
+                               float global_mean) {
+  assert(cols.size() == values.size());
+  const Eigen::Index k = other_factors.cols();
+  const auto n = static_cast<int64_t>(cols.size());
+  features.resize(n, k + 1);
+  targets.resize(n);
+  for (int64_t j = 0; j < n; ++j) {
+    const int32_t col = cols[j];
+    features.row(j).head(k) = other_factors.row(col);
+    features(j, k) = 1.0f;
+    targets[j] = values[j] - global_mean - other_bias[col];
+  }
+  gram.setZero(k + 1, k + 1);
+  if (n == 0) {
+    // Eigen's blocked product divides by the inner size: never call it on
+    // an empty row.
+    rhs.setZero(k + 1);
+    return 0;
+  }
+  // A blocked rank-n update (SYRK) is several times faster than summing
+  // n outer products.
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(features.transpose());
+  rhs.noalias() = features.transpose() * targets;
+  return n;
+}
+
+int64_t RowLeastSquares::Build(const SparseRatings& rows, int64_t row,
+                               const FactorMatrix& other_factors,
+                               const Eigen::VectorXf& other_bias,
+                               float global_mean) {
+  const int64_t start = rows.offsets[row];
+  const int64_t n = rows.offsets[row + 1] - start;
+  return Build(absl::MakeConstSpan(rows.cols).subspan(start, n),
+               absl::MakeConstSpan(rows.values).subspan(start, n),
+               other_factors, other_bias, global_mean);
+}
+
+}  // namespace recserve

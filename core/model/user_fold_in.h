@@ -1,0 +1,128 @@
+#ifndef RECSERVE_CORE_MODEL_USER_FOLD_IN_H_
+#define RECSERVE_CORE_MODEL_USER_FOLD_IN_H_
+
+// Request-time fold-in: a user's vectors computed from their interactions
+// against a model's fixed item side, by the same one-row least-squares steps
+// the trainers take, with the regularization each model was trained with.
+// Both models' item sides stay as published, so the answer depends on the
+// interactions alone: nothing is stored, and every replica computes the same.
+//
+//  - Retrieval (implicit ALS, implicit_row_solver.h): the user row of
+//    Hu–Koren–Volinsky against the item embeddings, each interaction at
+//    confidence ImplicitConfidence(alpha, rating, weight).
+//  - Rating model (biased MF, row_least_squares.h): [p_u, b_u] maximizing
+//    the posterior under a diagonal Gaussian prior on [p_u, b_u]:
+//      (Σ y yᵀ + s·diag(precision)) x = Σ y t + s·diag(precision)·mean,
+//    over the rated interactions (rating != 0), y = [q_i, 1],
+//    t = r − μ − b_i, and s = the number of them when the prior scales with
+//    the count (ALS and SGD penalize n·λ|p|²) or 1 (BPMF's learned prior,
+//    divided by its noise precision). No rated interaction gives the prior
+//    mean.
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "core/model/implicit_row_solver.h"
+#include "core/model/mf_model.h"
+
+namespace recserve {
+
+// The user-side prior of a rating model over [p_u, b_u] (factors + 1 values
+// each, the bias last).
+struct RatingUserPrior {
+  Eigen::VectorXf mean;
+  Eigen::VectorXf precision;  // each > 0
+  // Whether the precision is multiplied by the user's rating count.
+  bool scales_with_count = false;
+
+  // The ridge penalty n·(reg |p|² + bias_reg b²) of ALS and SGD.
+  static RatingUserPrior Ridge(int32_t factors, float reg, float bias_reg);
+};
+
+// The retrieval model's user step: implicit ALS's settings.
+struct RetrievalFoldInParams {
+  float reg = 0.0f;                // > 0
+  float alpha = 0.0f;              // >= 0
+  float unobserved_weight = 0.0f;  // > 0
+};
+
+// What a snapshot records to fold users in.
+struct FoldInParams {
+  RatingUserPrior rating;
+  RetrievalFoldInParams retrieval;
+};
+
+// InvalidArgument naming the field ("fold_in.rating.precision", ...) unless
+// the prior has factors + 1 finite values with positive precisions and the
+// retrieval settings are finite and in range.
+absl::Status ValidateFoldInParams(const FoldInParams& params,
+                                  int32_t rating_factors);
+
+// One interaction, in dense item indices.
+struct UserInteraction {
+  int32_t item = 0;
+  float rating = 0.0f;  // 0 = unrated: retrieval only
+  float weight = 1.0f;  // confidence multiplier, >= 0
+};
+
+// A folded-in user.
+struct FoldedInUser {
+  Eigen::RowVectorXf factors;    // rating model p_u
+  float bias = 0.0f;             // rating model b_u
+  Eigen::RowVectorXf embedding;  // retrieval x_u
+  int32_t rated = 0;             // interactions the rating model used
+};
+
+// Borrows the item side of a published model (a snapshot's mapped arrays,
+// which must outlive it and not change); forms the retrieval Gramian once.
+// Immutable after construction: FoldIn and Explain may be called from any
+// number of threads.
+class UserFoldIn final {
+ public:
+  UserFoldIn(Eigen::Map<const FactorMatrix> item_factors,
+             Eigen::Map<const Eigen::VectorXf> item_bias, float global_mean,
+             Eigen::Map<const FactorMatrix> item_embeddings,
+             FoldInParams params);
+  UserFoldIn(const UserFoldIn&) = delete;
+  UserFoldIn& operator=(const UserFoldIn&) = delete;
+
+  // The user's vectors from `interactions` (items must index the item side;
+  // an item may repeat: for retrieval its confidences add up into one cell,
+  // for the rating model each rating counts, as repeated ratings would). No
+  // interactions give the prior mean and a zero embedding.
+  FoldedInUser FoldIn(absl::Span<const UserInteraction> interactions) const;
+
+  // How much each item the user interacted with contributes to the
+  // retrieval score of each of `items` for the user folded in from
+  // `interactions`: row r holds, per interacted item j (its interactions'
+  // confidences summed into c_j), c_j · o_jᵀ W⁻¹ o_{items[r]}, where W is the
+  // user's regularized Gram matrix; a row sums to the score
+  // x_u · o_{items[r]}. items.size() x (distinct interacted items), columns
+  // in ascending item order, those items written to *interaction_items when
+  // it is not null.
+  Eigen::MatrixXf Explain(
+      absl::Span<const UserInteraction> interactions,
+      absl::Span<const int32_t> items,
+      std::vector<int32_t>* interaction_items = nullptr) const;
+
+  const FoldInParams& params() const { return params_; }
+
+ private:
+  void Confidences(absl::Span<const UserInteraction> interactions,
+                   std::vector<int32_t>* items,
+                   std::vector<float>* confidences) const;
+
+  Eigen::Map<const FactorMatrix> item_factors_;
+  Eigen::Map<const Eigen::VectorXf> item_bias_;
+  float global_mean_;
+  Eigen::Map<const FactorMatrix> item_embeddings_;
+  FoldInParams params_;
+  ImplicitRowSolver retrieval_;
+};
+
+}  // namespace recserve
+
+#endif  // RECSERVE_CORE_MODEL_USER_FOLD_IN_H_

@@ -1,0 +1,391 @@
+#include "core/model/user_fold_in.h"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/data/ratings.h"
+#include "core/train/implicit_als.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace recserve {
+namespace {
+
+using ::testing::HasSubstr;
+
+FactorMatrix RandomMatrix(int32_t rows, int32_t cols, uint64_t seed,
+                          float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  FactorMatrix m(rows, cols);
+  for (int32_t r = 0; r < rows; ++r) {
+    for (int32_t c = 0; c < cols; ++c) m(r, c) = normal(rng);
+  }
+  return m;
+}
+
+Eigen::Map<const FactorMatrix> MapOf(const FactorMatrix& m) {
+  return Eigen::Map<const FactorMatrix>(m.data(), m.rows(), m.cols());
+}
+
+// The item side of a small model, and a fold-in over it.
+class UserFoldInTest : public ::testing::Test {
+ protected:
+  static constexpr int32_t kItems = 30;
+  static constexpr int32_t kFactors = 4;
+  static constexpr int32_t kEmbedding = 5;
+  static constexpr float kGlobalMean = 3.4f;
+
+  UserFoldInTest()
+      : item_factors_(RandomMatrix(kItems, kFactors, 1, 0.5f)),
+        item_embeddings_(RandomMatrix(kItems, kEmbedding, 2, 0.4f)) {
+    std::mt19937_64 rng(3);
+    std::normal_distribution<float> normal(0.0f, 0.3f);
+    item_bias_.resize(kItems);
+    for (int32_t i = 0; i < kItems; ++i) item_bias_[i] = normal(rng);
+  }
+
+  std::unique_ptr<UserFoldIn> Make(const FoldInParams& params) const {
+    return std::make_unique<UserFoldIn>(
+        MapOf(item_factors_),
+        Eigen::Map<const Eigen::VectorXf>(item_bias_.data(), kItems),
+        kGlobalMean, MapOf(item_embeddings_), params);
+  }
+
+  static FoldInParams RidgeParams() {
+    FoldInParams params;
+    params.rating = RatingUserPrior::Ridge(kFactors, 0.08f, 0.02f);
+    params.retrieval = {.reg = 2.0f, .alpha = 0.6f, .unobserved_weight = 0.7f};
+    return params;
+  }
+
+  // BPMF-like: a non-zero mean, precisions not scaled by the count.
+  static FoldInParams PriorParams() {
+    FoldInParams params = RidgeParams();
+    params.rating.mean = Eigen::VectorXf(kFactors + 1);
+    params.rating.precision = Eigen::VectorXf(kFactors + 1);
+    for (int32_t f = 0; f <= kFactors; ++f) {
+      params.rating.mean[f] = 0.2f * static_cast<float>(f) - 0.3f;
+      params.rating.precision[f] = 1.5f + 0.5f * static_cast<float>(f);
+    }
+    params.rating.scales_with_count = false;
+    return params;
+  }
+
+  // The retrieval objective's minimizer, written out densely over every
+  // item in double: Σ_i w_i (p_i − x·o_i)² + reg |x|², where a rated item
+  // has p = 1 and w = its summed confidence (at least w0), others p = 0 and
+  // w = w0.
+  Eigen::VectorXd DenseRetrieval(const std::vector<UserInteraction>& xs,
+                                 const RetrievalFoldInParams& r) const {
+    std::vector<double> confidence(kItems, 0.0);
+    std::vector<bool> rated(kItems, false);
+    for (const UserInteraction& x : xs) {
+      confidence[x.item] += (1.0 + double{r.alpha} * x.rating) * x.weight;
+      rated[x.item] = true;
+    }
+    Eigen::MatrixXd a =
+        Eigen::MatrixXd::Identity(kEmbedding, kEmbedding) * double{r.reg};
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(kEmbedding);
+    for (int32_t i = 0; i < kItems; ++i) {
+      const Eigen::VectorXd o =
+          item_embeddings_.row(i).transpose().cast<double>();
+      const double w =
+          rated[i] ? std::max(confidence[i], double{r.unobserved_weight})
+                   : double{r.unobserved_weight};
+      a += w * o * o.transpose();
+      if (rated[i]) b += confidence[i] * o;
+    }
+    return a.ldlt().solve(b);
+  }
+
+  // The rating model's MAP user [p, b] in double: Σ_rated w (t − y·x)² +
+  // s·Σ_f prec_f (x_f − mean_f)², s = Σ w when scaled, else 1.
+  Eigen::VectorXd DenseRating(const std::vector<UserInteraction>& xs,
+                              const RatingUserPrior& prior) const {
+    const int32_t d = kFactors + 1;
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(d, d);
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(d);
+    double count = 0.0;
+    for (const UserInteraction& x : xs) {
+      if (x.rating == 0.0f) continue;
+      Eigen::VectorXd y(d);
+      y.head(kFactors) = item_factors_.row(x.item).transpose().cast<double>();
+      y[kFactors] = 1.0;
+      const double t = double{x.rating} - kGlobalMean - item_bias_[x.item];
+      a += x.weight * y * y.transpose();
+      b += x.weight * t * y;
+      count += x.weight;
+    }
+    const double s = prior.scales_with_count ? count : 1.0;
+    for (int32_t f = 0; f < d; ++f) {
+      a(f, f) += s * prior.precision[f];
+      b[f] += s * prior.precision[f] * prior.mean[f];
+    }
+    return a.ldlt().solve(b);
+  }
+
+  static std::vector<UserInteraction> SomeInteractions() {
+    return {{3, 4.0f, 1.0f},  {7, 2.0f, 1.0f},  {11, 5.0f, 1.0f},
+            {12, 0.0f, 1.0f}, {20, 3.0f, 1.0f}, {25, 1.0f, 1.0f}};
+  }
+
+  static void ExpectNear(const Eigen::RowVectorXf& got,
+                         const Eigen::VectorXd& want, double tol) {
+    ASSERT_EQ(got.size(), want.size());
+    for (Eigen::Index f = 0; f < want.size(); ++f) {
+      EXPECT_NEAR(got[f], want[f], tol * (1.0 + std::abs(want[f])))
+          << "component " << f;
+    }
+  }
+
+  FactorMatrix item_factors_;
+  FactorMatrix item_embeddings_;
+  Eigen::VectorXf item_bias_;
+};
+
+TEST_F(UserFoldInTest, RetrievalEqualsTheDenseImplicitSolve) {
+  const FoldInParams params = RidgeParams();
+  const auto fold_in = Make(params);
+  const std::vector<UserInteraction> xs = SomeInteractions();
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  ExpectNear(user.embedding, DenseRetrieval(xs, params.retrieval), 1e-4);
+  // The solve is not trivially zero.
+  EXPECT_GT(user.embedding.norm(), 1e-3);
+}
+
+TEST_F(UserFoldInTest, RatingEqualsDenseRidgeScaledByCount) {
+  const FoldInParams params = RidgeParams();
+  const auto fold_in = Make(params);
+  const std::vector<UserInteraction> xs = SomeInteractions();
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  const Eigen::VectorXd want = DenseRating(xs, params.rating);
+  ExpectNear(user.factors, want.head(kFactors), 1e-4);
+  EXPECT_NEAR(user.bias, want[kFactors], 1e-4 * (1 + std::abs(want[kFactors])));
+  EXPECT_EQ(user.rated, 5);
+}
+
+TEST_F(UserFoldInTest, RatingEqualsDensePosteriorWithUnscaledPrior) {
+  const FoldInParams params = PriorParams();
+  const auto fold_in = Make(params);
+  const std::vector<UserInteraction> xs = SomeInteractions();
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  const Eigen::VectorXd want = DenseRating(xs, params.rating);
+  ExpectNear(user.factors, want.head(kFactors), 1e-4);
+  EXPECT_NEAR(user.bias, want[kFactors], 1e-4 * (1 + std::abs(want[kFactors])));
+  // Scaling the same prior by the count would give another answer: the
+  // flag is honoured.
+  RatingUserPrior scaled = params.rating;
+  scaled.scales_with_count = true;
+  const Eigen::VectorXd other = DenseRating(xs, scaled);
+  EXPECT_GT((want - other).norm(), 1e-3);
+}
+
+std::vector<UserInteraction> Weighted() {
+  return {{3, 4.0f, 3.0f}, {7, 2.0f, 1.0f}, {11, 5.0f, 2.0f}, {12, 0.0f, 2.0f}};
+}
+std::vector<UserInteraction> Repeated() {
+  return {{3, 4.0f, 1.0f},  {3, 4.0f, 1.0f},  {3, 4.0f, 1.0f},
+          {7, 2.0f, 1.0f},  {11, 5.0f, 1.0f}, {11, 5.0f, 1.0f},
+          {12, 0.0f, 1.0f}, {12, 0.0f, 1.0f}};
+}
+
+TEST_F(UserFoldInTest, WeightsActLikeRepeatedRatings) {
+  for (const FoldInParams& params : {RidgeParams(), PriorParams()}) {
+    const auto fold_in = Make(params);
+    const FoldedInUser a = fold_in->FoldIn(Weighted());
+    const FoldedInUser b = fold_in->FoldIn(Repeated());
+    EXPECT_TRUE(a.factors.isApprox(b.factors, 1e-4f))
+        << a.factors << " vs " << b.factors;
+    EXPECT_NEAR(a.bias, b.bias, 1e-4f);
+    const Eigen::VectorXd want = DenseRating(Weighted(), params.rating);
+    ExpectNear(a.factors, want.head(kFactors), 1e-4);
+    EXPECT_NEAR(a.bias, want[kFactors], 1e-4 * (1 + std::abs(want[kFactors])));
+    // The weighted retrieval row is the dense solve with confidence
+    // (1 + alpha r) w.
+    ExpectNear(a.embedding, DenseRetrieval(Weighted(), params.retrieval), 1e-4);
+  }
+}
+
+// An item listed m times is m observations of one cell: its confidence is
+// the sum, and the unobserved weight w0 is replaced once, not m times, so a
+// weight-m interaction and m copies give the same embedding. (The serving
+// path lists an item twice when a known user's training item is also a
+// recent interaction.)
+TEST_F(UserFoldInTest, RetrievalRepeatedItemActsLikeSummedWeight) {
+  const FoldInParams params = RidgeParams();
+  const auto fold_in = Make(params);
+  const FoldedInUser a = fold_in->FoldIn(Weighted());
+  const FoldedInUser b = fold_in->FoldIn(Repeated());
+  ExpectNear(b.embedding, DenseRetrieval(Repeated(), params.retrieval), 1e-4);
+  EXPECT_TRUE(a.embedding.isApprox(b.embedding, 1e-4f))
+      << a.embedding << " vs " << b.embedding;
+}
+
+TEST_F(UserFoldInTest, UnratedInteractionsCountForRetrievalOnly) {
+  const FoldInParams params = RidgeParams();
+  const auto fold_in = Make(params);
+  const std::vector<UserInteraction> rated = {{3, 4.0f, 1.0f}, {7, 2.0f, 1.0f}};
+  std::vector<UserInteraction> with_unrated = rated;
+  with_unrated.push_back({15, 0.0f, 1.0f});
+  with_unrated.push_back({16, 0.0f, 2.0f});
+  const FoldedInUser a = fold_in->FoldIn(rated);
+  const FoldedInUser b = fold_in->FoldIn(with_unrated);
+  EXPECT_EQ(a.factors, b.factors);
+  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_EQ(b.rated, 2);
+  EXPECT_GT((a.embedding - b.embedding).norm(), 1e-3f);
+  ExpectNear(b.embedding, DenseRetrieval(with_unrated, params.retrieval), 1e-4);
+}
+
+TEST_F(UserFoldInTest, NoRatedInteractionGivesThePriorMean) {
+  for (const FoldInParams& params : {RidgeParams(), PriorParams()}) {
+    const auto fold_in = Make(params);
+    for (const std::vector<UserInteraction>& xs :
+         {std::vector<UserInteraction>{},
+          std::vector<UserInteraction>{{4, 0.0f, 1.0f}, {9, 0.0f, 1.0f}}}) {
+      const FoldedInUser user = fold_in->FoldIn(xs);
+      EXPECT_EQ(user.rated, 0);
+      ExpectNear(user.factors, params.rating.mean.head(kFactors).cast<double>(),
+                 1e-5);
+      EXPECT_NEAR(user.bias, params.rating.mean[kFactors], 1e-5);
+      if (xs.empty()) {
+        EXPECT_EQ(user.embedding.size(), kEmbedding);
+        EXPECT_EQ(user.embedding.norm(), 0.0f);
+      }
+    }
+  }
+}
+
+TEST_F(UserFoldInTest, ExplainRowsSumToTheRetrievalScore) {
+  const FoldInParams params = RidgeParams();
+  const auto fold_in = Make(params);
+  std::vector<UserInteraction> xs = SomeInteractions();
+  xs.push_back({3, 2.0f, 0.5f});  // a repeated item
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  std::vector<int32_t> items(kItems);
+  for (int32_t i = 0; i < kItems; ++i) items[i] = i;
+  std::vector<int32_t> interacted;
+  const Eigen::MatrixXf shares = fold_in->Explain(xs, items, &interacted);
+  ASSERT_EQ(shares.rows(), kItems);
+  // One column per distinct item, ascending: the repeated item once.
+  std::vector<int32_t> distinct;
+  for (const UserInteraction& x : xs) distinct.push_back(x.item);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()),
+                 distinct.end());
+  EXPECT_EQ(interacted, distinct);
+  ASSERT_EQ(shares.cols(), static_cast<Eigen::Index>(distinct.size()));
+  for (int32_t i = 0; i < kItems; ++i) {
+    const float score = user.embedding.dot(item_embeddings_.row(i));
+    EXPECT_NEAR(shares.row(i).sum(), score, 1e-4f * (1 + std::abs(score)))
+        << "item " << i;
+  }
+  // Items in a different order and a subset: rows follow `items`.
+  const std::vector<int32_t> some = {29, 3, 0};
+  const Eigen::MatrixXf subset = fold_in->Explain(xs, some);
+  for (size_t r = 0; r < some.size(); ++r) {
+    EXPECT_TRUE(subset.row(r).isApprox(shares.row(some[r]), 1e-5f));
+  }
+}
+
+TEST_F(UserFoldInTest, ValidateFoldInParamsNamesTheField) {
+  EXPECT_TRUE(ValidateFoldInParams(RidgeParams(), kFactors).ok());
+  EXPECT_TRUE(ValidateFoldInParams(PriorParams(), kFactors).ok());
+  const auto expect_invalid = [](const FoldInParams& params, int32_t factors,
+                                 const char* field) {
+    const absl::Status status = ValidateFoldInParams(params, factors);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(status.message(), HasSubstr(field));
+  };
+  expect_invalid(RidgeParams(), kFactors + 1, "fold_in.rating");
+  FoldInParams p = PriorParams();
+  p.rating.mean.resize(kFactors);
+  expect_invalid(p, kFactors, "fold_in.rating");
+  p = PriorParams();
+  p.rating.mean[1] = NAN;
+  expect_invalid(p, kFactors, "fold_in.rating.mean");
+  p = PriorParams();
+  p.rating.precision[2] = 0.0f;
+  expect_invalid(p, kFactors, "fold_in.rating.precision");
+  p = PriorParams();
+  p.rating.precision[0] = -1.0f;
+  expect_invalid(p, kFactors, "fold_in.rating.precision");
+  p = PriorParams();
+  p.rating.precision[0] = INFINITY;
+  expect_invalid(p, kFactors, "fold_in.rating.precision");
+  p = RidgeParams();
+  p.retrieval.reg = 0.0f;
+  expect_invalid(p, kFactors, "fold_in.retrieval.reg");
+  p = RidgeParams();
+  p.retrieval.reg = INFINITY;
+  expect_invalid(p, kFactors, "fold_in.retrieval.reg");
+  p = RidgeParams();
+  p.retrieval.alpha = -0.1f;
+  expect_invalid(p, kFactors, "fold_in.retrieval.alpha");
+  p = RidgeParams();
+  p.retrieval.alpha = NAN;
+  expect_invalid(p, kFactors, "fold_in.retrieval.alpha");
+  p = RidgeParams();
+  p.retrieval.unobserved_weight = 0.0f;
+  expect_invalid(p, kFactors, "fold_in.retrieval.unobserved_weight");
+  // alpha 0 is allowed.
+  p = RidgeParams();
+  p.retrieval.alpha = 0.0f;
+  EXPECT_TRUE(ValidateFoldInParams(p, kFactors).ok());
+}
+
+// Implicit ALS solves the users last, with the same row step: a trained
+// user's stored embedding is the fold-in of their training ratings.
+TEST(UserFoldInTrainedTest, TrainedUsersEqualTheFoldInOfTheirRatings) {
+  constexpr int32_t kUsers = 25;
+  constexpr int32_t kItems = 40;
+  std::mt19937_64 rng(7);
+  std::vector<Rating> ratings;
+  for (int32_t u = 0; u < kUsers; ++u) {
+    for (int32_t j = 0; j < 6 + u % 5; ++j) {
+      const int32_t item = (u * 11 + j * 7) % kItems;
+      ratings.push_back({u, item, static_cast<float>(1 + (u + j) % 5), 0});
+    }
+  }
+  ImplicitAlsOptions options;
+  options.factors = 6;
+  options.iterations = 4;
+  options.reg = 0.5f;
+  options.alpha = 0.4f;
+  options.unobserved_weight = 0.8f;
+  options.threads = 1;
+  absl::StatusOr<RetrievalModel> trained =
+      TrainImplicitAls(kUsers, kItems, ratings, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+
+  FoldInParams params;
+  params.rating = RatingUserPrior::Ridge(2, 0.1f, 0.1f);
+  params.retrieval = {.reg = options.reg,
+                      .alpha = options.alpha,
+                      .unobserved_weight = options.unobserved_weight};
+  const FactorMatrix item_factors = FactorMatrix::Zero(kItems, 2);
+  const Eigen::VectorXf item_bias = Eigen::VectorXf::Zero(kItems);
+  const UserFoldIn fold_in(
+      MapOf(item_factors),
+      Eigen::Map<const Eigen::VectorXf>(item_bias.data(), kItems), 3.0f,
+      MapOf(trained->item_factors), params);
+  for (int32_t u = 0; u < kUsers; ++u) {
+    std::vector<UserInteraction> xs;
+    for (const Rating& r : ratings) {
+      if (r.user == u) xs.push_back({r.item, r.value, 1.0f});
+    }
+    const FoldedInUser user = fold_in.FoldIn(xs);
+    const Eigen::RowVectorXf stored = trained->user_factors.row(u);
+    ASSERT_GT(stored.norm(), 1e-4f);
+    EXPECT_LT((user.embedding - stored).norm(), 1e-4f * stored.norm() + 1e-6f)
+        << "user " << u << ": folded " << user.embedding << " stored "
+        << stored;
+  }
+}
+
+}  // namespace
+}  // namespace recserve
