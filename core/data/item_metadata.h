@@ -20,8 +20,7 @@ using ItemCatalog = absl::flat_hash_map<std::string, ItemMetadata>;
 
 // External item id -> labels that filters can select by, beyond the genres
 // (e.g. "in_stock", "region:eu").
-using ItemLabelMap =
-    absl::flat_hash_map<std::string, std::vector<std::string>>;
+using ItemLabelMap = absl::flat_hash_map<std::string, std::vector<std::string>>;
 
 }  // namespace recserve
 

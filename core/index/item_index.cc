@@ -319,8 +319,7 @@ std::vector<ScoredItem> ExactNeighbors(Eigen::Ref<const FactorMatrix> vectors,
 
 std::vector<ScoredItem> ExactNeighborsAmong(
     Eigen::Ref<const FactorMatrix> vectors, IndexSpace space,
-    absl::Span<const float> query, absl::Span<const int32_t> rows,
-    int32_t k) {
+    absl::Span<const float> query, absl::Span<const int32_t> rows, int32_t k) {
   return ExactAmong(
       vectors, space, query, static_cast<Eigen::Index>(rows.size()),
       [rows](Eigen::Index j) { return rows[j]; }, k);

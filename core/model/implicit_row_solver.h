@@ -68,8 +68,8 @@ class ImplicitRowSolver final {
   // Only forms the system: scratch->a (lower triangle) and scratch->b of the
   // problem above, for callers that need more than x (explanations solve
   // against a as well).
-  void Form(absl::Span<const int32_t> rows,
-            absl::Span<const float> confidences, Scratch* scratch) const;
+  void Form(absl::Span<const int32_t> rows, absl::Span<const float> confidences,
+            Scratch* scratch) const;
 
   int32_t dimensions() const { return static_cast<int32_t>(other_.cols()); }
 

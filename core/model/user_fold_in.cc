@@ -30,10 +30,10 @@ absl::Status ValidateFoldInParams(const FoldInParams& params,
   const RatingUserPrior& prior = params.rating;
   const Eigen::Index want = static_cast<Eigen::Index>(rating_factors) + 1;
   if (prior.mean.size() != want || prior.precision.size() != want) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fold_in.rating: mean and precision need ", want,
-        " values (factors + 1), got ", prior.mean.size(), " and ",
-        prior.precision.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fold_in.rating: mean and precision need ", want,
+                     " values (factors + 1), got ", prior.mean.size(), " and ",
+                     prior.precision.size()));
   }
   if (!AllFinite(prior.mean)) {
     return absl::InvalidArgumentError(
@@ -45,14 +45,12 @@ absl::Status ValidateFoldInParams(const FoldInParams& params,
   }
   const RetrievalFoldInParams& r = params.retrieval;
   if (!(r.reg > 0) || !std::isfinite(r.reg)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("fold_in.retrieval.reg must be finite and > 0, got ",
-                     r.reg));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.reg must be finite and > 0, got ", r.reg));
   }
   if (!(r.alpha >= 0) || !std::isfinite(r.alpha)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("fold_in.retrieval.alpha must be finite and >= 0, got ",
-                     r.alpha));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.alpha must be finite and >= 0, got ", r.alpha));
   }
   if (!(r.unobserved_weight > 0) || !std::isfinite(r.unobserved_weight)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -85,8 +83,8 @@ void UserFoldIn::Confidences(absl::Span<const UserInteraction> interactions,
   std::vector<std::pair<int32_t, float>> cells;
   cells.reserve(interactions.size());
   for (const UserInteraction& x : interactions) {
-    cells.emplace_back(
-        x.item, ImplicitConfidence(params_.retrieval.alpha, x.rating, x.weight));
+    cells.emplace_back(x.item, ImplicitConfidence(params_.retrieval.alpha,
+                                                  x.rating, x.weight));
   }
   std::sort(cells.begin(), cells.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

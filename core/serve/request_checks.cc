@@ -40,7 +40,8 @@ absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
   for (size_t i = 0; i < recent.size(); ++i) {
     const RecentInteraction& x = recent[i];
     const std::string field = absl::StrCat("recent[", i, "]");
-    RETURN_IF_ERROR(CheckId(absl::StrCat(field, ".item_id"), x.item_id, limits));
+    RETURN_IF_ERROR(
+        CheckId(absl::StrCat(field, ".item_id"), x.item_id, limits));
     if (!std::isfinite(x.rating) ||
         (x.rating != 0.0 && (x.rating < scale.min || x.rating > scale.max))) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -66,9 +67,8 @@ absl::Status CheckFilterSizes(const ItemFilterSpec& filter,
         " labels; the maximum is ", limits.max_filter_labels));
   }
   for (const auto* list : {&filter.include_labels, &filter.exclude_labels}) {
-    const char* name = list == &filter.include_labels
-                           ? "filter.include_labels"
-                           : "filter.exclude_labels";
+    const char* name = list == &filter.include_labels ? "filter.include_labels"
+                                                      : "filter.exclude_labels";
     for (size_t i = 0; i < list->size(); ++i) {
       if ((*list)[i].empty()) {
         return absl::InvalidArgumentError(

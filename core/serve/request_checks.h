@@ -28,8 +28,7 @@ inline constexpr double kMaxInteractionWeight = 1e6;
 // At most max_recent; each item id valid, rating finite and 0 or on `scale`,
 // weight in [0, kMaxInteractionWeight].
 absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
-                         const RatingScale& scale,
-                         const ServingLimits& limits);
+                         const RatingScale& scale, const ServingLimits& limits);
 // Sizes only (labels are resolved against a snapshot elsewhere): labels at
 // most max_filter_labels together, each non-empty; item ids at most
 // max_filter_items, each a valid id.

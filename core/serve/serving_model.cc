@@ -119,7 +119,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
 // The user vectors one request ranks with. Spans point into the snapshot or
 // into `folded`, so this must not be copied once set.
 struct ServingModel::UserSide {
-  bool known = false;        // in the snapshot
+  bool known = false;  // in the snapshot
   int32_t user = kUnknownIndex;
   bool folded = false;       // computed from recent interactions
   bool has_vectors = false;  // known or folded
@@ -165,8 +165,8 @@ absl::Status ServingModel::ResolveUser(
         ") does not: retrain it with this version of the trainer"));
   }
   std::vector<UserInteraction> interactions;
-  const bool training_items =
-      fold_in_ != nullptr && side->known && (keep_interactions || !recent.empty());
+  const bool training_items = fold_in_ != nullptr && side->known &&
+                              (keep_interactions || !recent.empty());
   if (training_items) {
     const absl::Span<const int32_t> seen = s.SeenItems(user);
     const absl::Span<const float> ratings = s.SeenRatings(user);
@@ -182,24 +182,25 @@ absl::Status ServingModel::ResolveUser(
       continue;
     }
     side->recent_items.push_back(item);
-    interactions.push_back({item, static_cast<float>(x.rating),
-                            x.weight == 0.0 ? 1.0f
-                                            : static_cast<float>(x.weight)});
+    interactions.push_back(
+        {item, static_cast<float>(x.rating),
+         x.weight == 0.0 ? 1.0f : static_cast<float>(x.weight)});
   }
   if (!side->recent_items.empty()) {
     side->folded_user = fold_in_->FoldIn(interactions);
     side->folded = true;
     side->has_vectors = true;
     const FoldedInUser& f = side->folded_user;
-    side->retrieval = absl::MakeConstSpan(f.embedding.data(), f.embedding.size());
+    side->retrieval =
+        absl::MakeConstSpan(f.embedding.data(), f.embedding.size());
     side->factors = absl::MakeConstSpan(f.factors.data(), f.factors.size());
     side->bias = f.bias;
   } else if (side->known) {
     side->has_vectors = true;
     const Eigen::Map<const FactorMatrix> users = user_vectors();
     side->retrieval = absl::MakeConstSpan(users.row(user).data(), users.cols());
-    side->factors = absl::MakeConstSpan(s.user_factors().row(user).data(),
-                                        s.factors());
+    side->factors =
+        absl::MakeConstSpan(s.user_factors().row(user).data(), s.factors());
     side->bias = s.user_bias()[user];
   }
   if (keep_interactions && fold_in_ != nullptr) {
@@ -228,8 +229,8 @@ void ServingModel::Explain(const UserSide& side,
     e.blend_weight = out->fallback ? 0.0f : s.ranking().blend_weight;
     if (side.has_vectors) {
       e.user_bias = side.bias;
-      e.interaction = side.Score(s, r.item) - e.global_mean - e.user_bias -
-                      e.item_bias;
+      e.interaction =
+          side.Score(s, r.item) - e.global_mean - e.user_bias - e.item_bias;
     }
     e.retrieval_score = retrieval_scores[r.item];
     items.push_back(r.item);
@@ -354,10 +355,10 @@ absl::StatusOr<SimilarItemsResult> ServingModel::SimilarItems(
                      " ids; the maximum is ", limits.max_seeds));
   }
   for (size_t i = 0; i < q.item_ids.size(); ++i) {
-    RETURN_IF_ERROR(CheckId(
-        q.item_ids.size() == 1 ? std::string("item_id")
-                               : absl::StrCat("item_ids[", i, "]"),
-        q.item_ids[i], limits));
+    RETURN_IF_ERROR(CheckId(q.item_ids.size() == 1
+                                ? std::string("item_id")
+                                : absl::StrCat("item_ids[", i, "]"),
+                            q.item_ids[i], limits));
   }
   RETURN_IF_ERROR(CheckCount("k", q.k, limits));
   RETURN_IF_ERROR(CheckFilterSizes(q.filter, limits));
@@ -412,8 +413,8 @@ absl::StatusOr<SimilarItemsResult> ServingModel::SimilarItems(
   } else {
     int32_t ef_used = 0;
     ASSIGN_OR_RETURN(
-        found, SearchPassing(*similarity_, IndexSpace::kCosine, query_span,
-                             q.k, ef, out.allowed_fraction, filter, is_seed,
+        found, SearchPassing(*similarity_, IndexSpace::kCosine, query_span, q.k,
+                             ef, out.allowed_fraction, filter, is_seed,
                              seed_count, {}, &ef_used));
   }
   out.items.reserve(q.k);

@@ -55,7 +55,6 @@ inline constexpr int32_t kDefaultNormScanItems = 16384;
 // Chosen by measurement (docs/benchmarks.md).
 inline constexpr int32_t kExactAllowedItems = 4096;
 
-
 // Bounds on what one request may ask; a request outside them is
 // InvalidArgument, naming the field. The server sets them from flags.
 struct ServingLimits {
@@ -116,8 +115,7 @@ struct ItemFilterSpec {
   std::vector<std::string> item_ids;
 
   bool empty() const {
-    return include_labels.empty() && exclude_labels.empty() &&
-           item_ids.empty();
+    return include_labels.empty() && exclude_labels.empty() && item_ids.empty();
   }
 };
 
@@ -137,10 +135,10 @@ struct RecommendQuery {
 
 // How Recommend found its candidate pool.
 enum class RetrievalPath {
-  kNone,       // popularity fallback: no retrieval
-  kExact,      // brute force over every item (RecommendQuery::exact)
-  kNormScan,   // the norm-ordered scan proved its pool exact alone
-  kHnswMerge,  // HNSW search merged with the scan's partial pool
+  kNone,         // popularity fallback: no retrieval
+  kExact,        // brute force over every item (RecommendQuery::exact)
+  kNormScan,     // the norm-ordered scan proved its pool exact alone
+  kHnswMerge,    // HNSW search merged with the scan's partial pool
   kAllowedScan,  // a filter's allow-list, each item scored
   kLabelScan,    // norm-ordered scans of the included labels' items
 };
@@ -191,7 +189,7 @@ struct Recommendation {
   bool filtered = false;       // the query had a non-empty filter
   // The share of the catalog the filter lets through (1 when unfiltered).
   double allowed_fraction = 1.0;
-  bool explained = false;      // items carry explanations
+  bool explained = false;  // items carry explanations
 };
 
 struct SimilarItemsQuery {
@@ -339,10 +337,9 @@ class ServingModel final {
   // item when the index cannot give enough. Merged with `partial`.
   absl::StatusOr<std::vector<ScoredItem>> SearchPassing(
       const ItemIndex& index, IndexSpace space, absl::Span<const float> query,
-      int32_t wanted, int32_t ef, double fraction,
-      const ResolvedFilter& filter, absl::FunctionRef<bool(int32_t)> removed,
-      int64_t removed_count, std::vector<ScoredItem> partial,
-      int32_t* ef_used) const;
+      int32_t wanted, int32_t ef, double fraction, const ResolvedFilter& filter,
+      absl::FunctionRef<bool(int32_t)> removed, int64_t removed_count,
+      std::vector<ScoredItem> partial, int32_t* ef_used) const;
   void Explain(const UserSide& side, absl::Span<const ScoredItem> pool,
                Recommendation* out) const;
 
@@ -354,7 +351,7 @@ class ServingModel final {
   std::unique_ptr<NormOrderedLists> label_lists_;
   // Null when the snapshot cannot fold users in.
   std::unique_ptr<UserFoldIn> fold_in_;
-  std::vector<int32_t> by_popularity_;          // items, most rated first
+  std::vector<int32_t> by_popularity_;  // items, most rated first
   std::string checksum_;
   absl::Time created_at_;
 };

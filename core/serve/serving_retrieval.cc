@@ -92,9 +92,8 @@ absl::StatusOr<std::vector<ScoredItem>> ServingModel::SearchPassing(
   // scoring the allowed ones is exact and cheaper.
   for (int round = 0; round < 3 && ask < items; ++round) {
     *ef_used = std::max<int32_t>(ef, static_cast<int32_t>(ask));
-    ASSIGN_OR_RETURN(
-        const std::vector<ScoredItem> found,
-        index.Search(query, static_cast<int32_t>(ask), *ef_used));
+    ASSIGN_OR_RETURN(const std::vector<ScoredItem> found,
+                     index.Search(query, static_cast<int32_t>(ask), *ef_used));
     std::vector<ScoredItem> passing;
     passing.reserve(std::min<size_t>(found.size(), wanted));
     for (const ScoredItem& f : found) {

@@ -152,16 +152,16 @@ struct Snapshot::Loader {
     }
     const bool fold_in = snap->manifest_.fold_in.has_value();
     if (fold_in && !files.count(kUserSeenRatingsFile)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(PathOf(kManifestFile), ": has \"fold_in\" but does not list ",
-                       kUserSeenRatingsFile));
+      return absl::InvalidArgumentError(absl::StrCat(
+          PathOf(kManifestFile), ": has \"fold_in\" but does not list ",
+          kUserSeenRatingsFile));
     }
     for (const char* name : {kUserSeenRatingsFile, kItemLabelsFile}) {
       if (!fold_in && files.count(name)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            PathOf(kManifestFile), ": lists ", name,
-            " but has no \"fold_in\" (format_version ",
-            snap->manifest_.format_version, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile), ": lists ", name,
+                         " but has no \"fold_in\" (format_version ",
+                         snap->manifest_.format_version, ")"));
       }
       known.insert(name);
     }
@@ -272,17 +272,17 @@ struct Snapshot::Loader {
     snap->seen_offsets_ = offsets.data();
     snap->seen_items_ = seen.data();
     if (m.fold_in.has_value()) {
-      ASSIGN_OR_RETURN(
-          auto ratings,
-          LoadArray<float>(kUserSeenRatingsFile,
-                           {static_cast<int64_t>(seen.size())}));
+      ASSIGN_OR_RETURN(auto ratings,
+                       LoadArray<float>(kUserSeenRatingsFile,
+                                        {static_cast<int64_t>(seen.size())}));
       RETURN_IF_ERROR(CheckFinite(ratings, 1, PathOf(kUserSeenRatingsFile)));
       for (size_t j = 0; j < ratings.size(); ++j) {
-        if (ratings[j] < m.rating_scale.min || ratings[j] > m.rating_scale.max) {
+        if (ratings[j] < m.rating_scale.min ||
+            ratings[j] > m.rating_scale.max) {
           return absl::InvalidArgumentError(absl::StrCat(
               PathOf(kUserSeenRatingsFile), ": rating ", ratings[j],
-              " at entry ", j, " is off the rating scale [",
-              m.rating_scale.min, ", ", m.rating_scale.max, "]"));
+              " at entry ", j, " is off the rating scale [", m.rating_scale.min,
+              ", ", m.rating_scale.max, "]"));
         }
       }
       snap->seen_ratings_ = ratings.data();
@@ -302,8 +302,7 @@ struct Snapshot::Loader {
   }
 
   // Each item's labels: its genres and its line of item_labels.txt.
-  void IndexLabels(int64_t items,
-                   const std::vector<absl::string_view>& extra) {
+  void IndexLabels(int64_t items, const std::vector<absl::string_view>& extra) {
     std::vector<std::vector<std::string>> names(items);
     std::set<std::string> all;
     for (int64_t i = 0; i < items; ++i) {
@@ -326,10 +325,9 @@ struct Snapshot::Loader {
         snap->item_labels_.push_back(snap->FindLabel(name));
       }
       std::sort(snap->item_labels_.begin() + begin, snap->item_labels_.end());
-      snap->item_labels_.erase(
-          std::unique(snap->item_labels_.begin() + begin,
-                      snap->item_labels_.end()),
-          snap->item_labels_.end());
+      snap->item_labels_.erase(std::unique(snap->item_labels_.begin() + begin,
+                                           snap->item_labels_.end()),
+                               snap->item_labels_.end());
       snap->item_label_offsets_.push_back(
           static_cast<int64_t>(snap->item_labels_.size()));
     }

@@ -18,11 +18,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/base/mapped_file.h"
-#include "core/model/mf_model.h"
-#include "core/model/user_fold_in.h"
 #include "core/data/ratings.h"
-#include "core/snapshot/snapshot_manifest.h"
+#include "core/model/mf_model.h"
 #include "core/model/two_stage_scorer.h"
+#include "core/model/user_fold_in.h"
+#include "core/snapshot/snapshot_manifest.h"
 
 namespace recserve {
 
@@ -237,8 +237,8 @@ class Snapshot final {
   const int32_t* item_popularity_ = nullptr;
   const int64_t* seen_offsets_ = nullptr;  // num_users + 1
   const int32_t* seen_items_ = nullptr;
-  const float* seen_ratings_ = nullptr;  // null before format 3
-  std::vector<std::string> labels_;       // sorted
+  const float* seen_ratings_ = nullptr;      // null before format 3
+  std::vector<std::string> labels_;          // sorted
   std::vector<int64_t> item_label_offsets_;  // num_items + 1 (or empty)
   std::vector<int32_t> item_labels_;
   std::vector<std::string> titles_;               // empty or num_items

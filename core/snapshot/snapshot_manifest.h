@@ -100,8 +100,8 @@ struct SnapshotManifest {
 // not manifest.json); in format 2, retrieval and ranking present with
 // retrieval.factors >= 1, retrieval.params an object, ranking.candidates >= 1
 // and ranking.blend_weight in [0, 1]; in format 1, both absent; in format 3,
-// fold_in present and valid (ValidateFoldInParams), before it absent. (Which files
-// the folder lists is checked by Snapshot::Load.) Errors: InvalidArgument
+// fold_in present and valid (ValidateFoldInParams), before it absent. (Which
+// files the folder lists is checked by Snapshot::Load.) Errors: InvalidArgument
 // naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);
 

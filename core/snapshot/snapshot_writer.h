@@ -31,10 +31,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/data/data_fingerprint.h"  // IWYU pragma: export
-#include "core/model/retrieval_model.h"
 #include "core/data/item_metadata.h"
-#include "core/model/mf_model.h"
 #include "core/data/ratings.h"
+#include "core/model/mf_model.h"
+#include "core/model/retrieval_model.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
 

@@ -57,9 +57,9 @@
 #include "core/data/ratings.h"
 #include "core/index/item_index.h"
 #include "core/model/mf_model.h"
+#include "core/model/user_fold_in.h"
 #include "core/serve/serving_model.h"
 #include "core/serve/serving_model_loader.h"
-#include "core/model/user_fold_in.h"
 #include "core/snapshot/snapshot_writer.h"
 #include "core/train/implicit_als.h"
 
@@ -108,9 +108,9 @@ enum Stream : uint64_t {
 
 // Labels letting through about this many items per thousand, for filtered
 // Recommend: "share500", "share200", "share50" and "share1" (nested: share1
-// ⊂ share50 ⊂ share200 ⊂ share500). And labels of exactly every k-th item ("size2048": items
-// i % (num_items / 2048) == 0, ...), where an allow-list of the same size
-// is the other path, to place kExactAllowedItems.
+// ⊂ share50 ⊂ share200 ⊂ share500). And labels of exactly every k-th item
+// ("size2048": items i % (num_items / 2048) == 0, ...), where an allow-list of
+// the same size is the other path, to place kExactAllowedItems.
 constexpr int32_t kSharePerMille[] = {500, 200, 50, 1};
 constexpr int32_t kLabelSizes[] = {1024, 2048, 4096, 8192, 16384};
 
@@ -250,14 +250,16 @@ absl::StatusOr<std::string> GenerateAndPublish(Setup* s) {
     std::vector<std::string> item_labels;
     const double u = RandomStream(kSeed, kLabelStream, i).Uniform();
     for (const int32_t share : kSharePerMille) {
-      if (u * 1000.0 < share) item_labels.push_back(absl::StrCat("share", share));
+      if (u * 1000.0 < share)
+        item_labels.push_back(absl::StrCat("share", share));
     }
     for (const int32_t size : kLabelSizes) {
       if (i % std::max(1, items / size) == 0) {
         item_labels.push_back(absl::StrCat("size", size));
       }
     }
-    if (!item_labels.empty()) labels[train.items.Id(i)] = std::move(item_labels);
+    if (!item_labels.empty())
+      labels[train.items.Id(i)] = std::move(item_labels);
   }
   // Fold-in as implicit ALS and ALS would record it.
   FoldInParams fold_in;
@@ -342,8 +344,9 @@ double SimilarRecall(const Setup& s, const ServingPolicy& policy) {
   for (size_t t = 0; t < s.truth_items.size(); ++t) {
     const auto found =
         s.model
-            ->SimilarItems(SimilarTo(s.model->snapshot().ItemId(s.truth_items[t]), kN),
-                           ServingLimits(), policy)
+            ->SimilarItems(
+                SimilarTo(s.model->snapshot().ItemId(s.truth_items[t]), kN),
+                ServingLimits(), policy)
             .value()
             .items;
     // Trained embeddings have groups of items pointing exactly the same
@@ -714,8 +717,8 @@ void BM_SimilarItems(benchmark::State& state) {
   size_t next = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
-    auto found =
-        s.model->SimilarItems(SimilarTo(s.similar_ids[next], kN), limits, policy);
+    auto found = s.model->SimilarItems(SimilarTo(s.similar_ids[next], kN),
+                                       limits, policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -768,8 +771,7 @@ void BM_PredictRating(benchmark::State& state) {
     const std::string& user = s.queries[next % s.queries.size()].user_id;
     const std::string& item = s.similar_ids[next % s.similar_ids.size()];
     const auto start = Clock::now();
-    auto found =
-        s.model->PredictRating(Prediction(user, item), limits, policy);
+    auto found = s.model->PredictRating(Prediction(user, item), limits, policy);
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -809,8 +811,8 @@ std::vector<RecentInteraction> RecentFor(const Snapshot& snapshot, int64_t t,
     const auto item = std::min<int32_t>(
         snapshot.num_items() - 1,
         static_cast<int32_t>(snapshot.num_items() * x * x * x));
-    recent.push_back({snapshot.ItemId(item),
-                      static_cast<double>(1 + rng.Next() % 5), 0.0});
+    recent.push_back(
+        {snapshot.ItemId(item), static_cast<double>(1 + rng.Next() % 5), 0.0});
   }
   return recent;
 }
@@ -827,8 +829,8 @@ void BM_FoldIn(benchmark::State& state) {
   std::vector<std::vector<UserInteraction>> inputs(64);
   for (size_t t = 0; t < inputs.size(); ++t) {
     for (const RecentInteraction& x : RecentFor(snapshot, t, count)) {
-      inputs[t].push_back({snapshot.FindItem(x.item_id),
-                           static_cast<float>(x.rating), 1.0f});
+      inputs[t].push_back(
+          {snapshot.FindItem(x.item_id), static_cast<float>(x.rating), 1.0f});
     }
   }
   std::vector<double> micros;
@@ -1041,8 +1043,8 @@ void BM_SimilarItemsFiltered(benchmark::State& state) {
   size_t next = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
-    auto found = model.SimilarItems(queries[next], ServingLimits(),
-                                    ServingPolicy());
+    auto found =
+        model.SimilarItems(queries[next], ServingLimits(), ServingPolicy());
     micros.push_back(SecondsSince(start) * 1e6);
     if (!found.ok()) {
       state.SkipWithError(std::string(found.status().message()).c_str());
@@ -1078,8 +1080,8 @@ void BM_SimilarItemsFiltered(benchmark::State& state) {
              rows, kN)) {
       truth.insert(n.item);
     }
-    auto found = model.SimilarItems(queries[t], ServingLimits(),
-                                    ServingPolicy());
+    auto found =
+        model.SimilarItems(queries[t], ServingLimits(), ServingPolicy());
     if (!found.ok()) continue;
     for (const SimilarItem& x : found->items) hits += truth.count(x.item);
     total += static_cast<int64_t>(truth.size());

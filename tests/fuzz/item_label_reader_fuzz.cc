@@ -24,10 +24,10 @@ void CheckLabels(const uint8_t* data, size_t size) {
   ItemLabelReadOptions options;
   options.skip_bad_lines = (data[0] & 0x01) != 0;
   ItemLabelMap labels;
-  const absl::StatusOr<ItemLabelReadReport> report = ReadItemLabels(
-      file.Write(absl::string_view(reinterpret_cast<const char*>(data + 1),
-                                   size - 1)),
-      options, &labels);
+  const absl::StatusOr<ItemLabelReadReport> report =
+      ReadItemLabels(file.Write(absl::string_view(
+                         reinterpret_cast<const char*>(data + 1), size - 1)),
+                     options, &labels);
   if (!report.ok()) {
     FUZZ_CHECK(!report.status().message().empty());
     return;

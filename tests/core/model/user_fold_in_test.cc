@@ -275,8 +275,7 @@ TEST_F(UserFoldInTest, ExplainRowsSumToTheRetrievalScore) {
   std::vector<int32_t> distinct;
   for (const UserInteraction& x : xs) distinct.push_back(x.item);
   std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()),
-                 distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   EXPECT_EQ(interacted, distinct);
   ASSERT_EQ(shares.cols(), static_cast<Eigen::Index>(distinct.size()));
   for (int32_t i = 0; i < kItems; ++i) {

@@ -316,8 +316,8 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
   Load({});
   const FactorMatrix items = snap().item_embeddings();
   for (int32_t i = 0; i < snap().num_items(); ++i) {
-    absl::StatusOr<std::vector<SimilarItem>> r =
-        ItemsOf(model_->SimilarItems(SimilarTo(snap().ItemId(i), 5), limits_, policy_));
+    absl::StatusOr<std::vector<SimilarItem>> r = ItemsOf(
+        model_->SimilarItems(SimilarTo(snap().ItemId(i), 5), limits_, policy_));
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->size(), 5u);
     std::vector<ScoredItem> exact = ExactNeighbors(
@@ -336,12 +336,17 @@ TEST_F(ServingModelTest, SimilarItemsAreTheCosineNeighboursWithoutTheItem) {
       EXPECT_NEAR((*r)[k].similarity, cosine, 1e-4);
     }
   }
-  EXPECT_EQ(model_->SimilarItems(SimilarTo("nope", 5), limits_, policy_).status().code(),
+  EXPECT_EQ(model_->SimilarItems(SimilarTo("nope", 5), limits_, policy_)
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(model_->SimilarItems(SimilarTo("i1", 0), limits_, policy_).status().code(),
+  EXPECT_EQ(model_->SimilarItems(SimilarTo("i1", 0), limits_, policy_)
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(model_->SimilarItems(SimilarTo("", 3), limits_, policy_).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      model_->SimilarItems(SimilarTo("", 3), limits_, policy_).status().code(),
+      absl::StatusCode::kInvalidArgument);
   // k larger than the rest of the catalog: all other items.
   absl::StatusOr<std::vector<SimilarItem>> all =
       ItemsOf(model_->SimilarItems(SimilarTo("i1", 1000), limits_, policy_));
@@ -361,15 +366,19 @@ TEST_F(ServingModelTest, PredictRatingFallsBackToBiases) {
   EXPECT_FALSE(p->item_known);
   EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(
                                  snap().global_mean() + snap().user_bias()[3]));
-  p = model_->PredictRating(Prediction("new-user", "new-item"), limits_, policy_);
+  p = model_->PredictRating(Prediction("new-user", "new-item"), limits_,
+                            policy_);
   ASSERT_TRUE(p.ok());
   EXPECT_FLOAT_EQ(p->rating, snap().rating_scale().Clamp(snap().global_mean()));
   ServingPolicy strict = policy_;
   strict.fallbacks = false;
-  EXPECT_EQ(
-      model_->PredictRating(Prediction("u3", "new-item"), limits_, strict).status().code(),
-      absl::StatusCode::kNotFound);
-  EXPECT_EQ(model_->PredictRating(Prediction("", "i1"), limits_, policy_).status().code(),
+  EXPECT_EQ(model_->PredictRating(Prediction("u3", "new-item"), limits_, strict)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(model_->PredictRating(Prediction("", "i1"), limits_, policy_)
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -434,8 +443,8 @@ TEST_F(ServingModelTest, LoadsItemsThatPointTheSameWay) {
   spec.items = 200;
   spec.same_direction_items = 150;
   Load(spec);
-  absl::StatusOr<std::vector<SimilarItem>> similar =
-      ItemsOf(model_->SimilarItems(SimilarTo(snap().ItemId(3), 10), limits_, policy_));
+  absl::StatusOr<std::vector<SimilarItem>> similar = ItemsOf(
+      model_->SimilarItems(SimilarTo(snap().ItemId(3), 10), limits_, policy_));
   ASSERT_TRUE(similar.ok()) << similar.status();
   ASSERT_EQ(similar->size(), 10u);
   for (const SimilarItem& s : *similar) {

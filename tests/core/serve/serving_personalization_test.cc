@@ -799,12 +799,10 @@ TEST_F(ServingPersonalizationTest, SimilarItemsWithSeveralSeeds) {
   const std::vector<Case> cases = {
       {"none", {}, AllowAll},
       {"include_small", Labels({"small"}, {}), IsSmall},
-      {"include_big_exclude_odd",
-       Labels({"big"}, {"odd"}),
+      {"include_big_exclude_odd", Labels({"big"}, {"odd"}),
        [](int32_t i) { return IsBig(i) && !IsOdd(i); }},
       {"include_big", Labels({"big"}, {}), IsBig},
-      {"exclude_rare",
-       Labels({}, {"rare"}),
+      {"exclude_rare", Labels({}, {"rare"}),
        [](int32_t i) { return !IsRare(i); }},
   };
   for (const Case& c : cases) {

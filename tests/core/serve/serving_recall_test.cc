@@ -23,7 +23,6 @@ SimilarItemsQuery SimilarTo(const std::string& item_id, int32_t k) {
   return query;
 }
 
-
 class ServingRecallTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/data/data_fingerprint.h"
 #include "core/base/file_util.h"
 #include "core/base/npy.h"
+#include "core/data/data_fingerprint.h"
 #include "core/snapshot/snapshot_manifest.h"
 #include "core/snapshot/snapshot_writer.h"
 #include "gmock/gmock.h"
