@@ -170,6 +170,11 @@ Eigen::MatrixXf UserFoldIn::Explain(
   std::vector<float> confidences;
   Confidences(interactions, &rows, &confidences);
   if (interaction_items != nullptr) *interaction_items = rows;
+  // Eigen's solvers must not see an empty right-hand side.
+  if (items.empty() || rows.empty()) {
+    return Eigen::MatrixXf::Zero(static_cast<Eigen::Index>(items.size()),
+                                 static_cast<Eigen::Index>(rows.size()));
+  }
   ImplicitRowSolver::Scratch scratch;
   retrieval_.Form(rows, confidences, &scratch);
   const Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt(scratch.a);

@@ -235,7 +235,8 @@ void ServingModel::Explain(const UserSide& side,
     e.retrieval_score = retrieval_scores[r.item];
     items.push_back(r.item);
   }
-  if (side.interactions.empty() || !side.has_vectors || fold_in_ == nullptr) {
+  if (items.empty() || side.interactions.empty() || !side.has_vectors ||
+      fold_in_ == nullptr) {
     return;
   }
   // An item both trained on and recent is one column, with both terms.

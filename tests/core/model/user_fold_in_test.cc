@@ -291,6 +291,19 @@ TEST_F(UserFoldInTest, ExplainRowsSumToTheRetrievalScore) {
   }
 }
 
+TEST_F(UserFoldInTest, ExplainOfNothingIsEmpty) {
+  const auto fold_in = Make(RidgeParams());
+  const std::vector<UserInteraction> xs = SomeInteractions();
+  std::vector<int32_t> interacted;
+  const Eigen::MatrixXf no_items = fold_in->Explain(xs, {}, &interacted);
+  EXPECT_EQ(no_items.rows(), 0);
+  EXPECT_EQ(no_items.cols(), static_cast<Eigen::Index>(interacted.size()));
+  const std::vector<int32_t> items = {0, 1};
+  const Eigen::MatrixXf no_interactions = fold_in->Explain({}, items);
+  EXPECT_EQ(no_interactions.rows(), 2);
+  EXPECT_EQ(no_interactions.cols(), 0);
+}
+
 TEST_F(UserFoldInTest, ValidateFoldInParamsNamesTheField) {
   EXPECT_TRUE(ValidateFoldInParams(RidgeParams(), kFactors).ok());
   EXPECT_TRUE(ValidateFoldInParams(PriorParams(), kFactors).ok());
