@@ -101,17 +101,24 @@ absl::StatusOr<RetrievalModel> TrainImplicitAls(
   model.user_factors = std::move(init.user_factors);
   model.item_factors = std::move(init.item_factors);
   for (int32_t sweep = 1; sweep <= options.iterations; ++sweep) {
-    // Items first, users last: the published user rows are then exactly
-    // the user step against the published items, which is what request-time
-    // fold-in computes (user_fold_in.h), so a user folded in from their
-    // training data gets their trained vector.
-    SolveSide(by_item, model.user_factors, options, &model.item_factors);
     SolveSide(by_user, model.item_factors, options, &model.user_factors);
+    SolveSide(by_item, model.user_factors, options, &model.item_factors);
     const double loss =
         ImplicitLoss(model.user_factors, model.item_factors, ratings, options);
     model.loss_history.push_back(loss);
     if (on_sweep) on_sweep(sweep, loss, SecondsSince(start));
   }
+  // One more user step, so that the published user rows are exactly the
+  // user step against the published items: what request-time fold-in
+  // computes (user_fold_in.h), so a user folded in from their training data
+  // gets their trained vector and an explanation adds up to the score that
+  // ranked the item. (Solving items first and users last instead moved
+  // which λ validation picks on MovieLens 100K, for a worse held-out HR@10.)
+  SolveSide(by_user, model.item_factors, options, &model.user_factors);
+  // The history's last entry describes the model returned (the step only
+  // lowers the objective).
+  model.loss_history.back() =
+      ImplicitLoss(model.user_factors, model.item_factors, ratings, options);
   return model;
 }
 

@@ -66,12 +66,13 @@ TEST(ImplicitAlsTest, OneSweepMatchesADenseReferenceSolve) {
   options.threads = 2;
   auto model = TrainImplicitAls(6, 6, ratings, options);
   ASSERT_TRUE(model.ok()) << model.status();
-  // The trainer starts from MakeInitialModel's user factors and solves the
-  // items first, the users last.
-  const Eigen::MatrixXd users0 =
+  // The trainer starts from MakeInitialModel's item factors, sweeps users
+  // then items, and ends with one more user step.
+  const Eigen::MatrixXd items0 =
       MakeInitialModel(6, 6, 3, options.init_stddev, options.seed)
-          .user_factors.cast<double>();
-  const Eigen::MatrixXd items1 = DenseSolve(users0, 6, ratings, false, options);
+          .item_factors.cast<double>();
+  const Eigen::MatrixXd swept = DenseSolve(items0, 6, ratings, true, options);
+  const Eigen::MatrixXd items1 = DenseSolve(swept, 6, ratings, false, options);
   const Eigen::MatrixXd users1 = DenseSolve(items1, 6, ratings, true, options);
   EXPECT_TRUE(model->user_factors.cast<double>().isApprox(users1, 1e-4))
       << model->user_factors << "\nvs\n"
