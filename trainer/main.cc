@@ -298,11 +298,6 @@ absl::Status RunImport() {
         "--out DIR");
   }
   ASSIGN_OR_RETURN(o.data, SourceFromFlags());
-  if (!o.data.item_labels_path.empty()) {
-    return absl::InvalidArgumentError(
-        "import: --item_labels is for train (imported factors carry no user "
-        "prior, and labels are published only with what fold-in needs)");
-  }
   if (const auto c = absl::GetFlag(FLAGS_candidates)) o.ranking.candidates = *c;
   if (const auto w = absl::GetFlag(FLAGS_blend_weight))
     o.ranking.blend_weight = *w;

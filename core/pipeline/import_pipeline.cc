@@ -17,6 +17,11 @@ absl::StatusOr<ImportRun> RunImportPipeline(
         "import needs a user factor file, an item factor file, the ratings "
         "and a snapshot root");
   }
+  if (!data.item_labels_path.empty()) {
+    return absl::InvalidArgumentError(
+        "import takes no item labels: snapshots carry labels only with the "
+        "fold-in parameters that imported factors lack");
+  }
   Dataset ratings;
   ASSIGN_OR_RETURN(const RatingReadReport read,
                    ReadRatings(data.ratings_path, data.read, &ratings));

@@ -37,7 +37,8 @@ struct ImportRun {
 };
 
 // Reads, imports and publishes. Errors: InvalidArgument when the ratings
-// path, a factor path or output.root is missing; those of ReadRatings,
+// path, a factor path or output.root is missing, or item labels are given
+// (labels go only into snapshots that can fold users in); those of ReadRatings,
 // ReadItems, ImportFactors and publishing.
 absl::StatusOr<ImportRun> RunImportPipeline(
     const ImportPipelineOptions& options,

@@ -162,6 +162,12 @@ TEST_F(TrainerCliTest, RejectsBadFlagsWithAClearMessage) {
                   Path("nope.tsv"), "--retrieval=false"});
   EXPECT_EQ(labels.exit_code, 1);
   EXPECT_THAT(labels.out, HasSubstr("item labels need retrieval embeddings"));
+  auto import_labels = RunCommand(
+      {kTrain, "import", "--user_factors", Path("u.csv"), "--item_factors",
+       Path("i.csv"), "--ratings", Path("nope.csv"), "--out", Path("snapshots"),
+       "--item_labels", Path("nope.tsv")});
+  EXPECT_EQ(import_labels.exit_code, 1);
+  EXPECT_THAT(import_labels.out, HasSubstr("import takes no item labels"));
   auto command = RunCommand({kTrain, "serve"});
   EXPECT_EQ(command.exit_code, 2);
   EXPECT_THAT(command.out, HasSubstr("unknown command 'serve'"));
