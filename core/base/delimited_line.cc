@@ -321,4 +321,16 @@ std::string Utf8OrLatin1ToUtf8(absl::string_view s) {
   return Latin1ToUtf8(s);
 }
 
+absl::Status HandleBadLine(absl::string_view path, int64_t line,
+                           absl::string_view error, bool skip, int64_t* skipped,
+                           std::vector<std::string>* messages) {
+  std::string message = absl::StrCat(path, ":", line, ": ", error);
+  if (!skip) return absl::InvalidArgumentError(message);
+  ++*skipped;
+  if (messages->size() < kMaxBadLineMessages) {
+    messages->push_back(std::move(message));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace recserve

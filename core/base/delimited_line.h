@@ -169,6 +169,15 @@ std::string Latin1ToUtf8(absl::string_view s);
 // rule for MovieLens metadata, whose releases use either encoding.
 std::string Utf8OrLatin1ToUtf8(absl::string_view s);
 
+// What a reader does with a malformed line `line` of `path`: without
+// `skip`, returns InvalidArgument "<path>:<line>: <error>" to fail with;
+// with it, counts the line in *skipped, keeps the message in *messages while
+// they hold fewer than kMaxBadLineMessages, and returns OK to go on.
+inline constexpr size_t kMaxBadLineMessages = 10;
+absl::Status HandleBadLine(absl::string_view path, int64_t line,
+                           absl::string_view error, bool skip, int64_t* skipped,
+                           std::vector<std::string>* messages);
+
 }  // namespace recserve
 
 #endif  // RECSERVE_CORE_BASE_DELIMITED_LINE_H_

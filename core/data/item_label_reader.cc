@@ -13,8 +13,6 @@
 namespace recserve {
 namespace {
 
-constexpr size_t kMaxBadLineMessages = 10;
-
 bool IsComment(absl::string_view line) {
   return !line.empty() && line.front() == '#';
 }
@@ -112,15 +110,9 @@ absl::StatusOr<ItemLabelReadReport> ReadItemLabels(
       delimiter_known = true;
     }
     if (!ParseLine(line, report.delimiter, &id, &labels, &error)) {
-      std::string message =
-          absl::StrCat(path, ":", reader->line_number(), ": ", error);
-      if (!options.skip_bad_lines) {
-        return absl::InvalidArgumentError(message);
-      }
-      ++report.skipped_bad_lines;
-      if (report.bad_line_messages.size() < kMaxBadLineMessages) {
-        report.bad_line_messages.push_back(std::move(message));
-      }
+      RETURN_IF_ERROR(HandleBadLine(
+          path, reader->line_number(), error, options.skip_bad_lines,
+          &report.skipped_bad_lines, &report.bad_line_messages));
       continue;
     }
     std::vector<std::string>& to = read[id];

@@ -11,7 +11,6 @@
 namespace recserve {
 namespace {
 
-constexpr size_t kMaxBadLineMessages = 10;
 constexpr absl::string_view kMoviesCsvHeader = "movieId,title,genres";
 constexpr absl::string_view kNoGenres = "(no genres listed)";
 constexpr size_t kUItemFields = 24;
@@ -174,15 +173,9 @@ absl::StatusOr<ItemReadReport> ReadItems(const std::string& path,
     auto& [id, item] = records.emplace_back();
     if (!parser.Parse(line, &id, &item, &error)) {
       records.pop_back();
-      std::string message =
-          absl::StrCat(path, ":", reader->line_number(), ": ", error);
-      if (!options.skip_bad_lines) {
-        return absl::InvalidArgumentError(message);
-      }
-      ++report.skipped_bad_lines;
-      if (report.bad_line_messages.size() < kMaxBadLineMessages) {
-        report.bad_line_messages.push_back(std::move(message));
-      }
+      RETURN_IF_ERROR(HandleBadLine(
+          path, reader->line_number(), error, options.skip_bad_lines,
+          &report.skipped_bad_lines, &report.bad_line_messages));
     }
   }
   RETURN_IF_ERROR(reader->status());

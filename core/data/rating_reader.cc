@@ -19,7 +19,6 @@
 namespace recserve {
 namespace {
 
-constexpr size_t kMaxBadLineMessages = 10;
 constexpr absl::string_view kMlCsvHeader = "userId,movieId,rating,timestamp";
 
 // How the fields of a data line are found.
@@ -340,15 +339,12 @@ absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
     if (line.empty()) continue;
     ++report.lines;
     if (!parser.Parse(line, reader->line_number(), &parsed, &error)) {
-      std::string message =
-          absl::StrCat(path, ":", reader->line_number(), ": ", error);
-      if (!options.skip_bad_lines) {
+      absl::Status bad = HandleBadLine(
+          path, reader->line_number(), error, options.skip_bad_lines,
+          &report.skipped_bad_lines, &report.bad_line_messages);
+      if (!bad.ok()) {
         ratings.resize(start);
-        return absl::InvalidArgumentError(message);
-      }
-      ++report.skipped_bad_lines;
-      if (report.bad_line_messages.size() < kMaxBadLineMessages) {
-        report.bad_line_messages.push_back(std::move(message));
+        return bad;
       }
       continue;
     }
