@@ -7,11 +7,14 @@
 // these Status codes to gRPC's.
 //
 // Recommend runs the two stages of two_stage_ranker.h, the way the trainer
-// evaluated them:
+// evaluated them, with the user's stored vectors or, given recent
+// interactions, vectors folded in from them at request time (UserFoldIn;
+// nothing is stored, so every replica answers alike):
 //  1. retrieval: the `candidates` best items by the retrieval score (the
 //     user's retrieval embedding · each item's, or the rating factors'
 //     p_u·q_i in format-1 snapshots) among the items not removed (the user's
-//     training items unless include_seen, and the exclusions). The best
+//     training and recent items unless include_seen, and the exclusions) and
+//     allowed by the request's filter (see Recommend for how). The best
 //     candidates + removed items (so that removing never shrinks the pool)
 //     come from a norm-ordered scan (norm_ordered_scan.h) when it proves them
 //     exact within the model's norm_scan_items reads; otherwise from the
@@ -19,8 +22,9 @@
 //     by brute force over every item;
 //  2. rerank: TwoStageRanker (the code TwoStageScorer runs offline) with the
 //     snapshot's rating scale and blend weight; the top n.
-// An unknown user gets the most popular unremoved items (training rating
-// count, ties to the lower index), flagged as a fallback.
+// An unknown user without known recent items gets the most popular
+// unremoved, allowed items (training rating count, ties to the lower index),
+// flagged as a fallback.
 //
 // What a request may ask is bounded by ServingLimits; how the server answers
 // what a request leaves open (search breadth, exact retrieval, unknown ids)
