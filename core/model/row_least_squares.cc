@@ -1,6 +1,7 @@
 #include "core/model/row_least_squares.h"
 
 #include <cassert>
+#include <cmath>
 
 namespace recserve {
 
@@ -8,8 +9,10 @@ int64_t RowLeastSquares::Build(absl::Span<const int32_t> cols,
                                absl::Span<const float> values,
                                Eigen::Ref<const FactorMatrix> other_factors,
                                Eigen::Ref<const Eigen::VectorXf> other_bias,
-                               float global_mean) {
+                               float global_mean,
+                               absl::Span<const float> weights) {
   assert(cols.size() == values.size());
+  assert(weights.empty() || weights.size() == cols.size());
   const Eigen::Index k = other_factors.cols();
   const auto n = static_cast<int64_t>(cols.size());
   features.resize(n, k + 1);
@@ -19,6 +22,12 @@ int64_t RowLeastSquares::Build(absl::Span<const int32_t> cols,
     features.row(j).head(k) = other_factors.row(col);
     features(j, k) = 1.0f;
     targets[j] = values[j] - global_mean - other_bias[col];
+    if (!weights.empty()) {
+      // Rows scaled by sqrt(w) make YᵀY and Yᵀt weighted sums.
+      const float root = std::sqrt(weights[j]);
+      features.row(j) *= root;
+      targets[j] *= root;
+    }
   }
   gram.setZero(k + 1, k + 1);
   if (n == 0) {

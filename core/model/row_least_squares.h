@@ -25,11 +25,13 @@ struct RowLeastSquares {
 
   // Fills gram (lower triangle only) and rhs for the ratings `values` of the
   // other-side rows `cols` (same length; each must index `other_factors` and
-  // `other_bias`). Returns the count; no ratings give a zero gram and rhs.
+  // `other_bias`). `weights`, when not empty (same length, each >= 0),
+  // scale each rating's squared error, as that many repeats of it would.
+  // Returns the count; no ratings give a zero gram and rhs.
   int64_t Build(absl::Span<const int32_t> cols, absl::Span<const float> values,
                 Eigen::Ref<const FactorMatrix> other_factors,
-                Eigen::Ref<const Eigen::VectorXf> other_bias,
-                float global_mean);
+                Eigen::Ref<const Eigen::VectorXf> other_bias, float global_mean,
+                absl::Span<const float> weights = {});
   // The same for `row` of `rows`, whose columns index the other side.
   int64_t Build(const SparseRatings& rows, int64_t row,
                 const FactorMatrix& other_factors,

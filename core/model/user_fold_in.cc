@@ -125,25 +125,10 @@ FoldedInUser UserFoldIn::FoldIn(
   const Eigen::Index k = item_factors_.cols();
   const RatingUserPrior& prior = params_.rating;
   RowLeastSquares ls;
-  ls.Build(rated_items, ratings, item_factors_, item_bias_, global_mean_);
+  ls.Build(rated_items, ratings, item_factors_, item_bias_, global_mean_,
+           weights);
   double count = 0.0;
-  if (!rated_items.empty()) {
-    // Build weighs every rating alike; redo with weights when any differ.
-    bool unit = true;
-    for (const float w : weights) unit &= w == 1.0f;
-    if (!unit) {
-      for (size_t j = 0; j < weights.size(); ++j) {
-        const float root = std::sqrt(weights[j]);
-        ls.features.row(static_cast<Eigen::Index>(j)) *= root;
-        ls.targets[static_cast<Eigen::Index>(j)] *= root;
-      }
-      ls.gram.setZero();
-      ls.gram.selfadjointView<Eigen::Lower>().rankUpdate(
-          ls.features.transpose());
-      ls.rhs.noalias() = ls.features.transpose() * ls.targets;
-    }
-    for (const float w : weights) count += w;
-  }
+  for (const float w : weights) count += w;
   const float scale =
       prior.scales_with_count ? static_cast<float>(count) : 1.0f;
   user.rated = static_cast<int32_t>(rated_items.size());
