@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/data/event_weights.h"
 #include "core/data/ratings.h"
 
 namespace recserve {
@@ -56,12 +58,24 @@ struct RatingReadOptions {
   // on plainly. Default ",".
   std::string generic_delimiter = ",";
   // kGeneric only: which header column holds what, as comma-separated
-  // key=column pairs. Keys: user, item, rating (required) and timestamp
-  // (optional; without it the line number is the timestamp, so later lines
-  // count as newer). Default
+  // key=column pairs. Keys: user and item (required); rating (required for
+  // explicit feedback; a file without it is implicit feedback); count (a
+  // play or view count, or any positive weight, default 1) and event (an
+  // event type name, weighted by `events`), implicit feedback only; and
+  // timestamp (optional; without it the line number is the timestamp, so
+  // later lines count as newer). Default
   // "user=userId,item=movieId,rating=rating,timestamp=timestamp".
   std::string generic_columns =
       "user=userId,item=movieId,rating=rating,timestamp=timestamp";
+  // Whether the values are star ratings or events (ratings.h). kAuto:
+  // implicit when the file has no rating column (only kGeneric files can
+  // lack one), else explicit. With kImplicit a rating column, when there is
+  // one, gives each line's strength. Default kAuto.
+  Feedback feedback = Feedback::kAuto;
+  // Implicit feedback with an event column: each type's weight and the
+  // negative types (event_weights.h). Default: every type weighs 1, none is
+  // negative.
+  EventWeights events;
   // Called now and then (after every 16 MiB read, and at the end) with the
   // bytes read so far and the file size, so a CLI can draw a progress
   // indicator. Called on the reading thread. May be empty. Default empty.
@@ -76,8 +90,10 @@ absl::Status ParseRatingRange(absl::string_view text,
 struct RatingReadReport {
   // The format the file was read as (never kAuto).
   RatingFormat format = RatingFormat::kAuto;
+  // The feedback the file was read as (never kAuto).
+  Feedback feedback = Feedback::kExplicit;
   // Data lines read: non-empty lines, not counting a header. Always
-  // lines == ratings + duplicates_dropped + skipped_bad_lines.
+  // lines == ratings + duplicates_dropped + merged + skipped_bad_lines.
   int64_t lines = 0;
   // Ratings appended to the Dataset.
   int64_t ratings = 0;
@@ -86,6 +102,14 @@ struct RatingReadReport {
   // Ratings dropped because the same (user, item) pair appears again in the
   // file with a later (or equal, on a later line) timestamp.
   int64_t duplicates_dropped = 0;
+  // Implicit feedback: lines merged into an earlier line's (user, item)
+  // cell (see ReadRatings).
+  int64_t merged = 0;
+  // Implicit feedback: cells appended whose value is negative.
+  int64_t negative = 0;
+  // Implicit feedback with an event column: the data lines of each event
+  // type, by name.
+  std::map<std::string, int64_t> event_lines;
   // "<path>:<line>: <problem>" for the first 10 skipped lines.
   std::vector<std::string> bad_line_messages;
 };
@@ -108,10 +132,19 @@ struct RatingReadReport {
 //  - A rating must be a finite number in [min_rating, max_rating]; in the
 //    MovieLens formats it must also be a whole or half star (3, 3.5).
 //  - A timestamp must be an integer.
-//  - Within one call, a repeated (user, item) pair keeps the rating with the
-//    latest timestamp (on a tie, the later line) and counts the others in
-//    duplicates_dropped. Ratings already in `into` are not compared against.
-//    The kept ratings are appended in file order.
+//  - Explicit feedback: within one call, a repeated (user, item) pair keeps
+//    the rating with the latest timestamp (on a tie, the later line) and
+//    counts the others in duplicates_dropped. Ratings already in `into` are
+//    not compared against. The kept ratings are appended in file order.
+//  - Implicit feedback: a line's strength is its rating (when the file has
+//    a rating column) times its count times its event type's weight; a
+//    count must be a finite number > 0. Within one call the lines of a
+//    (user, item) pair make one cell: the strengths of its positive events
+//    summed and those of its negative events summed; the cell takes the
+//    latest timestamp, and the polarity of its latest line (on a tie, the
+//    later line): value = the positive sum, or minus the negative sum. The
+//    cells are appended in order of their first line; the other lines are
+//    counted in merged.
 //
 // Errors:
 //  - NotFound if `path` does not exist (other open/read failures: the

@@ -4,6 +4,28 @@
 
 namespace recserve {
 
+absl::string_view FeedbackName(Feedback feedback) {
+  switch (feedback) {
+    case Feedback::kExplicit:
+      return "explicit";
+    case Feedback::kImplicit:
+      return "implicit";
+    case Feedback::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+bool ParseFeedback(absl::string_view name, Feedback* feedback) {
+  for (Feedback f : {Feedback::kAuto, Feedback::kExplicit, Feedback::kImplicit}) {
+    if (name == FeedbackName(f)) {
+      *feedback = f;
+      return true;
+    }
+  }
+  return false;
+}
+
 RatingScale InferRatingScale(const std::vector<Rating>& ratings) {
   if (ratings.empty()) return RatingScale{};
   RatingScale scale{ratings[0].value, ratings[0].value, 1.0f};

@@ -13,9 +13,13 @@
 
 namespace recserve {
 
-// One observed rating. `user` and `item` are dense indices into the IdMaps of
-// the Dataset that holds it; kUnknownIndex marks an id the Dataset's maps do
-// not contain (e.g. a test rating of an item never seen in training).
+// One observed interaction. `user` and `item` are dense indices into the
+// IdMaps of the Dataset that holds it; kUnknownIndex marks an id the
+// Dataset's maps do not contain (e.g. a test rating of an item never seen in
+// training). `value` is a star rating for explicit feedback; for implicit
+// feedback it is signed: >= 0 a positive interaction of that strength (the
+// summed, weighted counts of its events), < 0 a negative one (core/model/
+// confidence.h).
 struct Rating {
   int32_t user = 0;
   int32_t item = 0;
@@ -24,6 +28,15 @@ struct Rating {
 };
 
 inline constexpr int32_t kUnknownIndex = -1;
+
+// What the values of a data set are: star ratings, or events (implicit
+// feedback: views, plays, purchases, ... with no rating). kAuto resolves to
+// kImplicit for data without a rating column, else kExplicit.
+enum class Feedback { kAuto, kExplicit, kImplicit };
+// "auto" / "explicit" / "implicit".
+absl::string_view FeedbackName(Feedback feedback);
+// The inverse; false for any other name.
+bool ParseFeedback(absl::string_view name, Feedback* feedback);
 
 // The range of valid ratings and its granularity, e.g. {1, 5, 1} for
 // MovieLens 100K and {0.5, 5, 0.5} for the half-star releases. Predictions

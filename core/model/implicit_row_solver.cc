@@ -19,18 +19,25 @@ ImplicitRowSolver::ImplicitRowSolver(Eigen::Map<const FactorMatrix> other,
 
 void ImplicitRowSolver::Solve(absl::Span<const int32_t> rows,
                               absl::Span<const float> confidences, Scratch* s,
-                              Eigen::Ref<Eigen::RowVectorXf> out) const {
-  Form(rows, confidences, s);
+                              Eigen::Ref<Eigen::RowVectorXf> out,
+                              absl::Span<const float> preferences,
+                              float reg_scale) const {
+  Form(rows, confidences, s, preferences, reg_scale);
   out = Eigen::LLT<Eigen::MatrixXf, Eigen::Lower>(s->a).solve(s->b).transpose();
 }
 
 void ImplicitRowSolver::Form(absl::Span<const int32_t> rows,
                              absl::Span<const float> confidences,
-                             Scratch* s) const {
+                             Scratch* s, absl::Span<const float> preferences,
+                             float reg_scale) const {
   assert(rows.size() == confidences.size());
+  assert(preferences.empty() || preferences.size() == rows.size());
   const Eigen::Index k = other_.cols();
   const int64_t n = static_cast<int64_t>(rows.size());
   s->a = base_;
+  if (reg_scale != 1.0f) {
+    s->a.diagonal().array() += params_.reg * (reg_scale - 1.0f);
+  }
   s->b.setZero(k);
   if (n > 0) {
     s->gathered.resize(n, k);
@@ -40,7 +47,11 @@ void ImplicitRowSolver::Form(absl::Span<const int32_t> rows,
       const float weight =
           std::sqrt(std::max(0.0f, confidence - params_.unobserved_weight));
       s->gathered.row(j) = other_.row(rows[j]) * weight;
-      s->b.noalias() += confidence * other_.row(rows[j]).transpose();
+      const float preference = preferences.empty() ? 1.0f : preferences[j];
+      if (preference != 0.0f) {
+        s->b.noalias() +=
+            (confidence * preference) * other_.row(rows[j]).transpose();
+      }
     }
     s->a.selfadjointView<Eigen::Lower>().rankUpdate(s->gathered.transpose());
   }

@@ -83,8 +83,8 @@ void UserFoldIn::Confidences(absl::Span<const UserInteraction> interactions,
   std::vector<std::pair<int32_t, float>> cells;
   cells.reserve(interactions.size());
   for (const UserInteraction& x : interactions) {
-    cells.emplace_back(x.item, ImplicitConfidence(params_.retrieval.alpha,
-                                                  x.rating, x.weight));
+    cells.emplace_back(x.item, Confidence(params_.retrieval.confidence(), x.rating) *
+                                    x.weight);
   }
   std::sort(cells.begin(), cells.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

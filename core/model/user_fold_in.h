@@ -9,7 +9,7 @@
 //
 //  - Retrieval (implicit ALS, implicit_row_solver.h): the user row of
 //    Hu–Koren–Volinsky against the item embeddings, each interaction at
-//    confidence ImplicitConfidence(alpha, rating, weight).
+//    confidence Confidence(1 + alpha·rating) times its weight (confidence.h).
 //  - Rating model (biased MF, row_least_squares.h): [p_u, b_u] maximizing
 //    the posterior under a diagonal Gaussian prior on [p_u, b_u]:
 //      (Σ y yᵀ + s·diag(precision)) x = Σ y t + s·diag(precision)·mean,
@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "core/model/confidence.h"
 #include "core/model/implicit_row_solver.h"
 #include "core/model/mf_model.h"
 
@@ -47,6 +48,14 @@ struct RetrievalFoldInParams {
   float reg = 0.0f;                // > 0
   float alpha = 0.0f;              // >= 0
   float unobserved_weight = 0.0f;  // > 0
+  // How strength becomes confidence (confidence.h); epsilon > 0.
+  ConfidenceScale scale = ConfidenceScale::kLinear;
+  float epsilon = 1.0f;
+  // FrequencyRegScale's exponent (implicit_row_solver.h), >= 0; 0 is the
+  // constant regularization.
+  float reg_exponent = 0.0f;
+
+  ConfidenceParams confidence() const { return {scale, alpha, epsilon}; }
 };
 
 // What a snapshot records to fold users in.

@@ -17,16 +17,19 @@ namespace recserve {
 namespace {
 
 // Solves every row of `rows` given the other side's embeddings `other`
-// (ImplicitRowSolver), each rated cell at confidence 1 + alpha · rating.
+// (ImplicitRowSolver), each rated cell at the confidence of its strength
+// and the preference of its sign (confidence.h).
 void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
                const ImplicitAlsOptions& options, FactorMatrix* out) {
   const ImplicitRowSolver solver(
       other,
       {.reg = options.reg, .unobserved_weight = options.unobserved_weight});
   const int32_t workers = ResolveThreads(options.threads);
+  const ConfidenceParams confidence = options.confidence();
   struct Scratch {
     ImplicitRowSolver::Scratch solver;
     std::vector<float> confidences;
+    std::vector<float> preferences;
   };
   std::vector<Scratch> scratch(workers);
   ParallelFor(
@@ -37,12 +40,21 @@ void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
           const int64_t start = rows.offsets[row];
           const int64_t n = rows.offsets[row + 1] - start;
           s.confidences.resize(n);
+          s.preferences.resize(n);
+          bool negatives = false;
           for (int64_t j = 0; j < n; ++j) {
-            s.confidences[j] =
-                ImplicitConfidence(options.alpha, rows.values[start + j], 1.0f);
+            const float value = rows.values[start + j];
+            s.confidences[j] = Confidence(confidence, StrengthOf(value));
+            s.preferences[j] = PreferenceOf(value);
+            negatives |= value < 0.0f;
           }
-          solver.Solve(rows.Row(static_cast<int32_t>(row)), s.confidences,
-                       &s.solver, out->row(row));
+          solver.Solve(
+              rows.Row(static_cast<int32_t>(row)), s.confidences, &s.solver,
+              out->row(row),
+              negatives ? absl::Span<const float>(s.preferences)
+                        : absl::Span<const float>(),
+              FrequencyRegScale(n, options.unobserved_weight, other.rows(),
+                                options.reg_exponent));
         }
       },
       /*chunk=*/16);
@@ -77,8 +89,9 @@ double ImplicitLoss(const FactorMatrix& users, const FactorMatrix& items,
   double loss = options.unobserved_weight * (xtx.cwiseProduct(yty)).sum();
   for (const Rating& r : ratings) {
     const double s = users.row(r.user).dot(items.row(r.item));
-    const double c = 1.0 + options.alpha * r.value;
-    loss += c * (1.0 - s) * (1.0 - s) - options.unobserved_weight * s * s;
+    const double c = Confidence(options.confidence(), StrengthOf(r.value));
+    const double p = PreferenceOf(r.value);
+    loss += c * (p - s) * (p - s) - options.unobserved_weight * s * s;
   }
   loss += options.reg * (users.squaredNorm() + items.squaredNorm());
   return loss;

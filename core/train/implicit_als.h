@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/data/ratings.h"
+#include "core/model/confidence.h"
 #include "core/model/mf_model.h"
 #include "core/model/retrieval_model.h"
 
@@ -34,13 +35,24 @@ struct ImplicitAlsOptions {
   float reg = 10.0f;
   // Weight of every unrated cell (target 0). Default 1.
   float unobserved_weight = 1.0f;
-  // Confidence scaling: a rated cell weighs 1 + alpha · rating. Default 0.3.
+  // Confidence scaling: a rated cell weighs Confidence({confidence_scale,
+  // alpha, epsilon}, |value|) (confidence.h). Default 0.3, linear.
   float alpha = 0.3f;
+  ConfidenceScale confidence_scale = ConfidenceScale::kLinear;
+  float epsilon = 1.0f;
+  // Frequency-scaled regularization: each row's reg times
+  // FrequencyRegScale(its entries, unobserved_weight, other side's rows,
+  // reg_exponent) (implicit_row_solver.h). Default 0: constant.
+  float reg_exponent = 0.0f;
   // Standard deviation of the initial embeddings. Default 0.01.
   float init_stddev = 0.01f;
   // Worker threads; 0 = all cores.
   int32_t threads = 0;
   uint64_t seed = 1;
+
+  ConfidenceParams confidence() const {
+    return {confidence_scale, alpha, epsilon};
+  }
 };
 
 // Called after every sweep with its number (1-based) and the weighted loss.

@@ -23,6 +23,10 @@
 namespace recserve {
 
 struct TwoStageTrainingOptions {
+  // Train the rating model. Default true; false for implicit feedback
+  // (events: there are no ratings to predict), which needs train_retrieval:
+  // the retrieval model then ranks alone.
+  bool train_rating = true;
   RatingTrainingOptions rating;
   // Learn retrieval embeddings. Default true; without them the server
   // retrieves with the rating model's factors.

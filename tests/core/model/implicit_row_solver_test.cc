@@ -1,5 +1,7 @@
 #include "core/model/implicit_row_solver.h"
 
+#include "core/model/confidence.h"
+
 #include <Eigen/Dense>
 #include <random>
 #include <vector>
@@ -106,10 +108,13 @@ TEST(ImplicitRowSolverTest, ARepeatedEntryCountsTwice) {
     EXPECT_NEAR(twice[c], five[c] * 6.0f / 5.0f, 1e-4);
 }
 
-TEST(ImplicitRowSolverTest, ConfidenceGrowsWithTheRatingAndTheWeight) {
-  EXPECT_FLOAT_EQ(ImplicitConfidence(0.3f, 0.0f, 1.0f), 1.0f);
-  EXPECT_FLOAT_EQ(ImplicitConfidence(0.3f, 5.0f, 1.0f), 2.5f);
-  EXPECT_FLOAT_EQ(ImplicitConfidence(0.3f, 5.0f, 2.0f), 5.0f);
+TEST(ImplicitRowSolverTest, ConfidenceOnBothScales) {
+  const ConfidenceParams linear{ConfidenceScale::kLinear, 0.3f, 1.0f};
+  EXPECT_FLOAT_EQ(Confidence(linear, 0.0f), 1.0f);
+  EXPECT_FLOAT_EQ(Confidence(linear, 5.0f), 2.5f);
+  const ConfidenceParams log{ConfidenceScale::kLog, 2.0f, 4.0f};
+  EXPECT_FLOAT_EQ(Confidence(log, 0.0f), 1.0f);
+  EXPECT_FLOAT_EQ(Confidence(log, 4.0f), 1.0f + 2.0f * std::log(2.0f));
 }
 
 }  // namespace
