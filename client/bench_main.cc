@@ -37,6 +37,10 @@ ABSL_FLAG(double, personalized_share, 0,
 ABSL_FLAG(int32_t, recent_items, 0,
           "Recent interactions a personalized Recommend or PredictRating "
           "carries (rated items drawn like SimilarItems' seeds).");
+ABSL_FLAG(std::vector<std::string>, recent_events, {},
+          "Event types of recent interactions, comma-separated, drawn "
+          "uniformly (snapshots trained on events); empty = every type the "
+          "snapshot knows, or ratings for a snapshot of ratings.");
 ABSL_FLAG(std::vector<std::string>, filter_labels, {},
           "include_labels of a personalized Recommend's or SimilarItems' "
           "filter, comma-separated; empty = no filter.");
@@ -100,6 +104,9 @@ int main(int argc, char** argv) {
   pool_options.seed = absl::GetFlag(FLAGS_seed);
   pool_options.personalized_share = absl::GetFlag(FLAGS_personalized_share);
   pool_options.recent_items = absl::GetFlag(FLAGS_recent_items);
+  for (const std::string& event : absl::GetFlag(FLAGS_recent_events)) {
+    if (!event.empty()) pool_options.recent_events.push_back(event);
+  }
   for (const std::string& label : absl::GetFlag(FLAGS_filter_labels)) {
     if (!label.empty()) pool_options.filter_labels.push_back(label);
   }

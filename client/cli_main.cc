@@ -50,7 +50,9 @@ ABSL_FLAG(int32_t, candidates, 0,
 ABSL_FLAG(int32_t, ef, 0, "recommend: HNSW search breadth; 0 = the server's.");
 ABSL_FLAG(std::string, recent, "",
           "recommend, predict: the user's recent interactions to fold in, "
-          "comma-separated item[:rating[:weight]], e.g. 50,172:5,181:4:2.");
+          "comma-separated item[:rating[:weight]], e.g. 50,172:5,181:4:2, "
+          "or for snapshots trained on events item@event[*weight], e.g. "
+          "50@view,172@purchase,181@view*3,9@dislike.");
 ABSL_FLAG(std::vector<std::string>, include_labels, {},
           "recommend, similar: only items with one of these labels.");
 ABSL_FLAG(std::vector<std::string>, exclude_labels, {},
@@ -71,7 +73,7 @@ Usage: recserve-cli [--server host:port] [--deadline 5s] [--json] COMMAND [flags
 
 Commands:
   recommend --user U [-n 10] [--exclude a,b] [--include_seen] [--exact]
-            [--candidates C] [--ef E] [--recent 50,172:5,181:4:2]
+            [--candidates C] [--ef E] [--recent 50,172:5 | 50@view,...]
             [--include_labels L1,L2] [--exclude_labels L3]
             [--filter_items a,b] [--explain]
                           the top n items for a user
@@ -79,12 +81,19 @@ Commands:
                           the k items most similar to an item (or several)
   predict --user U --item I [--recent ...]
                           the predicted rating of an item for a user
+  info                    the model the server is serving (feedback
+                          kind, event types and weights, ...)
+  health [--service S]    the server's gRPC health (exit 1 unless SERVING)
 
 --recent lists interactions since the snapshot was trained, folded into the
-user's vectors: item[:rating[:weight]], rating 0 or left out = unrated,
-weight = confidence multiplier (default 1).
-  info                    the model the server is serving
-  health [--service S]    the server's gRPC health (exit 1 unless SERVING)
+user's vectors, comma-separated:
+  item[:rating[:weight]]  snapshots trained on ratings ("info" says feedback
+                          explicit): rating 0 or left out = unrated, weight =
+                          confidence multiplier (default 1), e.g. 172:5,50
+  item@event[*weight]     snapshots trained on events (feedback implicit):
+                          an event type "info" lists, weight = how many
+                          times (default 1), e.g. 172@purchase,50@view*3,
+                          9@dislike; predict is not available there.
 
 Global flags:
   --server host:port      the server (default localhost:50051)

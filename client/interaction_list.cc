@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -23,6 +24,37 @@ absl::StatusOr<double> ParseNumber(absl::string_view value,
   return number;
 }
 
+// `item@event[*weight]`, `at` the position of the '@'.
+absl::StatusOr<v1::Interaction> ParseEvent(absl::string_view part, size_t at,
+                                           int entry) {
+  const absl::string_view item = part.substr(0, at);
+  absl::string_view event = part.substr(at + 1);
+  absl::string_view weight;
+  if (const size_t star = event.find('*'); star != absl::string_view::npos) {
+    weight = event.substr(star + 1);
+    event = event.substr(0, star);
+  }
+  const auto error = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recent entry ", entry, " '", part, "': ", what));
+  };
+  if (item.empty()) return error("empty item id");
+  if (event.empty()) return error("empty event type (expected item@event)");
+  if (absl::StrContains(event, ':')) {
+    return error("an event takes no rating: expected item@event[*weight]");
+  }
+  v1::Interaction interaction;
+  interaction.set_item_id(std::string(item));
+  interaction.set_event(std::string(event));
+  if (part.find('*', at) != absl::string_view::npos) {
+    absl::StatusOr<double> w = ParseNumber(weight, "weight", entry, part);
+    if (!w.ok()) return w.status();
+    if (*w < 0) return error("weight must be >= 0");
+    interaction.set_weight(*w);
+  }
+  return interaction;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<v1::Interaction>> ParseInteractions(
@@ -32,6 +64,12 @@ absl::StatusOr<std::vector<v1::Interaction>> ParseInteractions(
   int entry = 0;
   for (const absl::string_view part : absl::StrSplit(text, ',')) {
     ++entry;
+    if (const size_t at = part.rfind('@'); at != absl::string_view::npos) {
+      absl::StatusOr<v1::Interaction> event = ParseEvent(part, at, entry);
+      if (!event.ok()) return event.status();
+      out.push_back(*std::move(event));
+      continue;
+    }
     const std::vector<absl::string_view> fields = absl::StrSplit(part, ':');
     if (fields.size() > 3) {
       return absl::InvalidArgumentError(
@@ -70,6 +108,13 @@ std::string FormatInteractions(
   return absl::StrJoin(interactions, ",",
                        [](std::string* out, const v1::Interaction& i) {
                          absl::StrAppend(out, i.item_id());
+                         if (!i.event().empty()) {
+                           absl::StrAppend(out, "@", i.event());
+                           if (i.weight() != 0) {
+                             absl::StrAppend(out, "*", i.weight());
+                           }
+                           return;
+                         }
                          if (i.rating() != 0 || i.weight() != 0) {
                            absl::StrAppend(out, ":", i.rating());
                          }

@@ -1,6 +1,7 @@
 #include "client/output_format.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -86,16 +87,26 @@ std::string Explanations(
     if (!item.has_explanation()) continue;
     const v1::Explanation& e = item.explanation();
     if (out.empty()) out = "Why:\n";
-    absl::StrAppend(
-        &out,
-        absl::StrFormat(
-            "  %d. %s: rating %.2f = mean %.2f + user %+.2f + "
-            "item %+.2f + interaction %+.2f; retrieval %.4f, "
-            "blend weight %.2f\n",
-            rank, item.item_id(),
-            e.global_mean() + e.user_bias() + e.item_bias() + e.interaction(),
-            e.global_mean(), e.user_bias(), e.item_bias(), e.interaction(),
-            e.retrieval_score(), e.blend_weight()));
+    // A snapshot trained on events has no rating model: no rating terms.
+    const bool rating_terms = e.global_mean() != 0 || e.user_bias() != 0 ||
+                              e.item_bias() != 0 || e.interaction() != 0 ||
+                              e.blend_weight() != 0;
+    if (!rating_terms) {
+      absl::StrAppend(&out,
+                      absl::StrFormat("  %d. %s: retrieval %.4f\n", rank,
+                                      item.item_id(), e.retrieval_score()));
+    } else {
+      absl::StrAppend(
+          &out,
+          absl::StrFormat(
+              "  %d. %s: rating %.2f = mean %.2f + user %+.2f + "
+              "item %+.2f + interaction %+.2f; retrieval %.4f, "
+              "blend weight %.2f\n",
+              rank, item.item_id(),
+              e.global_mean() + e.user_bias() + e.item_bias() + e.interaction(),
+              e.global_mean(), e.user_bias(), e.item_bias(), e.interaction(),
+              e.retrieval_score(), e.blend_weight()));
+    }
     if (e.because_size() == 0) continue;
     std::vector<std::string> because;
     for (const v1::Contribution& c : e.because()) {
@@ -268,10 +279,40 @@ std::string FormatPrediction(const v1::PredictRatingResponse& response,
   return out;
 }
 
+namespace {
+
+// "cart=3, dislike=2 (negative), view=1", names sorted; "none" without.
+std::string EventsText(const v1::ModelInfo& info) {
+  std::map<std::string, std::string> events;
+  for (const auto& [name, weight] : info.event_weights()) {
+    events[name] = absl::StrCat(name, "=", weight);
+  }
+  for (const std::string& name : info.negative_events()) {
+    std::string& text = events[name];
+    if (text.empty()) text = name;
+    absl::StrAppend(&text, " (negative)");
+  }
+  if (events.empty()) return "none";
+  std::vector<std::string> parts;
+  for (const auto& [name, text] : events) parts.push_back(text);
+  return absl::StrJoin(parts, ", ");
+}
+
+// A server from before feedback kinds serves ratings only.
+std::string FeedbackText(const v1::ModelInfo& info) {
+  return info.feedback().empty() ? "explicit" : info.feedback();
+}
+
+}  // namespace
+
 std::string FormatModelInfo(const v1::ModelInfo& info) {
   std::vector<std::pair<std::string, std::string>> fields = {
       {"model_version", info.model_version()},
       {"algo", info.algo()},
+      {"feedback", FeedbackText(info) == "implicit"
+                       ? "implicit (events: ranks by preference, predicts "
+                         "no ratings)"
+                       : "explicit (ratings)"},
       {"created_at", info.created_at()},
       {"loaded_at", info.loaded_at()},
       {"checksum", info.checksum()},
@@ -293,6 +334,9 @@ std::string FormatModelInfo(const v1::ModelInfo& info) {
                      : absl::StrCat(info.labels_size(), ": ",
                                     absl::StrJoin(info.labels(), ", "))},
   };
+  if (FeedbackText(info) == "implicit") {
+    fields.emplace_back("events", EventsText(info));
+  }
   std::string out = absl::StrCat("Model ", info.model_version(), "\n",
                                  KeyValues(fields, "  "));
   if (!info.metrics().empty()) {
@@ -339,7 +383,18 @@ nlohmann::json ToJson(const v1::ModelInfo& info) {
   for (const auto& [name, value] : info.metrics()) metrics[name] = value;
   nlohmann::json labels = nlohmann::json::array();
   for (const std::string& label : info.labels()) labels.push_back(label);
+  nlohmann::json event_weights = nlohmann::json::object();
+  for (const auto& [name, weight] : info.event_weights()) {
+    event_weights[name] = weight;
+  }
+  nlohmann::json negative_events = nlohmann::json::array();
+  for (const std::string& name : info.negative_events()) {
+    negative_events.push_back(name);
+  }
   return {{"model_version", info.model_version()},
+          {"feedback", FeedbackText(info)},
+          {"event_weights", std::move(event_weights)},
+          {"negative_events", std::move(negative_events)},
           {"created_at", info.created_at()},
           {"algo", info.algo()},
           {"num_users", info.num_users()},

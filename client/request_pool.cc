@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -94,6 +95,12 @@ absl::StatusOr<IdLists> LoadIdLists(const std::string& snapshot_dir) {
   for (const int32_t i : items) ids.items.emplace_back(s.ItemId(i));
   ids.rating_min = s.rating_scale().min;
   ids.rating_max = s.rating_scale().max;
+  if (s.feedback() == Feedback::kImplicit) {
+    std::set<std::string> events(s.events().negative.begin(),
+                                 s.events().negative.end());
+    for (const auto& [name, weight] : s.events().weights) events.insert(name);
+    ids.events.assign(events.begin(), events.end());
+  }
   return ids;
 }
 
@@ -154,12 +161,17 @@ absl::StatusOr<std::vector<PreparedRequest>> BuildRequestPool(
       static_cast<int>(std::ceil(ids.rating_min)),
       std::max(static_cast<int>(std::ceil(ids.rating_min)),
                static_cast<int>(std::floor(ids.rating_max))));
-  const bool rated = ids.rating_max > ids.rating_min;
+  const std::vector<std::string>& events =
+      o.recent_events.empty() ? ids.events : o.recent_events;
+  const bool rated = events.empty() && ids.rating_max > ids.rating_min;
+  std::uniform_int_distribution<size_t> event(
+      0, events.empty() ? 0 : events.size() - 1);
   const auto add_recent = [&](auto* recent) {
     for (int32_t j = 0; j < o.recent_items; ++j) {
       v1::Interaction* r = recent->Add();
       r->set_item_id(ids.items[items.Draw(rng)]);
       if (rated) r->set_rating(rating(rng));
+      if (!events.empty()) r->set_event(events[event(rng)]);
     }
   };
   const auto set_filter = [&](v1::ItemFilter* filter) {

@@ -30,6 +30,10 @@ struct IdLists {
   // equal bounds: those interactions are unrated.
   double rating_min = 0;
   double rating_max = 0;
+  // A snapshot trained on events: the event types it knows (weights and
+  // negative ones, sorted), for the events of recent interactions; empty for
+  // a snapshot of ratings.
+  std::vector<std::string> events;
 };
 
 // Reads the latest snapshot under `snapshot_dir` (its LATEST version).
@@ -56,9 +60,13 @@ struct RequestPoolOptions {
   double personalized_share = 0;
   // A personalized Recommend or PredictRating carries this many recent
   // interactions (items drawn like SimilarItems' seeds, whole-number
-  // ratings drawn uniformly on the scale), folded in by the server.
-  // Default 0.
+  // ratings drawn uniformly on the scale, or with events: an event type
+  // drawn uniformly from recent_events and no rating), folded in by the
+  // server. Default 0.
   int32_t recent_items = 0;
+  // Event types for recent interactions (snapshots trained on events);
+  // empty: IdLists::events. Default empty.
+  std::vector<std::string> recent_events;
   // A personalized Recommend or SimilarItems filters to these labels
   // (include_labels); empty: no filter. They must be labels of the
   // snapshot, else the server answers INVALID_ARGUMENT.

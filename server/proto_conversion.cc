@@ -47,8 +47,10 @@ std::vector<RecentInteraction> FromProto(
   std::vector<RecentInteraction> out;
   out.reserve(recent.size());
   for (const v1::Interaction& r : recent) {
-    out.push_back(
-        {.item_id = r.item_id(), .rating = r.rating(), .weight = r.weight()});
+    out.push_back({.item_id = r.item_id(),
+                   .rating = r.rating(),
+                   .weight = r.weight(),
+                   .event = r.event()});
   }
   return out;
 }
@@ -188,6 +190,13 @@ void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
     info->add_labels(s.LabelName(label));
   }
   info->set_fold_in(s.fold_in() != nullptr);
+  info->set_feedback(std::string(FeedbackName(s.feedback())));
+  for (const auto& [name, weight] : s.events().weights) {
+    (*info->mutable_event_weights())[name] = weight;
+  }
+  for (const std::string& name : s.events().negative) {
+    info->add_negative_events(name);
+  }
 }
 
 }  // namespace recserve::server

@@ -12,13 +12,27 @@
 namespace recserve {
 
 void PrintRead(const std::string& path, const RatingReadReport& r) {
-  std::printf("Read %s (%s): %lld ratings", path.c_str(),
-              std::string(RatingFormatName(r.format)).c_str(),
-              static_cast<long long>(r.ratings));
+  const bool events = r.feedback == Feedback::kImplicit;
+  std::printf(
+      "Read %s (%s): %lld %s", path.c_str(),
+      std::string(RatingFormatName(r.format)).c_str(),
+      static_cast<long long>(r.ratings),
+      events ? "(user, item) interactions of implicit feedback" : "ratings");
   if (r.duplicates_dropped > 0)
     std::printf(", %lld duplicate (user, item) pairs dropped (latest kept)",
                 static_cast<long long>(r.duplicates_dropped));
+  if (r.merged > 0)
+    std::printf(", %lld more lines merged into them (counts summed)",
+                static_cast<long long>(r.merged));
+  if (r.negative > 0)
+    std::printf(", %lld negative", static_cast<long long>(r.negative));
   std::printf("\n");
+  if (!r.event_lines.empty()) {
+    std::printf("  event lines by type:");
+    for (const auto& [event, lines] : r.event_lines)
+      std::printf(" %s %lld,", event.c_str(), static_cast<long long>(lines));
+    std::printf("\n");
+  }
   if (r.skipped_bad_lines == 0) return;
   std::fprintf(stderr, "warning: skipped %lld bad lines in %s, e.g.:\n",
                static_cast<long long>(r.skipped_bad_lines), path.c_str());
@@ -28,8 +42,37 @@ void PrintRead(const std::string& path, const RatingReadReport& r) {
 
 namespace {
 
-void PrintTrained(const TwoStageTrainingResult& t, int32_t k) {
+// The implicit-feedback search, one line per setting it tried.
+void PrintRetrievalTrials(const TwoStageTrainingResult& t, int32_t k,
+                          double holdout) {
+  std::printf(
+      "Retrieval settings chosen on validation (a random %g%% of each user's "
+      "interactions held out; Recall@%d, popularity %.4f):\n",
+      100 * holdout, k, t.popularity_validation_recall);
+  for (const RetrievalTrial& x : t.retrieval_trials) {
+    std::printf("  %-18s %-8g recall %.4f  ndcg %.4f  %6.1fs\n",
+                x.setting.c_str(), x.value, x.recall, x.ndcg, x.seconds);
+  }
+  const ImplicitAlsOptions& o = t.retrieval_options;
+  std::printf(
+      "  chosen: %d factors, λ %g (exponent %g), %s confidence α %g ε %g, "
+      "unobserved weight %g: recall %.4f%s\n",
+      o.factors, o.reg, o.reg_exponent,
+      std::string(ConfidenceScaleName(o.confidence_scale)).c_str(), o.alpha,
+      o.epsilon, o.unobserved_weight, t.retrieval_validation_recall,
+      t.retrieval_tuning_out_of_time ? " (time budget spent: trials skipped)"
+                                     : "");
+}
+
+void PrintTrained(const TwoStageTrainingResult& t, int32_t k, double holdout) {
   const RatingTrainingResult& r = t.rating;
+  if (!t.rating_trained) {
+    if (!t.retrieval_trials.empty()) PrintRetrievalTrials(t, k, holdout);
+    if (t.retrieval)
+      std::printf("Retrieval embeddings: %d factors, in %.1fs\n\n",
+                  t.retrieval_options.factors, t.retrieval_seconds);
+    return;
+  }
   std::printf("Trained in %.1fs (%d epochs", r.train.seconds, r.chosen_epochs);
   if (!std::isnan(r.validation_rmse))
     std::printf(", best validation RMSE %.4f", r.validation_rmse);
@@ -98,6 +141,8 @@ void PrintFoldIn(const FoldInEvaluation& f) {
 
 PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
   PipelineObserver p;
+  // Whether the data are events, once it is read.
+  auto events = std::make_shared<bool>(false);
   p.on_ratings_read = PrintRead;
   p.on_items_read = [](const std::string& path, const ItemReadReport& r) {
     std::printf("Read %s: %lld items with titles\n", path.c_str(),
@@ -114,7 +159,19 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
     for (const std::string& message : r.bad_line_messages)
       std::fprintf(stderr, "  %s\n", message.c_str());
   };
-  p.on_data = [&o](const DataSummary& d) {
+  p.on_data = [&o, events](const DataSummary& d) {
+    *events = d.feedback == Feedback::kImplicit;
+    if (*events) {
+      std::printf(
+          "Training set: %d users, %d items, %lld interactions (%lld "
+          "negative); test set: %lld\n"
+          "Implicit feedback (events): training the retrieval model alone; "
+          "it ranks by preference and predicts no ratings\n",
+          d.users, d.items, static_cast<long long>(d.train_ratings),
+          static_cast<long long>(d.negative),
+          static_cast<long long>(d.test_ratings));
+      return;
+    }
     std::printf(
         "Training set: %d users, %d items, %lld ratings (scale %g..%g, step "
         "%g); test set: %lld ratings\n",
@@ -124,8 +181,12 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
         "Training %s\n",
         std::string(AlgorithmName(o.training.rating.algorithm)).c_str());
   };
-  p.training.on_phase = [](const PhaseEvent& e) {
-    if (e.phase == TrainingPhase::kRankingValidation)
+  p.training.on_phase = [events](const PhaseEvent& e) {
+    if (e.phase == TrainingPhase::kRankingValidation && *events)
+      std::printf(
+          "Choosing the retrieval settings: training on a share of each "
+          "user's interactions\n");
+    if (e.phase == TrainingPhase::kRankingValidation && !*events)
       std::printf(
           "Choosing the blend weight: training both models without each user's "
           "latest rating\n");
@@ -143,8 +204,11 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
     std::printf("  %7.1fs\n", s.seconds);
     std::fflush(stdout);
   };
-  p.on_trained = [k = o.training.validation.k](
-                     const TwoStageTrainingResult& t) { PrintTrained(t, k); };
+  p.on_trained = [k = o.training.validation.k,
+                  holdout = o.training.retrieval_tuning.holdout_fraction](
+                     const TwoStageTrainingResult& t) {
+    PrintTrained(t, k, holdout);
+  };
   p.on_evaluated = [](const EvaluationReport& r) {
     std::printf("%s\n", FormatEvaluation(r).c_str());
   };
@@ -157,6 +221,13 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
   };
   p.on_fold_in = PrintFoldIn;
   p.on_refit = [](const DataSummary& d) {
+    if (d.feedback == Feedback::kImplicit) {
+      std::printf(
+          "Refitting the retrieval model on every input interaction (%lld, "
+          "%d users, %d items) with the settings chosen on validation\n",
+          static_cast<long long>(d.train_ratings), d.users, d.items);
+      return;
+    }
     std::printf(
         "Refitting both models on every input rating (%lld ratings, %d users, "
         "%d items) with the settings chosen on validation\n",
@@ -202,6 +273,17 @@ void PrintOutcome(const TrainingRun& run) {
 }
 
 void PrintGenerated(const GeneratorReport& r) {
+  if (r.event_lines > 0) {
+    std::printf("Wrote %lld event lines (%lld (user, item) pairs:",
+                static_cast<long long>(r.event_lines),
+                static_cast<long long>(r.ratings_written));
+    for (const auto& [event, lines] : r.event_type_lines)
+      std::printf(" %s %lld,", event.c_str(), static_cast<long long>(lines));
+    std::printf(") to %s, items to %s, truth to %s in %.1fs\n",
+                r.ratings_path.c_str(), r.movies_path.c_str(),
+                r.truth_path.c_str(), r.seconds);
+    return;
+  }
   std::printf(
       "Wrote %lld ratings to %s, items to %s, truth to %s in %.1fs; noise "
       "floor RMSE %.4f\n",

@@ -9,6 +9,9 @@ proto/recserve/v1/recommender.proto into <build>/python (see README.md):
     /usr/bin/python3 recserve_client.py --stubs build/python \
         recommend --user new --recent 50,172:5,181:4:2 \
         --include_labels Comedy --explain
+    # A snapshot trained on events (info says feedback implicit):
+    /usr/bin/python3 recserve_client.py --stubs build/python \
+        recommend --user new --recent 50@view,172@purchase,181@view*3
 
 Subcommands: recommend, similar, predict, info, health. Exit codes: 0
 success, 1 an RPC error (or health not SERVING), 2 a usage error.
@@ -52,13 +55,47 @@ def print_table(headers, rows, right):
         print(line.rstrip())
 
 
+def parse_event(entry, part):
+    """(item_id, 0, weight, event) from "item@event[*weight]"."""
+    item, _, event = part.rpartition("@")
+    weight_text = None
+    if "*" in event:
+        event, _, weight_text = event.partition("*")
+    if not item:
+        raise ValueError(f"recent entry {entry} '{part}': empty item id")
+    if not event:
+        raise ValueError(f"recent entry {entry} '{part}': empty event type "
+                         "(expected item@event)")
+    if ":" in event:
+        raise ValueError(f"recent entry {entry} '{part}': an event takes no "
+                         "rating: expected item@event[*weight]")
+    weight = 0.0
+    if weight_text is not None:
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            weight = float("nan")
+        if weight != weight or weight in (float("inf"), float("-inf")):
+            raise ValueError(f"recent entry {entry} '{part}': weight "
+                             f"'{weight_text}' is not a finite number")
+        if weight < 0:
+            raise ValueError(f"recent entry {entry} '{part}': weight must be "
+                             ">= 0")
+    return (item, 0.0, weight, event)
+
+
 def parse_recent(text):
-    """[(item_id, rating, weight)] from "item[:rating[:weight]],..."; raises
-    ValueError naming the entry (same syntax as recserve-cli --recent)."""
+    """[(item_id, rating, weight, event)] from "item[:rating[:weight]],..."
+    (snapshots trained on ratings) or "item@event[*weight],..." (trained on
+    events); raises ValueError naming the entry (same syntax as recserve-cli
+    --recent)."""
     out = []
     if not text:
         return out
     for entry, part in enumerate(text.split(","), 1):
+        if "@" in part:
+            out.append(parse_event(entry, part))
+            continue
         fields = part.split(":")
         if len(fields) > 3:
             raise ValueError(f"recent entry {entry} '{part}': expected "
@@ -79,8 +116,13 @@ def parse_recent(text):
         if weight < 0:
             raise ValueError(f"recent entry {entry} '{part}': weight must be "
                              ">= 0")
-        out.append((fields[0], rating, weight))
+        out.append((fields[0], rating, weight, ""))
     return out
+
+
+def interactions(pb2, recent):
+    return [pb2.Interaction(item_id=i, rating=r, weight=w, event=e)
+            for i, r, w, e in recent]
 
 
 def split_ids(text):
@@ -208,7 +250,8 @@ def main():
     p.add_argument("--include_seen", action="store_true")
     p.add_argument("--exact", action="store_true")
     recent_help = ("recent interactions to fold in: comma-separated "
-                   "item[:rating[:weight]]")
+                   "item[:rating[:weight]], or item@event[*weight] for "
+                   "snapshots trained on events")
     p.add_argument("--recent", default="", help=recent_help)
     p.add_argument("--explain", action="store_true",
                    help="explain each item's scores")
@@ -261,8 +304,7 @@ def main():
                     user_id=args.user, n=args.n,
                     exclude_item_ids=[i for i in args.exclude.split(",") if i],
                     include_seen=args.include_seen, exact=args.exact,
-                    recent=[pb2.Interaction(item_id=i, rating=r, weight=w)
-                            for i, r, w in recent],
+                    recent=interactions(pb2, recent),
                     filter=item_filter(pb2, args), explain=args.explain)
                 answer = stub.Recommend(request, timeout=timeout)
                 if args.json:
@@ -296,8 +338,7 @@ def main():
                 answer = stub.PredictRating(
                     pb2.PredictRatingRequest(
                         user_id=args.user, item_id=args.item,
-                        recent=[pb2.Interaction(item_id=i, rating=r, weight=w)
-                                for i, r, w in recent]),
+                        recent=interactions(pb2, recent)),
                     timeout=timeout)
                 if args.json:
                     return show(answer)
@@ -321,6 +362,15 @@ def main():
                     including_default_value_fields=True)
                 metrics = fields.pop("metrics", {})
                 fields["labels"] = ", ".join(fields.get("labels", [])) or "none"
+                fields["feedback"] = fields.get("feedback") or "explicit"
+                negative = set(fields.pop("negative_events", []))
+                weights = fields.pop("event_weights", {})
+                events = [f"{name}={weights[name]:g}" if name in weights
+                          else name for name in sorted(set(weights) | negative)]
+                events = [f"{e} (negative)" if e.split("=")[0] in negative
+                          else e for e in events]
+                if fields["feedback"] == "implicit":
+                    fields["events"] = ", ".join(events) or "none"
                 for name in ("retrieval_index", "similarity_index"):
                     fields[name] = ", ".join(
                         f"{k} {v}" for k, v in fields[name].items())

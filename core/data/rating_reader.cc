@@ -13,6 +13,8 @@
 #include "absl/strings/strip.h"
 #include "core/base/delimited_line.h"
 #include "core/base/status_macros.h"
+#include "core/data/event_cells.h"
+#include "core/data/event_types.h"
 #include "core/data/id_interner.h"
 #include "core/data/rating_dedup.h"
 
@@ -27,10 +29,25 @@ struct Layout {
   bool csv_quoting = false;
   std::string separated;  // For messages: "tab-separated".
   size_t num_fields = 4;
-  size_t user = 0, item = 1, rating = 2;
+  size_t user = 0, item = 1;
+  int rating = 2;         // -1: none (kGeneric implicit feedback): strength 1.
   int timestamp = 3;      // -1: none; the line number is the timestamp.
+  int count = -1;         // -1: none; count 1.
+  int event = -1;         // -1: none; every line a positive event of weight 1.
   bool movielens = true;  // Numeric ids and whole or half stars only.
+  bool implicit = false;  // Ratings are strengths (>= 0).
 };
+
+// A header column's name as tools write it: spaces around it and double
+// quotes (which the splitter leaves on when the delimiter is longer than
+// one character) dropped.
+absl::string_view HeaderName(absl::string_view column) {
+  column = absl::StripAsciiWhitespace(column);
+  if (column.size() >= 2 && column.front() == '"' && column.back() == '"') {
+    column = column.substr(1, column.size() - 2);
+  }
+  return column;
+}
 
 Layout MovieLensLayout(RatingFormat format) {
   Layout layout;
@@ -80,31 +97,33 @@ absl::StatusOr<Layout> GenericLayout(const RatingReadOptions& options,
     SplitFields(header, layout.delimiter, &columns);
   }
   layout.num_fields = columns.size();
+  for (absl::string_view& column : columns) column = HeaderName(column);
 
   const std::string& mapping = options.generic_columns;
-  absl::string_view names[4];  // user, item, rating, timestamp
-  constexpr absl::string_view kKeys[4] = {"user", "item", "rating",
-                                          "timestamp"};
+  constexpr int kNumKeys = 6;
+  constexpr absl::string_view kKeys[kNumKeys] = {"user",  "item",  "rating",
+                                                 "count", "event", "timestamp"};
+  absl::string_view names[kNumKeys];
   for (absl::string_view pair : absl::StrSplit(mapping, ',')) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(pair, absl::MaxSplits('=', 1));
     const absl::string_view key = absl::StripAsciiWhitespace(kv.first);
     const absl::string_view column = absl::StripAsciiWhitespace(kv.second);
     int k = 0;
-    while (k < 4 && kKeys[k] != key) ++k;
-    if (k == 4 || column.empty() || !names[k].empty()) {
+    while (k < kNumKeys && kKeys[k] != key) ++k;
+    if (k == kNumKeys || column.empty() || !names[k].empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "bad generic column mapping ", QuoteForMessage(mapping), " at ",
           QuoteForMessage(pair),
-          ": expected key=column pairs with keys user, item, rating "
-          "(required) and timestamp (optional), each once"));
+          ": expected key=column pairs with keys user and item (required), "
+          "rating, count, event and timestamp (optional), each once"));
     }
     names[k] = column;
   }
-  int index[4] = {-1, -1, -1, -1};
-  for (int k = 0; k < 4; ++k) {
+  int index[kNumKeys] = {-1, -1, -1, -1, -1, -1};
+  for (int k = 0; k < kNumKeys; ++k) {
     if (names[k].empty()) {
-      if (k == 3) continue;
+      if (k >= 2) continue;  // Only user and item are required.
       return absl::InvalidArgumentError(
           absl::StrCat("generic column mapping ", QuoteForMessage(mapping),
                        " does not name the ", kKeys[k], " column"));
@@ -122,8 +141,43 @@ absl::StatusOr<Layout> GenericLayout(const RatingReadOptions& options,
   layout.user = index[0];
   layout.item = index[1];
   layout.rating = index[2];
-  layout.timestamp = index[3];
+  layout.count = index[3];
+  layout.event = index[4];
+  layout.timestamp = index[5];
   return layout;
+}
+
+// Resolves options.feedback for `layout` and checks that explicit feedback
+// has a rating column and no count or event column.
+absl::StatusOr<Feedback> ResolveFeedback(const RatingReadOptions& options,
+                                         const Layout& layout,
+                                         absl::string_view where) {
+  Feedback feedback = options.feedback;
+  if (feedback == Feedback::kAuto) {
+    feedback = layout.rating < 0 ? Feedback::kImplicit : Feedback::kExplicit;
+  }
+  if (feedback == Feedback::kImplicit) return feedback;
+  const std::string mapping = QuoteForMessage(options.generic_columns);
+  if (layout.rating < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where,
+                     ": explicit feedback needs a rating column, and the "
+                     "column mapping ",
+                     mapping,
+                     " names none; read data without ratings (events, "
+                     "counts) as implicit feedback"));
+  }
+  if (layout.count >= 0 || layout.event >= 0) {
+    const char* named = layout.count < 0   ? "event"
+                        : layout.event < 0 ? "count"
+                                           : "count and event";
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": explicit feedback takes no count or event column, "
+        "and the column mapping ",
+        mapping, " names ", named, "; read them as implicit feedback"));
+  }
+  return feedback;
 }
 
 absl::StatusOr<RatingFormat> DetectFormat(absl::string_view first_line,
@@ -149,7 +203,9 @@ absl::StatusOr<RatingFormat> DetectFormat(absl::string_view first_line,
 
 struct ParsedLine {
   absl::string_view user, item;
-  float rating = 0;
+  float rating = 1;
+  float count = 1;
+  absl::string_view event;  // Trimmed; empty without an event column.
   int64_t timestamp = 0;
 };
 
@@ -186,8 +242,25 @@ class LineParser {
         !CheckId(out->item, "item", error)) {
       return false;
     }
-    if (!ParseRating(fields_[layout_.rating], &out->rating, error)) {
+    if (layout_.rating >= 0 &&
+        !ParseRating(fields_[layout_.rating], &out->rating, error)) {
       return false;
+    }
+    if (layout_.count >= 0) {
+      const absl::string_view count = fields_[layout_.count];
+      if (!ParseFloat(count, &out->count) || !std::isfinite(out->count) ||
+          !(out->count > 0)) {
+        *error = absl::StrCat("count must be a finite number > 0, got ",
+                              QuoteForMessage(count));
+        return false;
+      }
+    }
+    if (layout_.event >= 0) {
+      out->event = absl::StripAsciiWhitespace(fields_[layout_.event]);
+      if (out->event.empty()) {
+        *error = "empty event name";
+        return false;
+      }
     }
     if (layout_.timestamp < 0) {
       out->timestamp = line_number;
@@ -233,6 +306,10 @@ class LineParser {
                *rating * 2.0f != std::floor(*rating * 2.0f)) {
       *error = absl::StrCat("rating ", QuoteForMessage(text),
                             " is not a whole or half star");
+    } else if (layout_.implicit && *rating < 0) {
+      *error = absl::StrCat("rating ", QuoteForMessage(text),
+                            " is negative; implicit feedback reads a rating "
+                            "as a strength, which must be >= 0");
     } else {
       return true;
     }
@@ -244,6 +321,29 @@ class LineParser {
   const float min_, max_;
   std::vector<absl::string_view> fields_;
 };
+
+// Adds a parsed implicit-feedback line to its cell. On failure sets `*error`
+// to the problem and returns false, having changed no cell.
+bool AddEvent(const ParsedLine& parsed, IdInterner* users, IdInterner* items,
+              EventTypes* types, EventCells* cells, std::string* error) {
+  float strength = parsed.rating * parsed.count;
+  EventTypes::Type* type = nullptr;
+  if (!parsed.event.empty()) {
+    type = &types->Find(parsed.event);
+    strength *= type->weight;
+  }
+  if (!std::isfinite(strength)) {
+    *error =
+        "the strength (rating x count x event weight) is not a finite "
+        "number";
+    return false;
+  }
+  const int32_t user = users->GetOrAdd(parsed.user);
+  cells->Add(user, items->GetOrAdd(parsed.item), strength,
+             type != nullptr && type->negative, parsed.timestamp);
+  if (type != nullptr) ++type->lines;
+  return true;
+}
 
 }  // namespace
 
@@ -323,34 +423,46 @@ absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
           ", found ", QuoteForMessage(line)));
     }
   }
+  ASSIGN_OR_RETURN(report.feedback, ResolveFeedback(options, layout, where));
+  const bool implicit = report.feedback == Feedback::kImplicit;
+  const bool has_event = layout.event >= 0;
+  layout.implicit = implicit;
   LineParser parser(std::move(layout), options);
 
   std::vector<Rating>& ratings = into->ratings;
   const size_t start = ratings.size();
+  // Implicit feedback may have far fewer cells than lines, but pages of the
+  // reservation that no cell reaches are never touched (so cost no memory),
+  // and reserving saves the copies and the peak of a growing vector.
   if (const int64_t lines = reader->EstimateLineCount(); lines > 0) {
     ratings.reserve(start + static_cast<size_t>(lines * 1.02) + 16);
   }
   IdInterner users(&into->users);
   IdInterner items(&into->items);
+  EventCells cells(&ratings);
+  EventTypes types(options.events);
   ParsedLine parsed;
   std::string error;
   for (bool pending = !has_header; pending || reader->Next(&line);
        pending = false) {
     if (line.empty()) continue;
     ++report.lines;
-    if (!parser.Parse(line, reader->line_number(), &parsed, &error)) {
-      absl::Status bad = HandleBadLine(
-          path, reader->line_number(), error, options.skip_bad_lines,
-          &report.skipped_bad_lines, &report.bad_line_messages);
-      if (!bad.ok()) {
-        ratings.resize(start);
-        return bad;
-      }
+    bool ok = parser.Parse(line, reader->line_number(), &parsed, &error);
+    if (ok && !implicit) {
+      const int32_t user = users.GetOrAdd(parsed.user);
+      ratings.push_back(Rating{user, items.GetOrAdd(parsed.item), parsed.rating,
+                               parsed.timestamp});
       continue;
     }
-    const int32_t user = users.GetOrAdd(parsed.user);
-    ratings.push_back(Rating{user, items.GetOrAdd(parsed.item), parsed.rating,
-                             parsed.timestamp});
+    if (ok) ok = AddEvent(parsed, &users, &items, &types, &cells, &error);
+    if (ok) continue;
+    absl::Status bad = HandleBadLine(
+        path, reader->line_number(), error, options.skip_bad_lines,
+        &report.skipped_bad_lines, &report.bad_line_messages);
+    if (!bad.ok()) {
+      ratings.resize(start);
+      return bad;
+    }
   }
   if (!reader->status().ok()) {
     ratings.resize(start);
@@ -360,13 +472,32 @@ absl::StatusOr<RatingReadReport> ReadRatings(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": only a header line, no ratings"));
   }
+  if (implicit) {
+    const EventCells::Result result = cells.Finish();
+    if (result.overflow >= 0) {
+      const Rating& r = ratings[result.overflow];
+      const std::string user = into->users.Id(r.user);
+      const std::string item = into->items.Id(r.item);
+      ratings.resize(start);
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": the summed strength of user ", QuoteForMessage(user),
+          " and item ", QuoteForMessage(item),
+          " exceeds the float range; are its counts or weights that large?"));
+    }
+    report.negative = result.negative;
+    report.merged = report.lines - report.skipped_bad_lines - result.cells;
+    if (ratings.capacity() > 2 * ratings.size()) ratings.shrink_to_fit();
+    if (has_event) report.event_lines = types.LinesByName();
+  }
   if (ratings.size() == start) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": no valid ratings; all ", report.skipped_bad_lines,
         " data lines are bad, the first: ", report.bad_line_messages[0]));
   }
-  report.duplicates_dropped = DropDuplicateRatings(
-      &ratings, start, into->users.size(), into->items.size());
+  if (!implicit) {
+    report.duplicates_dropped = DropDuplicateRatings(
+        &ratings, start, into->users.size(), into->items.size());
+  }
   report.ratings = static_cast<int64_t>(ratings.size() - start);
   return report;
 }

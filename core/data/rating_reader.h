@@ -136,15 +136,19 @@ struct RatingReadReport {
 //    the rating with the latest timestamp (on a tie, the later line) and
 //    counts the others in duplicates_dropped. Ratings already in `into` are
 //    not compared against. The kept ratings are appended in file order.
+//  - kGeneric header names are matched without spaces around them or
+//    double quotes ("userID" matches userID).
 //  - Implicit feedback: a line's strength is its rating (when the file has
-//    a rating column) times its count times its event type's weight; a
-//    count must be a finite number > 0. Within one call the lines of a
+//    a rating column; it must then also be >= 0) times its count times its
+//    event type's weight; a count must be a finite number > 0, an event
+//    name is trimmed of spaces and must not be empty, and an event type
+//    not in `events` weighs 1. Within one call the lines of a
 //    (user, item) pair make one cell: the strengths of its positive events
 //    summed and those of its negative events summed; the cell takes the
 //    latest timestamp, and the polarity of its latest line (on a tie, the
 //    later line): value = the positive sum, or minus the negative sum. The
 //    cells are appended in order of their first line; the other lines are
-//    counted in merged.
+//    counted in merged. Memory grows with the cells, not the lines.
 //
 // Errors:
 //  - NotFound if `path` does not exist (other open/read failures: the
@@ -152,8 +156,13 @@ struct RatingReadReport {
 //  - InvalidArgument "<path>:<line>: <problem>" for a malformed line (unless
 //    skip_bad_lines), a bad header or column mapping, e.g.
 //    "data/u.data:17: expected 4 tab-separated fields, found 3".
+//  - InvalidArgument "<path>:<line>: ..." at the header for explicit
+//    feedback without a rating column, or with a count or event column
+//    (the message says to read such data as implicit feedback).
 //  - InvalidArgument naming the path for an empty or header-only file, an
-//    undetectable format (listing the formats tried), or no valid rating.
+//    undetectable format (listing the formats tried), no valid rating, or
+//    (implicit feedback) a cell whose summed strength exceeds the float
+//    range, naming its user and item.
 // On error, `into` may hold ids interned before the failing line, but no
 // ratings from this call.
 //

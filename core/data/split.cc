@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/random_stream.h"
 #include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
 
@@ -17,7 +18,7 @@ namespace recserve {
 namespace {
 
 constexpr absl::string_view kExpected =
-    "expected random:F, temporal:F, last:N or loo";
+    "expected random:F, temporal:F, user_random:F, last:N or loo";
 
 absl::Status FractionError(absl::string_view got) {
   return absl::InvalidArgumentError(
@@ -33,6 +34,7 @@ absl::Status ValidateSpec(const SplitSpec& spec) {
   switch (spec.kind) {
     case SplitSpec::Kind::kRandom:
     case SplitSpec::Kind::kTemporal:
+    case SplitSpec::Kind::kUserRandom:
       if (!(spec.fraction > 0 && spec.fraction < 1)) {
         return FractionError(absl::StrCat(spec.fraction));
       }
@@ -106,6 +108,25 @@ void MarkLastN(const Dataset& all, int32_t count,
   }
 }
 
+void MarkUserRandom(const Dataset& all, double fraction, uint64_t seed,
+                    std::vector<uint8_t>& is_test) {
+  RatingPositions by_user =
+      GroupRatingPositions(all.ratings, all.num_users(), RatingAxis::kUser);
+  for (int32_t u = 0; u < by_user.rows(); ++u) {
+    const int64_t size = by_user.RowSize(u);
+    const int64_t hold = std::min<int64_t>(
+        size - 1, std::llround(fraction * static_cast<double>(size)));
+    if (hold <= 0) continue;
+    // A partial Fisher–Yates shuffle of the row, one stream per user.
+    RandomStream rng(seed, static_cast<uint64_t>(u));
+    auto row = by_user.positions.begin() + by_user.offsets[u];
+    for (int64_t j = 0; j < hold; ++j) {
+      std::swap(row[j], row[j + static_cast<int64_t>(rng.Below(size - j))]);
+      is_test[row[j]] = 1;
+    }
+  }
+}
+
 // Builds the compacted training Dataset and the re-indexed test ratings.
 TrainTest Assemble(const Dataset& all, const std::vector<uint8_t>& is_test) {
   TrainTest out;
@@ -146,13 +167,14 @@ absl::StatusOr<SplitSpec> ParseSplitSpec(absl::string_view text) {
   const bool has_arg = colon != absl::string_view::npos;
   const absl::string_view arg = has_arg ? text.substr(colon + 1) : "";
   SplitSpec spec;
-  if (name == "random" || name == "temporal") {
+  if (name == "random" || name == "temporal" || name == "user_random") {
     if (!has_arg) {
       return absl::InvalidArgumentError(
           absl::StrCat("", name, " needs a fraction, e.g. ", name, ":0.2"));
     }
-    spec.kind = name == "random" ? SplitSpec::Kind::kRandom
-                                 : SplitSpec::Kind::kTemporal;
+    spec.kind = name == "random"        ? SplitSpec::Kind::kRandom
+                : name == "user_random" ? SplitSpec::Kind::kUserRandom
+                                        : SplitSpec::Kind::kTemporal;
     if (!absl::SimpleAtod(arg, &spec.fraction) ||
         !(spec.fraction > 0 && spec.fraction < 1)) {
       return FractionError(arg);
@@ -211,6 +233,9 @@ absl::StatusOr<TrainTest> SplitDataset(const Dataset& all,
       } else {
         MarkTemporal(all.ratings, HeldOutCount(spec.fraction, n), is_test);
       }
+      break;
+    case SplitSpec::Kind::kUserRandom:
+      MarkUserRandom(all, spec.fraction, seed, is_test);
       break;
     case SplitSpec::Kind::kLastN:
       MarkLastN(all, spec.count, is_test);

@@ -24,9 +24,13 @@ struct SplitSpec {
     kLastN,
     // Each user's latest rating (kLastN with count 1).
     kLeaveOneOut,
+    // `fraction` of each user's ratings, chosen uniformly at random
+    // (seeded): the usual protocol for implicit feedback without
+    // meaningful timestamps.
+    kUserRandom,
   };
   Kind kind = Kind::kRandom;
-  double fraction = 0;  // kRandom, kTemporal: in (0, 1)
+  double fraction = 0;  // kRandom, kTemporal, kUserRandom: in (0, 1)
   int32_t count = 0;    // kLastN: >= 1; kLeaveOneOut: ignored
 };
 
@@ -35,6 +39,7 @@ struct SplitSpec {
 //   "temporal:F"  kTemporal with fraction F, 0 < F < 1
 //   "last:N"      kLastN with count N >= 1
 //   "loo"         kLeaveOneOut
+//   "user_random:F"  kUserRandom with fraction F, 0 < F < 1
 // Errors: InvalidArgument naming the problem for anything else, e.g.
 // "fraction must be in (0, 1), got 1.5" (callers add which setting it was).
 absl::StatusOr<SplitSpec> ParseSplitSpec(absl::string_view text);
@@ -53,8 +58,9 @@ struct TrainTest {
 
 // Splits `all` into training and test ratings. Every rating of `all` ends up
 // in exactly one of the two. Deterministic for a given (all, spec, seed);
-// only kRandom uses `seed`. Runs in O(n) time plus O(n log n) worst case for
-// the per-user selection, with O(n) auxiliary memory in a few flat arrays.
+// only kRandom and kUserRandom use `seed`. Runs in O(n) time plus O(n log n)
+// worst case for the per-user selection, with O(n) auxiliary memory in a few
+// flat arrays.
 //
 // Choices:
 //  - kRandom and kTemporal hold out round(fraction * n) ratings, clamped to
@@ -66,6 +72,8 @@ struct TrainTest {
 //  - kLastN / kLeaveOneOut: a user with c ratings holds out its latest
 //    min(count, c - 1), so every user keeps at least one training rating; a
 //    user with a single rating contributes nothing to the test set.
+//  - kUserRandom: a user with c ratings holds out min(round(fraction * c),
+//    c - 1) of them, drawn uniformly at random (a stream per user).
 //
 // Errors: InvalidArgument if `spec` is out of range (as in ParseSplitSpec),
 // if `all` has fewer than 2 ratings for kRandom/kTemporal, or if a rating's

@@ -10,12 +10,18 @@
 namespace recserve {
 namespace {
 
+constexpr const char* kNoRatingMetrics =
+    "none: implicit feedback (events); the model predicts preferences, not "
+    "ratings";
+
 void AddTopN(const std::string& prefix, int32_t k, const TopNMetrics& m,
              nlohmann::json* out) {
   const std::string at = absl::StrCat("@", k);
   (*out)[prefix + "precision" + at] = m.precision;
   (*out)[prefix + "recall" + at] = m.recall;
   (*out)[prefix + "ndcg" + at] = m.ndcg;
+  (*out)[prefix + "hit_rate" + at] = m.hit_rate;
+  (*out)[prefix + "map" + at] = m.map;
   (*out)[prefix + "coverage"] = m.coverage;
   (*out)[prefix + "hr" + at] = m.loo_hr;
   (*out)[prefix + "loo_ndcg" + at] = m.loo_ndcg;
@@ -25,7 +31,7 @@ void AddTopN(const std::string& prefix, int32_t k, const TopNMetrics& m,
 
 }  // namespace
 
-EvaluationReport EvaluateModel(const MfModel& model,
+EvaluationReport EvaluateModel(const MfModel* model,
                                const RetrievalModel* retrieval,
                                const TwoStageOptions& ranking,
                                const Dataset& train,
@@ -34,23 +40,28 @@ EvaluationReport EvaluateModel(const MfModel& model,
   const auto start = std::chrono::steady_clock::now();
   EvaluationReport report;
   report.topn_options = options;
-  report.rating = EvaluateRatings(model, test);
+  report.test_ratings = static_cast<int64_t>(test.size());
+  if (model != nullptr) report.rating = EvaluateRatings(*model, test);
   const PopularityScorer popularity(train);
   report.topn.emplace_back("popularity",
                            EvaluateTopN(popularity, train, test, options));
-  const MfScorer rating_model(model);
-  report.topn.emplace_back("rating_model",
-                           EvaluateTopN(rating_model, train, test, options));
+  if (model != nullptr) {
+    const MfScorer rating_model(*model);
+    report.topn.emplace_back("rating_model",
+                             EvaluateTopN(rating_model, train, test, options));
+  }
   if (retrieval != nullptr) {
     const EmbeddingScorer retrieval_model(retrieval->user_factors,
                                           retrieval->item_factors);
     report.topn.emplace_back(
         "retrieval", EvaluateTopN(retrieval_model, train, test, options));
-    const SparseRatings seen =
-        GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser);
-    const TwoStageScorer two_stage(retrieval_model, model, seen, ranking);
-    report.topn.emplace_back("two_stage",
-                             EvaluateTopN(two_stage, train, test, options));
+    if (model != nullptr) {
+      const SparseRatings seen =
+          GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser);
+      const TwoStageScorer two_stage(retrieval_model, *model, seen, ranking);
+      report.topn.emplace_back("two_stage",
+                               EvaluateTopN(two_stage, train, test, options));
+    }
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -58,12 +69,27 @@ EvaluationReport EvaluateModel(const MfModel& model,
   return report;
 }
 
+EvaluationReport EvaluateModel(const MfModel& model,
+                               const RetrievalModel* retrieval,
+                               const TwoStageOptions& ranking,
+                               const Dataset& train,
+                               absl::Span<const Rating> test,
+                               const TopNOptions& options) {
+  return EvaluateModel(&model, retrieval, ranking, train, test, options);
+}
+
+std::string NoRatingMetricsReason(const EvaluationReport& report) {
+  return report.rating.has_value() ? "" : kNoRatingMetrics;
+}
+
 nlohmann::json EvaluationToJson(const EvaluationReport& report) {
   nlohmann::json out = nlohmann::json::object();
-  out["rmse"] = report.rating.rmse;
-  out["mae"] = report.rating.mae;
-  out["r2"] = report.rating.r2;
-  out["test_ratings"] = report.rating.count;
+  if (report.rating.has_value()) {
+    out["rmse"] = report.rating->rmse;
+    out["mae"] = report.rating->mae;
+    out["r2"] = report.rating->r2;
+  }
+  out["test_ratings"] = report.test_ratings;
   const int32_t k = report.topn_options.k;
   out["k"] = k;
   out["relevance_threshold"] = report.topn_options.relevance_threshold;
@@ -78,26 +104,43 @@ nlohmann::json EvaluationToJson(const EvaluationReport& report) {
 
 std::string FormatEvaluation(const EvaluationReport& report) {
   const int32_t k = report.topn_options.k;
-  std::string out = absl::StrFormat(
-      "Rating prediction on %d test ratings:  RMSE %.4f   MAE %.4f   R² "
-      "%.4f\n\n",
-      report.rating.count, report.rating.rmse, report.rating.mae,
-      report.rating.r2);
-  absl::StrAppendFormat(
-      &out,
-      "Top-%d ranking (full ranking over unseen items, relevant = test "
-      "rating >= %.1f; leave-one-out = each user's latest test item against "
-      "%d sampled unrated items)\n",
-      k, report.topn_options.relevance_threshold,
-      report.topn_options.loo_negatives);
+  std::string out;
+  if (report.rating.has_value()) {
+    absl::StrAppendFormat(
+        &out,
+        "Rating prediction on %d test ratings:  RMSE %.4f   MAE %.4f   R² "
+        "%.4f\n\n",
+        report.rating->count, report.rating->rmse, report.rating->mae,
+        report.rating->r2);
+    absl::StrAppendFormat(
+        &out,
+        "Top-%d ranking (full ranking over unseen items, relevant = test "
+        "rating >= %.1f; leave-one-out = each user's latest test item "
+        "against %d sampled unrated items)\n",
+        k, report.topn_options.relevance_threshold,
+        report.topn_options.loo_negatives);
+  } else {
+    absl::StrAppendFormat(&out, "Rating prediction: %s\n\n", kNoRatingMetrics);
+    absl::StrAppendFormat(
+        &out,
+        "Top-%d ranking on %d test interactions (full ranking over unseen "
+        "items, relevant = test interaction of value >= %g, negative events "
+        "never; leave-one-out = each user's latest positive test item "
+        "against %d sampled items the user never interacted with)\n",
+        k, report.test_ratings, report.topn_options.relevance_threshold,
+        report.topn_options.loo_negatives);
+  }
   const std::string at = absl::StrCat("@", k);
-  absl::StrAppendFormat(&out, "  %-14s %12s %12s %12s %10s %12s %12s\n",
-                        "method", "precision" + at, "recall" + at, "ndcg" + at,
-                        "coverage", "LOO HR" + at, "LOO NDCG" + at);
+  absl::StrAppendFormat(
+      &out, "  %-14s %12s %12s %12s %12s %12s %10s %12s %12s\n", "method",
+      "precision" + at, "recall" + at, "ndcg" + at, "hit_rate" + at, "map" + at,
+      "coverage", "LOO HR" + at, "LOO NDCG" + at);
   for (const auto& [name, m] : report.topn) {
     absl::StrAppendFormat(
-        &out, "  %-14s %12.4f %12.4f %12.4f %10.4f %12.4f %12.4f\n", name,
-        m.precision, m.recall, m.ndcg, m.coverage, m.loo_hr, m.loo_ndcg);
+        &out,
+        "  %-14s %12.4f %12.4f %12.4f %12.4f %12.4f %10.4f %12.4f %12.4f\n",
+        name, m.precision, m.recall, m.ndcg, m.hit_rate, m.map, m.coverage,
+        m.loo_hr, m.loo_ndcg);
   }
   if (!report.topn.empty()) {
     absl::StrAppendFormat(&out,

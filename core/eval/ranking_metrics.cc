@@ -66,6 +66,22 @@ double HitAtK(absl::Span<const int32_t> ranked,
   return HitsAtK(ranked, relevant, k) > 0 ? 1.0 : 0.0;
 }
 
+double AveragePrecisionAtK(absl::Span<const int32_t> ranked,
+                           absl::Span<const int32_t> relevant, int32_t k) {
+  assert(std::is_sorted(relevant.begin(), relevant.end()));
+  if (relevant.empty() || k <= 0) return 0;
+  double sum = 0;
+  int64_t hits = 0;
+  const size_t n = Cutoff(ranked, k);
+  for (size_t j = 0; j < n; ++j) {
+    if (!IsRelevant(ranked[j], relevant)) continue;
+    ++hits;
+    sum += static_cast<double>(hits) / static_cast<double>(j + 1);
+  }
+  return sum /
+         static_cast<double>(std::min(relevant.size(), static_cast<size_t>(k)));
+}
+
 int64_t RankAmong(float target, absl::Span<const float> others) {
   if (std::isnan(target)) return static_cast<int64_t>(others.size());
   int64_t rank = 0;

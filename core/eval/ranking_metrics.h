@@ -42,6 +42,13 @@ double NdcgAtK(absl::Span<const int32_t> ranked,
 double HitAtK(absl::Span<const int32_t> ranked,
               absl::Span<const int32_t> relevant, int32_t k);
 
+// Average precision at k: Σ HitsAtK(ranked, relevant, j + 1) / (j + 1) over
+// the ranks j < k holding a relevant item, divided by min(|relevant|, k), so
+// that a list with every slot it could fill relevant scores 1. 0 when
+// `relevant` is empty.
+double AveragePrecisionAtK(absl::Span<const int32_t> ranked,
+                           absl::Span<const int32_t> relevant, int32_t k);
+
 // The rank of a target item with score `target` among candidates whose other
 // scores are `others`: the number of others scoring strictly higher plus the
 // number scoring exactly the same (ties count against the target, so a scorer

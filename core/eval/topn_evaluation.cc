@@ -30,7 +30,8 @@ RandomStream NegativesStream(uint64_t seed, int32_t user) {
 
 struct UserResult {
   bool full = false;  // had a relevant item, so full-ranking metrics are set
-  double precision = 0, recall = 0, ndcg = 0;
+  bool loo = false;   // had a test rating >= 0, so loo_* are set
+  double precision = 0, recall = 0, ndcg = 0, hit_rate = 0, map = 0;
   double loo_hr = 0, loo_ndcg = 0;
 };
 
@@ -131,15 +132,22 @@ class Evaluator {
       ++rated;
     }
     const absl::Span<const int64_t> positions = test_by_user_.Row(user);
-    int64_t latest = positions[0];
+    // The latest positive (value >= 0) test rating, or -1.
+    int64_t latest = -1;
     for (int64_t p : positions) {
       const Rating& r = test_[p];
-      if (r.timestamp >= test_[latest].timestamp) latest = p;
+      if (r.value >= 0 &&
+          (latest < 0 || r.timestamp >= test_[latest].timestamp)) {
+        latest = p;
+      }
       if (!KnownItem(r.item) || w.test_mark[r.item] == user) continue;
       w.test_mark[r.item] = user;
       rated += w.train_mark[r.item] != user;
     }
-    LeaveOneOut(user, test_[latest].item, num_items_ - rated, w, result);
+    if (latest >= 0) {
+      result.loo = true;
+      LeaveOneOut(user, test_[latest].item, num_items_ - rated, w, result);
+    }
     FullRanking(user, positions, w, result);
     return result;
   }
@@ -222,27 +230,36 @@ class Evaluator {
     result.precision = PrecisionAtK(w.ranked, w.relevant, k_);
     result.recall = RecallAtK(w.ranked, w.relevant, k_);
     result.ndcg = NdcgAtK(w.ranked, w.relevant, k_);
+    result.hit_rate = HitAtK(w.ranked, w.relevant, k_);
+    result.map = AveragePrecisionAtK(w.ranked, w.relevant, k_);
   }
 
   TopNMetrics Aggregate(const std::vector<UserResult>& results,
                         const std::vector<Worker>& workers) const {
     TopNMetrics m;
-    double precision = 0, recall = 0, ndcg = 0, loo_hr = 0, loo_ndcg = 0;
+    double precision = 0, recall = 0, ndcg = 0, hit_rate = 0, map = 0;
+    double loo_hr = 0, loo_ndcg = 0;
     for (const UserResult& r : results) {
-      loo_hr += r.loo_hr;
-      loo_ndcg += r.loo_ndcg;
+      if (r.loo) {
+        ++m.loo_users;
+        loo_hr += r.loo_hr;
+        loo_ndcg += r.loo_ndcg;
+      }
       if (!r.full) continue;
       ++m.users;
       precision += r.precision;
       recall += r.recall;
       ndcg += r.ndcg;
+      hit_rate += r.hit_rate;
+      map += r.map;
     }
-    m.loo_users = static_cast<int64_t>(results.size());
     const double users = static_cast<double>(m.users);
     const double loo_users = static_cast<double>(m.loo_users);
     m.precision = m.users > 0 ? precision / users : kNaN;
     m.recall = m.users > 0 ? recall / users : kNaN;
     m.ndcg = m.users > 0 ? ndcg / users : kNaN;
+    m.hit_rate = m.users > 0 ? hit_rate / users : kNaN;
+    m.map = m.users > 0 ? map / users : kNaN;
     m.loo_hr = m.loo_users > 0 ? loo_hr / loo_users : kNaN;
     m.loo_ndcg = m.loo_users > 0 ? loo_ndcg / loo_users : kNaN;
     m.coverage = kNaN;

@@ -2,28 +2,31 @@
 #define RECSERVE_CORE_EVAL_TOPN_EVALUATION_H_
 
 // Offline top-N evaluation of an ItemScorer on held-out ratings, with two
-// protocols:
+// protocols. Test values follow core/data/ratings.h: star ratings, or signed
+// implicit interactions (>= 0 positive, < 0 negative, e.g. a "dislike").
 //
 // Full ranking. For each evaluated user with at least one relevant test
-// rating (value >= relevance_threshold): score every catalog item, drop the
-// items the user rated in training, and take the top k (ties broken by lower
-// item index). precision@k = hits / k, recall@k = hits / |relevant| (relevant
-// test items unknown to the model, or also rated in training, count in
-// |relevant| but cannot be hit),
-// NDCG@k with binary relevance (see ranking_metrics.h); each averaged over
-// those users. Coverage = distinct items in any of their top-k lists / number
-// of catalog items.
+// rating (value >= relevance_threshold; implicit-feedback callers pass 0, so
+// that every positive interaction is relevant and no negative one is): score
+// every catalog item, drop the items the user rated in training (negative
+// interactions included: they are seen), and take the top k (ties broken by
+// lower item index). precision@k = hits / k, recall@k = hits / |relevant|
+// (relevant test items unknown to the model, or also rated in training, count
+// in |relevant| but cannot be hit), NDCG@k with binary relevance, hit rate@k
+// = [hits > 0] and MAP@k = AveragePrecisionAtK (see ranking_metrics.h); each
+// averaged over those users. Coverage = distinct items in any of their top-k
+// lists / number of catalog items.
 //
 // Leave-one-out with sampled negatives (He et al., "Neural Collaborative
-// Filtering", 2017). For each evaluated user: the positive is the user's
-// latest test rating by timestamp, whatever its value (equal timestamps: the
-// later one in `test`); the negatives are loo_negatives items drawn uniformly
-// without replacement from the catalog items the user rated neither in
-// training nor in test (all of them if there are fewer). The positive's
-// 0-based rank among the 1 + negatives scores counts ties against it
-// (RankAmong); HR@k = [rank < k], NDCG@k = 1/log2(rank + 2) if rank < k. A
-// positive unknown to the model (kUnknownIndex) is a miss. Averaged over the
-// evaluated users.
+// Filtering", 2017). For each evaluated user with a test rating of value >= 0:
+// the positive is the latest such test rating by timestamp, whatever its value
+// (equal timestamps: the later one in `test`); a negative interaction is never
+// the positive. The negatives are loo_negatives items drawn uniformly without
+// replacement from the catalog items the user rated neither in training nor
+// in test (all of them if there are fewer). The positive's 0-based rank among
+// the 1 + negatives scores counts ties against it (RankAmong); HR@k =
+// [rank < k], NDCG@k = 1/log2(rank + 2) if rank < k. A positive unknown to the
+// model (kUnknownIndex) is a miss. Averaged over those users.
 //
 // Evaluated users: the training users (known index) with at least one test
 // rating, or a sample of max_users of them. Test ratings whose user is
@@ -32,15 +35,16 @@
 #include <cstdint>
 
 #include "absl/types/span.h"
-#include "core/model/item_scorer.h"
 #include "core/data/ratings.h"
+#include "core/model/item_scorer.h"
 
 namespace recserve {
 
 struct TopNOptions {
   // List length K for every @K metric; values < 1 are treated as 1.
   int32_t k = 10;
-  // A test rating with value >= this is relevant for full ranking.
+  // A test rating with value >= this is relevant for full ranking. Pass 0
+  // for implicit feedback: every positive interaction, no negative one.
   float relevance_threshold = 4.0f;
   // Number of sampled negatives per user for leave-one-out; < 0 means 0.
   int32_t loo_negatives = 100;
@@ -61,13 +65,19 @@ struct TopNMetrics {
   double precision = 0;
   double recall = 0;
   double ndcg = 0;
+  // Share of them with at least one relevant item in their top k.
+  double hit_rate = 0;
+  // Mean average precision at k (AveragePrecisionAtK).
+  double map = 0;
   double coverage = 0;  // NaN when users == 0 or the catalog is empty
   int64_t users = 0;    // users with at least one relevant test rating
   // Leave-one-out with sampled negatives, averaged over `loo_users`; NaN when
   // loo_users == 0.
   double loo_hr = 0;
   double loo_ndcg = 0;
-  int64_t loo_users = 0;  // evaluated users (all have a test rating)
+  // Evaluated users with a test rating of value >= 0 (with explicit
+  // feedback: every evaluated user).
+  int64_t loo_users = 0;
 };
 
 // Evaluates `scorer` on `test`, whose indices refer to `train`'s id maps

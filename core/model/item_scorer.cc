@@ -32,7 +32,8 @@ PopularityScorer::PopularityScorer(const Dataset& train)
     : counts_(train.num_items(), 0.0f) {
   std::vector<int64_t> counts(counts_.size(), 0);
   for (const Rating& r : train.ratings) {
-    if (r.item >= 0 && r.item < num_items()) ++counts[r.item];
+    // A negative interaction (a dislike) is no vote for the item.
+    if (r.item >= 0 && r.item < num_items() && r.value >= 0) ++counts[r.item];
   }
   std::copy(counts.begin(), counts.end(), counts_.begin());
 }

@@ -63,8 +63,9 @@ class EmbeddingScorer final : public ItemScorer {
   const FactorMatrix& items_;
 };
 
-// Most-popular baseline: an item's score is its number of training ratings,
-// the same for every user. Copies the counts; `train` need not outlive it.
+// Most-popular baseline: an item's score is its number of training ratings
+// (positive interactions: negative ones are not counted), the same for every
+// user. Copies the counts; `train` need not outlive it.
 class PopularityScorer final : public ItemScorer {
  public:
   explicit PopularityScorer(const Dataset& train);

@@ -25,9 +25,57 @@ RatingUserPrior RatingUserPrior::Ridge(int32_t factors, float reg,
   return prior;
 }
 
+namespace {
+
+absl::Status ValidateRetrieval(const RetrievalFoldInParams& r) {
+  if (!(r.reg > 0) || !std::isfinite(r.reg)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.reg must be finite and > 0, got ", r.reg));
+  }
+  if (!(r.alpha >= 0) || !std::isfinite(r.alpha)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.alpha must be finite and >= 0, got ", r.alpha));
+  }
+  if (!(r.unobserved_weight > 0) || !std::isfinite(r.unobserved_weight)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.unobserved_weight must be finite and > 0, got ",
+        r.unobserved_weight));
+  }
+  if (r.scale != ConfidenceScale::kLinear && r.scale != ConfidenceScale::kLog) {
+    return absl::InvalidArgumentError("fold_in.retrieval.scale is unknown");
+  }
+  if (!(r.epsilon > 0) || !std::isfinite(r.epsilon)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.epsilon must be finite and > 0, got ", r.epsilon));
+  }
+  if (!(r.reg_exponent >= 0) || !std::isfinite(r.reg_exponent)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fold_in.retrieval.reg_exponent must be finite and >= 0, "
+                     "got ",
+                     r.reg_exponent));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool HasDefaultConfidence(const RetrievalFoldInParams& params) {
+  const RetrievalFoldInParams defaults;
+  return params.scale == defaults.scale && params.epsilon == defaults.epsilon &&
+         params.reg_exponent == defaults.reg_exponent;
+}
+
 absl::Status ValidateFoldInParams(const FoldInParams& params,
                                   int32_t rating_factors) {
   const RatingUserPrior& prior = params.rating;
+  if (rating_factors == kNoRatingModel) {
+    if (params.has_rating()) {
+      return absl::InvalidArgumentError(
+          "fold_in.rating: a snapshot without a rating model (implicit "
+          "feedback) has no rating prior");
+    }
+    return ValidateRetrieval(params.retrieval);
+  }
   const Eigen::Index want = static_cast<Eigen::Index>(rating_factors) + 1;
   if (prior.mean.size() != want || prior.precision.size() != want) {
     return absl::InvalidArgumentError(
@@ -43,21 +91,7 @@ absl::Status ValidateFoldInParams(const FoldInParams& params,
     return absl::InvalidArgumentError(
         "fold_in.rating.precision values must be finite and > 0");
   }
-  const RetrievalFoldInParams& r = params.retrieval;
-  if (!(r.reg > 0) || !std::isfinite(r.reg)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fold_in.retrieval.reg must be finite and > 0, got ", r.reg));
-  }
-  if (!(r.alpha >= 0) || !std::isfinite(r.alpha)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fold_in.retrieval.alpha must be finite and >= 0, got ", r.alpha));
-  }
-  if (!(r.unobserved_weight > 0) || !std::isfinite(r.unobserved_weight)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fold_in.retrieval.unobserved_weight must be finite and > 0, got ",
-        r.unobserved_weight));
-  }
-  return absl::OkStatus();
+  return ValidateRetrieval(params.retrieval);
 }
 
 UserFoldIn::UserFoldIn(Eigen::Map<const FactorMatrix> item_factors,
@@ -74,42 +108,82 @@ UserFoldIn::UserFoldIn(Eigen::Map<const FactorMatrix> item_factors,
                  {.reg = params_.retrieval.reg,
                   .unobserved_weight = params_.retrieval.unobserved_weight}) {}
 
-void UserFoldIn::Confidences(absl::Span<const UserInteraction> interactions,
-                             std::vector<int32_t>* items,
-                             std::vector<float>* confidences) const {
-  // One entry per item, ascending, its confidences summed: the row solver
-  // counts the unobserved weight once per entry, and an item is one cell of
-  // the user's row however often it was interacted with.
-  std::vector<std::pair<int32_t, float>> cells;
-  cells.reserve(interactions.size());
-  for (const UserInteraction& x : interactions) {
-    cells.emplace_back(x.item, Confidence(params_.retrieval.confidence(), x.rating) *
-                                    x.weight);
+UserFoldIn::UserFoldIn(Eigen::Map<const FactorMatrix> item_embeddings,
+                       FoldInParams params)
+    : UserFoldIn(Eigen::Map<const FactorMatrix>(nullptr, 0, 0),
+                 Eigen::Map<const Eigen::VectorXf>(nullptr, 0), 0.0f,
+                 item_embeddings, std::move(params)) {}
+
+UserFoldIn::Cells UserFoldIn::RetrievalCells(
+    absl::Span<const UserInteraction> interactions) const {
+  // One cell per item, ascending: the row solver counts the unobserved
+  // weight once per entry, and an item is one cell of the user's row however
+  // often it was interacted with.
+  struct Entry {
+    int32_t item;
+    size_t order;
+    float confidence;  // explicit: Confidence(rating) · weight
+    float value;       // implicit: the signed value
+  };
+  const ConfidenceParams confidence = params_.retrieval.confidence();
+  const bool implicit = !has_rating_model();
+  std::vector<Entry> entries;
+  entries.reserve(interactions.size());
+  for (size_t i = 0; i < interactions.size(); ++i) {
+    const UserInteraction& x = interactions[i];
+    entries.push_back(
+        {x.item, i,
+         implicit ? 0.0f : Confidence(confidence, x.rating) * x.weight,
+         x.value});
   }
-  std::sort(cells.begin(), cells.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  items->clear();
-  confidences->clear();
-  for (const auto& [item, confidence] : cells) {
-    if (!items->empty() && items->back() == item) {
-      confidences->back() += confidence;
-    } else {
-      items->push_back(item);
-      confidences->push_back(confidence);
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.item != b.item ? a.item < b.item : a.order < b.order;
+  });
+  Cells cells;
+  for (size_t j = 0; j < entries.size();) {
+    size_t end = j;
+    float confidence_sum = 0.0f, positive = 0.0f, negative = 0.0f;
+    for (; end < entries.size() && entries[end].item == entries[j].item;
+         ++end) {
+      confidence_sum += entries[end].confidence;
+      if (entries[end].value < 0.0f) {
+        negative -= entries[end].value;
+      } else {
+        positive += entries[end].value;
+      }
     }
+    cells.items.push_back(entries[j].item);
+    if (implicit) {
+      // The polarity of the last interaction, as the reader aggregates.
+      const bool is_negative = entries[end - 1].value < 0.0f;
+      cells.confidences.push_back(
+          Confidence(confidence, is_negative ? negative : positive));
+      cells.preferences.push_back(is_negative ? 0.0f : 1.0f);
+    } else {
+      cells.confidences.push_back(confidence_sum);
+      cells.preferences.push_back(1.0f);
+    }
+    j = end;
   }
+  return cells;
+}
+
+float UserFoldIn::RegScale(size_t cells) const {
+  return FrequencyRegScale(
+      static_cast<int64_t>(cells), params_.retrieval.unobserved_weight,
+      item_embeddings_.rows(), params_.retrieval.reg_exponent);
 }
 
 FoldedInUser UserFoldIn::FoldIn(
     absl::Span<const UserInteraction> interactions) const {
   FoldedInUser user;
   // Retrieval: the implicit-ALS user row.
-  std::vector<int32_t> items;
-  std::vector<float> confidences;
-  Confidences(interactions, &items, &confidences);
+  const Cells cells = RetrievalCells(interactions);
   ImplicitRowSolver::Scratch scratch;
   user.embedding.resize(retrieval_.dimensions());
-  retrieval_.Solve(items, confidences, &scratch, user.embedding);
+  retrieval_.Solve(cells.items, cells.confidences, &scratch, user.embedding,
+                   cells.preferences, RegScale(cells.items.size()));
+  if (!has_rating_model()) return user;
 
   // Rating model: the rated interactions only. A weight scales a rating's
   // squared error, as a repeated rating would.
@@ -151,9 +225,8 @@ Eigen::MatrixXf UserFoldIn::Explain(
     absl::Span<const UserInteraction> interactions,
     absl::Span<const int32_t> items,
     std::vector<int32_t>* interaction_items) const {
-  std::vector<int32_t> rows;
-  std::vector<float> confidences;
-  Confidences(interactions, &rows, &confidences);
+  const Cells cells = RetrievalCells(interactions);
+  const std::vector<int32_t>& rows = cells.items;
   if (interaction_items != nullptr) *interaction_items = rows;
   // Eigen's solvers must not see an empty right-hand side.
   if (items.empty() || rows.empty()) {
@@ -161,7 +234,8 @@ Eigen::MatrixXf UserFoldIn::Explain(
                                  static_cast<Eigen::Index>(rows.size()));
   }
   ImplicitRowSolver::Scratch scratch;
-  retrieval_.Form(rows, confidences, &scratch);
+  retrieval_.Form(rows, cells.confidences, &scratch, cells.preferences,
+                  RegScale(rows.size()));
   const Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt(scratch.a);
   const Eigen::Index k = item_embeddings_.cols();
   // W⁻¹ o_i for every explained item at once.
@@ -174,7 +248,8 @@ Eigen::MatrixXf UserFoldIn::Explain(
   Eigen::MatrixXf gathered(static_cast<Eigen::Index>(rows.size()), k);
   for (size_t j = 0; j < rows.size(); ++j) {
     gathered.row(static_cast<Eigen::Index>(j)) =
-        item_embeddings_.row(rows[j]) * confidences[j];
+        item_embeddings_.row(rows[j]) *
+        (cells.confidences[j] * cells.preferences[j]);
   }
   // (items x k) · (k x n): row r, column j = c_j o_jᵀ W⁻¹ o_r.
   return solved.transpose() * gathered.transpose();

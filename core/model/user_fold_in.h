@@ -8,8 +8,13 @@
 // interactions alone: nothing is stored, and every replica computes the same.
 //
 //  - Retrieval (implicit ALS, implicit_row_solver.h): the user row of
-//    Hu–Koren–Volinsky against the item embeddings, each interaction at
-//    confidence Confidence(1 + alpha·rating) times its weight (confidence.h).
+//    Hu–Koren–Volinsky against the item embeddings, with the snapshot's
+//    confidence scale and frequency-scaled regularization. With a rating
+//    model (explicit feedback) each interaction weighs
+//    Confidence(params, rating) times its weight, preference 1; without one
+//    (implicit feedback, an events-only snapshot) each interaction carries
+//    the signed value of implicit_als.h (UserInteraction::value): it weighs
+//    Confidence(params, |value|), preference 0 when value < 0 (confidence.h).
 //  - Rating model (biased MF, row_least_squares.h): [p_u, b_u] maximizing
 //    the posterior under a diagonal Gaussian prior on [p_u, b_u]:
 //      (Σ y yᵀ + s·diag(precision)) x = Σ y t + s·diag(precision)·mean,
@@ -17,7 +22,7 @@
 //    t = r − μ − b_i, and s = the number of them when the prior scales with
 //    the count (ALS and SGD penalize n·λ|p|²) or 1 (BPMF's learned prior,
 //    divided by its noise precision). No rated interaction gives the prior
-//    mean.
+//    mean. Absent for implicit feedback (FoldInParams::has_rating()).
 
 #include <Eigen/Core>
 #include <cstdint>
@@ -60,27 +65,49 @@ struct RetrievalFoldInParams {
 
 // What a snapshot records to fold users in.
 struct FoldInParams {
+  // Empty (mean and precision of size 0) when there is no rating model
+  // (implicit feedback): fold-in then computes the retrieval embedding only.
   RatingUserPrior rating;
   RetrievalFoldInParams retrieval;
+
+  bool has_rating() const {
+    return rating.mean.size() > 0 || rating.precision.size() > 0;
+  }
 };
 
+// ValidateFoldInParams' rating_factors for a snapshot without a rating model.
+inline constexpr int32_t kNoRatingModel = -1;
+
 // InvalidArgument naming the field ("fold_in.rating.precision", ...) unless
-// the prior has factors + 1 finite values with positive precisions and the
-// retrieval settings are finite and in range.
+// the prior has factors + 1 finite values with positive precisions (or, for
+// rating_factors == kNoRatingModel, is empty) and the retrieval settings are
+// finite and in range (reg > 0, alpha >= 0, unobserved_weight > 0,
+// epsilon > 0, reg_exponent >= 0).
 absl::Status ValidateFoldInParams(const FoldInParams& params,
                                   int32_t rating_factors);
+// Whether the retrieval settings added with confidence scales (scale,
+// epsilon, reg_exponent) hold their defaults, which format-3 snapshots
+// imply.
+bool HasDefaultConfidence(const RetrievalFoldInParams& params);
 
 // One interaction, in dense item indices.
 struct UserInteraction {
   int32_t item = 0;
-  float rating = 0.0f;  // 0 = unrated: retrieval only
-  float weight = 1.0f;  // confidence multiplier, >= 0
+  // With a rating model: the rating, 0 = unrated (retrieval only), and a
+  // confidence multiplier >= 0.
+  float rating = 0.0f;
+  float weight = 1.0f;
+  // Without a rating model (implicit feedback): the signed value
+  // (Rating::value, confidence.h): strength |value|, a negative interaction
+  // when < 0. rating and weight are then unused; a caller folds a request's
+  // weights into the strength.
+  float value = 0.0f;
 };
 
 // A folded-in user.
 struct FoldedInUser {
-  Eigen::RowVectorXf factors;    // rating model p_u
-  float bias = 0.0f;             // rating model b_u
+  Eigen::RowVectorXf factors;    // rating model p_u; empty without one
+  float bias = 0.0f;             // rating model b_u; 0 without one
   Eigen::RowVectorXf embedding;  // retrieval x_u
   int32_t rated = 0;             // interactions the rating model used
 };
@@ -91,24 +118,36 @@ struct FoldedInUser {
 // number of threads.
 class UserFoldIn final {
  public:
+  // With a rating model: `params` valid for item_factors.cols()
+  // (ValidateFoldInParams).
   UserFoldIn(Eigen::Map<const FactorMatrix> item_factors,
              Eigen::Map<const Eigen::VectorXf> item_bias, float global_mean,
              Eigen::Map<const FactorMatrix> item_embeddings,
+             FoldInParams params);
+  // Retrieval only (implicit feedback): params.has_rating() must be false.
+  UserFoldIn(Eigen::Map<const FactorMatrix> item_embeddings,
              FoldInParams params);
   UserFoldIn(const UserFoldIn&) = delete;
   UserFoldIn& operator=(const UserFoldIn&) = delete;
 
   // The user's vectors from `interactions` (items must index the item side;
-  // an item may repeat: for retrieval its confidences add up into one cell,
-  // for the rating model each rating counts, as repeated ratings would). No
-  // interactions give the prior mean and a zero embedding.
+  // an item may repeat: with a rating model, for retrieval its confidences
+  // add up into one cell, for the rating model each rating counts, as
+  // repeated ratings would; without one, its interactions make one cell as
+  // the rating reader aggregates events (rating_reader.h): the strengths of
+  // each polarity summed, the polarity of the last interaction). The
+  // retrieval row's regularization is scaled by FrequencyRegScale(distinct
+  // items, unobserved_weight, items, reg_exponent). No interactions give
+  // the prior mean and a zero embedding.
   FoldedInUser FoldIn(absl::Span<const UserInteraction> interactions) const;
 
   // How much each item the user interacted with contributes to the
   // retrieval score of each of `items` for the user folded in from
-  // `interactions`: row r holds, per interacted item j (its interactions'
-  // confidences summed into c_j), c_j · o_jᵀ W⁻¹ o_{items[r]}, where W is the
-  // user's regularized Gram matrix; a row sums to the score
+  // `interactions`: row r holds, per interacted item j (its cell's
+  // confidence c_j and preference p_j, as FoldIn forms them),
+  // c_j · p_j · o_jᵀ W⁻¹ o_{items[r]}, where W is the user's regularized
+  // Gram matrix (a negative item's share is 0: it pulls the score down
+  // through W only); a row sums to the score
   // x_u · o_{items[r]}. items.size() x (distinct interacted items), columns
   // in ascending item order, those items written to *interaction_items when
   // it is not null.
@@ -118,11 +157,18 @@ class UserFoldIn final {
       std::vector<int32_t>* interaction_items = nullptr) const;
 
   const FoldInParams& params() const { return params_; }
+  bool has_rating_model() const { return params_.has_rating(); }
 
  private:
-  void Confidences(absl::Span<const UserInteraction> interactions,
-                   std::vector<int32_t>* items,
-                   std::vector<float>* confidences) const;
+  // The user's retrieval cells: distinct items ascending, each with its
+  // confidence and preference.
+  struct Cells {
+    std::vector<int32_t> items;
+    std::vector<float> confidences;
+    std::vector<float> preferences;
+  };
+  Cells RetrievalCells(absl::Span<const UserInteraction> interactions) const;
+  float RegScale(size_t cells) const;
 
   Eigen::Map<const FactorMatrix> item_factors_;
   Eigen::Map<const Eigen::VectorXf> item_bias_;

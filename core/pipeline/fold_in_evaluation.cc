@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -64,32 +65,44 @@ struct FoldedModels {
   FactorMatrix embeddings;
 };
 
-absl::StatusOr<FoldedModels> FoldIn(const TwoStageTrainingResult& a,
-                                    const Dataset& seen, int32_t threads) {
-  const MfModel& model = a.rating.train.model;
+// The fold-in of `a`'s item side: both models' for explicit feedback, the
+// retrieval model's alone for events.
+absl::StatusOr<std::unique_ptr<UserFoldIn>> MakeFoldIn(
+    const TwoStageTrainingResult& a) {
   const FactorMatrix& item_embeddings = a.retrieval->item_factors;
+  const Eigen::Map<const FactorMatrix> embeddings(
+      item_embeddings.data(), item_embeddings.rows(), item_embeddings.cols());
   const FoldInParams params = FoldInParamsOf(a);
+  if (!a.rating_trained) {
+    RETURN_IF_ERROR(ValidateFoldInParams(params, kNoRatingModel));
+    return std::make_unique<UserFoldIn>(embeddings, params);
+  }
+  const MfModel& model = a.rating.train.model;
   RETURN_IF_ERROR(ValidateFoldInParams(params, model.factors()));
-  const UserFoldIn fold_in(
+  return std::make_unique<UserFoldIn>(
       Eigen::Map<const FactorMatrix>(model.item_factors.data(),
                                      model.item_factors.rows(),
                                      model.item_factors.cols()),
       Eigen::Map<const Eigen::VectorXf>(model.item_bias.data(),
                                         model.item_bias.size()),
-      model.global_mean,
-      Eigen::Map<const FactorMatrix>(item_embeddings.data(),
-                                     item_embeddings.rows(),
-                                     item_embeddings.cols()),
-      params);
+      model.global_mean, embeddings, params);
+}
+
+absl::StatusOr<FoldedModels> FoldIn(const TwoStageTrainingResult& a,
+                                    const Dataset& seen, int32_t threads) {
+  ASSIGN_OR_RETURN(const std::unique_ptr<UserFoldIn> fold_in, MakeFoldIn(a));
+  const MfModel& model = a.rating.train.model;
   const int32_t users = seen.num_users();
   FoldedModels out;
-  out.rating.global_mean = model.global_mean;
-  out.rating.item_bias = model.item_bias;
-  out.rating.item_factors = model.item_factors;
-  out.rating.scale = model.scale;
-  out.rating.user_bias.resize(users);
-  out.rating.user_factors.resize(users, model.factors());
-  out.embeddings.resize(users, item_embeddings.cols());
+  if (a.rating_trained) {
+    out.rating.global_mean = model.global_mean;
+    out.rating.item_bias = model.item_bias;
+    out.rating.item_factors = model.item_factors;
+    out.rating.scale = model.scale;
+    out.rating.user_bias.resize(users);
+    out.rating.user_factors.resize(users, model.factors());
+  }
+  out.embeddings.resize(users, a.retrieval->item_factors.cols());
   const RatingPositions by_user =
       GroupRatingPositions(seen.ratings, users, RatingAxis::kUser);
   ParallelFor(users, threads, [&](int64_t begin, int64_t end, int32_t) {
@@ -98,11 +111,14 @@ absl::StatusOr<FoldedModels> FoldIn(const TwoStageTrainingResult& a,
       interactions.clear();
       for (const int64_t p : by_user.Row(static_cast<int32_t>(u))) {
         const Rating& r = seen.ratings[p];
-        interactions.push_back({.item = r.item, .rating = r.value});
+        interactions.push_back(
+            {.item = r.item, .rating = r.value, .value = r.value});
       }
-      const FoldedInUser user = fold_in.FoldIn(interactions);
-      out.rating.user_factors.row(u) = user.factors;
-      out.rating.user_bias[u] = user.bias;
+      const FoldedInUser user = fold_in->FoldIn(interactions);
+      if (a.rating_trained) {
+        out.rating.user_factors.row(u) = user.factors;
+        out.rating.user_bias[u] = user.bias;
+      }
       out.embeddings.row(u) = user.embedding;
     }
   });
@@ -272,25 +288,30 @@ absl::StatusOr<FoldInEvaluation> EvaluateFoldIn(
                    FoldIn(a, folded.seen, evaluation.threads));
   const EmbeddingScorer folded_retrieval(models.embeddings,
                                          a.retrieval->item_factors);
-  const SparseRatings folded_seen = GroupRatings(
-      folded.seen.ratings, folded.seen.num_users(), RatingAxis::kUser);
-  const TwoStageScorer folded_ranking(folded_retrieval, models.rating,
-                                      folded_seen, a.ranking);
-  result.fold_in =
-      EvaluateTopN(folded_ranking, folded.seen, folded.test, evaluation);
   result.fold_in_retrieval =
       EvaluateTopN(folded_retrieval, folded.seen, folded.test, evaluation);
-
   const EmbeddingScorer trained_retrieval(b.retrieval->user_factors,
                                           b.retrieval->item_factors);
-  const SparseRatings trained_seen =
-      GroupRatings(b_data.ratings, b_data.num_users(), RatingAxis::kUser);
-  const TwoStageScorer trained_ranking(trained_retrieval, b.rating.train.model,
-                                       trained_seen, b.ranking);
-  result.trained =
-      EvaluateTopN(trained_ranking, b_data, split.test, evaluation);
   result.trained_retrieval =
       EvaluateTopN(trained_retrieval, b_data, split.test, evaluation);
+  if (a.rating_trained) {
+    const SparseRatings folded_seen = GroupRatings(
+        folded.seen.ratings, folded.seen.num_users(), RatingAxis::kUser);
+    const TwoStageScorer folded_ranking(folded_retrieval, models.rating,
+                                        folded_seen, a.ranking);
+    result.fold_in =
+        EvaluateTopN(folded_ranking, folded.seen, folded.test, evaluation);
+    const SparseRatings trained_seen =
+        GroupRatings(b_data.ratings, b_data.num_users(), RatingAxis::kUser);
+    const TwoStageScorer trained_ranking(
+        trained_retrieval, b.rating.train.model, trained_seen, b.ranking);
+    result.trained =
+        EvaluateTopN(trained_ranking, b_data, split.test, evaluation);
+  } else {
+    // Events: the retrieval model is the served ranking.
+    result.fold_in = result.fold_in_retrieval;
+    result.trained = result.trained_retrieval;
+  }
   const PopularityScorer popularity(b_data);
   result.popularity = EvaluateTopN(popularity, b_data, split.test, evaluation);
   result.seconds = SecondsSince(start);

@@ -21,6 +21,10 @@
 //  3. Model B is trained the same way on the training ratings minus the
 //     test halves, i.e. with the recent halves, and ranks the same users.
 //  4. Popularity (counted over B's ratings) ranks them too.
+// For events (implicit feedback) there is no rating model: both models are
+// the retrieval model alone, the fold-in is its user row (UserFoldIn without
+// a rating model), and fold_in / trained equal fold_in_retrieval /
+// trained_retrieval.
 // Each ranks every item of its catalog but the user's recent ones, and is
 // scored on the test halves by EvaluateTopN (full ranking: relevant = test
 // rating >= the threshold; leave-one-out: the latest test item against

@@ -35,6 +35,10 @@ struct LoadedData {
   // A training and a test file may both hold a (user, item) pair.
   bool separate_files = false;
   bool evaluate = true;
+  // What the files held (both alike), and for events every type they held
+  // with its weight.
+  Feedback feedback = Feedback::kExplicit;
+  EventWeights events;
 };
 
 // Splits `all` as `split` says and keeps what the split cannot index.
@@ -83,17 +87,45 @@ Dataset EveryRating(LoadedData* data, NewIds new_ids) {
   return out;
 }
 
+// What one file's read adds to what the run knows of its data.
+struct ReadSummary {
+  std::optional<Feedback> feedback;
+  EventWeights events;
+};
+
 absl::Status ReadRatingFile(const std::string& path, const RatingSource& source,
-                            const PipelineObserver& observer, Dataset* into) {
+                            const PipelineObserver& observer, Dataset* into,
+                            ReadSummary* summary) {
   ASSIGN_OR_RETURN(const RatingReadReport report,
                    ReadRatings(path, source.read, into));
   if (observer.on_ratings_read) observer.on_ratings_read(path, report);
+  if (summary->feedback.has_value() && *summary->feedback != report.feedback) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " holds ", FeedbackName(report.feedback),
+        " feedback, the other file ", FeedbackName(*summary->feedback),
+        ": give both files the same columns"));
+  }
+  summary->feedback = report.feedback;
+  // The snapshot names every type the data held, so that the server can
+  // tell a request's unknown type from a known one.
+  for (const auto& [event, lines] : report.event_lines) {
+    summary->events.weights[event] = source.read.events.WeightOf(event);
+    if (source.read.events.IsNegative(event)) {
+      summary->events.negative.insert(event);
+    }
+  }
   return absl::OkStatus();
+}
+
+void Record(const ReadSummary& summary, LoadedData* data) {
+  data->feedback = summary.feedback.value_or(Feedback::kExplicit);
+  data->events = summary.events;
 }
 
 absl::StatusOr<LoadedData> LoadRatings(const RatingSource& source,
                                        const PipelineObserver& observer) {
   Dataset all;  // every input rating, in one id space
+  ReadSummary read;
   if (!source.train_path.empty() || !source.test_path.empty()) {
     if (source.train_path.empty() || source.test_path.empty() ||
         !source.ratings_path.empty()) {
@@ -101,27 +133,33 @@ absl::StatusOr<LoadedData> LoadRatings(const RatingSource& source,
           "give either one ratings file (split in two) or both a training "
           "and a test file");
     }
-    RETURN_IF_ERROR(ReadRatingFile(source.train_path, source, observer, &all));
+    RETURN_IF_ERROR(
+        ReadRatingFile(source.train_path, source, observer, &all, &read));
     const size_t num_train = all.ratings.size();
-    RETURN_IF_ERROR(ReadRatingFile(source.test_path, source, observer, &all));
+    RETURN_IF_ERROR(
+        ReadRatingFile(source.test_path, source, observer, &all, &read));
     LoadedData data = FromSplit(all, MakeTrainTest(all, num_train));
     data.separate_files = true;
+    Record(read, &data);
     return data;
   }
   if (source.ratings_path.empty()) {
     return absl::InvalidArgumentError(
         "no ratings: give a ratings file, or a training and a test file");
   }
-  RETURN_IF_ERROR(ReadRatingFile(source.ratings_path, source, observer, &all));
+  RETURN_IF_ERROR(
+      ReadRatingFile(source.ratings_path, source, observer, &all, &read));
+  LoadedData data;
   if (!source.split) {
-    LoadedData data;
     data.evaluate = false;
     data.split = MakeTrainTest(all, all.ratings.size());
-    return data;
+  } else {
+    ASSIGN_OR_RETURN(TrainTest split,
+                     SplitDataset(all, *source.split, source.seed));
+    data = FromSplit(all, std::move(split));
   }
-  ASSIGN_OR_RETURN(TrainTest split,
-                   SplitDataset(all, *source.split, source.seed));
-  return FromSplit(all, std::move(split));
+  Record(read, &data);
+  return data;
 }
 
 // The settings validation chose, fixed, so that training again on more
@@ -142,19 +180,25 @@ TwoStageTrainingOptions ChosenSettings(const TwoStageTrainingOptions& options,
   fixed.train_retrieval = trained.retrieval.has_value();
   fixed.retrieval = trained.retrieval_options;
   fixed.retrieval_reg_grid = {trained.retrieval_options.reg};
+  fixed.tune_retrieval = false;
   fixed.tune_blend = false;
   fixed.ranking = trained.ranking;
   return fixed;
 }
 
 DataSummary Summarize(const Dataset& train, size_t test_ratings,
-                      const ItemCatalog& catalog) {
+                      const ItemCatalog& catalog, Feedback feedback) {
   DataSummary summary;
+  summary.feedback = feedback;
   summary.users = train.num_users();
   summary.items = train.num_items();
   summary.train_ratings = static_cast<int64_t>(train.ratings.size());
   summary.test_ratings = static_cast<int64_t>(test_ratings);
-  summary.scale = InferRatingScale(train.ratings);
+  if (feedback == Feedback::kExplicit) {
+    summary.scale = InferRatingScale(train.ratings);
+  } else {
+    for (const Rating& r : train.ratings) summary.negative += r.value < 0;
+  }
   summary.catalog_items = static_cast<int64_t>(catalog.size());
   return summary;
 }
@@ -163,7 +207,7 @@ DataSummary Summarize(const Dataset& train, size_t test_ratings,
 // retrieval embeddings (what SimilarItems serves) and the rating factors,
 // beside random pairs; nothing without genres.
 void AddGenreAgreement(const Dataset& known, const ItemCatalog& catalog,
-                       const MfModel& model, const RetrievalModel* retrieval,
+                       const MfModel* model, const RetrievalModel* retrieval,
                        const TopNOptions& evaluation, nlohmann::json* metrics) {
   std::vector<std::vector<std::string>> genres(known.num_items());
   for (int32_t i = 0; i < known.num_items(); ++i) {
@@ -172,7 +216,7 @@ void AddGenreAgreement(const Dataset& known, const ItemCatalog& catalog,
   }
   const std::pair<const char*, const FactorMatrix*> spaces[] = {
       {"retrieval", retrieval ? &retrieval->item_factors : nullptr},
-      {"rating_factors", &model.item_factors}};
+      {"rating_factors", model ? &model->item_factors : nullptr}};
   for (const auto& [name, vectors] : spaces) {
     if (vectors == nullptr) continue;
     const std::optional<GenreAgreement> agreement = MeasureGenreAgreement(
@@ -235,21 +279,37 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       observer.on_item_labels_read(options.data.item_labels_path, read);
     }
   }
+  // Events have no ratings to predict: the retrieval model ranks alone, and
+  // every positive held-out interaction is relevant.
+  const Feedback feedback = data.feedback;
+  const EventWeights events = data.events;  // `data` is emptied by the refit
+  const bool implicit = feedback == Feedback::kImplicit;
+  TwoStageTrainingOptions training = options.training;
+  TopNOptions evaluation = options.evaluation;
+  if (implicit) {
+    if (!training.train_retrieval) {
+      return absl::InvalidArgumentError(
+          "implicit feedback (events) needs the retrieval model: it is the "
+          "only model events train");
+    }
+    training.train_rating = false;
+    evaluation.relevance_threshold = 0.0f;
+  }
   TrainingRun run;
-  run.data = Summarize(data.split.train, data.split.test.size(), catalog);
+  run.data =
+      Summarize(data.split.train, data.split.test.size(), catalog, feedback);
   if (observer.on_data) observer.on_data(run.data);
 
-  ASSIGN_OR_RETURN(
-      run.trained,
-      TrainTwoStage(data.split.train, options.training, observer.training));
+  ASSIGN_OR_RETURN(run.trained, TrainTwoStage(data.split.train, training,
+                                              observer.training));
   if (observer.on_trained) observer.on_trained(run.trained);
   const RetrievalModel* evaluated_retrieval =
       run.trained.retrieval ? &*run.trained.retrieval : nullptr;
   if (data.evaluate && !data.split.test.empty()) {
     run.evaluation =
-        EvaluateModel(run.trained.rating.train.model, evaluated_retrieval,
-                      run.trained.ranking, data.split.train, data.split.test,
-                      options.evaluation);
+        EvaluateModel(implicit ? nullptr : &run.trained.rating.train.model,
+                      evaluated_retrieval, run.trained.ranking,
+                      data.split.train, data.split.test, evaluation);
     if (observer.on_evaluated) observer.on_evaluated(*run.evaluation);
     run.metrics = EvaluationToJson(*run.evaluation);
   }
@@ -262,8 +322,8 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       if (observer.on_fold_in_start) observer.on_fold_in_start(split);
       ASSIGN_OR_RETURN(
           run.fold_in,
-          EvaluateFoldIn(split, ChosenSettings(options.training, run.trained),
-                         options.evaluation));
+          EvaluateFoldIn(split, ChosenSettings(training, run.trained),
+                         evaluation));
       if (observer.on_fold_in) observer.on_fold_in(*run.fold_in);
       AddFoldInMetrics(*run.fold_in, &run.metrics);
     }
@@ -272,7 +332,7 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   // What is published: the models, and the ratings they know (seen lists,
   // popularity) — every input rating.
   const Dataset* known = &data.split.train;
-  const MfModel* model = &run.trained.rating.train.model;
+  const MfModel* model = implicit ? nullptr : &run.trained.rating.train.model;
   const RetrievalModel* retrieval = evaluated_retrieval;
   Dataset everything;
   std::optional<TwoStageTrainingResult> refit;
@@ -283,17 +343,16 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   if (held_out && publishing && options.published == PublishedModels::kRefit) {
     everything = EveryRating(&data, NewIds::kAdd);
     if (observer.on_refit) {
-      observer.on_refit(Summarize(everything, 0, catalog));
+      observer.on_refit(Summarize(everything, 0, catalog, feedback));
     }
     const auto refit_start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(
-        refit,
-        TrainTwoStage(everything, ChosenSettings(options.training, run.trained),
-                      observer.training));
+        refit, TrainTwoStage(everything, ChosenSettings(training, run.trained),
+                             observer.training));
     run.refit_seconds = SecondsSince(refit_start);
     run.refitted = true;
     known = &everything;
-    model = &refit->rating.train.model;
+    if (!implicit) model = &refit->rating.train.model;
     retrieval = refit->retrieval ? &*refit->retrieval : nullptr;
   } else if (held_out && publishing) {
     // The evaluated models know only the training set's users and items.
@@ -311,21 +370,28 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     summary.distinct_labels = static_cast<int64_t>(distinct.size());
   }
   if (!catalog.empty()) {
-    AddGenreAgreement(*known, catalog, *model, retrieval, options.evaluation,
+    AddGenreAgreement(*known, catalog, model, retrieval, evaluation,
                       &run.metrics);
   }
 
   const RatingTrainingResult& rating = run.trained.rating;
   run.metrics["train_seconds"] = run.trained.seconds;
-  run.metrics["rating_train_seconds"] = rating.train.seconds;
   run.metrics["retrieval_train_seconds"] = run.trained.retrieval_seconds;
   run.metrics["refit_seconds"] = run.refit_seconds;
-  run.metrics["validation_rmse"] = FiniteOrNull(rating.validation_rmse);
-  run.metrics["final_train_rmse"] = FiniteOrNull(
-      rating.train.history.empty() ? NAN
-                                   : rating.train.history.back().train_rmse);
+  if (!implicit) {
+    run.metrics["rating_train_seconds"] = rating.train.seconds;
+    run.metrics["validation_rmse"] = FiniteOrNull(rating.validation_rmse);
+    run.metrics["final_train_rmse"] = FiniteOrNull(
+        rating.train.history.empty() ? NAN
+                                     : rating.train.history.back().train_rmse);
+  }
   NullNonFinite(&run.metrics);
-  run.params = TrainingParamsJson(options.training, run.trained);
+  run.params = TrainingParamsJson(training, run.trained);
+  run.params["feedback"] = std::string(FeedbackName(feedback));
+  if (implicit) {
+    run.params["events"] = {{"weights", events.weights},
+                            {"negative", events.negative}};
+  }
   run.params["published"] = !publishing    ? "none"
                             : run.refitted ? "refit"
                             : held_out     ? "evaluated"
@@ -336,9 +402,12 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     SnapshotContents contents;
     contents.train = known;
     contents.model = model;
+    contents.feedback = feedback;
+    contents.events = implicit ? &events : nullptr;
     contents.items = options.data.items_path.empty() ? nullptr : &catalog;
-    contents.algo =
-        std::string(AlgorithmName(options.training.rating.algorithm));
+    contents.algo = implicit
+                        ? "implicit_als"
+                        : std::string(AlgorithmName(training.rating.algorithm));
     contents.training_params = run.params;
     contents.metrics = run.metrics;
     const FoldInParams fold_in =

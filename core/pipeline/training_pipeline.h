@@ -100,11 +100,15 @@ struct TrainingPipelineOptions {
 
 // What the run saw and did. Reported to the observer as it happens.
 struct DataSummary {
+  // Star ratings or events (resolved from the read options and the files).
+  Feedback feedback = Feedback::kExplicit;
   int32_t users = 0;  // with at least one training rating
   int32_t items = 0;
   int64_t train_ratings = 0;
   int64_t test_ratings = 0;
-  RatingScale scale;
+  RatingScale scale;  // explicit feedback only
+  // Implicit feedback: training cells whose events were negative.
+  int64_t negative = 0;
   int64_t catalog_items = 0;  // items with metadata
 };
 

@@ -39,20 +39,48 @@ nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
   return p;
 }
 
+nlohmann::json RetrievalTrialsJson(const TwoStageTrainingResult& r) {
+  nlohmann::json trials = nlohmann::json::array();
+  for (const RetrievalTrial& t : r.retrieval_trials) {
+    trials.push_back({{"setting", t.setting},
+                      {"value", t.value},
+                      {"recall", FiniteOrNull(t.recall)},
+                      {"ndcg", FiniteOrNull(t.ndcg)},
+                      {"seconds", t.seconds}});
+  }
+  return {{"trials", trials},
+          {"validation_recall", FiniteOrNull(r.retrieval_validation_recall)},
+          {"popularity_validation_recall",
+           FiniteOrNull(r.popularity_validation_recall)},
+          {"out_of_time", r.retrieval_tuning_out_of_time}};
+}
+
 nlohmann::json RetrievalParamsJson(const TwoStageTrainingResult& r) {
   if (!r.retrieval) return nullptr;
   const ImplicitAlsOptions& o = r.retrieval_options;
-  return {{"algo", "implicit_als"},
-          {"factors", o.factors},
-          {"reg", o.reg},
-          {"reg_tuned", !r.retrieval_reg_trials.empty()},
-          {"unobserved_weight", o.unobserved_weight},
-          {"alpha", o.alpha},
-          {"iterations", o.iterations}};
+  nlohmann::json params = {
+      {"algo", "implicit_als"},
+      {"factors", o.factors},
+      {"reg", o.reg},
+      {"reg_tuned",
+       !r.retrieval_reg_trials.empty() || !r.retrieval_trials.empty()},
+      {"unobserved_weight", o.unobserved_weight},
+      {"alpha", o.alpha},
+      {"confidence_scale",
+       std::string(ConfidenceScaleName(o.confidence_scale))},
+      {"epsilon", o.epsilon},
+      {"reg_exponent", o.reg_exponent},
+      {"iterations", o.iterations}};
+  if (!r.retrieval_trials.empty()) params["tuning"] = RetrievalTrialsJson(r);
+  return params;
 }
 
 nlohmann::json TrainingParamsJson(const TwoStageTrainingOptions& options,
                                   const TwoStageTrainingResult& result) {
+  if (!options.train_rating) {  // events: the retrieval model ranks alone
+    return {{"algo", "implicit_als"},
+            {"retrieval", RetrievalParamsJson(result)}};
+  }
   nlohmann::json params = RatingParamsJson(options.rating, result.rating);
   params["retrieval"] = RetrievalParamsJson(result);
   params["ranking"] = {{"candidates", result.ranking.candidates},

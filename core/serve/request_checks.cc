@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/base/status_macros.h"
 
 namespace recserve {
@@ -29,9 +30,50 @@ absl::Status CheckCount(absl::string_view field, int32_t value,
   return absl::OkStatus();
 }
 
+namespace {
+
+// "view, cart, dislike (negative)" or "none".
+std::string KnownEvents(const EventWeights* events) {
+  std::vector<std::string> names;
+  if (events != nullptr) {
+    for (const auto& [name, weight] : events->weights) {
+      names.push_back(events->negative.count(name)
+                          ? absl::StrCat(name, " (negative)")
+                          : name);
+    }
+    for (const std::string& name : events->negative) {
+      if (!events->weights.count(name)) {
+        names.push_back(absl::StrCat(name, " (negative)"));
+      }
+    }
+  }
+  return names.empty() ? "none" : absl::StrJoin(names, ", ");
+}
+
+bool KnowsEvent(const EventWeights* events, const std::string& event) {
+  return events != nullptr &&
+         (events->weights.count(event) || events->negative.count(event));
+}
+
+}  // namespace
+
+RecentRules RecentRules::Of(const Snapshot& snapshot) {
+  return {.feedback = snapshot.feedback(),
+          .scale = snapshot.rating_scale(),
+          .events = &snapshot.events()};
+}
+
 absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
                          const RatingScale& scale,
                          const ServingLimits& limits) {
+  return CheckRecent(recent, RecentRules{.scale = scale}, limits);
+}
+
+absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
+                         const RecentRules& rules,
+                         const ServingLimits& limits) {
+  const RatingScale& scale = rules.scale;
+  const bool implicit = rules.feedback == Feedback::kImplicit;
   if (static_cast<int64_t>(recent.size()) > limits.max_recent) {
     return absl::InvalidArgumentError(
         absl::StrCat("recent has ", recent.size(),
@@ -42,6 +84,30 @@ absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
     const std::string field = absl::StrCat("recent[", i, "]");
     RETURN_IF_ERROR(
         CheckId(absl::StrCat(field, ".item_id"), x.item_id, limits));
+    if (static_cast<int64_t>(x.event.size()) > limits.max_id_length) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".event is ", x.event.size(),
+                       " bytes long; the maximum is ", limits.max_id_length));
+    }
+    if (implicit) {
+      if (x.rating != 0.0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".rating is ", x.rating,
+            "; this snapshot learned from events (implicit feedback) and "
+            "takes no ratings: send an event and a weight"));
+      }
+      if (!x.event.empty() && !KnowsEvent(rules.events, x.event)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".event \"", x.event,
+                         "\" is not an event type this snapshot knows (",
+                         KnownEvents(rules.events), ")"));
+      }
+    } else if (!x.event.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".event is \"", x.event,
+          "\"; this snapshot learned from ratings (explicit feedback): send "
+          "a rating, not an event"));
+    }
     if (!std::isfinite(x.rating) ||
         (x.rating != 0.0 && (x.rating < scale.min || x.rating > scale.max))) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -89,7 +155,7 @@ absl::Status CheckFilterSizes(const ItemFilterSpec& filter,
 }
 
 absl::Status CheckRecommendQuery(const RecommendQuery& q,
-                                 const RatingScale& scale,
+                                 const RecentRules& rules,
                                  const ServingLimits& limits,
                                  const ServingPolicy& policy) {
   RETURN_IF_ERROR(CheckId("user_id", q.user_id, limits));
@@ -113,7 +179,7 @@ absl::Status CheckRecommendQuery(const RecommendQuery& q,
     return absl::InvalidArgumentError(
         "exact retrieval is disabled on this server");
   }
-  RETURN_IF_ERROR(CheckRecent(q.recent, scale, limits));
+  RETURN_IF_ERROR(CheckRecent(q.recent, rules, limits));
   return CheckFilterSizes(q.filter, limits);
 }
 

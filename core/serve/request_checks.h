@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "core/data/event_weights.h"
 #include "core/data/ratings.h"
 #include "core/serve/serving_model.h"
 
@@ -25,8 +26,26 @@ absl::Status CheckCount(absl::string_view field, int32_t value,
 // and small enough that confidences stay finite in float.
 inline constexpr double kMaxInteractionWeight = 1e6;
 
-// At most max_recent; each item id valid, rating finite and 0 or on `scale`,
-// weight in [0, kMaxInteractionWeight].
+// What a snapshot accepts in recent interactions (Snapshot::feedback and
+// friends).
+struct RecentRules {
+  Feedback feedback = Feedback::kExplicit;
+  // Explicit: ratings are 0 or on this scale.
+  RatingScale scale;
+  // Implicit: the event types it knows (weights and negative); null = none.
+  const EventWeights* events = nullptr;
+
+  static RecentRules Of(const Snapshot& snapshot);
+};
+
+// At most max_recent; each item id valid, weight in [0,
+// kMaxInteractionWeight], event at most max_id_length bytes. Explicit: rating
+// finite and 0 or on `rules.scale`, event empty ("this snapshot learned from
+// ratings"). Implicit: rating 0, event empty or a type `rules.events` knows
+// (the message lists them).
+absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
+                         const RecentRules& rules, const ServingLimits& limits);
+// Explicit rules on `scale`.
 absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
                          const RatingScale& scale, const ServingLimits& limits);
 // Sizes only (labels are resolved against a snapshot elsewhere): labels at
@@ -35,7 +54,7 @@ absl::Status CheckRecent(const std::vector<RecentInteraction>& recent,
 absl::Status CheckFilterSizes(const ItemFilterSpec& filter,
                               const ServingLimits& limits);
 absl::Status CheckRecommendQuery(const RecommendQuery& query,
-                                 const RatingScale& scale,
+                                 const RecentRules& rules,
                                  const ServingLimits& limits,
                                  const ServingPolicy& policy);
 

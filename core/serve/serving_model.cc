@@ -103,10 +103,14 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(
         vectors, std::move(lists), norm_scan_items);
   }
   if (snapshot->fold_in() != nullptr && snapshot->has_retrieval()) {
-    model->fold_in_ = std::make_unique<UserFoldIn>(
-        snapshot->item_factors(), snapshot->item_bias(),
-        snapshot->global_mean(), snapshot->item_embeddings(),
-        *snapshot->fold_in());
+    model->fold_in_ =
+        snapshot->has_rating_model()
+            ? std::make_unique<UserFoldIn>(
+                  snapshot->item_factors(), snapshot->item_bias(),
+                  snapshot->global_mean(), snapshot->item_embeddings(),
+                  *snapshot->fold_in())
+            : std::make_unique<UserFoldIn>(snapshot->item_embeddings(),
+                                           *snapshot->fold_in());
   }
   model->snapshot_ = std::move(snapshot);
   model->retrieval_ = std::move(retrieval);
@@ -165,6 +169,7 @@ absl::Status ServingModel::ResolveUser(
         ") does not: retrain it with this version of the trainer"));
   }
   std::vector<UserInteraction> interactions;
+  const bool implicit = !s.has_rating_model();
   const bool training_items = fold_in_ != nullptr && side->known &&
                               (keep_interactions || !recent.empty());
   if (training_items) {
@@ -172,9 +177,12 @@ absl::Status ServingModel::ResolveUser(
     const absl::Span<const float> ratings = s.SeenRatings(user);
     interactions.reserve(seen.size() + recent.size());
     for (size_t j = 0; j < seen.size(); ++j) {
-      interactions.push_back({seen[j], ratings[j], 1.0f});
+      interactions.push_back(
+          implicit ? UserInteraction{.item = seen[j], .value = ratings[j]}
+                   : UserInteraction{seen[j], ratings[j], 1.0f});
     }
   }
+  const EventWeights& events = s.events();
   for (const RecentInteraction& x : recent) {
     const int32_t item = s.FindItem(x.item_id);
     if (item == kUnknownIndex) {
@@ -182,9 +190,18 @@ absl::Status ServingModel::ResolveUser(
       continue;
     }
     side->recent_items.push_back(item);
-    interactions.push_back(
-        {item, static_cast<float>(x.rating),
-         x.weight == 0.0 ? 1.0f : static_cast<float>(x.weight)});
+    const float weight = x.weight == 0.0 ? 1.0f : static_cast<float>(x.weight);
+    if (implicit) {
+      // Checked: the event is "" or a type the snapshot knows.
+      const auto it = events.weights.find(x.event);
+      const float strength =
+          (it == events.weights.end() ? 1.0f : it->second) * weight;
+      const bool negative = events.negative.count(x.event) > 0;
+      interactions.push_back(
+          {.item = item, .value = negative ? -strength : strength});
+    } else {
+      interactions.push_back({item, static_cast<float>(x.rating), weight});
+    }
   }
   if (!side->recent_items.empty()) {
     side->folded_user = fold_in_->FoldIn(interactions);
@@ -199,9 +216,11 @@ absl::Status ServingModel::ResolveUser(
     side->has_vectors = true;
     const Eigen::Map<const FactorMatrix> users = user_vectors();
     side->retrieval = absl::MakeConstSpan(users.row(user).data(), users.cols());
-    side->factors =
-        absl::MakeConstSpan(s.user_factors().row(user).data(), s.factors());
-    side->bias = s.user_bias()[user];
+    if (s.has_rating_model()) {
+      side->factors =
+          absl::MakeConstSpan(s.user_factors().row(user).data(), s.factors());
+      side->bias = s.user_bias()[user];
+    }
   }
   if (keep_interactions && fold_in_ != nullptr) {
     side->interactions = std::move(interactions);
@@ -224,6 +243,9 @@ void ServingModel::Explain(const UserSide& side,
   items.reserve(out->items.size());
   for (RecommendedItem& r : out->items) {
     ItemExplanation& e = r.explanation;
+    items.push_back(r.item);
+    e.retrieval_score = retrieval_scores[r.item];
+    if (!s.has_rating_model()) continue;  // no rating model terms
     e.global_mean = s.global_mean();
     e.item_bias = s.item_bias()[r.item];
     e.blend_weight = out->fallback ? 0.0f : s.ranking().blend_weight;
@@ -232,8 +254,6 @@ void ServingModel::Explain(const UserSide& side,
       e.interaction =
           side.Score(s, r.item) - e.global_mean - e.user_bias - e.item_bias;
     }
-    e.retrieval_score = retrieval_scores[r.item];
-    items.push_back(r.item);
   }
   if (items.empty() || side.interactions.empty() || !side.has_vectors ||
       fold_in_ == nullptr) {
@@ -263,7 +283,7 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
     const RecommendQuery& q, const ServingLimits& limits,
     const ServingPolicy& policy) const {
   const Snapshot& s = *snapshot_;
-  RETURN_IF_ERROR(CheckRecommendQuery(q, s.rating_scale(), limits, policy));
+  RETURN_IF_ERROR(CheckRecommendQuery(q, RecentRules::Of(s), limits, policy));
   ASSIGN_OR_RETURN(const ResolvedFilter filter,
                    ResolvedFilter::Resolve(q.filter, s));
   const int32_t user = s.FindUser(q.user_id);
@@ -308,17 +328,21 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
       RecommendedItem& r = out.items.emplace_back();
       r.item = item;
       r.score = static_cast<float>(popularity[item]);
-      r.predicted_rating = s.Predict(kUnknownIndex, item);
+      r.predicted_rating =
+          s.has_rating_model() ? s.Predict(kUnknownIndex, item) : 0.0f;
     }
     if (q.explain) Explain(side, {}, &out);
     return out;
   }
 
   const auto start = std::chrono::steady_clock::now();
-  const int32_t pool = std::max(
-      q.n, q.candidates > 0
-               ? q.candidates
-               : std::min(s.ranking().candidates, limits.max_candidates));
+  // Implicit feedback has no rerank: the pool is the answer.
+  const int32_t pool =
+      !s.has_rating_model()
+          ? q.n
+          : std::max(q.n, q.candidates > 0 ? q.candidates
+                                           : std::min(s.ranking().candidates,
+                                                      limits.max_candidates));
   int32_t ef = q.ef > 0 ? q.ef : policy.ef;
   if (ef <= 0) ef = std::max(100, 2 * pool);
   ASSIGN_OR_RETURN(
@@ -328,6 +352,19 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
   out.retrieval_seconds = SecondsSince(start);
 
   const auto rerank_start = std::chrono::steady_clock::now();
+  if (!s.has_rating_model()) {
+    // Retrieve returns the pool best first.
+    out.items.reserve(candidates.size());
+    for (const ScoredItem& c : candidates) {
+      if (static_cast<int32_t>(out.items.size()) == q.n) break;
+      RecommendedItem& item = out.items.emplace_back();
+      item.item = c.item;
+      item.score = c.score;
+    }
+    if (q.explain) Explain(side, candidates, &out);
+    out.rerank_seconds = SecondsSince(rerank_start);
+    return out;
+  }
   const TwoStageRanker ranker(s.rating_scale(), s.ranking().blend_weight);
   const std::vector<RankedItem> ranked = ranker.Rank(
       candidates, [&](int32_t item) { return side.Score(s, item); }, q.n);
@@ -431,9 +468,12 @@ absl::StatusOr<RatingPrediction> ServingModel::PredictRating(
     const PredictQuery& q, const ServingLimits& limits,
     const ServingPolicy& policy) const {
   const Snapshot& s = *snapshot_;
+  if (!s.has_rating_model()) {
+    return absl::FailedPreconditionError(kPredictsNoRatingsMessage);
+  }
   RETURN_IF_ERROR(CheckId("user_id", q.user_id, limits));
   RETURN_IF_ERROR(CheckId("item_id", q.item_id, limits));
-  RETURN_IF_ERROR(CheckRecent(q.recent, s.rating_scale(), limits));
+  RETURN_IF_ERROR(CheckRecent(q.recent, RecentRules::Of(s), limits));
   const int32_t user = s.FindUser(q.user_id);
   const int32_t item = s.FindItem(q.item_id);
   RatingPrediction out;

@@ -23,8 +23,15 @@
 //  2. rerank: TwoStageRanker (the code TwoStageScorer runs offline) with the
 //     snapshot's rating scale and blend weight; the top n.
 // An unknown user without known recent items gets the most popular
-// unremoved, allowed items (training rating count, ties to the lower index),
-// flagged as a fallback.
+// unremoved, allowed items (training rating count, ties to the lower index;
+// implicit feedback: users with a positive interaction), flagged as a
+// fallback.
+//
+// A snapshot of implicit feedback (events; Snapshot::feedback) has no rating
+// model: Recommend skips stage 2 and returns the n best items of stage 1 by
+// retrieval score, PredictRating is FailedPrecondition, and recent
+// interactions carry event types (weighted as the snapshot's "events" say)
+// instead of ratings.
 //
 // What a request may ask is bounded by ServingLimits; how the server answers
 // what a request leaves open (search breadth, exact retrieval, unknown ids)
@@ -58,6 +65,11 @@ inline constexpr int32_t kDefaultNormScanItems = 16384;
 // are at most this many of them, and searches HNSW with over-fetch above.
 // Chosen by measurement (docs/benchmarks.md).
 inline constexpr int32_t kExactAllowedItems = 4096;
+
+// PredictRating's FailedPrecondition message for implicit feedback.
+inline constexpr char kPredictsNoRatingsMessage[] =
+    "this snapshot was trained on events (implicit feedback): it ranks items "
+    "by preference and predicts no ratings; use Recommend";
 
 // Bounds on what one request may ask; a request outside them is
 // InvalidArgument, naming the field. The server sets them from flags.
@@ -102,12 +114,21 @@ struct ServingPolicy {
 
 // One interaction of a request (proto Interaction): an external item id, a
 // rating on the snapshot's scale (0 = unrated) and a confidence multiplier
-// (0 = 1). Checked by the operations: finite, rating 0 or on the scale,
-// weight >= 0.
+// (0 = 1); for implicit-feedback snapshots instead of a rating an event type
+// ("" = a plain positive interaction). Checked by the operations
+// (CheckRecent, request_checks.h): finite, rating 0 or on the scale (always 0
+// for implicit feedback), weight >= 0, event empty for explicit feedback and
+// a known type for implicit.
+//
+// How it counts for implicit feedback: strength = the event's weight
+// (EventWeights, 1 for "") · weight (0 = 1), negative (preference 0) when
+// the event is a negative type; a known user's training cells count with
+// their stored signed values (user_fold_in.h).
 struct RecentInteraction {
   std::string item_id;
   double rating = 0.0;
   double weight = 0.0;
+  std::string event;
 };
 
 // Which items may be returned (proto ItemFilter): at least one of
@@ -129,7 +150,7 @@ struct RecommendQuery {
   std::vector<std::string> exclude_item_ids;
   bool include_seen = false;
   bool exact = false;
-  int32_t candidates = 0;  // 0 = the snapshot's
+  int32_t candidates = 0;  // 0 = the snapshot's; unused without rerank
   int32_t ef = 0;          // 0 = ServingPolicy::ef
   // Folded in (see user_fold_in.h); they count as seen.
   std::vector<RecentInteraction> recent;
@@ -154,7 +175,8 @@ struct Contribution {
   float share = 0.0f;
 };
 
-// The terms of a recommended item's scores (proto Explanation).
+// The terms of a recommended item's scores (proto Explanation). Implicit
+// feedback: retrieval_score and because only (no rating model terms).
 struct ItemExplanation {
   float global_mean = 0.0f;
   float user_bias = 0.0f;
@@ -173,10 +195,12 @@ inline constexpr int32_t kMaxContributions = 10;
 
 struct RecommendedItem {
   int32_t item = 0;
-  // The rerank blend, or the training rating count for a fallback.
+  // The rerank blend, or the training rating count for a fallback; implicit
+  // feedback: the retrieval score.
   float score = 0.0f;
-  float predicted_rating = 0.0f;  // clamped to the rating scale
-  ItemExplanation explanation;    // filled when the query asked to explain
+  // Clamped to the rating scale; 0 for implicit feedback.
+  float predicted_rating = 0.0f;
+  ItemExplanation explanation;  // filled when the query asked to explain
 };
 
 struct Recommendation {
@@ -286,10 +310,11 @@ class ServingModel final {
 
   // The clamped rating prediction; an unknown side contributes neither bias
   // nor factors. With known recent items, the user's factors and bias are
-  // folded in (as in Recommend). Errors: InvalidArgument for an empty or too
-  // long id or bad recent interactions; FailedPrecondition as in Recommend;
-  // NotFound for an unknown user (without known recent items) or item
-  // without fallbacks.
+  // folded in (as in Recommend). Errors: FailedPrecondition for a snapshot
+  // of implicit feedback (no rating model: kPredictsNoRatingsMessage);
+  // InvalidArgument for an empty or too long id or bad recent interactions;
+  // FailedPrecondition as in Recommend; NotFound for an unknown user
+  // (without known recent items) or item without fallbacks.
   absl::StatusOr<RatingPrediction> PredictRating(
       const PredictQuery& query, const ServingLimits& limits,
       const ServingPolicy& policy) const;

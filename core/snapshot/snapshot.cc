@@ -24,10 +24,11 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxManifestBytes = size_t{16} << 20;
 constexpr size_t kMaxLatestBytes = 4096;
 
-const char* const kRequiredFiles[] = {
-    kUserIdsFile,        kItemIdsFile,         kUserFactorsFile,
-    kUserBiasFile,       kItemFactorsFile,     kItemBiasFile,
-    kItemPopularityFile, kUserSeenOffsetsFile, kUserSeenItemsFile};
+const char* const kRequiredFiles[] = {kUserIdsFile, kItemIdsFile,
+                                      kItemPopularityFile, kUserSeenOffsetsFile,
+                                      kUserSeenItemsFile};
+const char* const kRatingModelFiles[] = {kUserFactorsFile, kUserBiasFile,
+                                         kItemFactorsFile, kItemBiasFile};
 
 // Splits a text file into its lines. Every line, including the last, must end
 // with '\n'; there must be exactly `expected` of them.
@@ -135,6 +136,20 @@ struct Snapshot::Loader {
     }
     known.insert(kItemTitlesFile);
     known.insert(kItemGenresFile);
+    const bool rating_model = snap->has_rating_model();
+    for (const char* name : kRatingModelFiles) {
+      if (rating_model && !files.count(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            PathOf(kManifestFile), ": does not list required file ", name));
+      }
+      if (!rating_model && files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile), ": lists ", name,
+                         " but the snapshot learned from implicit feedback "
+                         "and has no rating model"));
+      }
+      known.insert(name);
+    }
     const bool retrieval = snap->manifest_.retrieval.has_value();
     for (const char* name : {kUserEmbeddingsFile, kItemEmbeddingsFile}) {
       if (retrieval && !files.count(name)) {
@@ -229,40 +244,32 @@ struct Snapshot::Loader {
                                "num_items", &snap->items_));
     }
 
-    ASSIGN_OR_RETURN(auto user_factors,
-                     LoadArray<float>(kUserFactorsFile, {users, k}));
-    RETURN_IF_ERROR(CheckFinite(user_factors, k, PathOf(kUserFactorsFile)));
-    ASSIGN_OR_RETURN(auto item_factors,
-                     LoadArray<float>(kItemFactorsFile, {items, k}));
-    RETURN_IF_ERROR(CheckFinite(item_factors, k, PathOf(kItemFactorsFile)));
-    ASSIGN_OR_RETURN(auto user_bias, LoadArray<float>(kUserBiasFile, {users}));
-    RETURN_IF_ERROR(CheckFinite(user_bias, 1, PathOf(kUserBiasFile)));
-    ASSIGN_OR_RETURN(auto item_bias, LoadArray<float>(kItemBiasFile, {items}));
-    RETURN_IF_ERROR(CheckFinite(item_bias, 1, PathOf(kItemBiasFile)));
-    snap->user_factors_ = user_factors.data();
-    snap->item_factors_ = item_factors.data();
-    snap->user_bias_ = user_bias.data();
-    snap->item_bias_ = item_bias.data();
+    if (snap->has_rating_model()) {
+      RETURN_IF_ERROR(LoadRatingModel(users, items, k));
+    }
     if (m.retrieval.has_value()) RETURN_IF_ERROR(LoadRetrieval(users, items));
     snap->ranking_ = m.ranking.value_or(kFormat1Ranking);
 
     ASSIGN_OR_RETURN(auto popularity,
                      LoadArray<int32_t>(kItemPopularityFile, {items}));
-    int64_t total = 0;
-    for (size_t i = 0; i < popularity.size(); ++i) {
-      if (popularity[i] < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(PathOf(kItemPopularityFile), ": negative count ",
-                         popularity[i], " for item ", i));
-      }
-      total += popularity[i];
-    }
-    if (total != m.num_ratings) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(PathOf(kItemPopularityFile), ": counts sum to ", total,
-                       ", manifest.json says num_ratings ", m.num_ratings));
-    }
     snap->item_popularity_ = popularity.data();
+    // Implicit feedback's counts are checked against the seen cells below.
+    if (snap->has_rating_model()) {
+      int64_t total = 0;
+      for (size_t i = 0; i < popularity.size(); ++i) {
+        if (popularity[i] < 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(PathOf(kItemPopularityFile), ": negative count ",
+                           popularity[i], " for item ", i));
+        }
+        total += popularity[i];
+      }
+      if (total != m.num_ratings) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kItemPopularityFile), ": counts sum to ", total,
+                         ", manifest.json says num_ratings ", m.num_ratings));
+      }
+    }
 
     ASSIGN_OR_RETURN(auto offsets,
                      LoadArray<int64_t>(kUserSeenOffsetsFile, {users + 1}));
@@ -276,7 +283,11 @@ struct Snapshot::Loader {
                        LoadArray<float>(kUserSeenRatingsFile,
                                         {static_cast<int64_t>(seen.size())}));
       RETURN_IF_ERROR(CheckFinite(ratings, 1, PathOf(kUserSeenRatingsFile)));
-      for (size_t j = 0; j < ratings.size(); ++j) {
+      snap->seen_ratings_ = ratings.data();
+      if (!snap->has_rating_model()) {
+        RETURN_IF_ERROR(CheckImplicitPopularity(popularity, seen, ratings));
+      }
+      for (size_t j = 0; snap->has_rating_model() && j < ratings.size(); ++j) {
         if (ratings[j] < m.rating_scale.min ||
             ratings[j] > m.rating_scale.max) {
           return absl::InvalidArgumentError(absl::StrCat(
@@ -285,7 +296,6 @@ struct Snapshot::Loader {
               ", ", m.rating_scale.max, "]"));
         }
       }
-      snap->seen_ratings_ = ratings.data();
     }
 
     if (m.files.count(kItemTitlesFile)) RETURN_IF_ERROR(LoadMetadata(items));
@@ -331,6 +341,44 @@ struct Snapshot::Loader {
       snap->item_label_offsets_.push_back(
           static_cast<int64_t>(snap->item_labels_.size()));
     }
+  }
+
+  absl::Status LoadRatingModel(int64_t users, int64_t items, int64_t k) {
+    ASSIGN_OR_RETURN(auto user_factors,
+                     LoadArray<float>(kUserFactorsFile, {users, k}));
+    RETURN_IF_ERROR(CheckFinite(user_factors, k, PathOf(kUserFactorsFile)));
+    ASSIGN_OR_RETURN(auto item_factors,
+                     LoadArray<float>(kItemFactorsFile, {items, k}));
+    RETURN_IF_ERROR(CheckFinite(item_factors, k, PathOf(kItemFactorsFile)));
+    ASSIGN_OR_RETURN(auto user_bias, LoadArray<float>(kUserBiasFile, {users}));
+    RETURN_IF_ERROR(CheckFinite(user_bias, 1, PathOf(kUserBiasFile)));
+    ASSIGN_OR_RETURN(auto item_bias, LoadArray<float>(kItemBiasFile, {items}));
+    RETURN_IF_ERROR(CheckFinite(item_bias, 1, PathOf(kItemBiasFile)));
+    snap->user_factors_ = user_factors.data();
+    snap->item_factors_ = item_factors.data();
+    snap->user_bias_ = user_bias.data();
+    snap->item_bias_ = item_bias.data();
+    return absl::OkStatus();
+  }
+
+  // Implicit feedback: each item's popularity is its number of positive
+  // seen cells (value >= 0).
+  absl::Status CheckImplicitPopularity(absl::Span<const int32_t> popularity,
+                                       absl::Span<const int32_t> seen,
+                                       absl::Span<const float> values) const {
+    std::vector<int64_t> positive(popularity.size(), 0);
+    for (size_t j = 0; j < seen.size(); ++j) {
+      if (values[j] >= 0.0f) ++positive[seen[j]];
+    }
+    for (size_t i = 0; i < popularity.size(); ++i) {
+      if (popularity[i] != positive[i]) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kItemPopularityFile), ": item ", i, " counts ",
+                         popularity[i], " but ", kUserSeenRatingsFile, " has ",
+                         positive[i], " positive cells for it"));
+      }
+    }
+    return absl::OkStatus();
   }
 
   absl::Status LoadRetrieval(int64_t users, int64_t items) {
@@ -503,7 +551,13 @@ const std::vector<std::string>* Snapshot::ItemGenres(int32_t item) const {
   return &genres_[item];
 }
 
+const EventWeights& Snapshot::events() const {
+  static const EventWeights* const kNone = new EventWeights();
+  return manifest_.events.has_value() ? *manifest_.events : *kNone;
+}
+
 float Snapshot::Score(int32_t user, int32_t item) const {
+  if (!has_rating_model()) return 0.0f;
   float s = manifest_.global_mean;
   if (user != kUnknownIndex) s += user_bias_[user];
   if (item != kUnknownIndex) s += item_bias_[item];

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/base/mapped_file.h"
+#include "core/data/event_weights.h"
 #include "core/data/ratings.h"
 #include "core/model/mf_model.h"
 #include "core/model/two_stage_scorer.h"
@@ -28,13 +29,18 @@ namespace recserve {
 
 // File names inside a version folder.
 inline constexpr char kManifestFile[] = "manifest.json";
+// Every format, every feedback kind:
 inline constexpr char kUserIdsFile[] = "user_ids.txt";
 inline constexpr char kItemIdsFile[] = "item_ids.txt";
+// The rating model (biased MF): every snapshot of explicit feedback, none of
+// implicit feedback.
 inline constexpr char kUserFactorsFile[] = "user_factors.npy";
 inline constexpr char kUserBiasFile[] = "user_bias.npy";
 inline constexpr char kItemFactorsFile[] = "item_factors.npy";
 inline constexpr char kItemBiasFile[] = "item_bias.npy";
-// int32: the number of training ratings of each item.
+// int32: the number of training ratings of each item; for implicit feedback,
+// the number of users with a positive seen cell for it (negative feedback
+// does not make an item popular).
 inline constexpr char kItemPopularityFile[] = "item_popularity.npy";
 // int64 (users + 1) and int32 (nnz): each user's distinct training items, CSR,
 // ascending.
@@ -47,10 +53,12 @@ inline constexpr char kItemGenresFile[] = "item_genres.txt";
 // num_users x k and num_items x k (k = manifest retrieval.factors), C order.
 inline constexpr char kUserEmbeddingsFile[] = "user_embeddings.npy";
 inline constexpr char kItemEmbeddingsFile[] = "item_embeddings.npy";
-// Format 3 only, and there required: float32 (nnz), the rating of each entry
-// of user_seen_items.npy (the mean when the training data repeated a pair).
+// Format 3 on, and there required: float32 (nnz), the rating of each entry
+// of user_seen_items.npy (the mean when the training data repeated a pair);
+// for implicit feedback the cell's signed value (confidence.h: strength,
+// negative when < 0; repeated pairs summed).
 inline constexpr char kUserSeenRatingsFile[] = "user_seen_ratings.npy";
-// Format 3 only, optional: one line per item, the labels the trainer was
+// Format 3 on, optional: one line per item, the labels the trainer was
 // given beyond its genres, '|'-joined; empty for an item without.
 inline constexpr char kItemLabelsFile[] = "item_labels.txt";
 inline constexpr char kLatestFile[] = "LATEST";
@@ -80,22 +88,24 @@ class Snapshot final {
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
-  //  - format_version is 1, 2 or 3;
+  //  - format_version is 1 to 4;
   //  - it lists exactly the snapshot files above (titles and genres both or
-  //    neither; the two embedding files exactly when the manifest has
-  //    "retrieval", i.e. from format 2 on; user_seen_ratings.npy exactly
-  //    and item_labels.txt only when it has "fold_in", i.e. in format 3),
-  //    each exists with the listed size and
-  //    CRC-32;
+  //    neither; the four rating model files exactly when the snapshot has
+  //    a rating model, i.e. unless it is implicit feedback; the two
+  //    embedding files exactly when the manifest has "retrieval", i.e. from
+  //    format 2 on; user_seen_ratings.npy exactly and item_labels.txt only
+  //    when it has "fold_in", i.e. from format 3 on), each exists with the
+  //    listed size and CRC-32;
   //  - every .npy has the dtype and shape the manifest's counts (and
   //    retrieval.factors) imply;
   //  - id files have one line per user/item and no duplicate ids; title and
   //    genre files one line per item;
   //  - seen offsets start at 0, never decrease and end at the number of seen
   //    items; each user's items are in range and strictly ascending;
-  //    popularity counts are non-negative and sum to num_ratings;
+  //    popularity counts are non-negative and sum to num_ratings (implicit
+  //    feedback: each item's count is its number of positive seen cells);
   //  - factors, biases and embeddings are finite, seen ratings on the
-  //    rating scale;
+  //    rating scale (implicit feedback: seen values finite);
   //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
   //    [0, 1].
   // Errors name the file and the problem: NotFound for a missing folder or
@@ -123,6 +133,18 @@ class Snapshot final {
   float global_mean() const { return manifest_.global_mean; }
   const RatingScale& rating_scale() const { return manifest_.rating_scale; }
 
+  // What the model learned from: kExplicit (ratings; formats 1 to 3 always)
+  // or kImplicit (events: the retrieval model only, no rating model).
+  Feedback feedback() const { return manifest_.feedback; }
+  // Whether it has a rating model (user/item factors and biases): false
+  // for implicit feedback, whose factors() is 0 and whose bias maps are
+  // empty.
+  bool has_rating_model() const {
+    return manifest_.feedback != Feedback::kImplicit;
+  }
+  // How event types count (implicit feedback); empty for explicit.
+  const EventWeights& events() const;
+
   // Dense index of an external id, or kUnknownIndex.
   int32_t FindUser(absl::string_view id) const { return users_.Find(id); }
   int32_t FindItem(absl::string_view id) const { return items_.Find(id); }
@@ -139,11 +161,14 @@ class Snapshot final {
     return Eigen::Map<const FactorMatrix>(item_factors_, num_items(),
                                           factors());
   }
+  // Sized num_users / num_items; empty without a rating model.
   Eigen::Map<const Eigen::VectorXf> user_bias() const {
-    return Eigen::Map<const Eigen::VectorXf>(user_bias_, num_users());
+    return Eigen::Map<const Eigen::VectorXf>(
+        user_bias_, has_rating_model() ? num_users() : 0);
   }
   Eigen::Map<const Eigen::VectorXf> item_bias() const {
-    return Eigen::Map<const Eigen::VectorXf>(item_bias_, num_items());
+    return Eigen::Map<const Eigen::VectorXf>(
+        item_bias_, has_rating_model() ? num_items() : 0);
   }
 
   // Whether the snapshot carries retrieval embeddings (format 2).
@@ -175,7 +200,8 @@ class Snapshot final {
   // The distinct items `user` rated in training, ascending; empty for
   // kUnknownIndex.
   absl::Span<const int32_t> SeenItems(int32_t user) const;
-  // Their ratings, aligned with SeenItems(user); empty before format 3.
+  // Their ratings (implicit feedback: signed values), aligned with
+  // SeenItems(user); empty before format 3.
   absl::Span<const float> SeenRatings(int32_t user) const;
 
   // How to fold users in (manifest "fold_in", format 3), or nullptr when the
@@ -208,7 +234,8 @@ class Snapshot final {
   // Exactly MfModel::Score / MfModel::Predict of the model that was
   // published: an unknown side (kUnknownIndex) contributes neither bias nor
   // factors; Predict clamps to the rating scale. Indices must be
-  // kUnknownIndex or in range.
+  // kUnknownIndex or in range. Without a rating model, 0 (and Predict the
+  // clamp of 0): callers check has_rating_model().
   float Score(int32_t user, int32_t item) const;
   float Predict(int32_t user, int32_t item) const {
     return manifest_.rating_scale.Clamp(Score(user, item));

@@ -190,24 +190,39 @@ absl::StatusOr<Eigen::VectorXf> ParseFloatArray(ObjectReader& r,
   return out;
 }
 
-absl::StatusOr<FoldInParams> ParseFoldIn(ObjectReader& root) {
-  ASSIGN_OR_RETURN(const json* object, root.Get("fold_in"));
-  if (!object->is_object()) return FieldError("fold_in", "is not an object");
-  ObjectReader r(*object, "fold_in");
-  FoldInParams params;
+absl::StatusOr<RatingUserPrior> ParseRatingPrior(ObjectReader& r) {
   ASSIGN_OR_RETURN(const json* rating, r.Get("rating"));
   if (!rating->is_object()) {
     return FieldError("fold_in.rating", "is not an object");
   }
   ObjectReader rr(*rating, "fold_in.rating");
-  ASSIGN_OR_RETURN(params.rating.mean, ParseFloatArray(rr, "mean"));
-  ASSIGN_OR_RETURN(params.rating.precision, ParseFloatArray(rr, "precision"));
+  RatingUserPrior prior;
+  ASSIGN_OR_RETURN(prior.mean, ParseFloatArray(rr, "mean"));
+  ASSIGN_OR_RETURN(prior.precision, ParseFloatArray(rr, "precision"));
   ASSIGN_OR_RETURN(const json* scales, rr.Get("scales_with_count"));
   if (!scales->is_boolean()) {
     return FieldError("fold_in.rating.scales_with_count", "is not a boolean");
   }
-  params.rating.scales_with_count = scales->get<bool>();
+  prior.scales_with_count = scales->get<bool>();
   RETURN_IF_ERROR(rr.CheckNoUnknownFields());
+  return prior;
+}
+
+absl::StatusOr<FoldInParams> ParseFoldIn(ObjectReader& root, int format_version,
+                                         Feedback feedback) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("fold_in"));
+  if (!object->is_object()) return FieldError("fold_in", "is not an object");
+  ObjectReader r(*object, "fold_in");
+  FoldInParams params;
+  if (feedback == Feedback::kImplicit) {
+    if (object->contains("rating")) {
+      return FieldError("fold_in.rating",
+                        "is not allowed with implicit feedback (no rating "
+                        "model)");
+    }
+  } else {
+    ASSIGN_OR_RETURN(params.rating, ParseRatingPrior(r));
+  }
   ASSIGN_OR_RETURN(const json* retrieval, r.Get("retrieval"));
   if (!retrieval->is_object()) {
     return FieldError("fold_in.retrieval", "is not an object");
@@ -216,12 +231,62 @@ absl::StatusOr<FoldInParams> ParseFoldIn(ObjectReader& root) {
   ASSIGN_OR_RETURN(const double reg, rt.GetNumber("reg"));
   ASSIGN_OR_RETURN(const double alpha, rt.GetNumber("alpha"));
   ASSIGN_OR_RETURN(const double unobserved, rt.GetNumber("unobserved_weight"));
-  params.retrieval = {.reg = static_cast<float>(reg),
-                      .alpha = static_cast<float>(alpha),
-                      .unobserved_weight = static_cast<float>(unobserved)};
+  params.retrieval.reg = static_cast<float>(reg);
+  params.retrieval.alpha = static_cast<float>(alpha);
+  params.retrieval.unobserved_weight = static_cast<float>(unobserved);
+  if (format_version >= kFeedbackSnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(const std::string scale, rt.GetString("scale"));
+    absl::StatusOr<ConfidenceScale> parsed = ParseConfidenceScale(scale);
+    if (!parsed.ok()) {
+      return FieldError(
+          "fold_in.retrieval.scale",
+          absl::StrCat("is '", scale, "'; expected 'linear' or 'log'"));
+    }
+    params.retrieval.scale = *parsed;
+    ASSIGN_OR_RETURN(const double epsilon, rt.GetNumber("epsilon"));
+    ASSIGN_OR_RETURN(const double exponent, rt.GetNumber("reg_exponent"));
+    params.retrieval.epsilon = static_cast<float>(epsilon);
+    params.retrieval.reg_exponent = static_cast<float>(exponent);
+  }
   RETURN_IF_ERROR(rt.CheckNoUnknownFields());
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   return params;
+}
+
+absl::StatusOr<EventWeights> ParseEvents(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("events"));
+  if (!object->is_object()) return FieldError("events", "is not an object");
+  ObjectReader r(*object, "events");
+  EventWeights events;
+  ASSIGN_OR_RETURN(const json* weights, r.Get("weights"));
+  if (!weights->is_object()) {
+    return FieldError("events.weights", "is not an object");
+  }
+  for (const auto& [name, weight] : weights->items()) {
+    if (!weight.is_number()) {
+      return FieldError(absl::StrCat("events.weights.", name),
+                        "is not a number");
+    }
+    events.weights[name] = static_cast<float>(weight.get<double>());
+  }
+  ASSIGN_OR_RETURN(const json* negative, r.Get("negative"));
+  if (!negative->is_array()) {
+    return FieldError("events.negative", "is not an array");
+  }
+  for (size_t i = 0; i < negative->size(); ++i) {
+    const json& name = (*negative)[i];
+    if (!name.is_string()) {
+      return FieldError(absl::StrCat("events.negative[", i, "]"),
+                        "is not a string");
+    }
+    if (!events.negative.insert(name.get<std::string>()).second) {
+      return FieldError(
+          absl::StrCat("events.negative[", i, "]"),
+          absl::StrCat("repeats '", name.get<std::string>(), "'"));
+    }
+  }
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return events;
 }
 
 json FloatArrayForJson(const Eigen::VectorXf& v) {
@@ -300,8 +365,29 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
       }
     }
   }
+  if (m.format_version >= kFeedbackSnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(const std::string feedback, r.GetString("feedback"));
+    if (!ParseFeedback(feedback, &m.feedback) ||
+        m.feedback == Feedback::kAuto) {
+      return FieldError("feedback",
+                        absl::StrCat("is '", feedback,
+                                     "'; expected 'explicit' or 'implicit'"));
+    }
+    if (m.feedback == Feedback::kImplicit) {
+      ASSIGN_OR_RETURN(m.events, ParseEvents(r));
+    } else if (root.contains("events")) {
+      return FieldError("events", "is only allowed with implicit feedback");
+    }
+  } else {
+    for (const char* key : {"feedback", "events"}) {
+      if (root.contains(key)) {
+        return FieldError(key, absl::StrCat("needs format_version ",
+                                            kFeedbackSnapshotFormatVersion));
+      }
+    }
+  }
   if (m.format_version >= kFoldInSnapshotFormatVersion) {
-    ASSIGN_OR_RETURN(m.fold_in, ParseFoldIn(r));
+    ASSIGN_OR_RETURN(m.fold_in, ParseFoldIn(r, m.format_version, m.feedback));
   } else if (root.contains("fold_in")) {
     return FieldError("fold_in", absl::StrCat("needs format_version ",
                                               kFoldInSnapshotFormatVersion));
@@ -320,12 +406,71 @@ absl::Status ValidateFormat3Fields(const SnapshotManifest& m) {
     return absl::OkStatus();
   }
   if (!m.fold_in.has_value()) return FieldError("fold_in", "is missing");
-  absl::Status valid = ValidateFoldInParams(*m.fold_in, m.factors);
+  absl::Status valid = ValidateFoldInParams(
+      *m.fold_in,
+      m.feedback == Feedback::kImplicit ? kNoRatingModel : m.factors);
   if (!valid.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("manifest.json: ", valid.message()));
   }
+  if (m.format_version < kFeedbackSnapshotFormatVersion &&
+      !HasDefaultConfidence(m.fold_in->retrieval)) {
+    return FieldError("fold_in.retrieval",
+                      absl::StrCat("has a scale, epsilon or reg_exponent "
+                                   "other than linear, 1, 0, which needs "
+                                   "format_version ",
+                                   kFeedbackSnapshotFormatVersion));
+  }
   return absl::OkStatus();
+}
+
+absl::Status ValidateEvents(const EventWeights& events) {
+  for (const auto& [name, weight] : events.weights) {
+    if (name.empty()) return FieldError("events.weights", "has an empty name");
+    if (!std::isfinite(weight) || !(weight > 0.0f)) {
+      return FieldError(
+          absl::StrCat("events.weights.", name),
+          absl::StrCat("is ", weight, "; must be finite and > 0"));
+    }
+  }
+  for (const std::string& name : events.negative) {
+    if (name.empty()) {
+      return FieldError("events.negative", "has an empty name");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFormat4Fields(const SnapshotManifest& m) {
+  if (m.format_version < kFeedbackSnapshotFormatVersion) {
+    if (m.feedback != Feedback::kExplicit) {
+      return FieldError("feedback",
+                        absl::StrCat("needs format_version ",
+                                     kFeedbackSnapshotFormatVersion));
+    }
+    if (m.events.has_value()) {
+      return FieldError("events", absl::StrCat("needs format_version ",
+                                               kFeedbackSnapshotFormatVersion));
+    }
+    return absl::OkStatus();
+  }
+  if (m.feedback != Feedback::kExplicit && m.feedback != Feedback::kImplicit) {
+    return FieldError("feedback", "must be 'explicit' or 'implicit'");
+  }
+  if (m.feedback == Feedback::kExplicit) {
+    if (m.events.has_value()) {
+      return FieldError("events", "is only allowed with implicit feedback");
+    }
+    return absl::OkStatus();
+  }
+  if (m.factors != 0) {
+    return FieldError("factors",
+                      absl::StrCat("is ", m.factors,
+                                   "; an implicit snapshot has no rating "
+                                   "model, so it must be 0"));
+  }
+  if (!m.events.has_value()) return FieldError("events", "is missing");
+  return ValidateEvents(*m.events);
 }
 
 absl::Status ValidateFormat2Fields(const SnapshotManifest& m) {
@@ -412,6 +557,7 @@ absl::Status ValidateManifest(const SnapshotManifest& m) {
     }
   }
   RETURN_IF_ERROR(ValidateFormat2Fields(m));
+  RETURN_IF_ERROR(ValidateFormat4Fields(m));
   return ValidateFormat3Fields(m);
 }
 
@@ -450,15 +596,34 @@ std::string ManifestToJson(const SnapshotManifest& m) {
   }
   if (m.fold_in.has_value()) {
     const FoldInParams& f = *m.fold_in;
-    root["fold_in"] = {
-        {"rating",
-         {{"mean", FloatArrayForJson(f.rating.mean)},
+    json retrieval = {
+        {"reg", FloatForJson(f.retrieval.reg)},
+        {"alpha", FloatForJson(f.retrieval.alpha)},
+        {"unobserved_weight", FloatForJson(f.retrieval.unobserved_weight)}};
+    if (m.format_version >= kFeedbackSnapshotFormatVersion) {
+      retrieval["scale"] = ConfidenceScaleName(f.retrieval.scale);
+      retrieval["epsilon"] = FloatForJson(f.retrieval.epsilon);
+      retrieval["reg_exponent"] = FloatForJson(f.retrieval.reg_exponent);
+    }
+    root["fold_in"] = {{"retrieval", retrieval}};
+    if (m.feedback != Feedback::kImplicit) {
+      root["fold_in"]["rating"] = {
+          {"mean", FloatArrayForJson(f.rating.mean)},
           {"precision", FloatArrayForJson(f.rating.precision)},
-          {"scales_with_count", f.rating.scales_with_count}}},
-        {"retrieval",
-         {{"reg", FloatForJson(f.retrieval.reg)},
-          {"alpha", FloatForJson(f.retrieval.alpha)},
-          {"unobserved_weight", FloatForJson(f.retrieval.unobserved_weight)}}}};
+          {"scales_with_count", f.rating.scales_with_count}};
+    }
+  }
+  if (m.format_version >= kFeedbackSnapshotFormatVersion) {
+    root["feedback"] = FeedbackName(m.feedback);
+  }
+  if (m.events.has_value()) {
+    json weights = json::object();
+    for (const auto& [name, weight] : m.events->weights) {
+      weights[name] = FloatForJson(weight);
+    }
+    json negative = json::array();
+    for (const std::string& name : m.events->negative) negative.push_back(name);
+    root["events"] = {{"weights", weights}, {"negative", negative}};
   }
   return root.dump(2) + "\n";
 }

@@ -16,6 +16,15 @@
 //     user_fold_in.h) and the file user_seen_ratings.npy; optionally
 //     item_labels.txt. "fold_in" is required in format 3 and rejected
 //     before.
+//  4: format 3 plus what implicit feedback needs: "feedback" ("explicit" or
+//     "implicit", required), the retrieval fold-in's confidence scale
+//     (fold_in.retrieval "scale", "epsilon", "reg_exponent", required) and,
+//     for implicit feedback, "events" (how event types count, required).
+//     An implicit snapshot holds the retrieval model only: no rating model
+//     files, factors 0, no fold_in.rating; its user_seen_ratings.npy holds
+//     each seen cell's signed value (confidence.h). An explicit snapshot is
+//     format 4 only when its confidence scale is not the default (linear,
+//     epsilon 1, reg_exponent 0), which format 3 implies.
 // A writer uses the lowest version that can hold what it writes, so that a
 // snapshot without retrieval embeddings is a format-1 snapshot that older
 // readers still read.
@@ -28,6 +37,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/data/event_weights.h"
 #include "core/data/ratings.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
@@ -37,11 +47,14 @@ namespace recserve {
 // The manifest formats this build reads (and writes): every version in
 // [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
 inline constexpr int kMinSnapshotFormatVersion = 1;
-inline constexpr int kMaxSnapshotFormatVersion = 3;
+inline constexpr int kMaxSnapshotFormatVersion = 4;
 // The first format with retrieval embeddings and a ranking configuration.
 inline constexpr int kRetrievalSnapshotFormatVersion = 2;
 // The first format with fold-in parameters, seen ratings and labels.
 inline constexpr int kFoldInSnapshotFormatVersion = 3;
+// The first format with "feedback": implicit snapshots, and confidence
+// scales.
+inline constexpr int kFeedbackSnapshotFormatVersion = 4;
 inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
 
 // Size and CRC-32 (zlib) of one file of a snapshot.
@@ -85,10 +98,21 @@ struct SnapshotManifest {
   // ranking the server runs, {"candidates": C, "blend_weight": w}.
   std::optional<SnapshotRetrievalInfo> retrieval;
   std::optional<TwoStageOptions> ranking;
-  // Format 3 only, and there required: {"rating": {"mean": [k+1 numbers],
+  // Format 3 on, and there required: {"rating": {"mean": [k+1 numbers],
   // "precision": [k+1 numbers], "scales_with_count": bool}, "retrieval":
-  // {"reg", "alpha", "unobserved_weight"}}, k = factors.
+  // {"reg", "alpha", "unobserved_weight"}}, k = factors; from format 4
+  // "retrieval" also holds "scale" ("linear" or "log"), "epsilon" and
+  // "reg_exponent", and "rating" is absent for implicit feedback
+  // (fold_in->has_rating() false).
   std::optional<FoldInParams> fold_in;
+  // Format 4 "feedback": kExplicit or kImplicit (never kAuto). Earlier
+  // formats are explicit.
+  Feedback feedback = Feedback::kExplicit;
+  // Format 4, implicit feedback only, and there required: {"weights":
+  // {type: weight, ...}, "negative": [type, ...]} (event_weights.h). Names
+  // non-empty; weights finite and > 0. The types a request's
+  // Interaction.event may name are those of both.
+  std::optional<EventWeights> events;
 };
 
 // Checks every field: format_version supported (FailedPrecondition naming the
@@ -99,10 +123,13 @@ struct SnapshotManifest {
 // version a valid version name, file names plain (no '/', not "." or "..",
 // not manifest.json); in format 2, retrieval and ranking present with
 // retrieval.factors >= 1, retrieval.params an object, ranking.candidates >= 1
-// and ranking.blend_weight in [0, 1]; in format 1, both absent; in format 3,
-// fold_in present and valid (ValidateFoldInParams), before it absent. (Which
-// files the folder lists is checked by Snapshot::Load.) Errors: InvalidArgument
-// naming the field.
+// and ranking.blend_weight in [0, 1]; in format 1, both absent; from format
+// 3, fold_in present and valid (ValidateFoldInParams), before it absent;
+// before format 4, feedback explicit, no events and the default confidence
+// scale; in format 4 with implicit feedback, factors 0, events present and
+// valid and fold_in without a rating prior, with explicit feedback no
+// events. (Which files the folder lists is checked by Snapshot::Load.)
+// Errors: InvalidArgument naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);
 
 // Serializes to pretty-printed JSON (2-space indent, keys sorted, trailing

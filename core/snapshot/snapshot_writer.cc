@@ -105,11 +105,85 @@ absl::Status CheckRetrieval(const SnapshotContents& c) {
   return absl::OkStatus();
 }
 
+// Implicit feedback: no rating model; retrieval and retrieval-only fold-in
+// required; finite signed values; well-formed event weights.
+absl::Status CheckImplicitContents(const SnapshotContents& c) {
+  if (c.model != nullptr) {
+    return ContentsError(
+        "contents.model must be null for implicit feedback: an implicit "
+        "snapshot holds the retrieval model only");
+  }
+  if (c.retrieval == nullptr || c.fold_in == nullptr) {
+    return ContentsError(
+        "implicit feedback needs contents.retrieval and contents.fold_in");
+  }
+  RETURN_IF_ERROR(CheckRetrieval(c));
+  if (absl::Status s = ValidateFoldInParams(*c.fold_in, kNoRatingModel);
+      !s.ok()) {
+    return ContentsError(absl::StrCat("contents.", s.message()));
+  }
+  for (size_t i = 0; i < c.train->ratings.size(); ++i) {
+    if (!std::isfinite(c.train->ratings[i].value)) {
+      return ContentsError(
+          absl::StrCat("train.ratings[", i, "] has a non-finite value"));
+    }
+  }
+  if (c.events != nullptr) {
+    for (const auto& [name, weight] : c.events->weights) {
+      if (name.empty() || !std::isfinite(weight) || !(weight > 0.0f)) {
+        return ContentsError(absl::StrCat(
+            "contents.events.weights[\"", name, "\"] is ", weight,
+            "; names must be non-empty and weights finite and > 0"));
+      }
+    }
+    for (const std::string& name : c.events->negative) {
+      if (name.empty()) {
+        return ContentsError("contents.events.negative has an empty name");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTrain(const SnapshotContents& c) {
+  const Dataset& d = *c.train;
+  RETURN_IF_ERROR(CheckIds("user", d.users));
+  RETURN_IF_ERROR(CheckIds("item", d.items));
+  for (size_t i = 0; i < d.ratings.size(); ++i) {
+    const Rating& r = d.ratings[i];
+    if (r.user < 0 || r.user >= d.num_users() || r.item < 0 ||
+        r.item >= d.num_items()) {
+      return ContentsError(absl::StrCat("train.ratings[", i, "] has user ",
+                                        r.user, ", item ", r.item,
+                                        ", outside the id maps"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckContents(const SnapshotContents& c) {
-  if (c.train == nullptr || c.model == nullptr) {
-    return ContentsError("contents.train and contents.model are required");
+  if (c.feedback != Feedback::kExplicit && c.feedback != Feedback::kImplicit) {
+    return ContentsError("contents.feedback must be explicit or implicit");
+  }
+  if (c.train == nullptr ||
+      (c.feedback == Feedback::kExplicit && c.model == nullptr)) {
+    return ContentsError(
+        "contents.train and contents.model are required (contents.model "
+        "must be null for implicit feedback)");
   }
   if (c.algo.empty()) return ContentsError("contents.algo is empty");
+  if (c.feedback == Feedback::kImplicit) {
+    RETURN_IF_ERROR(CheckImplicitContents(c));
+    if (c.labels != nullptr && c.fold_in == nullptr) {
+      return ContentsError("contents.labels needs contents.fold_in");
+    }
+    return CheckTrain(c);
+  }
+  if (c.events != nullptr) {
+    return ContentsError(
+        "contents.events is only for implicit feedback (explicit snapshots "
+        "learn from ratings)");
+  }
   const Dataset& d = *c.train;
   const MfModel& m = *c.model;
   int64_t k = m.item_factors.cols();
@@ -145,18 +219,7 @@ absl::Status CheckContents(const SnapshotContents& c) {
   if (c.labels != nullptr && c.fold_in == nullptr) {
     return ContentsError("contents.labels needs contents.fold_in");
   }
-  RETURN_IF_ERROR(CheckIds("user", d.users));
-  RETURN_IF_ERROR(CheckIds("item", d.items));
-  for (size_t i = 0; i < d.ratings.size(); ++i) {
-    const Rating& r = d.ratings[i];
-    if (r.user < 0 || r.user >= d.num_users() || r.item < 0 ||
-        r.item >= d.num_items()) {
-      return ContentsError(absl::StrCat("train.ratings[", i, "] has user ",
-                                        r.user, ", item ", r.item,
-                                        ", outside the id maps"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckTrain(c);
 }
 
 // Writes one file of the snapshot and records its size and checksum.
@@ -210,21 +273,24 @@ std::string Sanitize(absl::string_view text, TextField field) {
 absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
                             SnapshotManifest* manifest) {
   const Dataset& d = *c.train;
-  const MfModel& m = *c.model;
+  const bool implicit = c.feedback == Feedback::kImplicit;
   const int64_t users = d.num_users(), items = d.num_items();
-  const int64_t k = m.factors();
   RETURN_IF_ERROR(
       WriteTracked(dir, kUserIdsFile, {IdLines(d.users)}, manifest));
   RETURN_IF_ERROR(
       WriteTracked(dir, kItemIdsFile, {IdLines(d.items)}, manifest));
-  RETURN_IF_ERROR(WriteNpyTracked(dir, kUserFactorsFile, m.user_factors.data(),
-                                  {users, k}, manifest));
-  RETURN_IF_ERROR(WriteNpyTracked(dir, kUserBiasFile, m.user_bias.data(),
-                                  {users}, manifest));
-  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemFactorsFile, m.item_factors.data(),
-                                  {items, k}, manifest));
-  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemBiasFile, m.item_bias.data(),
-                                  {items}, manifest));
+  if (!implicit) {
+    const MfModel& m = *c.model;
+    const int64_t k = m.factors();
+    RETURN_IF_ERROR(WriteNpyTracked(
+        dir, kUserFactorsFile, m.user_factors.data(), {users, k}, manifest));
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kUserBiasFile, m.user_bias.data(),
+                                    {users}, manifest));
+    RETURN_IF_ERROR(WriteNpyTracked(
+        dir, kItemFactorsFile, m.item_factors.data(), {items, k}, manifest));
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kItemBiasFile, m.item_bias.data(),
+                                    {items}, manifest));
+  }
   if (c.retrieval != nullptr) {
     const RetrievalModel& r = *c.retrieval;
     const int64_t rk = r.item_factors.cols();
@@ -236,21 +302,9 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
                                     manifest));
   }
 
-  std::vector<int64_t> popularity(items, 0);
-  for (const Rating& r : d.ratings) ++popularity[r.item];
-  std::vector<int32_t> popularity32(items);
-  for (int64_t i = 0; i < items; ++i) {
-    if (popularity[i] > std::numeric_limits<int32_t>::max()) {
-      return ContentsError(absl::StrCat("item ", d.items.Id(i), " has ",
-                                        popularity[i], " ratings"));
-    }
-    popularity32[i] = static_cast<int32_t>(popularity[i]);
-  }
-  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemPopularityFile, popularity32.data(),
-                                  {items}, manifest));
-
   // Seen items: grouped by user, then each row sorted by item and its
-  // repeated pairs merged into one, at their mean rating.
+  // repeated pairs merged into one, at their mean rating (implicit
+  // feedback: their summed value).
   SparseRatings by_user =
       GroupRatings(d.ratings, static_cast<int32_t>(users), RatingAxis::kUser);
   std::vector<int64_t>& offsets = by_user.offsets;
@@ -274,12 +328,34 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
         sum += row[end].second;
       }
       seen.push_back(row[j].first);
-      seen_ratings.push_back(static_cast<float>(sum / (end - j)));
+      seen_ratings.push_back(
+          static_cast<float>(implicit ? sum : sum / (end - j)));
       j = end;
     }
   }
   const auto out = static_cast<int64_t>(seen.size());
   offsets[users] = out;
+
+  // Explicit: training ratings per item. Implicit: users with a positive
+  // cell, so that the popularity fallback never promotes disliked items.
+  std::vector<int64_t> popularity(items, 0);
+  if (implicit) {
+    for (size_t j = 0; j < seen.size(); ++j) {
+      if (seen_ratings[j] >= 0.0f) ++popularity[seen[j]];
+    }
+  } else {
+    for (const Rating& r : d.ratings) ++popularity[r.item];
+  }
+  std::vector<int32_t> popularity32(items);
+  for (int64_t i = 0; i < items; ++i) {
+    if (popularity[i] > std::numeric_limits<int32_t>::max()) {
+      return ContentsError(absl::StrCat("item ", d.items.Id(i), " has ",
+                                        popularity[i], " ratings"));
+    }
+    popularity32[i] = static_cast<int32_t>(popularity[i]);
+  }
+  RETURN_IF_ERROR(WriteNpyTracked(dir, kItemPopularityFile, popularity32.data(),
+                                  {items}, manifest));
   RETURN_IF_ERROR(WriteNpyTracked(dir, kUserSeenOffsetsFile, offsets.data(),
                                   {users + 1}, manifest));
   RETURN_IF_ERROR(
@@ -328,14 +404,15 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
 }
 
 SnapshotManifest BaseManifest(const SnapshotContents& c) {
+  const bool implicit = c.feedback == Feedback::kImplicit;
   SnapshotManifest m;
   m.algo = c.algo;
-  m.factors = c.model->factors();
+  m.factors = implicit ? 0 : c.model->factors();
   m.num_users = c.train->num_users();
   m.num_items = c.train->num_items();
   m.num_ratings = static_cast<int64_t>(c.train->ratings.size());
-  m.rating_scale = c.model->scale;
-  m.global_mean = c.model->global_mean;
+  m.rating_scale = implicit ? RatingScale{0.0f, 0.0f, 1.0f} : c.model->scale;
+  m.global_mean = implicit ? 0.0f : c.model->global_mean;
   m.training_params = c.training_params;
   m.metrics = c.metrics;
   m.data_fingerprint = FingerprintRatings(*c.train);
@@ -351,6 +428,14 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
     if (c.fold_in != nullptr) {
       m.format_version = kFoldInSnapshotFormatVersion;
       m.fold_in = *c.fold_in;
+      if (implicit || !HasDefaultConfidence(c.fold_in->retrieval)) {
+        m.format_version = kFeedbackSnapshotFormatVersion;
+        m.feedback = c.feedback;
+      }
+    }
+    if (implicit) {
+      m.ranking->blend_weight = 1.0f;  // no rerank: the retrieval order
+      m.events = c.events != nullptr ? *c.events : EventWeights();
     }
   }
   return m;

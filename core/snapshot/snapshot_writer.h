@@ -22,7 +22,22 @@
 // wrote, so older readers keep reading it; with them it is format 2, which adds
 // user_embeddings.npy, item_embeddings.npy and the "retrieval" and "ranking"
 // manifest fields; with fold-in parameters too, format 3, which adds
-// "fold_in", user_seen_ratings.npy and item_labels.txt.
+// "fold_in", user_seen_ratings.npy and item_labels.txt; with implicit
+// feedback, or fold-in parameters whose confidence scale is not the default
+// (linear, epsilon 1, reg_exponent 0), format 4, which adds "feedback",
+// "events" and the confidence scale.
+//
+// Publishing an implicit-feedback (events-only) snapshot:
+//   SnapshotContents c;
+//   c.feedback = Feedback::kImplicit;
+//   c.train = &train;            // values signed as rating_reader.h makes them
+//   c.model = nullptr;           // no rating model
+//   c.retrieval = &retrieval;    // TrainImplicitAls's embeddings
+//   c.fold_in = &fold_in;        // fold_in.rating empty; retrieval settings
+//                                // as trained (scale, epsilon, reg_exponent)
+//   c.events = &events;          // every event type of the data, or null
+//   c.algo = "ials"; ...         // as for explicit snapshots
+//   PublishSnapshot(root, c);
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -31,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/data/data_fingerprint.h"  // IWYU pragma: export
+#include "core/data/event_weights.h"
 #include "core/data/item_metadata.h"
 #include "core/data/ratings.h"
 #include "core/model/mf_model.h"
@@ -43,11 +59,20 @@ namespace recserve {
 // What a trainer hands over. Pointers are borrowed for the duration of the
 // PublishSnapshot call only.
 struct SnapshotContents {
+  // What the model learned from: kExplicit (ratings: a rating model, and
+  // optionally retrieval embeddings) or kImplicit (events: retrieval
+  // embeddings only). kAuto is InvalidArgument. Default kExplicit.
+  Feedback feedback = Feedback::kExplicit;
   // Required: the id maps the model indexes into and the training ratings,
   // from which the seen items, item popularity, num_ratings and data
   // fingerprint (FingerprintRatings, core/data/data_fingerprint.h) are derived.
+  // Implicit feedback: values are signed (confidence.h), any finite number;
+  // a pair's values are summed into one seen cell, and item popularity
+  // counts the users whose cell is positive.
   const Dataset* train = nullptr;
-  // Required: a model over train's users and items.
+  // Explicit feedback: required, a model over train's users and items.
+  // Implicit feedback: must be null (the snapshot records factors 0, global
+  // mean 0 and rating scale [0, 0]).
   const MfModel* model = nullptr;
   // Optional titles and genres keyed by external item id; when set, the
   // snapshot carries item_titles.txt and item_genres.txt.
@@ -71,16 +96,26 @@ struct SnapshotContents {
   // be a JSON object.
   nlohmann::json retrieval_params = nlohmann::json::object();
   // The two-stage ranking the server must run: candidates >= 1, blend_weight
-  // in [0, 1].
+  // in [0, 1]. Implicit feedback has no rerank: the snapshot records
+  // blend_weight 1 (the retrieval order) whatever is set here.
   TwoStageOptions ranking;
   // Optional, and only with retrieval: how the server folds users in
   // (user_fold_in.h), valid for the model's factors. When set, the snapshot
-  // is format 3 and also carries each seen item's rating
-  // (user_seen_ratings.npy).
+  // is format 3 (format 4 when its confidence scale is not the default) and
+  // also carries each seen item's rating (user_seen_ratings.npy). Implicit
+  // feedback: required, with an empty rating prior (FoldInParams::
+  // has_rating() false; ValidateFoldInParams with kNoRatingModel).
   const FoldInParams* fold_in = nullptr;
   // Optional, and only with fold_in: labels beyond the genres, keyed by
   // external item id (item_labels.txt).
   const ItemLabelMap* labels = nullptr;
+  // Implicit feedback only (else must be null): how event types count,
+  // recorded as manifest "events" so that the server weighs a request's
+  // events alike and rejects types it does not know. Put every event type
+  // of the data in `weights` (weight 1 when it has none) and the negative
+  // ones in `negative` too. Null records no event types (data without an
+  // event column, e.g. play counts).
+  const EventWeights* events = nullptr;
 };
 
 struct PublishOptions {
@@ -106,7 +141,8 @@ struct PublishOptions {
 // e.g. "v000003". Safe to call concurrently from several processes on the
 // same root; each gets its own version.
 // Errors: InvalidArgument if contents is incomplete or inconsistent (model or
-// embedding shape differs from train's id maps, non-finite values, an id
+// embedding shape differs from train's id maps, a model, no retrieval or no
+// fold_in for implicit feedback, non-finite values, an id
 // containing a newline, rating indices out of range, metrics not numbers,
 // ranking out of range, ...); I/O
 // errors from the file system. On error LATEST is unchanged unless the error

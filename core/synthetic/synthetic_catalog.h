@@ -3,7 +3,8 @@
 
 // The item side of the synthetic generator's hidden model: popularity, bias,
 // taste vector q_i, title and genres of every item. Internal to
-// GenerateSyntheticData (core/synthetic/synthetic_generator.h); not for other callers.
+// GenerateSyntheticData (core/synthetic/synthetic_generator.h); not for other
+// callers.
 //
 // Each genre is a unit direction in the taste space. An item gets a dominant
 // genre, sometimes a second one pulled in at a random strength, Gaussian

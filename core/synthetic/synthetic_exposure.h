@@ -2,8 +2,8 @@
 #define RECSERVE_CORE_SYNTHETIC_SYNTHETIC_EXPOSURE_H_
 
 // The exposure step of the synthetic generator: which items a user rates.
-// Internal to GenerateSyntheticData (core/synthetic/synthetic_generator.h); not for
-// other callers.
+// Internal to GenerateSyntheticData (core/synthetic/synthetic_generator.h); not
+// for other callers.
 
 #include <cstdint>
 #include <functional>

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +25,7 @@
 #include "core/base/parallel_for.h"
 #include "core/base/status_macros.h"
 #include "core/synthetic/synthetic_catalog.h"
+#include "core/synthetic/synthetic_events.h"
 #include "core/synthetic/synthetic_exposure.h"
 #include "core/synthetic/synthetic_oracle.h"
 #include "core/synthetic/synthetic_rng.h"
@@ -33,15 +35,17 @@ namespace recserve {
 namespace {
 
 using synthetic::BuildItems;
+using synthetic::EventLine;
+using synthetic::EventType;
 using synthetic::ExposureSampler;
 using synthetic::GenreName;
 using synthetic::ItemModel;
 using synthetic::Rng;
 
 // The hidden model's magnitudes, with the item side's in
-// core/synthetic/synthetic_catalog.h. With σ = 0.5 they give ratings with mean ≈ 3.5
-// and sd ≈ 1.03, like MovieLens (μ sits above 3.5 because clamping at 5 cuts
-// the upper tail). Of the noise-free score's variance (≈ 0.97) the biases
+// core/synthetic/synthetic_catalog.h. With σ = 0.5 they give ratings with mean
+// ≈ 3.5 and sd ≈ 1.03, like MovieLens (μ sits above 3.5 because clamping at 5
+// cuts the upper tail). Of the noise-free score's variance (≈ 0.97) the biases
 // carry ≈ 0.45 and the taste term ≈ 0.52.
 constexpr double kGlobalMean = 3.62;
 // Users who rate what they like rate higher: lowering μ by this much per
@@ -123,12 +127,20 @@ double DrawUserTaste(const GeneratorOptions& options, int32_t user, double* p) {
 }
 
 struct ChunkStats {
-  int64_t count = 0;
+  int64_t count = 0;  // ratings, or (user, item) pairs in events mode
   double sum = 0.0, sum_squares = 0.0, squared_error = 0.0;
   std::array<int64_t, 11> histogram{};  // Index = rating in half stars.
+  // Events mode: lines per EventType, summed view counts, disliked pairs.
+  std::array<int64_t, synthetic::kEventTypes> event_lines{};
+  int64_t views = 0, disliked = 0;
 
   void Add(const ChunkStats& other) {
     count += other.count;
+    for (size_t t = 0; t < event_lines.size(); ++t) {
+      event_lines[t] += other.event_lines[t];
+    }
+    views += other.views;
+    disliked += other.disliked;
     sum += other.sum;
     sum_squares += other.sum_squares;
     squared_error += other.squared_error;
@@ -149,11 +161,39 @@ struct Model {
   const std::vector<int32_t>& counts;
 };
 
+// Appends one user's event lines, sorted by timestamp (stable), to `chunk`.
+void AppendEvents(int32_t user, std::vector<EventLine>& lines, Chunk* chunk) {
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const EventLine& a, const EventLine& b) {
+                     return a.timestamp < b.timestamp;
+                   });
+  ChunkStats& stats = chunk->stats;
+  char line[128];
+  for (const EventLine& e : lines) {
+    ++stats.event_lines[static_cast<int>(e.type)];
+    if (e.type == EventType::kView) stats.views += e.count;
+    if (e.type == EventType::kDislike) ++stats.disliked;
+    char* end = line + sizeof(line);
+    char* c = std::to_chars(line, end, user + 1).ptr;
+    *c++ = ',';
+    c = std::to_chars(c, end, e.item + 1).ptr;
+    *c++ = ',';
+    const absl::string_view name = synthetic::EventTypeName(e.type);
+    c = std::copy(name.begin(), name.end(), c);
+    *c++ = ',';
+    c = std::to_chars(c, end, e.count).ptr;
+    *c++ = ',';
+    c = std::to_chars(c, end, e.timestamp).ptr;
+    *c++ = '\n';
+    chunk->text.append(line, c);
+  }
+}
+
 // Appends one user's rows to `chunk`: taste, exposure, then ratings in time
-// order.
+// order (or, in events mode, the events of each exposed item).
 void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
                   std::vector<int32_t>& rated, std::vector<int64_t>& times,
-                  Chunk* chunk) {
+                  std::vector<EventLine>& events, Chunk* chunk) {
   const int32_t k = m.options.latent_factors;
   const int32_t count = m.counts[user];
   std::array<double, 256> p;
@@ -196,12 +236,21 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
 
   ChunkStats& stats = chunk->stats;
   char line[96];
+  // Events mode draws from its own stream, so that exposures, times and
+  // likings are the rating mode's.
+  Rng event_rng(m.options.seed, synthetic::kEventStream, user);
+  events.clear();
   for (int32_t j = 0; j < count; ++j) {
     const int32_t item = rated[j];
     const double* q = &m.items.factors[static_cast<size_t>(item) * k];
     double score = GlobalMean(m.options) + user_bias + m.items.bias[item];
     for (int32_t d = 0; d < k; ++d) score += p[d] * q[d];
     const double noisy = score + m.options.noise * rng.Normal();
+    if (m.options.events) {
+      ++stats.count;
+      synthetic::DrawPairEvents(noisy, item, times[j], event_rng, &events);
+      continue;
+    }
     const int half_stars =
         static_cast<int>(std::clamp(std::round(2.0 * noisy), 1.0, 10.0));
     const double rating = 0.5 * half_stars;
@@ -225,6 +274,7 @@ void GenerateUser(const Model& m, int32_t user, ExposureSampler& exposure,
     *c++ = '\n';
     chunk->text.append(line, c);
   }
+  if (m.options.events) AppendEvents(user, events, chunk);
 }
 
 // Writes to `path + ".tmp"` and renames it to `path` on Commit(); removes
@@ -476,6 +526,56 @@ nlohmann::json TruthJson(const GeneratorOptions& o, const ChunkStats& s,
   };
 }
 
+// The truth of an events file: TruthJson's options, catalog and model
+// sections, with the event counts and the event model instead of the rating
+// distribution.
+nlohmann::json EventsTruthJson(const GeneratorOptions& o, const ChunkStats& s,
+                               const std::string& events_file) {
+  nlohmann::json truth = TruthJson(o, s, events_file, 0.0);
+  truth.erase("observed");
+  truth.erase("noise_floor_rmse");
+  truth["options"]["events"] = true;
+  truth["files"] = {{"events", events_file}, {"movies", "movies.csv"}};
+  nlohmann::json lines = nlohmann::json::object();
+  int64_t total_lines = 0;
+  for (int t = 0; t < synthetic::kEventTypes; ++t) {
+    lines[synthetic::EventTypeName(static_cast<EventType>(t))] =
+        s.event_lines[t];
+    total_lines += s.event_lines[t];
+  }
+  truth["counts"] = {{"users", o.users},
+                     {"items", o.items},
+                     {"pairs", s.count},
+                     {"lines", total_lines},
+                     {"event_lines", lines},
+                     {"views", s.views},
+                     {"disliked_pairs", s.disliked}};
+  truth["events"] = {
+      {"header", synthetic::kEventsHeader},
+      {"read_as",
+       {{"format", "generic"},
+        {"columns", synthetic::kEventsColumns},
+        {"feedback", "implicit"},
+        {"event_weights", synthetic::kEventWeights},
+        {"negative_events", synthetic::kNegativeEvents}}},
+      {"liking", "s_ui + noise * N(0, 1), the rating mode's unrounded rating"},
+      {"model",
+       {{"dislike_below", synthetic::kDislikeBelow},
+        {"dislike_probability", synthetic::kDislikeProbability},
+        {"view_slope", synthetic::kViewSlope},
+        {"view_pivot", synthetic::kViewPivot},
+        {"view_log_sd", synthetic::kViewLogSd},
+        {"revisit_probability", synthetic::kRevisitProbability},
+        {"cart_max", synthetic::kCartMax},
+        {"cart_slope", synthetic::kCartSlope},
+        {"cart_pivot", synthetic::kCartPivot},
+        {"purchase_max", synthetic::kPurchaseMax},
+        {"purchase_slope", synthetic::kPurchaseSlope},
+        {"purchase_pivot", synthetic::kPurchasePivot}}},
+  };
+  return truth;
+}
+
 }  // namespace
 
 absl::StatusOr<GeneratorReport> GenerateSyntheticData(
@@ -509,11 +609,12 @@ absl::StatusOr<GeneratorReport> GenerateSyntheticData(
     ExposureSampler exposure;
     std::vector<int32_t> rated;
     std::vector<int64_t> times;
+    std::vector<EventLine> events;
   };
   std::vector<std::unique_ptr<WorkerState>> workers;
   for (int32_t w = 0; w < threads; ++w) {
     workers.push_back(std::make_unique<WorkerState>(
-        WorkerState{ExposureSampler(items.popularity), {}, {}}));
+        WorkerState{ExposureSampler(items.popularity), {}, {}, {}}));
   }
   auto generate = [&](int64_t c, int32_t worker, Chunk* chunk) {
     WorkerState& state = *workers[worker];
@@ -523,12 +624,15 @@ absl::StatusOr<GeneratorReport> GenerateSyntheticData(
     for (int32_t u = begin; u < end; ++u) rows += counts[u];
     chunk->text.reserve(rows * 32);
     for (int32_t u = begin; u < end; ++u) {
-      GenerateUser(model, u, state.exposure, state.rated, state.times, chunk);
+      GenerateUser(model, u, state.exposure, state.rated, state.times,
+                   state.events, chunk);
     }
   };
 
   ASSIGN_OR_RETURN(auto ratings_file, AtomicFileWriter::Open(options.out));
-  RETURN_IF_ERROR(ratings_file->Append("userId,movieId,rating,timestamp\n"));
+  RETURN_IF_ERROR(ratings_file->Append(
+      options.events ? absl::StrCat(synthetic::kEventsHeader, "\n")
+                     : "userId,movieId,rating,timestamp\n"));
   ChunkStats total;
   auto consume = [&](const Chunk& chunk) -> absl::Status {
     RETURN_IF_ERROR(ratings_file->Append(chunk.text));
@@ -543,10 +647,21 @@ absl::StatusOr<GeneratorReport> GenerateSyntheticData(
   }
   RETURN_IF_ERROR(WriteWholeFile(report.movies_path, MoviesCsv(items)));
   report.ratings_written = total.count;
-  report.noise_floor_rmse =
-      std::sqrt(total.squared_error / static_cast<double>(total.count));
-  nlohmann::json truth = TruthJson(options, total, out.filename().string(),
-                                   report.noise_floor_rmse);
+  nlohmann::json truth;
+  if (options.events) {
+    report.noise_floor_rmse = std::numeric_limits<double>::quiet_NaN();
+    for (int t = 0; t < synthetic::kEventTypes; ++t) {
+      report.event_lines += total.event_lines[t];
+      report.event_type_lines[synthetic::EventTypeName(
+          static_cast<EventType>(t))] = total.event_lines[t];
+    }
+    truth = EventsTruthJson(options, total, out.filename().string());
+  } else {
+    report.noise_floor_rmse =
+        std::sqrt(total.squared_error / static_cast<double>(total.count));
+    truth = TruthJson(options, total, out.filename().string(),
+                      report.noise_floor_rmse);
+  }
   // The ratings file is renamed into place last, so that its presence means
   // every file is complete; the oracle reads it back under its temporary
   // name.
@@ -562,9 +677,15 @@ absl::StatusOr<GeneratorReport> GenerateSyntheticData(
     oracle.user_taste = [&options](int32_t user, double* p) {
       return DrawUserTaste(options, user, p);
     };
-    ASSIGN_OR_RETURN(truth["oracle"],
-                     synthetic::OracleTopNJson(oracle, ratings_file->tmp_path(),
-                                               options.threads));
+    if (options.events) {
+      ASSIGN_OR_RETURN(truth["oracle"],
+                       synthetic::OracleEventsJson(
+                           oracle, ratings_file->tmp_path(), options.threads));
+    } else {
+      ASSIGN_OR_RETURN(truth["oracle"],
+                       synthetic::OracleTopNJson(
+                           oracle, ratings_file->tmp_path(), options.threads));
+    }
     report.oracle_seconds = absl::ToDoubleSeconds(absl::Now() - oracle_began);
   }
   RETURN_IF_ERROR(WriteWholeFile(report.truth_path, truth.dump(2) + "\n"));

@@ -16,10 +16,14 @@
 // popularity-weighted sampling without replacement, optionally tilted towards
 // the items the user likes: P(rated) ∝ popularity · exp(β p_u·q_i) with
 // β = exposure_taste (missing not at random, as in real data). Timestamps
-// increase within each user's activity window (1995-2023).
+// increase within each user's activity window (1995-2023). In events mode the
+// same users, exposures and tastes give a typed event log (views, carts,
+// purchases, dislikes) instead of ratings: implicit feedback with a known
+// ground truth.
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -56,7 +60,8 @@ struct GeneratorOptions {
   // as in real data). 0 is exposure by popularity alone. μ is lowered with
   // β so that the observed mean rating stays near 3.5.
   double exposure_taste = 3.0;
-  // Path of the ratings file to write, e.g. "data/ratings.csv"; required.
+  // Path of the ratings file (in events mode: the events file) to write,
+  // e.g. "data/ratings.csv"; required.
   // Its parent directory is created if missing.
   std::string out;
   // Whether to add the "oracle" section to truth.json (see
@@ -65,6 +70,11 @@ struct GeneratorOptions {
   // large data costs more time and memory than generating (figures in
   // docs/benchmarks.md).
   bool oracle_metrics = true;
+  // Events mode: write a typed event log (implicit feedback) instead of
+  // ratings, from the same hidden tastes and exposures; see
+  // GenerateSyntheticData. `ratings` is then the number of (user, item)
+  // pairs with events. Default false.
+  bool events = false;
   // Worker threads; 0 (default) means all hardware threads. The output does
   // not depend on this.
   int32_t threads = 0;
@@ -74,10 +84,16 @@ struct GeneratorOptions {
 };
 
 struct GeneratorReport {
+  // Ratings written; in events mode, (user, item) pairs with events.
   int64_t ratings_written = 0;
   // RMSE of the noise-free scores clamped to [0.5, 5] against the written
-  // ratings: the best RMSE any model can reach on this data.
+  // ratings: the best RMSE any model can reach on this data. NaN in events
+  // mode (there are no ratings).
   double noise_floor_rmse = 0.0;
+  // Events mode: lines written, in total and per event type ("view",
+  // "cart", "purchase", "dislike"); 0 and empty otherwise.
+  int64_t event_lines = 0;
+  std::map<std::string, int64_t> event_type_lines;
   std::string ratings_path;     // options.out
   std::string movies_path;      // <dir of options.out>/movies.csv
   std::string truth_path;       // options.out + ".truth.json"
@@ -116,6 +132,33 @@ struct GeneratorReport {
 //      log popularity_i + β p_u·q_i + log Φ((s_ui − 3.75) / σ)
 //    with s_ui the noise-free score (a hard step at 3.75 when σ = 0); see
 //    core/synthetic/synthetic_oracle.h.
+//
+// Events mode (options.events): the same users, items, exposures (which
+// (user, item) pairs occur) and per-pair timestamps as the rating mode with
+// the same options, but options.out holds a typed event log instead of
+// ratings: header "userId,movieId,event,count,timestamp", then one line per
+// event, e.g. "12,345,view,3,1046995200", with event types "view" (count =
+// number of views, long-tailed and growing with how much the user likes the
+// item), "cart" and "purchase" (count 1; more likely the more the user likes
+// the item; a purchase always follows a cart) and, rarely, "dislike" (count
+// 1; for clearly disliked items: a single view, then the dislike). One pair
+// may have several lines (several types, or views split over two visits),
+// each with its own timestamp; rows are grouped by user in increasing userId
+// and sorted by timestamp (non-decreasing) within a user. The model is in
+// core/synthetic/synthetic_events.h. Read it back with ReadRatings: format
+// kGeneric, columns
+// "user=userId,item=movieId,event=event,count=count,timestamp=timestamp",
+// Feedback::kImplicit, event weights "view=1,cart=4,purchase=10", negative
+// "dislike". truth.json then has options.events = true, "files": {"events",
+// "movies"}, "counts": {"users", "items", "pairs", "lines", "event_lines":
+// {per type}, "views" (summed view counts), "disliked_pairs"}, "events": the
+// event model and how to read the file, no "observed" or "noise_floor_rmse";
+// and, with options.oracle_metrics, "oracle": the figures of a recommender
+// knowing the hidden model on a random 20% per-user hold-out where every
+// positive (non-dislike) interaction is relevant (see
+// synthetic::OracleEventsJson), beside popularity's on the same split.
+// The rating mode's output does not depend on this mode's existence.
+//
 // Each file is written to a temporary name and renamed into place, so a
 // failed run leaves no partial file under the final name; the ratings file
 // comes last, so once it exists all three are complete.

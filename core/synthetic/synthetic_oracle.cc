@@ -1,5 +1,6 @@
 #include "core/synthetic/synthetic_oracle.h"
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cmath>
@@ -9,10 +10,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/data/rating_reader.h"
-#include "core/data/split.h"
 #include "core/base/status_macros.h"
+#include "core/data/rating_reader.h"
+#include "core/data/sparse_ratings.h"
+#include "core/data/split.h"
 #include "core/eval/topn_evaluation.h"
+#include "core/model/item_scorer.h"
+#include "core/synthetic/synthetic_events.h"
+#include "core/synthetic/synthetic_rng.h"
 
 namespace recserve::synthetic {
 namespace {
@@ -24,6 +29,9 @@ constexpr int32_t kMaxFactors = 256;
 
 constexpr const char* kRatedFormula =
     "log popularity_i + exposure_taste * p_u.q_i";
+constexpr const char* kPositiveEventFormula =
+    "log popularity_i + exposure_taste * p_u.q_i + "
+    "log(1 - 0.35 * Phi((2 - s_ui) / noise))";
 constexpr const char* kRatedRelevantFormula =
     "log popularity_i + exposure_taste * p_u.q_i + "
     "log Phi((s_ui - 3.75) / noise)";
@@ -143,11 +151,16 @@ void OracleScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
     double dot = 0.0;
     for (int32_t d = 0; d < k; ++d) dot += p[d] * q[d];
     const double margin = base + bias_[j] + dot - kRelevantScore;
-    const double relevant =
-        target_ == OracleTarget::kRated ? 0.0
-        : sigma > 0
-            ? LogNormalCdf(margin * inverse_sigma)
-            : (margin >= 0 ? 0.0 : -std::numeric_limits<double>::infinity());
+    double relevant = 0.0;
+    if (target_ == OracleTarget::kRatedRelevant) {
+      relevant =
+          sigma > 0
+              ? LogNormalCdf(margin * inverse_sigma)
+              : (margin >= 0 ? 0.0 : -std::numeric_limits<double>::infinity());
+    } else if (target_ == OracleTarget::kPositiveEvent) {
+      relevant = std::log1p(
+          -DislikeProbability(margin + kRelevantScore, model_.noise));
+    }
     scores[j] = static_cast<float>(log_popularity_[j] + beta * dot + relevant);
   }
 }
@@ -201,6 +214,70 @@ absl::StatusOr<nlohmann::json> OracleTopNJson(const OracleModel& model,
   }
   out["evaluated_users"] = std::move(evaluated);
   return out;
+}
+
+absl::StatusOr<nlohmann::json> OracleEventsJson(const OracleModel& model,
+                                                const std::string& events_path,
+                                                int32_t threads) {
+  RatingReadOptions read_options;
+  read_options.format = RatingFormat::kGeneric;
+  read_options.generic_columns = kEventsColumns;
+  read_options.feedback = Feedback::kImplicit;
+  ASSIGN_OR_RETURN(read_options.events,
+                   ParseEventWeights(kEventWeights, kNegativeEvents));
+  Dataset all;
+  RETURN_IF_ERROR(ReadRatings(events_path, read_options, &all).status());
+
+  constexpr const char* kSplit = "per_user_random:0.2";
+  ASSIGN_OR_RETURN(
+      const TrainTest data,
+      SplitDataset(all, {SplitSpec::Kind::kUserRandom, 0.2}, /*seed=*/1));
+  all = Dataset();  // Only the split is needed from here on.
+  TopNOptions options;
+  options.k = 10;
+  options.relevance_threshold = 0.0f;
+  options.loo_negatives = 100;
+  options.seed = 1;
+  options.threads = threads;
+  options.max_users = kOracleMaxUsers;
+  ASSIGN_OR_RETURN(
+      const std::unique_ptr<OracleScorer> oracle,
+      OracleScorer::Create(model, data.train, OracleTarget::kPositiveEvent));
+  const TopNMetrics m = EvaluateTopN(*oracle, data.train, data.test, options);
+  const PopularityScorer popularity_scorer(data.train);
+  const TopNMetrics popularity =
+      EvaluateTopN(popularity_scorer, data.train, data.test, options);
+  int64_t negative = 0;
+  for (const Rating& r : data.test) negative += r.value < 0;
+
+  const std::string at = absl::StrCat("@", options.k);
+  const auto metrics = [&at](const TopNMetrics& t) {
+    return nlohmann::json{
+        {"precision" + at, OrNull(t.precision)},
+        {"recall" + at, OrNull(t.recall)},
+        {"ndcg" + at, OrNull(t.ndcg)},
+        {"hit_rate" + at, OrNull(t.hit_rate)},
+        {"map" + at, OrNull(t.map)},
+        {"coverage", OrNull(t.coverage)},
+        {"hr" + at, OrNull(t.loo_hr)},
+        {"loo_ndcg" + at, OrNull(t.loo_ndcg)},
+    };
+  };
+  return nlohmann::json{
+      {"scorer", kPositiveEventFormula},
+      {"split", kSplit},
+      {"k", options.k},
+      {"relevance_threshold", options.relevance_threshold},
+      {"loo_negatives", options.loo_negatives},
+      {"max_users", options.max_users},
+      {"seed", options.seed},
+      {"test_interactions", data.test.size()},
+      {"test_negative", negative},
+      {kSplit, metrics(m)},
+      {"popularity", {{kSplit, metrics(popularity)}}},
+      {"evaluated_users",
+       {{kSplit, {{"topn_users", m.users}, {"loo_users", m.loo_users}}}}},
+  };
 }
 
 }  // namespace recserve::synthetic

@@ -3,8 +3,8 @@
 
 // The oracle of the synthetic generator: the recommender that knows the
 // hidden model, and the top-N metrics it reaches on the generated data, which
-// the generator writes to truth.json (core/synthetic/synthetic_generator.h). Internal
-// to GenerateSyntheticData; not for other callers.
+// the generator writes to truth.json (core/synthetic/synthetic_generator.h).
+// Internal to GenerateSyntheticData; not for other callers.
 //
 // The oracle ranks the items of user u by the log-probability of the event
 // each metric counts as a hit. Full-ranking metrics count held-out items
@@ -14,7 +14,10 @@
 //   score(u, i) = log popularity_i + β p_u·q_i + log Φ((s_ui − 3.75) / σ)
 //
 // Leave-one-out metrics count the held-out item whatever its rating, so there
-// it scores P(u rates i), the first two terms alone.
+// it scores P(u rates i), the first two terms alone. On generated events
+// (GeneratorOptions::events) every positive interaction is relevant, so it
+// scores P(u interacts with i and does not dislike it): the first two terms
+// plus log(1 − DislikeProbability(s_ui, σ)).
 //
 // The first two terms are the log of the exposure weight
 // P(rated) ∝ popularity_i · exp(β p_u·q_i) (β = exposure_taste); the last is
@@ -32,8 +35,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "core/model/item_scorer.h"
 #include "core/data/ratings.h"
+#include "core/data/split.h"
+#include "core/model/item_scorer.h"
 #include "core/synthetic/synthetic_catalog.h"
 #include "nlohmann/json.hpp"
 
@@ -62,6 +66,9 @@ struct OracleModel {
 enum class OracleTarget {
   kRatedRelevant,  // u rates i >= 4 stars: all three terms
   kRated,          // u rates i: the exposure terms only
+  // Events mode: u interacts with i and does not dislike it: the exposure
+  // terms + log(1 − DislikeProbability(s_ui, σ)) (synthetic_events.h).
+  kPositiveEvent,
 };
 
 // log Φ(x), the log of the standard normal CDF, accurate (relative error
@@ -127,6 +134,32 @@ class OracleScorer final : public ItemScorer {
 absl::StatusOr<nlohmann::json> OracleTopNJson(const OracleModel& model,
                                               const std::string& ratings_path,
                                               int32_t threads);
+
+// Reads the generated events file `events_path` back as implicit feedback
+// (ReadRatings: kGeneric, the generator's columns, event weights
+// "view=1,cart=4,purchase=10", negative "dislike"), holds out a random 20% of
+// each user's interactions (SplitDataset kUserRandom, seed 1) and evaluates
+// with EvaluateTopN the kPositiveEvent OracleScorer and, for reference, the
+// popularity baseline (PopularityScorer) on that split. TopNOptions: k = 10,
+// relevance_threshold = 0 (every positive interaction is relevant, no
+// dislike is), loo_negatives = 100, seed 1, max_users = kOracleMaxUsers,
+// `threads` workers. Returns
+//   {"scorer": <formula>, "split": "per_user_random:0.2", "k": 10,
+//    "relevance_threshold": 0, "loo_negatives": 100, "max_users": 5000,
+//    "seed": 1, "test_interactions": n, "test_negative": n,
+//    "per_user_random:0.2": {"precision@10", "recall@10", "ndcg@10",
+//                            "hit_rate@10", "map@10", "coverage", "hr@10",
+//                            "loo_ndcg@10"},
+//    "popularity": {"per_user_random:0.2": {the same keys}},
+//    "evaluated_users": {"per_user_random:0.2": {"topn_users", "loo_users"}}}
+// with the trainer's metric names (core/eval/evaluation_report.h); a metric is
+// null when no user qualifies for it. Deterministic.
+//
+// Errors: those of ReadRatings (e.g. NotFound naming the path) and of
+// OracleScorer::Create.
+absl::StatusOr<nlohmann::json> OracleEventsJson(const OracleModel& model,
+                                                const std::string& events_path,
+                                                int32_t threads);
 
 }  // namespace recserve::synthetic
 

@@ -27,6 +27,7 @@ enum Stream : uint64_t {
   kExposureStream,
   kRatingStream,
   kGenreStream,
+  kEventStream,    // events mode: what a user does with an exposed item
 };
 
 // The project's RandomStream (splitmix64), plus the draws the generator

@@ -48,13 +48,12 @@ void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
             s.preferences[j] = PreferenceOf(value);
             negatives |= value < 0.0f;
           }
-          solver.Solve(
-              rows.Row(static_cast<int32_t>(row)), s.confidences, &s.solver,
-              out->row(row),
-              negatives ? absl::Span<const float>(s.preferences)
-                        : absl::Span<const float>(),
-              FrequencyRegScale(n, options.unobserved_weight, other.rows(),
-                                options.reg_exponent));
+          solver.Solve(rows.Row(static_cast<int32_t>(row)), s.confidences,
+                       &s.solver, out->row(row),
+                       negatives ? absl::Span<const float>(s.preferences)
+                                 : absl::Span<const float>(),
+                       FrequencyRegScale(n, options.unobserved_weight,
+                                         other.rows(), options.reg_exponent));
         }
       },
       /*chunk=*/16);
@@ -73,6 +72,12 @@ absl::Status ValidateOptions(const ImplicitAlsOptions& o) {
         "implicit als: need reg > 0, unobserved weight > 0 and alpha >= 0, "
         "got %g, %g and %g",
         o.reg, o.unobserved_weight, o.alpha));
+  }
+  if (!(o.epsilon > 0) || !std::isfinite(o.epsilon) || !(o.reg_exponent >= 0) ||
+      !std::isfinite(o.reg_exponent)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "implicit als: need epsilon > 0 and reg_exponent >= 0, got %g and %g",
+        o.epsilon, o.reg_exponent));
   }
   return absl::OkStatus();
 }
@@ -93,7 +98,29 @@ double ImplicitLoss(const FactorMatrix& users, const FactorMatrix& items,
     const double p = PreferenceOf(r.value);
     loss += c * (p - s) * (p - s) - options.unobserved_weight * s * s;
   }
-  loss += options.reg * (users.squaredNorm() + items.squaredNorm());
+  if (options.reg_exponent == 0.0f) {
+    loss += options.reg * (users.squaredNorm() + items.squaredNorm());
+    return loss;
+  }
+  // Each row's penalty scaled by its entry count, as SolveSide solves it.
+  std::vector<int64_t> user_entries(users.rows(), 0);
+  std::vector<int64_t> item_entries(items.rows(), 0);
+  for (const Rating& r : ratings)
+    ++user_entries[r.user], ++item_entries[r.item];
+  const auto penalty = [&](const FactorMatrix& rows,
+                           const std::vector<int64_t>& entries,
+                           int64_t other_rows) {
+    double sum = 0.0;
+    for (Eigen::Index row = 0; row < rows.rows(); ++row) {
+      sum += static_cast<double>(
+                 FrequencyRegScale(entries[row], options.unobserved_weight,
+                                   other_rows, options.reg_exponent)) *
+             rows.row(row).squaredNorm();
+    }
+    return sum;
+  };
+  loss += options.reg * (penalty(users, user_entries, items.rows()) +
+                         penalty(items, item_entries, users.rows()));
   return loss;
 }
 

@@ -1,14 +1,21 @@
 #ifndef RECSERVE_CORE_TRAIN_IMPLICIT_ALS_H_
 #define RECSERVE_CORE_TRAIN_IMPLICIT_ALS_H_
 
-// Retrieval embeddings from who rated what: weighted matrix factorization of
-// the 0/1 "has rated" matrix (Hu, Koren, Volinsky, "Collaborative Filtering
-// for Implicit Feedback Datasets", 2008). Every (user, item) cell counts:
-//   minimize Σ_{u,i} w_ui (p_ui − x_u·y_i)² + reg (Σ|x_u|² + Σ|y_i|²)
-// with p_ui = 1 and w_ui = 1 + alpha·r_ui on rated cells, p_ui = 0 and
-// w_ui = unobserved_weight on all others. The all-cells term is handled with
-// the Gramian trick (w0·YᵀY computed once per half-step), so a sweep costs
-// O(ratings · k² + rows · k³), not O(users · items). Rows are solved in
+// Retrieval embeddings from who interacted with what: weighted matrix
+// factorization of the preference matrix (Hu, Koren, Volinsky, "Collaborative
+// Filtering for Implicit Feedback Datasets", 2008). Every (user, item) cell
+// counts:
+//   minimize Σ_{u,i} w_ui (p_ui − x_u·y_i)²
+//            + reg (Σ_u s_u |x_u|² + Σ_i s_i |y_i|²)
+// with, on an observed cell of stored value v (confidence.h), p_ui =
+// PreferenceOf(v) (1 for a positive interaction, 0 for a negative one) and
+// w_ui = Confidence(options.confidence(), |v|); p_ui = 0 and w_ui =
+// unobserved_weight on all other cells. s_u = FrequencyRegScale(n_u, w0,
+// items, reg_exponent) for a user with n_u observed cells (likewise s_i
+// against the users): 1 for the constant regularization, Rendle et al.
+// 2021's frequency scaling for reg_exponent 1. The all-cells term is handled
+// with the Gramian trick (w0·YᵀY computed once per half-step), so a sweep
+// costs O(ratings · k² + rows · k³), not O(users · items). Rows are solved in
 // parallel by Cholesky; results do not depend on the thread count.
 
 #include <cstdint>
@@ -35,14 +42,15 @@ struct ImplicitAlsOptions {
   float reg = 10.0f;
   // Weight of every unrated cell (target 0). Default 1.
   float unobserved_weight = 1.0f;
-  // Confidence scaling: a rated cell weighs Confidence({confidence_scale,
-  // alpha, epsilon}, |value|) (confidence.h). Default 0.3, linear.
+  // Confidence scaling: an observed cell weighs Confidence({confidence_scale,
+  // alpha, epsilon}, |value|) (confidence.h). alpha >= 0, default 0.3;
+  // linear; epsilon > 0 (kLog only), default 1.
   float alpha = 0.3f;
   ConfidenceScale confidence_scale = ConfidenceScale::kLinear;
   float epsilon = 1.0f;
   // Frequency-scaled regularization: each row's reg times
   // FrequencyRegScale(its entries, unobserved_weight, other side's rows,
-  // reg_exponent) (implicit_row_solver.h). Default 0: constant.
+  // reg_exponent) (implicit_row_solver.h); >= 0. Default 0: constant.
   float reg_exponent = 0.0f;
   // Standard deviation of the initial embeddings. Default 0.01.
   float init_stddev = 0.01f;
@@ -66,7 +74,8 @@ absl::StatusOr<RetrievalModel> TrainImplicitAls(
     const ImplicitAlsOptions& options,
     const ImplicitSweepCallback& on_sweep = {});
 
-// The objective above for the given embeddings (for tests and progress).
+// The objective above, including each row's frequency-scaled penalty, for
+// the given embeddings (for tests and progress). Indices must be valid.
 double ImplicitLoss(const FactorMatrix& users, const FactorMatrix& items,
                     absl::Span<const Rating> ratings,
                     const ImplicitAlsOptions& options);

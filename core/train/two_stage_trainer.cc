@@ -99,6 +99,11 @@ absl::Status Validate(const TrainTest& split,
 }
 
 absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
+  if (!options.train_rating && !options.train_retrieval) {
+    return absl::InvalidArgumentError(
+        "train_rating false needs train_retrieval: without a rating model "
+        "the retrieval model ranks alone");
+  }
   for (const float reg : options.retrieval_reg_grid) {
     if (!(reg > 0)) {
       return absl::InvalidArgumentError(
@@ -138,8 +143,23 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
   TwoStageTrainingResult result;
   result.ranking = options.ranking;
   result.retrieval_options = options.retrieval;
-  if (options.train_retrieval && options.tune_blend &&
-      !options.blend_grid.empty()) {
+  result.rating_trained = options.train_rating;
+  if (!options.train_rating) {
+    if (options.tune_retrieval) {
+      observer.Phase({TrainingPhase::kRankingValidation});
+      RetrievalTuningOptions tuning = options.retrieval_tuning;
+      tuning.seed = options.rating.seed;
+      tuning.threads = options.validation.threads;
+      ASSIGN_OR_RETURN(RetrievalTuningResult tuned,
+                       TuneRetrieval(train, options.retrieval, tuning));
+      result.retrieval_options = tuned.options;
+      result.retrieval_trials = std::move(tuned.trials);
+      result.retrieval_validation_recall = tuned.recall;
+      result.popularity_validation_recall = tuned.popularity_recall;
+      result.retrieval_tuning_out_of_time = tuned.out_of_time;
+    }
+  } else if (options.train_retrieval && options.tune_blend &&
+             !options.blend_grid.empty()) {
     observer.Phase({TrainingPhase::kRankingValidation});
     const Dataset sample = SampleUsersOf(train, options.validation_sample,
                                          options.rating.seed + 7);
@@ -170,8 +190,10 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     result.ranking.candidates = best->candidates;
     result.ranking.blend_weight = best->blend_weight;
   }
-  ASSIGN_OR_RETURN(result.rating,
-                   TrainRatingModel(train, options.rating, observer));
+  if (options.train_rating) {
+    ASSIGN_OR_RETURN(result.rating,
+                     TrainRatingModel(train, options.rating, observer));
+  }
   if (options.train_retrieval) {
     observer.Phase({TrainingPhase::kRetrievalFit});
     const auto retrieval_start = std::chrono::steady_clock::now();
@@ -187,10 +209,15 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
 
 FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained) {
   const ImplicitAlsOptions& r = trained.retrieval_options;
-  return {.rating = trained.rating.train.user_prior,
-          .retrieval = {.reg = r.reg,
-                        .alpha = r.alpha,
-                        .unobserved_weight = r.unobserved_weight}};
+  FoldInParams params;
+  if (trained.rating_trained) params.rating = trained.rating.train.user_prior;
+  params.retrieval = {.reg = r.reg,
+                      .alpha = r.alpha,
+                      .unobserved_weight = r.unobserved_weight,
+                      .scale = r.confidence_scale,
+                      .epsilon = r.epsilon,
+                      .reg_exponent = r.reg_exponent};
+  return params;
 }
 
 }  // namespace recserve

@@ -3,11 +3,18 @@
 
 // Trains everything the server ranks with: the rating model (see
 // rating_model_trainer.h), the implicit-feedback retrieval embeddings (see
-// implicit_als.h), and the two-stage ranking configuration. The retrieval
-// regularization, candidate pool and blend weight are chosen on a validation
-// set: each user's latest training rating is held out, the models are
-// trained on the rest, and the settings with the best leave-one-out NDCG@K
-// win; then both models are trained on all ratings.
+// implicit_als.h), and the two-stage ranking configuration.
+//
+// Explicit data (train_rating): the retrieval regularization, candidate pool
+// and blend weight are chosen on a validation set: each user's latest
+// training rating is held out, the models are trained on the rest, and the
+// settings with the best leave-one-out NDCG@K win; then both models are
+// trained on all ratings.
+//
+// Implicit feedback (train_rating false): no rating model; the retrieval
+// model ranks alone. Its settings are chosen by TuneRetrieval
+// (retrieval_tuning.h) on a per-user hold-out of the training data, then it
+// is trained on all of it.
 
 #include <cstdint>
 #include <optional>
@@ -19,6 +26,7 @@
 #include "core/model/two_stage_scorer.h"
 #include "core/train/implicit_als.h"
 #include "core/train/rating_model_trainer.h"
+#include "core/train/retrieval_tuning.h"
 
 namespace recserve {
 
@@ -32,8 +40,19 @@ struct TwoStageTrainingOptions {
   // retrieves with the rating model's factors.
   bool train_retrieval = true;
   // retrieval.reg is replaced by the chosen one when retrieval_reg_grid has
-  // more than one value and tune_blend is set.
+  // more than one value and tune_blend is set (explicit data); for implicit
+  // feedback with tune_retrieval, these are where the search starts and
+  // every setting it tunes is replaced by the chosen one.
   ImplicitAlsOptions retrieval;
+  // Implicit feedback (train_rating false) only: choose the retrieval
+  // settings by TuneRetrieval on the training data. Default true; a refit
+  // with settings already chosen sets it false. Explicit data keeps its
+  // leave-one-out choice of reg (retrieval_reg_grid), which measured better
+  // for the two-stage ranking than choosing more settings by recall.
+  bool tune_retrieval = true;
+  // The search's grids, budget, sample and hold-out (retrieval_tuning.h).
+  // Its seed and threads are replaced by rating.seed and validation.threads.
+  RetrievalTuningOptions retrieval_tuning;
   // Implicit ALS regularizations to choose from by the retrieval model's own
   // leave-one-out NDCG@K. The best value depends on the data, not only on
   // its size (what it chose on each data set: docs/benchmarks.md).
@@ -76,10 +95,24 @@ struct RetrievalRegTrial {
 };
 
 struct TwoStageTrainingResult {
+  // Whether a rating model was trained (TwoStageTrainingOptions
+  // .train_rating; default true). When false, `rating` is default-
+  // constructed (no model, an empty user prior) and the retrieval model
+  // ranks alone.
+  bool rating_trained = true;
   RatingTrainingResult rating;
   std::optional<RetrievalModel> retrieval;
-  ImplicitAlsOptions retrieval_options;  // as trained, with the chosen reg
+  // As trained: with the chosen reg (explicit data) or every setting the
+  // search chose (implicit feedback).
+  ImplicitAlsOptions retrieval_options;
   std::vector<RetrievalRegTrial> retrieval_reg_trials;
+  // Implicit feedback with tune_retrieval: every setting TuneRetrieval
+  // tried, in order, with its validation Recall@K and NDCG@K, and
+  // popularity's recall on the same hold-out; empty / 0 otherwise.
+  std::vector<RetrievalTrial> retrieval_trials;
+  double retrieval_validation_recall = 0;
+  double popularity_validation_recall = 0;
+  bool retrieval_tuning_out_of_time = false;
   TwoStageOptions ranking;  // with the chosen blend weight
   std::vector<BlendTrial> blend_trials;
   double retrieval_seconds = 0;
@@ -87,10 +120,16 @@ struct TwoStageTrainingResult {
 };
 
 // How the server folds users into these models (user_fold_in.h): the rating
-// model's user prior and the retrieval model's settings as trained.
+// model's user prior and the retrieval model's settings as trained (reg,
+// alpha, unobserved weight, confidence scale, epsilon, reg_exponent).
+// Without a rating model (rating_trained false) the prior is left empty:
+// factors 0.
 FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained);
 
-// Observer phases, besides TrainRatingModel's: "validation", "retrieval".
+// Observer phases, besides TrainRatingModel's: "validation" (also for the
+// implicit retrieval search), "retrieval". Errors: InvalidArgument for
+// out-of-range options (train_rating false needs train_retrieval), and the
+// trainers' errors.
 absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     const Dataset& train, const TwoStageTrainingOptions& options,
     const TrainingObserver& observer = {});

@@ -811,8 +811,8 @@ std::vector<RecentInteraction> RecentFor(const Snapshot& snapshot, int64_t t,
     const auto item = std::min<int32_t>(
         snapshot.num_items() - 1,
         static_cast<int32_t>(snapshot.num_items() * x * x * x));
-    recent.push_back(
-        {snapshot.ItemId(item), static_cast<double>(1 + rng.Next() % 5), 0.0});
+    recent.push_back({snapshot.ItemId(item),
+                      static_cast<double>(1 + rng.Next() % 5), 0.0, ""});
   }
   return recent;
 }

@@ -297,7 +297,8 @@ TEST(JsonTest, PredictionAndModelInfo) {
   EXPECT_EQ(ToJson(prediction), nlohmann::json::parse(expected));
 
   const nlohmann::json info = ToJson(SampleInfo());
-  EXPECT_EQ(info.size(), 20u);  // every ModelInfo field
+  EXPECT_EQ(info.size(), 23u);              // every ModelInfo field
+  EXPECT_EQ(info["feedback"], "explicit");  // unset: a server of ratings
   EXPECT_EQ(info["labels"], nlohmann::json::parse(R"(["Action", "Drama"])"));
   EXPECT_EQ(info["fold_in"], true);
   EXPECT_EQ(info["num_ratings"], 5000000000);
@@ -342,6 +343,45 @@ TEST(JsonTest, ExplainedItemsCarryTheirExplanation) {
 TEST(JsonTest, InvalidUtf8IsReplacedNotThrown) {
   nlohmann::json json = {{"title", "Caf\xE9"}};  // Latin-1, not UTF-8
   EXPECT_EQ(JsonLine(json), "{\"title\":\"Caf\xEF\xBF\xBD\"}\n");
+}
+
+TEST(FormatModelInfoTest, ImplicitFeedbackListsEvents) {
+  v1::ModelInfo info = SampleInfo();
+  info.set_feedback("implicit");
+  (*info.mutable_event_weights())["view"] = 1;
+  (*info.mutable_event_weights())["purchase"] = 5;
+  (*info.mutable_event_weights())["dislike"] = 2;
+  info.add_negative_events("dislike");
+  info.add_negative_events("skip");
+  const std::string text = FormatModelInfo(info);
+  EXPECT_THAT(text, HasSubstr("  feedback           implicit (events: ranks "
+                              "by preference, predicts no ratings)\n"));
+  EXPECT_THAT(text, HasSubstr("  events             dislike=2 (negative), "
+                              "purchase=5, skip (negative), view=1\n"));
+  EXPECT_THAT(FormatModelInfo(SampleInfo()),
+              HasSubstr("  feedback           explicit (ratings)\n"));
+  EXPECT_THAT(FormatModelInfo(SampleInfo()), Not(HasSubstr("events")));
+  const nlohmann::json json = ToJson(info);
+  EXPECT_EQ(json["feedback"], "implicit");
+  EXPECT_EQ(
+      json["event_weights"],
+      nlohmann::json::parse(R"({"view": 1, "purchase": 5, "dislike": 2})"));
+  EXPECT_EQ(json["negative_events"],
+            nlohmann::json::parse(R"(["dislike", "skip"])"));
+}
+
+TEST(FormatRecommendationsTest, ImplicitExplanationsShowRetrievalOnly) {
+  v1::RecommendResponse response;
+  response.set_model_version("v4");
+  v1::ScoredItem item = Item("50", 0.75, 0.0, "", {});
+  item.mutable_explanation()->set_retrieval_score(0.75);
+  v1::Contribution* because = item.mutable_explanation()->add_because();
+  because->set_item_id("9");
+  because->set_share(0.5);
+  *response.add_items() = item;
+  EXPECT_THAT(FormatRecommendations(response, "u"),
+              HasSubstr("Why:\n  1. 50: retrieval 0.7500\n"
+                        "     because: 9 (+0.5000)\n"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "client/request_pool.h"
 
 #include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -149,6 +150,33 @@ TEST(BuildRequestPoolTest, PersonalizesTheGivenShare) {
   for (size_t i = 0; i < plain->size(); ++i) {
     ASSERT_EQ((*again)[i].payload, (*plain)[i].payload) << i;
   }
+}
+
+TEST(BuildRequestPoolTest, SnapshotsOfEventsGetEvents) {
+  RequestPoolOptions o;
+  o.personalized_share = 1;
+  o.recent_items = 4;
+  IdLists ids = Ids(20, 30);
+  ids.events = {"cart", "dislike", "view"};  // an implicit snapshot's
+  const auto events_of = [&](const RequestPoolOptions& options) {
+    std::set<std::string> seen;
+    const absl::StatusOr<std::vector<PreparedRequest>> pool =
+        BuildRequestPool(ids, options);
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    for (const PreparedRequest& r : *pool) {
+      v1::RecommendRequest m;
+      EXPECT_TRUE(m.ParseFromString(r.payload));
+      EXPECT_EQ(m.recent_size(), 4);
+      for (const v1::Interaction& i : m.recent()) {
+        EXPECT_EQ(i.rating(), 0) << "events take no rating";
+        seen.insert(i.event());
+      }
+    }
+    return seen;
+  };
+  EXPECT_EQ(events_of(o), (std::set<std::string>{"cart", "dislike", "view"}));
+  o.recent_events = {"view"};
+  EXPECT_EQ(events_of(o), (std::set<std::string>{"view"}));
 }
 
 TEST(BuildRequestPoolTest, RejectsWhatCannotBeBuilt) {

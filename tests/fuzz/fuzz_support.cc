@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/snapshot/snapshot_writer.h"
+#include "tests/testutil/implicit_snapshot.h"
 #include "tests/testutil/tiny_model.h"
 
 namespace recserve::fuzz {
@@ -119,6 +120,15 @@ std::string PublishTinySnapshot(const std::string& root, bool fold_in) {
       .retrieval = {.reg = 0.1f, .alpha = 1.0f, .unobserved_weight = 1.0f}};
   if (fold_in) contents.fold_in = &params;
   const absl::StatusOr<std::string> version = PublishSnapshot(root, contents);
+  FUZZ_CHECK(version.ok());
+  return *version;
+}
+
+std::string PublishTinyImplicitSnapshot(const std::string& root) {
+  const testutil::ImplicitFixture fixture =
+      testutil::MakeImplicitFixture(7, 12, 3);
+  const absl::StatusOr<std::string> version =
+      PublishSnapshot(root, fixture.Contents());
   FUZZ_CHECK(version.ok());
   return *version;
 }

@@ -53,6 +53,12 @@ bool IsValidUtf8(absl::string_view text);
 // so that requests may carry recent interactions. Aborts on error.
 std::string PublishTinySnapshot(const std::string& root, bool fold_in = false);
 
+// Publishes testutil::MakeImplicitFixture(7 users, 12 items, 3 factors), an
+// implicit-feedback snapshot (format 4: events "view", "cart", "purchase"
+// and the negative "dislike", no rating model) under `root`; returns the
+// version name. Aborts on error.
+std::string PublishTinyImplicitSnapshot(const std::string& root);
+
 }  // namespace recserve::fuzz
 
 #endif  // RECSERVE_TESTS_FUZZ_FUZZ_SUPPORT_H_

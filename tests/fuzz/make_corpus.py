@@ -36,14 +36,28 @@ def write(target, name, data):
 def ratings_seeds():
     # Control byte: format = c % 5 (auto, ml100k, dat, csv, generic),
     # 0x08 skip bad lines, (c >> 4) % 4 generic delimiter (",", tab, "::",
-    # ";"), 0x40 generic columns "user=u,item=i,rating=r".
+    # ";"), 0x40 generic columns "user=u,item=i,rating=r" (but see 0x80
+    # below).
+    def control(fmt, delimiter=0, flags=0x80):
+        # The low three bits are free: pick them so that c % 5 == fmt.
+        return bytes([next(c for c in range(flags | delimiter << 4, 256) if c % 5 == fmt)])
+
     write("rating_reader_fuzz", "ml100k", b"\x00" + b"196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n")
     write("rating_reader_fuzz", "dat", b"\x00" + b"1::1193::5::978300760\n1::661::3::978302109\n2::1193::4.5::978298413\n")
     write("rating_reader_fuzz", "csv_crlf_bom", b"\x03" + b"\xef\xbb\xbfuserId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n1,1029,3.0,1260759179\r\n")
     write("rating_reader_fuzz", "duplicates", b"\x00" + b"1\t2\t3\t100\n1\t2\t4\t200\n1\t2\t5\t150\n2\t2\t1\t1\n")
-    write("rating_reader_fuzz", "bad_lines_skipped", b"\x08" + b"1\t2\t3\t100\n1\t2\t9\t100\nx\t2\t3\t1\n3\t4\t2.5\t7\n\n")
-    write("rating_reader_fuzz", "generic_semicolon", bytes([0x04 | 0x40 | (3 << 4)]) + b"u;i;r\nalice;\"x;y\";4\nbob;z;0.5\n")
+    write("rating_reader_fuzz", "bad_lines_skipped", control(0, 0, 0x08) + b"1\t2\t3\t100\n1\t2\t9\t100\nx\t2\t3\t1\n3\t4\t2.5\t7\n\n")
+    write("rating_reader_fuzz", "generic_semicolon", control(4, 3, 0x40) + b"u;i;r\nalice;\"x;y\";4\nbob;z;0.5\n")
     write("rating_reader_fuzz", "generic_default_columns", b"\x04" + b"movieId,userId,rating,timestamp\n10,1,4,5\n11,1,3,6\n")
+    # 0x80: implicit feedback with event weights (view=1, cart=4, buy=10,
+    # skip=2; skip and "no" negative); with 0x40 the generic columns
+    # "user=u,item=i,count=c,event=e,timestamp=t" (kAuto reads them as
+    # implicit), else "user=u,item=i,rating=r,count=c" read as implicit.
+    write("rating_reader_fuzz", "events_retail", control(4, 0, 0xC0) + b"u,i,c,e,t\na,x,1,view,1\na,x,2,cart,3\nb,x,1,skip,2\nb,x,1,view,1\na,y,1,buy,5\nb,x,3,no,2\n")
+    write("rating_reader_fuzz", "events_tab_counts", control(4, 1) + b"u\ti\tr\tc\na\tx\t4\t13883\nb\tx\t1\t0.5\na\tx\t2\t1\n")
+    write("rating_reader_fuzz", "events_ml100k_strengths", control(1) + b"1\t2\t3\t100\n1\t2\t4\t50\n2\t2\t1\t7\n")
+    write("rating_reader_fuzz", "events_quoted_bom_crlf", control(4, 3, 0xC0) + b"\xef\xbb\xbf\"u\";\"i\";\"c\";\"e\";\"t\"\r\n7;\"p;1\";2;view;1\r\n7;\"p;1\";1;skip;2\r\n")
+    write("rating_reader_fuzz", "events_bad_lines_skipped", control(4, 0, 0xC8) + b"u,i,c,e,t\na,x,0,view,1\na,x,1, ,2\na,x,inf,view,3\na,x,3e38,buy,4\nb,y,1,view,5\n")
 
 
 def items_seeds():
@@ -64,6 +78,23 @@ def npy_seeds():
     write("npy_fuzz", "int64_2x2_v2", bytes([0xA2]) + npy("<i8", (2, 2), struct.pack("<4q", 1, -2, 3, -4), version=2))
     write("npy_fuzz", "empty_0x3", bytes([0x80]) + npy("<f4", (0, 3), b""))
     write("npy_fuzz", "scalar", bytes([0x00]) + npy("<f4", (), struct.pack("<f", 1.0)))
+
+
+def implicit_manifest(m):
+    # Format 4, implicit feedback: the retrieval model only, events.
+    m["format_version"] = 4
+    m["feedback"] = "implicit"
+    m["factors"] = 0
+    m["global_mean"] = 0.0
+    m["rating_scale"] = {"min": 0.0, "max": 0.0, "step": 1.0}
+    m["events"] = {"weights": {"view": 1.0, "cart": 3.0, "purchase": 5.0, "dislike": 2.0},
+                   "negative": ["dislike"]}
+    m["ranking"]["blend_weight"] = 1.0
+    del m["fold_in"]["rating"]
+    m["fold_in"]["retrieval"].update(scale="log", epsilon=1.0, reg_exponent=0.5)
+    for name in ("user_factors.npy", "item_factors.npy", "user_bias.npy", "item_bias.npy"):
+        m["files"].pop(name, None)
+    return m
 
 
 def snapshot_seeds(build):
@@ -93,6 +124,12 @@ def snapshot_seeds(build):
         rating["precision"] = [1.5 + i for i in range(len(rating["precision"]))]
         rating["scales_with_count"] = False
         write("manifest_fuzz", "format3_unscaled_prior", dump(prior))
+        write("manifest_fuzz", "format4_implicit", dump(implicit_manifest(json.loads(manifest))))
+        explicit4 = json.loads(manifest)
+        explicit4["format_version"] = 4
+        explicit4["feedback"] = "explicit"
+        explicit4["fold_in"]["retrieval"].update(scale="log", epsilon=10.0, reg_exponent=0.5)
+        write("manifest_fuzz", "format4_explicit_log", dump(explicit4))
     m["format_version"] = 2
     m.pop("fold_in", None)
     for name in ("user_seen_ratings.npy", "item_labels.txt"):
@@ -155,7 +192,8 @@ def request_seeds(build):
     sys.path.insert(0, str(pathlib.Path(build) / "python"))
     from recserve.v1 import recommender_pb2 as pb  # noqa: E402
     # First byte: RPC = c % 4 (Recommend, SimilarItems, PredictRating,
-    # GetModelInfo); tiny snapshot ids u0..u6 and i0..i9.
+    # GetModelInfo), snapshot = (c / 4) % 2 (0 ratings, 1 events); tiny
+    # snapshot ids u0..u6 and i0..i9.
     seeds = {
         "recommend": (0, pb.RecommendRequest(user_id="u1", n=3)),
         "recommend_exclusions_seen": (0, pb.RecommendRequest(user_id="u2", n=10, exclude_item_ids=["i1", "i2", "nope"], include_seen=True)),
@@ -185,6 +223,22 @@ def request_seeds(build):
         "predict_recent": (2, pb.PredictRatingRequest(
             user_id="stranger", item_id="i2", recent=[pb.Interaction(item_id="i1", rating=5, weight=2),
                                                       pb.Interaction(item_id="i9", rating=1)])),
+        # The implicit-feedback snapshot (first byte 4..7): users u0..u6,
+        # items i0..i11, events view, cart, purchase and the negative
+        # dislike; no ratings, PredictRating FAILED_PRECONDITION.
+        "implicit_recommend": (4, pb.RecommendRequest(user_id="u1", n=3)),
+        "implicit_recommend_events": (4, pb.RecommendRequest(
+            user_id="stranger", n=4, explain=True,
+            recent=[pb.Interaction(item_id="i1", event="purchase", weight=2), pb.Interaction(item_id="i4"),
+                    pb.Interaction(item_id="i7", event="dislike"), pb.Interaction(item_id="nope", event="view")])),
+        "implicit_recommend_bad_event": (4, pb.RecommendRequest(
+            user_id="u2", n=3, recent=[pb.Interaction(item_id="i1", event="teleport"),
+                                       pb.Interaction(item_id="i2", rating=4)])),
+        "implicit_similar": (5, pb.SimilarItemsRequest(item_id="i4", k=3)),
+        "implicit_predict": (6, pb.PredictRatingRequest(user_id="u0", item_id="i0")),
+        "implicit_model_info": (7, pb.GetModelInfoRequest()),
+        "recommend_event_on_ratings": (0, pb.RecommendRequest(
+            user_id="u1", n=3, recent=[pb.Interaction(item_id="i1", event="view")])),
     }
     for name, (rpc, message) in seeds.items():
         write("request_handler_fuzz", name, bytes([rpc]) + message.SerializeToString())

@@ -1,7 +1,9 @@
-// Fuzzes the Recommender service's handlers: the first byte picks the RPC,
-// the rest is parsed as its request message and sent to a real server (the
-// same RecserveServer as recserve-server) over gRPC's in-process transport,
-// serving a small snapshot that can fold users in. Whatever the request, the
+// Fuzzes the Recommender service's handlers: the first byte picks the RPC
+// (its value % 4) and the snapshot ((value / 4) % 2: 0 a small snapshot of
+// ratings that can fold users in, 1 a small implicit-feedback one, trained on
+// events), the rest is parsed as its request message and sent to a real
+// server (the same RecserveServer as recserve-server) over gRPC's in-process
+// transport. Whatever the request, the
 // answer is OK or a client error with a message, and an OK answer keeps the
 // API's promises: within n/k, no duplicates, nothing excluded, seen (recent
 // included) or a seed, every item passing the filter, explanations only
@@ -28,40 +30,54 @@ namespace {
 struct Fixture {
   std::unique_ptr<server::RecserveServer> server;
   std::unique_ptr<v1::Recommender::Stub> stub;
+  bool implicit = false;
 };
 
-Fixture& GetFixture() {
-  static Fixture* fixture = [] {
-    server::SetLogLevel(server::LogLevel::kError);
-    const std::string root = absl::StrCat(ScratchDir(), "/snapshots");
+Fixture* StartFixture(bool implicit) {
+  server::SetLogLevel(server::LogLevel::kError);
+  const std::string root = absl::StrCat(
+      ScratchDir(), implicit ? "/implicit-snapshots" : "/snapshots");
+  if (implicit) {
+    PublishTinyImplicitSnapshot(root);
+  } else {
     PublishTinySnapshot(root, /*fold_in=*/true);
-    server::ServerOptions options;
-    options.snapshot_dir = root;
-    options.listen = "127.0.0.1:0";
-    options.metrics_listen = "";
-    options.poll_interval = absl::Hours(1);
-    options.load.save_built_indexes = false;
-    absl::StatusOr<std::unique_ptr<server::RecserveServer>> started =
-        server::RecserveServer::Start(options);
-    FUZZ_CHECK(started.ok());
-    auto* f = new Fixture;
-    f->server = *std::move(started);
-    for (int i = 0; i < 3000 && f->server->models().Current() == nullptr; ++i) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    FUZZ_CHECK(f->server->models().Current() != nullptr);
-    f->stub = v1::Recommender::NewStub(f->server->InProcessChannel());
-    return f;
-  }();
-  return *fixture;
+  }
+  server::ServerOptions options;
+  options.snapshot_dir = root;
+  options.listen = "127.0.0.1:0";
+  options.metrics_listen = "";
+  options.poll_interval = absl::Hours(1);
+  options.load.save_built_indexes = false;
+  absl::StatusOr<std::unique_ptr<server::RecserveServer>> started =
+      server::RecserveServer::Start(options);
+  FUZZ_CHECK(started.ok());
+  auto* f = new Fixture;
+  f->server = *std::move(started);
+  for (int i = 0; i < 3000 && f->server->models().Current() == nullptr; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  FUZZ_CHECK(f->server->models().Current() != nullptr);
+  f->stub = v1::Recommender::NewStub(f->server->InProcessChannel());
+  f->implicit = implicit;
+  return f;
+}
+
+Fixture& GetFixture(bool implicit) {
+  static Fixture* const kExplicit = StartFixture(false);
+  if (!implicit) return *kExplicit;
+  static Fixture* const kImplicit = StartFixture(true);
+  return *kImplicit;
 }
 
 // Client mistakes; anything else (INTERNAL, UNKNOWN, ...) is a server bug.
-void CheckStatus(const grpc::Status& status) {
+// `precondition`: FAILED_PRECONDITION is the answer's (PredictRating of an
+// implicit snapshot).
+void CheckStatus(const grpc::Status& status, bool precondition = false) {
   const grpc::StatusCode code = status.error_code();
   FUZZ_CHECK(code == grpc::StatusCode::OK ||
              code == grpc::StatusCode::INVALID_ARGUMENT ||
-             code == grpc::StatusCode::NOT_FOUND);
+             code == grpc::StatusCode::NOT_FOUND ||
+             (precondition && code == grpc::StatusCode::FAILED_PRECONDITION));
   FUZZ_CHECK(status.ok() || !status.error_message().empty());
 }
 
@@ -112,7 +128,7 @@ std::unique_ptr<grpc::ClientContext> Context() {
 
 void CheckRequest(const uint8_t* data, size_t size) {
   if (size < 1) return;
-  Fixture& f = GetFixture();
+  Fixture& f = GetFixture((data[0] / 4) % 2 == 1);
   const std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   switch (data[0] % 4) {
     case 0: {
@@ -133,6 +149,7 @@ void CheckRequest(const uint8_t* data, size_t size) {
         FUZZ_CHECK(excluded.count(item.item_id()) == 0);
         FUZZ_CHECK(request.include_seen() || recent.count(item.item_id()) == 0);
         FUZZ_CHECK(std::isfinite(item.predicted_rating()));
+        FUZZ_CHECK(!f.implicit || item.predicted_rating() == 0.0);
         FUZZ_CHECK(Passes(request.filter(), item));
         FUZZ_CHECK(request.explain() || !item.has_explanation());
         FUZZ_CHECK(Finite(item.explanation()));
@@ -170,7 +187,10 @@ void CheckRequest(const uint8_t* data, size_t size) {
       v1::PredictRatingResponse response;
       const grpc::Status status =
           f.stub->PredictRating(Context().get(), request, &response);
-      CheckStatus(status);
+      CheckStatus(status, /*precondition=*/f.implicit);
+      // An implicit snapshot predicts no ratings, whatever the request.
+      FUZZ_CHECK(!f.implicit ||
+                 status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
       if (!status.ok()) return;
       FUZZ_CHECK(std::isfinite(response.rating()));
       FUZZ_CHECK(response.rating() >= 1.0 && response.rating() <= 5.0);
@@ -184,7 +204,8 @@ void CheckRequest(const uint8_t* data, size_t size) {
       const grpc::Status status =
           f.stub->GetModelInfo(Context().get(), request, &response);
       FUZZ_CHECK(status.ok());
-      FUZZ_CHECK(response.num_items() == 10);
+      FUZZ_CHECK(response.num_items() == (f.implicit ? 12 : 10));
+      FUZZ_CHECK(response.feedback() == (f.implicit ? "implicit" : "explicit"));
       break;
     }
   }

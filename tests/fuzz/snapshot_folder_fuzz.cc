@@ -108,7 +108,8 @@ void ExerciseModel(const ServingModel& model) {
     if (u % 3 == 0) {
       query.recent = {{.item_id = s.ItemId(u % s.num_items()),
                        .rating = s.rating_scale().max,
-                       .weight = 1.0}};
+                       .weight = 1.0,
+                       .event = ""}};
       if (s.num_labels() > 0) {
         query.filter.include_labels = {s.LabelName(u % s.num_labels())};
       }

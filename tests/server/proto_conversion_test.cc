@@ -37,6 +37,7 @@ TEST(FromProtoTest, CopiesEveryField) {
   recent->set_rating(4.5);
   recent->set_weight(2);
   request.add_recent()->set_item_id("i6");
+  request.add_recent()->set_event("purchase");
   request.mutable_filter()->add_include_labels("Comedy");
   request.mutable_filter()->add_exclude_labels("Horror");
   request.mutable_filter()->add_exclude_labels("War");
@@ -50,7 +51,9 @@ TEST(FromProtoTest, CopiesEveryField) {
   EXPECT_TRUE(q.exact);
   EXPECT_EQ(q.candidates, 300);
   EXPECT_EQ(q.ef, 77);
-  ASSERT_EQ(q.recent.size(), 2u);
+  ASSERT_EQ(q.recent.size(), 3u);
+  EXPECT_EQ(q.recent[2].event, "purchase");
+  EXPECT_EQ(q.recent[0].event, "");
   EXPECT_EQ(q.recent[0].item_id, "i5");
   EXPECT_EQ(q.recent[0].rating, 4.5);
   EXPECT_EQ(q.recent[0].weight, 2);
@@ -341,6 +344,9 @@ TEST_F(ToProtoTest, ModelInfoDescribesTheSnapshotAndIndexes) {
   }
   EXPECT_THAT(info.labels(), ::testing::IsSupersetOf({"Comedy", "Romance"}));
   EXPECT_EQ(info.fold_in(), s.fold_in() != nullptr);
+  EXPECT_EQ(info.feedback(), "explicit");
+  EXPECT_EQ(info.event_weights_size(), 0);
+  EXPECT_EQ(info.negative_events_size(), 0);
   // loaded_at is the model's creation time, RFC 3339 UTC to the second.
   absl::Time loaded;
   std::string error;

@@ -114,6 +114,73 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ((*format1)->manifest().format_version, 1);
 }
 
+TEST_F(TrainerCliTest, TrainsOnEventsAndOnPlayCounts) {
+  // A generated event log, read with the documented mapping.
+  auto gen = RunCommand({kTrain, "generate", "--events", "--users", "300",
+                         "--items", "200", "--ratings", "9000", "--seed", "3",
+                         "--out", Path("events.csv")});
+  ASSERT_EQ(gen.exit_code, 0) << gen.out;
+  EXPECT_THAT(gen.out, HasSubstr("9000 (user, item) pairs"));
+  auto train = RunCommand(
+      {kTrain, "--ratings", Path("events.csv"), "--format", "generic",
+       "--columns",
+       "user=userId,item=movieId,event=event,count=count,timestamp=timestamp",
+       "--event_weights", "view=1,cart=4,purchase=10", "--negative_events",
+       "dislike", "--split", "user_random:0.2", "--report_json",
+       Path("events.json"), "--out", Path("events")});
+  ASSERT_EQ(train.exit_code, 0) << train.out;
+  EXPECT_THAT(train.out, HasSubstr("9000 (user, item) interactions of "
+                                   "implicit feedback"));
+  EXPECT_THAT(train.out, HasSubstr("lines merged into them"));
+  EXPECT_THAT(train.out, HasSubstr("predicts no ratings"));
+  EXPECT_THAT(train.out, HasSubstr("Retrieval settings chosen on validation"));
+  const nlohmann::json report =
+      nlohmann::json::parse(ReadFile(Path("events.json")));
+  EXPECT_FALSE(report.contains("rmse"));
+  EXPECT_EQ(report["params"]["feedback"], "implicit");
+  EXPECT_GT(report["retrieval/recall@10"].get<double>(),
+            report["popularity/recall@10"].get<double>());
+  EXPECT_TRUE(report["params"]["retrieval"]["tuning"]["trials"].is_array());
+  auto snapshot = Snapshot::LoadLatest(Path("events"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->feedback(), Feedback::kImplicit);
+  EXPECT_FALSE((*snapshot)->has_rating_model());
+
+  // Play counts, tab-separated, as Last.fm's user_artists.dat ships.
+  std::string counts = "userID\tartistID\tweight\n";
+  for (int u = 1; u <= 40; ++u) {
+    for (int a = 1; a <= 12; ++a) {
+      const int artist = (u * 7 + a * a) % 60 + 1;
+      counts += std::to_string(u) + "\t" + std::to_string(artist) + "\t" +
+                std::to_string(1 + (u * 31 + a * 17) % 900) + "\n";
+    }
+  }
+  WriteFile(Path("user_artists.dat"), counts);
+  auto plays = RunCommand(
+      {kTrain, "--ratings", Path("user_artists.dat"), "--format", "generic",
+       "--delimiter", "\\t", "--columns",
+       "user=userID,item=artistID,count=weight", "--out", Path("plays")});
+  ASSERT_EQ(plays.exit_code, 0) << plays.out;
+  EXPECT_THAT(plays.out, HasSubstr("Published snapshot"));
+  auto played = Snapshot::LoadLatest(Path("plays"));
+  ASSERT_TRUE(played.ok()) << played.status();
+  EXPECT_EQ((*played)->feedback(), Feedback::kImplicit);
+
+  // A bad count names the file and the line.
+  WriteFile(Path("bad.dat"), "userID\tartistID\tweight\n1\t2\t3\n1\t3\t-4\n");
+  auto bad = RunCommand({kTrain, "--ratings", Path("bad.dat"), "--format",
+                         "generic", "--delimiter", "\\t", "--columns",
+                         "user=userID,item=artistID,count=weight", "--out",
+                         Path("bad")});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.out, HasSubstr("bad.dat:3: count must be"));
+  // An unknown feedback kind names the flag.
+  auto kind = RunCommand({kTrain, "--ratings", Path("bad.dat"), "--feedback",
+                          "stars", "--out", Path("bad")});
+  EXPECT_NE(kind.exit_code, 0);
+  EXPECT_THAT(kind.out, HasSubstr("--feedback"));
+}
+
 TEST_F(TrainerCliTest, BadInputNamesFileAndLineAndKeepsTheSnapshot) {
   WriteFile(Path("good.data"),
             "1\t10\t4\t100\n1\t11\t3\t101\n2\t10\t5\t102\n"

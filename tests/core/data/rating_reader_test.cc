@@ -416,10 +416,14 @@ TEST_F(RatingReaderTest, GenericErrors) {
 
   Dataset data;
   const std::string path = Write("shop.csv", "uid,sku,stars\nu,i,3\n");
+  // Without a rating column the file is implicit feedback unless explicit
+  // feedback is asked for (rating_reader_events_test.cc reads it).
   options.generic_columns = "user=uid,item=sku";
+  options.feedback = Feedback::kExplicit;
   auto report = ReadRatings(path, options, &data);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(report.status().message(), HasSubstr("rating column"));
+  options.feedback = Feedback::kAuto;
   options.generic_columns = "user=uid,item=sku,rating=stars,color=red";
   report = ReadRatings(path, options, &data);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);

@@ -114,8 +114,7 @@ TEST(ParseSplitSpecTest, RejectsBadFractionWithClearMessage) {
   auto spec = ParseSplitSpec("random:1.5");
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(spec.status().message(),
-            "fraction must be in (0, 1), got 1.5");
+  EXPECT_EQ(spec.status().message(), "fraction must be in (0, 1), got 1.5");
 }
 
 TEST(ParseSplitSpecTest, RejectsMalformedSpecs) {
@@ -129,8 +128,9 @@ TEST(ParseSplitSpecTest, RejectsMalformedSpecs) {
     EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(spec.status().message(), Not(HasSubstr("--"))) << text;
   }
-  EXPECT_THAT(ParseSplitSpec("nope").status().message(),
-              HasSubstr("expected random:F, temporal:F, last:N or loo"));
+  EXPECT_THAT(
+      ParseSplitSpec("nope").status().message(),
+      HasSubstr("expected random:F, temporal:F, user_random:F, last:N or loo"));
 }
 
 TEST(SplitDatasetTest, RandomHoldsOutTheFractionWithoutLosingRatings) {
@@ -247,6 +247,45 @@ TEST(SplitDatasetTest, LastNKeepsAtLeastOneTrainingRatingPerUser) {
   // a's two latest are t=4 (w) and t=3 (y); b's latest is t=6.
   EXPECT_THAT(TestTimestamps(*tt), ElementsAre(3, 4, 6));
   EXPECT_EQ(tt->train.num_users(), 3);
+  ExpectPartition(all, *tt);
+}
+
+TEST(SplitDatasetTest, UserRandomHoldsOutTheFractionOfEachUser) {
+  const Dataset all = Grid();
+  auto spec = ParseSplitSpec("user_random:0.2");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->kind, SplitSpec::Kind::kUserRandom);
+  auto tt = SplitDataset(all, *spec, 7);
+  ASSERT_TRUE(tt.ok()) << tt.status();
+  ExpectPartition(all, *tt);
+  // Every user of the grid holds out round(0.2 * its ratings).
+  std::vector<int> held(all.num_users(), 0), total(all.num_users(), 0);
+  for (const Rating& r : all.ratings) ++total[r.user];
+  for (const Rating& r : tt->test) {
+    ASSERT_NE(r.user, kUnknownIndex);
+    ++held[all.users.Find(tt->train.users.Id(r.user))];
+  }
+  for (int32_t u = 0; u < all.num_users(); ++u) {
+    EXPECT_EQ(held[u], std::lround(0.2 * total[u])) << u;
+  }
+  // Another seed holds out other ratings; the same seed the same ones.
+  auto again = SplitDataset(all, *spec, 7);
+  auto other = SplitDataset(all, *spec, 8);
+  ASSERT_TRUE(again.ok() && other.ok());
+  EXPECT_EQ(TestTimestamps(*again), TestTimestamps(*tt));
+  EXPECT_NE(TestTimestamps(*other), TestTimestamps(*tt));
+}
+
+TEST(SplitDatasetTest, UserRandomKeepsOneTrainingRatingPerUser) {
+  const Dataset all = MakeDataset({
+      {"a", "w", 1, 1},
+      {"a", "x", 1, 2},  // 2 ratings at 0.9: hold out 1
+      {"b", "y", 3, 3},  // 1 rating: hold out none
+  });
+  auto tt = SplitDataset(all, {SplitSpec::Kind::kUserRandom, 0.9}, 1);
+  ASSERT_TRUE(tt.ok()) << tt.status();
+  EXPECT_EQ(tt->test.size(), 1u);
+  EXPECT_EQ(tt->train.num_users(), 2);
   ExpectPartition(all, *tt);
 }
 

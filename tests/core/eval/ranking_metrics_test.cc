@@ -76,6 +76,27 @@ TEST(RankingMetricsTest, DegenerateInputs) {
   EXPECT_EQ(HitsAtK({}, kRelevant, 5), 0);
 }
 
+TEST(RankingMetricsTest, AveragePrecision) {
+  // kRanked = [3, 1, 4, 5, 9], kRelevant = {1, 5, 7}: hits at ranks 1, 3.
+  // @5: (1/2 + 2/4) / min(3, 5) = 1/3.
+  EXPECT_DOUBLE_EQ(AveragePrecisionAtK(kRanked, kRelevant, 5), 1.0 / 3);
+  // @3: only the hit at rank 1: (1/2) / min(3, 3) = 1/6.
+  EXPECT_DOUBLE_EQ(AveragePrecisionAtK(kRanked, kRelevant, 3), 1.0 / 6);
+  // @2: (1/2) / min(3, 2) = 1/4: normalized by k when |relevant| > k.
+  EXPECT_DOUBLE_EQ(AveragePrecisionAtK(kRanked, kRelevant, 2), 0.25);
+  EXPECT_EQ(AveragePrecisionAtK(kRanked, kRelevant, 1), 0.0);
+  // Every slot relevant: 1, whatever the number of other relevant items.
+  EXPECT_DOUBLE_EQ(AveragePrecisionAtK({1, 5}, kRelevant, 2), 1.0);
+  // A single relevant item at rank 2: 1/3 (its reciprocal rank).
+  EXPECT_DOUBLE_EQ(AveragePrecisionAtK(kRanked, {4}, 10), 1.0 / 3);
+  // Unknown relevant items count in the normalizer, never as hits:
+  // {unknown, unknown, 3}, ranked [3, 2] @2: (1/1) / min(3, 2) = 1/2.
+  EXPECT_DOUBLE_EQ(
+      AveragePrecisionAtK({3, 2}, {kUnknownIndex, kUnknownIndex, 3}, 2), 0.5);
+  EXPECT_EQ(AveragePrecisionAtK(kRanked, {}, 5), 0.0);
+  EXPECT_EQ(AveragePrecisionAtK(kRanked, kRelevant, 0), 0.0);
+}
+
 TEST(RankingMetricsTest, RankAmongCountsTiesAgainstTheTarget) {
   // Strictly higher: 0.9. Tied: the two 0.5s. Rank = 1 + 2 = 3.
   const std::vector<float> others = {0.9f, 0.5f, 0.1f, 0.5f};

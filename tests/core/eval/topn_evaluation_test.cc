@@ -77,6 +77,10 @@ TEST(EvaluateTopNTest, HandComputedToyCase) {
   EXPECT_DOUBLE_EQ(m.precision, 0.25);
   EXPECT_DOUBLE_EQ(m.recall, 0.25);
   EXPECT_NEAR(m.ndcg, 0.5 / (1 + 1 / std::log2(3.0)), 1e-12);  // 0.30657
+  // Hit rate: u0 has a hit, u2 none. MAP: u0's AP = (1/1) / min(2, 2) = 1/2,
+  // u2's 0.
+  EXPECT_DOUBLE_EQ(m.hit_rate, 0.5);
+  EXPECT_DOUBLE_EQ(m.map, 0.25);
   // Recommended {2, 3, 0, 1} of 6 items.
   EXPECT_DOUBLE_EQ(m.coverage, 4.0 / 6);
 
@@ -114,11 +118,92 @@ TEST(EvaluateTopNTest, LeaveOneOutTiesCountAgainstThePositive) {
   EXPECT_TRUE(std::isnan(m.coverage));
 }
 
+TEST(EvaluateTopNTest, HitRateAndMapOverSeveralHits) {
+  // u0 (scores fall with the index, items 0, 1 trained) ranks [2, 3, 4, 5]
+  // and has relevant test items {3, 5}: hits at ranks 1 and 3.
+  // u1 (scores rise with the index, item 0 trained) ranks [5, 4, 3, 2, 1]
+  // and has relevant test items {1, 2}: hits at ranks 3 and 4.
+  const Dataset train = ToyTrain();
+  const std::vector<Rating> test = {
+      {0, 3, 5, 1}, {0, 5, 4, 2}, {1, 1, 4, 1}, {1, 2, 5, 2}};
+  TopNOptions options;
+  options.relevance_threshold = 4;
+  // k = 3: u0 AP = (1/2) / min(2, 3) = 1/4; u1 no hit.
+  options.k = 3;
+  TopNMetrics m = EvaluateTopN(ToyScorer(), train, test, options);
+  EXPECT_EQ(m.users, 2);
+  EXPECT_DOUBLE_EQ(m.hit_rate, 0.5);
+  EXPECT_DOUBLE_EQ(m.map, 0.125);
+  EXPECT_DOUBLE_EQ(m.recall, 0.25);  // (1/2 + 0) / 2
+  // k = 4: u0 AP = (1/2 + 2/4) / 2 = 1/2; u1 AP = (1/4) / 2 = 1/8.
+  options.k = 4;
+  m = EvaluateTopN(ToyScorer(), train, test, options);
+  EXPECT_DOUBLE_EQ(m.hit_rate, 1.0);
+  EXPECT_DOUBLE_EQ(m.map, (0.5 + 0.125) / 2);
+  // k = 5: u0's list is still 4 long, AP 1/2; u1 AP = (1/4 + 2/5) / 2.
+  options.k = 5;
+  m = EvaluateTopN(ToyScorer(), train, test, options);
+  EXPECT_DOUBLE_EQ(m.hit_rate, 1.0);
+  EXPECT_DOUBLE_EQ(m.map, (0.5 + (0.25 + 0.4) / 2) / 2);
+}
+
+TEST(EvaluateTopNTest, NegativeInteractionsAreNeverPositivesAndAreSeen) {
+  // Implicit feedback: values are signed, relevance_threshold 0.
+  Dataset train = ToyTrain();
+  train.ratings.push_back({1, 5, -4, 1});  // u1 disliked item 5 in training
+  const std::vector<Rating> test = {
+      {0, 2, 1, 10},   // u0: a positive...
+      {0, 5, -2, 20},  // ...and a later negative
+      {1, 4, 2, 1},    // u1: a positive
+      {2, 3, -1, 5},   // u2: only a negative
+  };
+  TopNOptions options;
+  options.k = 1;
+  options.relevance_threshold = 0;
+  options.loo_negatives = 100;
+  const TopNMetrics m = EvaluateTopN(ToyScorer(), train, test, options);
+  // Leave-one-out:
+  //  u0: the positive is item 2 (score 7), not the later negative item 5
+  //      (score 4, which would rank last). Unrated: items 3, 4 (5 is rated
+  //      in test), scores 6, 5... so item 2 ranks 0: a hit.
+  //  u1: positive item 4 (score 5); unrated items 1, 2, 3 (0 and 5 are
+  //      rated in training, the dislike included), scores 2, 3, 4: a hit.
+  //  u2: no positive test interaction: not evaluated.
+  EXPECT_EQ(m.loo_users, 2);
+  EXPECT_DOUBLE_EQ(m.loo_hr, 1.0);
+  EXPECT_DOUBLE_EQ(m.loo_ndcg, 1.0);
+  // Full ranking, relevant = value >= 0:
+  //  u0: relevant {2}; top 1 of unseen {2, 3, 4, 5} = item 2: a hit.
+  //  u1: relevant {4}; the disliked item 5 (score 6) is seen, so the top 1
+  //      is item 4: a hit.
+  //  u2: nothing relevant.
+  EXPECT_EQ(m.users, 2);
+  EXPECT_DOUBLE_EQ(m.precision, 1.0);
+  EXPECT_DOUBLE_EQ(m.recall, 1.0);
+  EXPECT_DOUBLE_EQ(m.hit_rate, 1.0);
+  EXPECT_DOUBLE_EQ(m.map, 1.0);
+  EXPECT_DOUBLE_EQ(m.coverage, 2.0 / 6);
+}
+
+TEST(EvaluateTopNTest, OnlyNegativeTestInteractionsGiveNaN) {
+  const std::vector<Rating> test = {{0, 2, -1, 10}, {1, 3, -5, 1}};
+  TopNOptions options;
+  options.relevance_threshold = 0;
+  const TopNMetrics m = EvaluateTopN(ToyScorer(), ToyTrain(), test, options);
+  EXPECT_EQ(m.users, 0);
+  EXPECT_EQ(m.loo_users, 0);
+  EXPECT_TRUE(std::isnan(m.hit_rate));
+  EXPECT_TRUE(std::isnan(m.map));
+  EXPECT_TRUE(std::isnan(m.loo_hr));
+}
+
 TEST(EvaluateTopNTest, NoTestRatingsGivesNaN) {
   const TopNMetrics m = EvaluateTopN(ToyScorer(), ToyTrain(), {}, {});
   EXPECT_EQ(m.users, 0);
   EXPECT_EQ(m.loo_users, 0);
   EXPECT_TRUE(std::isnan(m.recall));
+  EXPECT_TRUE(std::isnan(m.hit_rate));
+  EXPECT_TRUE(std::isnan(m.map));
   EXPECT_TRUE(std::isnan(m.loo_hr));
   EXPECT_TRUE(std::isnan(m.loo_ndcg));
 }
@@ -224,6 +309,8 @@ void ExpectSameMetrics(const TopNMetrics& a, const TopNMetrics& b) {
   EXPECT_EQ(a.precision, b.precision);
   EXPECT_EQ(a.recall, b.recall);
   EXPECT_EQ(a.ndcg, b.ndcg);
+  EXPECT_EQ(a.hit_rate, b.hit_rate);
+  EXPECT_EQ(a.map, b.map);
   EXPECT_EQ(a.coverage, b.coverage);
   EXPECT_EQ(a.users, b.users);
   EXPECT_EQ(a.loo_hr, b.loo_hr);

@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -397,6 +398,162 @@ TEST(UserFoldInTrainedTest, TrainedUsersEqualTheFoldInOfTheirRatings) {
         << "user " << u << ": folded " << user.embedding << " stored "
         << stored;
   }
+}
+
+// Implicit feedback: no rating model; signed values, log confidence and
+// frequency-scaled regularization.
+class ImplicitUserFoldInTest : public UserFoldInTest {
+ protected:
+  static FoldInParams ImplicitParams() {
+    FoldInParams params;
+    params.retrieval = {.reg = 1.5f,
+                        .alpha = 2.0f,
+                        .unobserved_weight = 0.3f,
+                        .scale = ConfidenceScale::kLog,
+                        .epsilon = 0.5f,
+                        .reg_exponent = 0.75f};
+    return params;
+  }
+  std::unique_ptr<UserFoldIn> MakeImplicit() const {
+    return std::make_unique<UserFoldIn>(MapOf(item_embeddings_),
+                                        ImplicitParams());
+  }
+  // Dense, over every item: cell values (one per item) → x.
+  Eigen::VectorXd Dense(const std::map<int32_t, double>& cells) const {
+    const RetrievalFoldInParams r = ImplicitParams().retrieval;
+    const double w0 = r.unobserved_weight;
+    const double scale = std::pow(
+        (static_cast<double>(cells.size()) + w0 * kItems) / (w0 * kItems),
+        double{r.reg_exponent});
+    Eigen::MatrixXd a = Eigen::MatrixXd::Identity(kEmbedding, kEmbedding) *
+                        (double{r.reg} * scale);
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(kEmbedding);
+    for (int32_t i = 0; i < kItems; ++i) {
+      const Eigen::VectorXd o =
+          item_embeddings_.row(i).transpose().cast<double>();
+      const auto it = cells.find(i);
+      if (it == cells.end()) {
+        a += w0 * o * o.transpose();
+        continue;
+      }
+      const double c =
+          1.0 + r.alpha * std::log1p(std::fabs(it->second) / r.epsilon);
+      a += std::max(c, w0) * o * o.transpose();
+      if (it->second >= 0) b += c * o;
+    }
+    return a.ldlt().solve(b);
+  }
+};
+
+TEST_F(ImplicitUserFoldInTest, EqualsTheDenseSolveWithNegatives) {
+  const std::unique_ptr<UserFoldIn> fold_in = MakeImplicit();
+  EXPECT_FALSE(fold_in->has_rating_model());
+  const std::vector<UserInteraction> xs = {{.item = 3, .value = 5.0f},
+                                           {.item = 7, .value = -2.0f},
+                                           {.item = 11, .value = 0.0f},
+                                           {.item = 20, .value = 40.0f}};
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  EXPECT_EQ(user.factors.size(), 0);
+  EXPECT_EQ(user.bias, 0.0f);
+  EXPECT_EQ(user.rated, 0);
+  ExpectNear(user.embedding,
+             Dense({{3, 5.0}, {7, -2.0}, {11, 0.0}, {20, 40.0}}), 1e-4);
+  // A negative item pulls the user away from it: its score drops below what
+  // the same user without it gets.
+  std::vector<UserInteraction> positive = {xs[0], xs[2], xs[3]};
+  const FoldedInUser base = fold_in->FoldIn(positive);
+  EXPECT_LT(user.embedding.dot(item_embeddings_.row(7)),
+            base.embedding.dot(item_embeddings_.row(7)));
+}
+
+TEST_F(ImplicitUserFoldInTest, RepeatedItemsAggregateLikeTheReader) {
+  const std::unique_ptr<UserFoldIn> fold_in = MakeImplicit();
+  // Item 4: strengths 2 and 3 positive, then a dislike of 1: negative, of
+  // the negative strength 1. Item 9: a dislike then two views: positive 2.
+  const FoldedInUser user = fold_in->FoldIn({{.item = 4, .value = 2.0f},
+                                             {.item = 9, .value = -5.0f},
+                                             {.item = 4, .value = 3.0f},
+                                             {.item = 9, .value = 1.0f},
+                                             {.item = 4, .value = -1.0f},
+                                             {.item = 9, .value = 1.0f}});
+  ExpectNear(user.embedding, Dense({{4, -1.0}, {9, 2.0}}), 1e-4);
+}
+
+TEST_F(ImplicitUserFoldInTest, ExplainSharesSumToTheScore) {
+  const std::unique_ptr<UserFoldIn> fold_in = MakeImplicit();
+  const std::vector<UserInteraction> xs = {{.item = 1, .value = 3.0f},
+                                           {.item = 5, .value = -4.0f},
+                                           {.item = 8, .value = 1.0f}};
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  const std::vector<int32_t> items = {0, 2, 5, 29};
+  std::vector<int32_t> interacted;
+  const Eigen::MatrixXf shares = fold_in->Explain(xs, items, &interacted);
+  EXPECT_EQ(interacted, (std::vector<int32_t>{1, 5, 8}));
+  for (size_t r = 0; r < items.size(); ++r) {
+    EXPECT_NEAR(shares.row(static_cast<Eigen::Index>(r)).sum(),
+                user.embedding.dot(item_embeddings_.row(items[r])), 1e-4);
+    // The negative item's share is 0: it acts through W only.
+    EXPECT_EQ(shares(static_cast<Eigen::Index>(r), 1), 0.0f);
+  }
+}
+
+TEST_F(ImplicitUserFoldInTest, ValidatesWithoutARatingModel) {
+  FoldInParams params = ImplicitParams();
+  EXPECT_TRUE(ValidateFoldInParams(params, kNoRatingModel).ok());
+  EXPECT_FALSE(params.has_rating());
+  FoldInParams with_prior = params;
+  with_prior.rating = RatingUserPrior::Ridge(2, 0.1f, 0.1f);
+  EXPECT_THAT(ValidateFoldInParams(with_prior, kNoRatingModel).message(),
+              HasSubstr("fold_in.rating"));
+  // A rating model needs its prior.
+  EXPECT_THAT(ValidateFoldInParams(params, 2).message(),
+              HasSubstr("fold_in.rating"));
+  params.retrieval.epsilon = 0.0f;
+  EXPECT_THAT(ValidateFoldInParams(params, kNoRatingModel).message(),
+              HasSubstr("fold_in.retrieval.epsilon"));
+  params = ImplicitParams();
+  params.retrieval.reg_exponent = -1.0f;
+  EXPECT_THAT(ValidateFoldInParams(params, kNoRatingModel).message(),
+              HasSubstr("fold_in.retrieval.reg_exponent"));
+  params = ImplicitParams();
+  params.retrieval.reg_exponent = std::nanf("");
+  EXPECT_FALSE(ValidateFoldInParams(params, kNoRatingModel).ok());
+  EXPECT_FALSE(HasDefaultConfidence(ImplicitParams().retrieval));
+  EXPECT_TRUE(HasDefaultConfidence(RetrievalFoldInParams()));
+}
+
+TEST_F(ImplicitUserFoldInTest, ExplicitFoldInHonorsTheConfidenceScale) {
+  // A rating model with a log confidence scale and frequency-scaled reg:
+  // the retrieval row uses Confidence(rating) · weight, the scale and the
+  // reg scale; all preferences 1.
+  FoldInParams params = RidgeParams();
+  params.retrieval.scale = ConfidenceScale::kLog;
+  params.retrieval.epsilon = 2.0f;
+  params.retrieval.reg_exponent = 0.5f;
+  const std::unique_ptr<UserFoldIn> fold_in = Make(params);
+  const std::vector<UserInteraction> xs = {{3, 4.0f, 1.0f}, {7, 2.0f, 2.0f}};
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  const RetrievalFoldInParams& r = params.retrieval;
+  const double w0 = r.unobserved_weight;
+  const double reg_scale =
+      std::pow((2.0 + w0 * kItems) / (w0 * kItems), double{r.reg_exponent});
+  Eigen::MatrixXd a = Eigen::MatrixXd::Identity(kEmbedding, kEmbedding) *
+                      (double{r.reg} * reg_scale);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(kEmbedding);
+  for (int32_t i = 0; i < kItems; ++i) {
+    const Eigen::VectorXd o =
+        item_embeddings_.row(i).transpose().cast<double>();
+    double c = 0.0;
+    for (const UserInteraction& x : xs) {
+      if (x.item == i) {
+        c += (1.0 + r.alpha * std::log1p(x.rating / r.epsilon)) * x.weight;
+      }
+    }
+    a += (c > 0 ? std::max(c, w0) : w0) * o * o.transpose();
+    b += c * o;
+  }
+  ExpectNear(user.embedding, a.ldlt().solve(b), 1e-4);
+  EXPECT_EQ(user.rated, 2);
 }
 
 }  // namespace

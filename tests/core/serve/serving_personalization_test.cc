@@ -163,7 +163,7 @@ class ServingPersonalizationTest : public ::testing::Test {
 
   static RecentInteraction Recent(int32_t item, double rating,
                                   double weight = 0.0) {
-    return {snap().ItemId(item), rating, weight};
+    return {snap().ItemId(item), rating, weight, ""};
   }
   static std::vector<RecentInteraction> SomeRecent() {
     return {Recent(17, 5.0), Recent(250, 4.0, 2.0), Recent(999, 0.0),
@@ -352,9 +352,9 @@ TEST_F(ServingPersonalizationTest, UnknownRecentItemsAreCounted) {
   q.user_id = "nobody";
   q.n = 5;
   q.recent = {Recent(17, 5.0),
-              {"no-such-item", 3.0, 0.0},
+              {"no-such-item", 3.0, 0.0, ""},
               Recent(250, 4.0),
-              {"another-unknown", 0.0, 1.0}};
+              {"another-unknown", 0.0, 1.0, ""}};
   absl::StatusOr<Recommendation> r = Recommend(q);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->folded_in);
@@ -364,7 +364,7 @@ TEST_F(ServingPersonalizationTest, UnknownRecentItemsAreCounted) {
                     Removed(kUnknownIndex, q.recent), AllowAll, 5));
 
   // All unknown: the popularity fallback.
-  q.recent = {{"x1", 3.0, 0.0}, {"x2", 0.0, 0.0}, {"x3", 1.0, 2.0}};
+  q.recent = {{"x1", 3.0, 0.0, ""}, {"x2", 0.0, 0.0, ""}, {"x3", 1.0, 2.0, ""}};
   r = Recommend(q);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->fallback);
@@ -411,7 +411,7 @@ TEST_F(ServingPersonalizationTest, RecentNeedsAFoldInSnapshot) {
   RecommendQuery q;
   q.user_id = s.UserId(0);
   q.n = 3;
-  q.recent = {{s.ItemId(1), 4.0, 0.0}};
+  q.recent = {{s.ItemId(1), 4.0, 0.0, ""}};
   absl::StatusOr<Recommendation> r = (*format2)->Recommend(q, limits_, policy_);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition)
       << r.status();
@@ -741,7 +741,7 @@ TEST_F(ServingPersonalizationTest, PredictRatingWithRecentFoldsIn) {
     p.user_id = user == kUnknownIndex ? "nobody" : snap().UserId(user);
     p.item_id = snap().ItemId(1234);
     p.recent = SomeRecent();
-    p.recent.push_back({"unknown-item", 2.0, 0.0});
+    p.recent.push_back({"unknown-item", 2.0, 0.0, ""});
     const absl::StatusOr<RatingPrediction> r =
         model().PredictRating(p, limits_, policy_);
     ASSERT_TRUE(r.ok()) << r.status();
@@ -920,7 +920,7 @@ TEST_F(ServingPersonalizationTest, BadArgumentsNameTheField) {
     expect_invalid(Recommend(q).status(), "recent[1].weight");
     q.recent = {Recent(1, 3.0, INFINITY)};
     expect_invalid(Recommend(q).status(), "recent[0].weight");
-    q.recent = {{"", 3.0, 0.0}};
+    q.recent = {{"", 3.0, 0.0, ""}};
     expect_invalid(Recommend(q).status(), "recent[0].item_id");
   }
   {
@@ -1034,7 +1034,7 @@ TEST(ServingPersonalizationLoadTest, HugeSeenRatingsGiveFiniteAnswers) {
     RecommendQuery q;
     q.user_id = s.UserId(u);
     q.n = 4;
-    q.recent = {{s.ItemId(0), 5.0, 0.0}};
+    q.recent = {{s.ItemId(0), 5.0, 0.0, ""}};
     q.explain = true;
     const absl::StatusOr<Recommendation> r =
         (*model)->Recommend(q, limits, policy);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -109,6 +110,24 @@ TEST_F(OracleScorerTest, RatedTargetScoresExposureAlone) {
   // log popularity + β p·q: log 1 + 2·(−0.5) and log 4 + 2·0.5, whatever the
   // predicted ratings (item "2" would mostly be rated below 4).
   EXPECT_NEAR(scores[0], -1.0, 1e-6);
+  EXPECT_NEAR(scores[1], std::log(4.0) + 1.0, 1e-6);
+}
+
+TEST_F(OracleScorerTest, PositiveEventTargetDiscountsLikelyDislikes) {
+  // μ = 1.5: generator item 1 (id "2") has s = 1.75, item 0 (id "1") 2.25.
+  // P(dislike) = 0.35 Φ((2 − s) / 0.5): 0.35 Φ(0.5) and 0.35 Φ(−0.5).
+  model_.global_mean = 1.5;
+  std::vector<float> scores = Scores(0, OracleTarget::kPositiveEvent);
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_NEAR(scores[0], -1.0 + std::log(1 - 0.35 * 0.6914624612740131), 1e-6);
+  EXPECT_NEAR(scores[1],
+              std::log(4.0) + 1.0 + std::log(1 - 0.35 * 0.3085375387259869),
+              1e-6);
+  // Without noise, a step at 2.
+  model_.noise = 0.0;
+  scores = Scores(0, OracleTarget::kPositiveEvent);
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_NEAR(scores[0], -1.0 + std::log(0.65), 1e-6);
   EXPECT_NEAR(scores[1], std::log(4.0) + 1.0, 1e-6);
 }
 

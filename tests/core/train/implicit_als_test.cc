@@ -1,6 +1,7 @@
 #include "core/train/implicit_als.h"
 
 #include <Eigen/Dense>
+#include <cmath>
 #include <vector>
 
 #include "core/model/item_scorer.h"
@@ -27,22 +28,33 @@ std::vector<Rating> TwoBlocks() {
 }
 
 // Solves one side densely, visiting every (row, column) cell: the
-// definition of the weighted least squares step, without the Gramian trick.
+// definition of the weighted least squares step, without the Gramian trick:
+// an observed cell weighs Confidence(|value|) with target PreferenceOf(value),
+// and each row's penalty is reg · ((n + w0·others) / (w0·others))^exponent
+// for its n observed cells, all in double.
 Eigen::MatrixXd DenseSolve(const Eigen::MatrixXd& other, int32_t rows,
                            const std::vector<Rating>& ratings, bool by_user,
                            const ImplicitAlsOptions& o) {
   const int64_t k = other.cols();
   Eigen::MatrixXd out(rows, k);
   for (int32_t row = 0; row < rows; ++row) {
-    Eigen::MatrixXd a = o.reg * Eigen::MatrixXd::Identity(k, k);
+    int64_t n = 0;
+    for (const Rating& r : ratings) n += (by_user ? r.user : r.item) == row;
+    const double others = o.unobserved_weight * other.rows();
+    const double reg =
+        o.reg * std::pow((n + others) / others, double{o.reg_exponent});
+    Eigen::MatrixXd a = reg * Eigen::MatrixXd::Identity(k, k);
     Eigen::VectorXd b = Eigen::VectorXd::Zero(k);
     for (int32_t col = 0; col < other.rows(); ++col) {
       double weight = o.unobserved_weight, target = 0.0;
       for (const Rating& r : ratings) {
         if ((by_user ? r.user : r.item) == row &&
             (by_user ? r.item : r.user) == col) {
-          weight = 1.0 + o.alpha * r.value;
-          target = 1.0;
+          const double strength = std::fabs(r.value);
+          weight = o.confidence_scale == ConfidenceScale::kLog
+                       ? 1.0 + o.alpha * std::log1p(strength / o.epsilon)
+                       : 1.0 + o.alpha * strength;
+          target = r.value < 0 ? 0.0 : 1.0;
         }
       }
       const Eigen::VectorXd y = other.row(col).transpose();
@@ -52,6 +64,55 @@ Eigen::MatrixXd DenseSolve(const Eigen::MatrixXd& other, int32_t rows,
     out.row(row) = a.ldlt().solve(b).transpose();
   }
   return out;
+}
+
+// The objective of implicit_als.h written cell by cell, in double.
+double DenseLoss(const RetrievalModel& m, int32_t users, int32_t items,
+                 const std::vector<Rating>& ratings,
+                 const ImplicitAlsOptions& o) {
+  double loss = 0.0;
+  std::vector<int64_t> user_n(users, 0), item_n(items, 0);
+  for (const Rating& r : ratings) ++user_n[r.user], ++item_n[r.item];
+  for (int32_t u = 0; u < users; ++u) {
+    for (int32_t i = 0; i < items; ++i) {
+      double w = o.unobserved_weight, p = 0.0;
+      for (const Rating& r : ratings) {
+        if (r.user != u || r.item != i) continue;
+        const double strength = std::fabs(r.value);
+        w = o.confidence_scale == ConfidenceScale::kLog
+                ? 1.0 + o.alpha * std::log1p(strength / o.epsilon)
+                : 1.0 + o.alpha * strength;
+        p = r.value < 0 ? 0.0 : 1.0;
+      }
+      const double s = m.user_factors.row(u).cast<double>().dot(
+          m.item_factors.row(i).cast<double>());
+      loss += w * (p - s) * (p - s);
+    }
+  }
+  const auto scale = [&](int64_t n, int64_t others) {
+    const double unobserved = o.unobserved_weight * others;
+    return std::pow((n + unobserved) / unobserved, double{o.reg_exponent});
+  };
+  for (int32_t u = 0; u < users; ++u) {
+    loss += o.reg * scale(user_n[u], items) *
+            m.user_factors.row(u).cast<double>().squaredNorm();
+  }
+  for (int32_t i = 0; i < items; ++i) {
+    loss += o.reg * scale(item_n[i], users) *
+            m.item_factors.row(i).cast<double>().squaredNorm();
+  }
+  return loss;
+}
+
+// TwoBlocks with one negative cell per user: an item of the other block,
+// disliked with strength 2.
+std::vector<Rating> TwoBlocksWithNegatives() {
+  std::vector<Rating> r = TwoBlocks();
+  for (int32_t u = 0; u < 6; ++u) {
+    const int32_t other_block = u < 3 ? 3 : 0;
+    r.push_back({u, other_block + u % 3, -2.0f, 0});
+  }
+  return r;
 }
 
 TEST(ImplicitAlsTest, OneSweepMatchesADenseReferenceSolve) {
@@ -152,6 +213,132 @@ TEST(ImplicitAlsTest, RejectsBadOptionsAndIndices) {
   std::vector<Rating> bad = {{0, 9, 1.0f, 0}};
   EXPECT_EQ(TrainImplicitAls(6, 6, bad, ImplicitAlsOptions()).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ImplicitAlsTest, OneSweepWithNegativesLogScaleAndFrequencyRegMatches) {
+  const std::vector<Rating> ratings = TwoBlocksWithNegatives();
+  ImplicitAlsOptions options;
+  options.factors = 3;
+  options.iterations = 1;
+  options.reg = 0.5f;
+  options.unobserved_weight = 0.3f;
+  options.alpha = 2.0f;
+  options.confidence_scale = ConfidenceScale::kLog;
+  options.epsilon = 0.5f;
+  options.reg_exponent = 1.0f;
+  options.init_stddev = 0.5f;
+  options.threads = 2;
+  auto model = TrainImplicitAls(6, 6, ratings, options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const Eigen::MatrixXd items0 =
+      MakeInitialModel(6, 6, 3, options.init_stddev, options.seed)
+          .item_factors.cast<double>();
+  const Eigen::MatrixXd swept = DenseSolve(items0, 6, ratings, true, options);
+  const Eigen::MatrixXd items1 = DenseSolve(swept, 6, ratings, false, options);
+  const Eigen::MatrixXd users1 = DenseSolve(items1, 6, ratings, true, options);
+  EXPECT_TRUE(model->user_factors.cast<double>().isApprox(users1, 1e-4))
+      << model->user_factors << "\nvs\n"
+      << users1;
+  EXPECT_TRUE(model->item_factors.cast<double>().isApprox(items1, 1e-4));
+}
+
+TEST(ImplicitAlsTest, LossIncludesTheFrequencyScaledPenaltyAndFalls) {
+  const std::vector<Rating> ratings = TwoBlocksWithNegatives();
+  ImplicitAlsOptions options;
+  options.factors = 2;
+  options.iterations = 6;
+  options.reg = 0.3f;
+  options.unobserved_weight = 0.2f;
+  options.reg_exponent = 1.0f;
+  options.confidence_scale = ConfidenceScale::kLog;
+  options.alpha = 3.0f;
+  auto model = TrainImplicitAls(6, 6, ratings, options);
+  ASSERT_TRUE(model.ok());
+  for (size_t s = 1; s < model->loss_history.size(); ++s) {
+    EXPECT_LE(model->loss_history[s], model->loss_history[s - 1] + 1e-6) << s;
+  }
+  const double dense = DenseLoss(*model, 6, 6, ratings, options);
+  EXPECT_NEAR(model->loss_history.back(), dense, 1e-4 * dense);
+  // The constant penalty differs from it: the scaling is in the loss.
+  ImplicitAlsOptions constant = options;
+  constant.reg_exponent = 0.0f;
+  EXPECT_GT(std::fabs(ImplicitLoss(model->user_factors, model->item_factors,
+                                   ratings, constant) -
+                      dense),
+            1e-3);
+}
+
+TEST(ImplicitAlsTest, NegativeCellsScoreBelowPositiveOnes) {
+  // Users 0-9 play items 0-3; users 10-19 play items 0-5, so items 4 and 5
+  // look like good suggestions for users 0-9. Users 0-4 dislike item 4.
+  std::vector<Rating> ratings;
+  for (int32_t u = 0; u < 20; ++u) {
+    for (int32_t i = 0; i < (u < 10 ? 4 : 6); ++i) {
+      ratings.push_back({u, i, 1.0f, 0});
+    }
+    if (u < 5) ratings.push_back({u, 4, -3.0f, 0});
+  }
+  // One dimension cannot fit both groups' rows exactly (two would): the
+  // model has to generalize, so items 4 and 5 score well for users 0-9.
+  ImplicitAlsOptions options;
+  options.factors = 1;
+  options.iterations = 15;
+  options.reg = 0.05f;
+  options.alpha = 2.0f;
+  auto model = TrainImplicitAls(20, 6, ratings, options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<Rating> positives;
+  for (const Rating& r : ratings) {
+    if (r.value >= 0) positives.push_back(r);
+  }
+  auto unaware = TrainImplicitAls(20, 6, positives, options);
+  ASSERT_TRUE(unaware.ok());
+  const auto score = [](const RetrievalModel& m, int32_t u, int32_t i) {
+    return m.user_factors.row(u).dot(m.item_factors.row(i));
+  };
+  for (int32_t u = 0; u < 5; ++u) {
+    const float disliked = score(*model, u, 4);
+    for (int32_t i = 0; i < 4; ++i) {
+      EXPECT_LT(disliked, score(*model, u, i)) << "user " << u << " item " << i;
+    }
+    // Below the item nobody disliked, below a user without the dislike, and
+    // below what the same user scored without the negatives.
+    EXPECT_LT(disliked, score(*model, u, 5) - 0.05f) << "user " << u;
+    EXPECT_LT(disliked, score(*model, u + 5, 4) - 0.05f) << "user " << u;
+    EXPECT_LT(disliked, score(*unaware, u, 4) - 0.05f) << "user " << u;
+    EXPECT_GT(score(*unaware, u, 4), 0.1f) << "user " << u;
+  }
+}
+
+TEST(ImplicitAlsTest, SameSeedSameModelOtherSeedAnother) {
+  ImplicitAlsOptions options;
+  options.factors = 3;
+  options.iterations = 3;
+  options.reg_exponent = 1.0f;
+  options.confidence_scale = ConfidenceScale::kLog;
+  options.seed = 5;
+  options.threads = 1;
+  auto a = TrainImplicitAls(6, 6, TwoBlocksWithNegatives(), options);
+  options.threads = 2;
+  auto b = TrainImplicitAls(6, 6, TwoBlocksWithNegatives(), options);
+  options.seed = 6;
+  auto c = TrainImplicitAls(6, 6, TwoBlocksWithNegatives(), options);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->user_factors, b->user_factors);
+  EXPECT_EQ(a->item_factors, b->item_factors);
+  EXPECT_EQ(a->loss_history, b->loss_history);
+  EXPECT_NE(a->item_factors, c->item_factors);
+}
+
+TEST(ImplicitAlsTest, RejectsBadEpsilonAndExponent) {
+  ImplicitAlsOptions options;
+  options.epsilon = 0;
+  EXPECT_THAT(TrainImplicitAls(6, 6, TwoBlocks(), options).status().message(),
+              HasSubstr("epsilon"));
+  options.epsilon = 1;
+  options.reg_exponent = -1;
+  EXPECT_THAT(TrainImplicitAls(6, 6, TwoBlocks(), options).status().message(),
+              HasSubstr("reg_exponent"));
 }
 
 }  // namespace

@@ -1,0 +1,130 @@
+// recserve-train train: flags → the training pipeline's options
+// (core/pipeline), progress printed as it reports it.
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/types/optional.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
+#include "core/pipeline/training_pipeline.h"
+#include "trainer/commands.h"
+#include "trainer/console_output.h"
+
+// Models.
+ABSL_FLAG(std::string, algo, "bpmf",
+          "bpmf (Bayesian MF, infers its regularization), als or sgd.");
+ABSL_FLAG(absl::optional<int32_t>, factors, absl::nullopt,
+          "Latent dimensions (BPMF 32; ALS/SGD: chosen on validation).");
+ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
+          "Maximum epochs: ALS 25, SGD 60, BPMF sweeps 100 by default.");
+ABSL_FLAG(absl::optional<float>, reg, absl::nullopt,
+          "ALS/SGD L2 regularization. Default: chosen on validation.");
+ABSL_FLAG(absl::optional<float>, lr, absl::nullopt,
+          "SGD learning rate (default 0.02).");
+ABSL_FLAG(double, validation_fraction, 0.05,
+          "Share of training ratings held out for early stopping (ALS, SGD).");
+ABSL_FLAG(bool, refit, true,
+          "ALS/SGD: after early stopping, retrain on all training ratings.");
+ABSL_FLAG(bool, retrieval, true,
+          "Learn retrieval embeddings (implicit ALS) and rank in two stages.");
+ABSL_FLAG(int32_t, implicit_factors, 32, "Retrieval embedding dimensions.");
+ABSL_FLAG(absl::optional<float>, implicit_reg, absl::nullopt,
+          "Implicit ALS regularization. Default: chosen on validation.");
+ABSL_FLAG(float, implicit_unobserved_weight, 1.0f,
+          "Implicit ALS weight of every unrated cell.");
+ABSL_FLAG(float, implicit_alpha, 0.3f,
+          "Implicit ALS confidence: a rated cell weighs 1 + alpha · rating.");
+ABSL_FLAG(int32_t, implicit_iterations, 15, "Implicit ALS sweeps.");
+ABSL_FLAG(absl::optional<int32_t>, candidates, absl::nullopt,
+          "Two-stage candidate pool. Default: chosen on validation.");
+ABSL_FLAG(absl::optional<float>, blend_weight, absl::nullopt,
+          "Retrieval score weight in [0, 1] (chosen on validation).");
+// Evaluation and output.
+ABSL_FLAG(float, relevance_threshold, 4.0f,
+          "Test ratings at or above this are relevant for top-N metrics.");
+ABSL_FLAG(int32_t, top_k, 10, "K of the top-N metrics.");
+ABSL_FLAG(int32_t, eval_max_users, 20000,
+          "Full-ranking evaluation uses at most this many users; 0 = all.");
+ABSL_FLAG(double, fold_in_users, 0.1,
+          "Share of users held out of training to measure request-time "
+          "fold-in; 0 = off.");
+ABSL_FLAG(std::string, report_json, "",
+          "Write every metric, parameter, count and timing here as JSON.");
+ABSL_FLAG(bool, publish_evaluated, false,
+          "Publish the evaluated models, not a refit on all ratings.");
+
+namespace recserve {
+namespace {
+
+absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
+  TrainingPipelineOptions o;
+  ASSIGN_OR_RETURN(o.data, SourceFromFlags());
+  const RatingSource& d = o.data;
+  if (d.ratings_path.empty() == (d.train_path.empty() || d.test_path.empty()) ||
+      d.train_path.empty() != d.test_path.empty()) {
+    return absl::InvalidArgumentError(
+        "give --ratings FILE (split with --split), or --train FILE and --test "
+        "FILE (see --help)");
+  }
+  RatingTrainingOptions& r = o.training.rating;
+  RETURN_IF_ERROR(
+      Prefix("algo", ParseAlgorithm(absl::GetFlag(FLAGS_algo)), &r.algorithm));
+  SetSeedAndThreads(SeedFlag(), ThreadsFlag(), &o);
+  r.validation_fraction = absl::GetFlag(FLAGS_validation_fraction);
+  r.refit = absl::GetFlag(FLAGS_refit);
+  if (const auto factors = absl::GetFlag(FLAGS_factors))
+    SetFactors(*factors, &r);
+  if (const auto epochs = absl::GetFlag(FLAGS_epochs))
+    SetMaxEpochs(*epochs, &r);
+  if (const auto reg = absl::GetFlag(FLAGS_reg)) SetRegularization(*reg, &r);
+  if (absl::GetFlag(FLAGS_reg) && r.algorithm == Algorithm::kBpmf) {
+    std::fprintf(stderr, "warning: --reg is ignored by bpmf\n");
+  }
+  if (const auto lr = absl::GetFlag(FLAGS_lr)) r.sgd.learning_rate = *lr;
+  TwoStageTrainingOptions& t = o.training;
+  t.train_retrieval = absl::GetFlag(FLAGS_retrieval);
+  t.retrieval.factors = absl::GetFlag(FLAGS_implicit_factors);
+  if (const auto reg = absl::GetFlag(FLAGS_implicit_reg)) {
+    if (!(*reg > 0))
+      return absl::InvalidArgumentError("--implicit_reg must be > 0");
+    t.retrieval.reg = *reg, t.retrieval_reg_grid = {*reg};
+  }
+  t.retrieval.unobserved_weight =
+      absl::GetFlag(FLAGS_implicit_unobserved_weight);
+  t.retrieval.alpha = absl::GetFlag(FLAGS_implicit_alpha);
+  t.retrieval.iterations = absl::GetFlag(FLAGS_implicit_iterations);
+  if (const auto c = absl::GetFlag(FLAGS_candidates)) {
+    t.ranking.candidates = *c, t.candidate_grid.clear();
+  }
+  if (const auto w = absl::GetFlag(FLAGS_blend_weight)) {
+    t.ranking.blend_weight = *w, t.blend_grid = {*w};
+  }
+  o.evaluation.k = t.validation.k = absl::GetFlag(FLAGS_top_k);
+  o.evaluation.relevance_threshold = absl::GetFlag(FLAGS_relevance_threshold);
+  o.evaluation.max_users = t.validation.max_users =
+      absl::GetFlag(FLAGS_eval_max_users);
+  o.fold_in_users = absl::GetFlag(FLAGS_fold_in_users);
+  o.published = absl::GetFlag(FLAGS_publish_evaluated)
+                    ? PublishedModels::kEvaluated
+                    : PublishedModels::kRefit;
+  o.output = OutputFromFlags();
+  return o;
+}
+
+}  // namespace
+
+absl::Status RunTrain() {
+  ASSIGN_OR_RETURN(const TrainingPipelineOptions options,
+                   PipelineOptionsFromFlags());
+  ASSIGN_OR_RETURN(const TrainingRun run,
+                   RunTrainingPipeline(options, ConsoleObserver(options)));
+  PrintOutcome(run);
+  const std::string path = absl::GetFlag(FLAGS_report_json);
+  if (path.empty()) return absl::OkStatus();
+  const std::string json = TrainingReportJson(run).dump(2) + "\n";
+  return WriteFileDurably(path, {json});
+}
+
+}  // namespace recserve
