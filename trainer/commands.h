@@ -3,7 +3,7 @@
 
 // recserve-train's commands, each in its own file with its own flags
 // (train_main.cc, generate_main.cc, import_main.cc); the flags they share,
-// where the data comes from and where snapshots go, are in data_flags.cc.
+// where the data comes from and where snapshots go, are in main.cc.
 
 #include <string>
 

@@ -35,7 +35,14 @@ ABSL_FLAG(absl::optional<float>, implicit_reg, absl::nullopt,
 ABSL_FLAG(float, implicit_unobserved_weight, 1.0f,
           "Implicit ALS weight of every unrated cell.");
 ABSL_FLAG(float, implicit_alpha, 0.3f,
-          "Implicit ALS confidence: a rated cell weighs 1 + alpha · rating.");
+          "Implicit ALS confidence: an interaction weighs 1 + alpha · "
+          "strength (linear) or 1 + alpha · log(1 + strength / epsilon).");
+ABSL_FLAG(std::string, implicit_confidence, "linear",
+          "Implicit ALS confidence scale: linear or log.");
+ABSL_FLAG(float, implicit_epsilon, 1.0f, "Implicit ALS log-scale epsilon.");
+ABSL_FLAG(bool, implicit_search, true,
+          "Events: search the retrieval settings on validation, starting "
+          "from the --implicit_* values (false: use them as given).");
 ABSL_FLAG(int32_t, implicit_iterations, 15, "Implicit ALS sweeps.");
 ABSL_FLAG(absl::optional<int32_t>, candidates, absl::nullopt,
           "Two-stage candidate pool. Default: chosen on validation.");
@@ -43,7 +50,8 @@ ABSL_FLAG(absl::optional<float>, blend_weight, absl::nullopt,
           "Retrieval score weight in [0, 1] (chosen on validation).");
 // Evaluation and output.
 ABSL_FLAG(float, relevance_threshold, 4.0f,
-          "Test ratings at or above this are relevant for top-N metrics.");
+          "Test ratings at or above this are relevant for top-N metrics "
+          "(events: every positive interaction is).");
 ABSL_FLAG(int32_t, top_k, 10, "K of the top-N metrics.");
 ABSL_FLAG(int32_t, eval_max_users, 20000,
           "Full-ranking evaluation uses at most this many users; 0 = all.");
@@ -94,6 +102,12 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   t.retrieval.unobserved_weight =
       absl::GetFlag(FLAGS_implicit_unobserved_weight);
   t.retrieval.alpha = absl::GetFlag(FLAGS_implicit_alpha);
+  RETURN_IF_ERROR(
+      Prefix("implicit_confidence",
+             ParseConfidenceScale(absl::GetFlag(FLAGS_implicit_confidence)),
+             &t.retrieval.confidence_scale));
+  t.retrieval.epsilon = absl::GetFlag(FLAGS_implicit_epsilon);
+  t.tune_retrieval = absl::GetFlag(FLAGS_implicit_search);
   t.retrieval.iterations = absl::GetFlag(FLAGS_implicit_iterations);
   if (const auto c = absl::GetFlag(FLAGS_candidates)) {
     t.ranking.candidates = *c, t.candidate_grid.clear();

@@ -70,9 +70,9 @@ absl::StatusOr<EventWeights> ParseEventWeights(absl::string_view weights,
       }
       float weight = 0;
       if (!ParseFloat(number, &weight) || !std::isfinite(weight) ||
-          !(weight > 0)) {
+          !(weight > 0) || weight > kMaxEventWeight) {
         return BadEntry("event weight", entry,
-                        "the weight must be a finite number > 0");
+                        "the weight must be a finite number > 0 and <= 1e6");
       }
       if (!events.weights.emplace(std::string(name), weight).second) {
         return BadEntry("event weight", entry,

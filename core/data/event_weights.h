@@ -16,9 +16,14 @@
 
 namespace recserve {
 
+// The largest event weight: with request weights (at most 1e6) and
+// training counts, strengths stay far inside float range.
+inline constexpr float kMaxEventWeight = 1e6f;
+
 // A plain value type.
 struct EventWeights {
-  // Weight of each named type, finite and > 0. A type not named weighs 1.
+  // Weight of each named type, in (0, kMaxEventWeight]. A type not named
+  // weighs 1.
   std::map<std::string, float> weights;
   // Types that are negative feedback: observed with preference 0 at the
   // confidence of their weighted counts, and seen (never recommended).
@@ -31,9 +36,11 @@ struct EventWeights {
 
 // Parses the flags' text: `weights` as "view=1,cart=4,purchase=10" (names
 // non-empty, no '=' or ','; spaces around names and numbers trimmed; a name
-// at most once) and `negative` as "dislike,skip". Either may be empty.
-// Errors: InvalidArgument quoting the bad entry, e.g.
-// "event weight \"cart=-1\": the weight must be a finite number > 0".
+// at most once; weights in (0, kMaxEventWeight]) and `negative` as
+// "dislike,skip". Either may be empty. Errors: InvalidArgument quoting the bad
+// entry, e.g. "event weight \"cart=-1\": the weight must be a finite number > 0
+// and
+// <= 1e6".
 absl::StatusOr<EventWeights> ParseEventWeights(absl::string_view weights,
                                                absl::string_view negative);
 

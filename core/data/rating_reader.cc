@@ -338,9 +338,15 @@ bool AddEvent(const ParsedLine& parsed, IdInterner* users, IdInterner* items,
         "number";
     return false;
   }
+  const bool negative = type != nullptr && type->negative;
+  if (negative && !(strength > 0)) {
+    // A signed value of 0 would read as a positive interaction.
+    *error = "a negative event needs a strength > 0, got a rating of 0";
+    return false;
+  }
   const int32_t user = users->GetOrAdd(parsed.user);
-  cells->Add(user, items->GetOrAdd(parsed.item), strength,
-             type != nullptr && type->negative, parsed.timestamp);
+  cells->Add(user, items->GetOrAdd(parsed.item), strength, negative,
+             parsed.timestamp);
   if (type != nullptr) ++type->lines;
   return true;
 }

@@ -139,7 +139,9 @@ struct RatingReadReport {
 //  - kGeneric header names are matched without spaces around them or
 //    double quotes ("userID" matches userID).
 //  - Implicit feedback: a line's strength is its rating (when the file has
-//    a rating column; it must then also be >= 0) times its count times its
+//    a rating column; it is checked against min_rating..max_rating as for
+//    ratings, and must also be >= 0, and > 0 on a negative event's line)
+//    times its count times its
 //    event type's weight; a count must be a finite number > 0, an event
 //    name is trimmed of spaces and must not be empty, and an event type
 //    not in `events` weighs 1. Within one call the lines of a

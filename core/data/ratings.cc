@@ -17,7 +17,8 @@ absl::string_view FeedbackName(Feedback feedback) {
 }
 
 bool ParseFeedback(absl::string_view name, Feedback* feedback) {
-  for (Feedback f : {Feedback::kAuto, Feedback::kExplicit, Feedback::kImplicit}) {
+  for (Feedback f :
+       {Feedback::kAuto, Feedback::kExplicit, Feedback::kImplicit}) {
     if (name == FeedbackName(f)) {
       *feedback = f;
       return true;

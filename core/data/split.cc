@@ -110,19 +110,25 @@ void MarkLastN(const Dataset& all, int32_t count,
 
 void MarkUserRandom(const Dataset& all, double fraction, uint64_t seed,
                     std::vector<uint8_t>& is_test) {
-  RatingPositions by_user =
+  const RatingPositions by_user =
       GroupRatingPositions(all.ratings, all.num_users(), RatingAxis::kUser);
+  std::vector<int64_t> pool;
   for (int32_t u = 0; u < by_user.rows(); ++u) {
-    const int64_t size = by_user.RowSize(u);
+    // Negative interactions (events such as dislikes) are never relevant
+    // in evaluation: they stay in training.
+    pool.clear();
+    for (const int64_t p : by_user.Row(u)) {
+      if (all.ratings[p].value >= 0) pool.push_back(p);
+    }
+    const int64_t size = static_cast<int64_t>(pool.size());
     const int64_t hold = std::min<int64_t>(
         size - 1, std::llround(fraction * static_cast<double>(size)));
     if (hold <= 0) continue;
-    // A partial Fisher–Yates shuffle of the row, one stream per user.
+    // A partial Fisher–Yates shuffle, one stream per user.
     RandomStream rng(seed, static_cast<uint64_t>(u));
-    auto row = by_user.positions.begin() + by_user.offsets[u];
     for (int64_t j = 0; j < hold; ++j) {
-      std::swap(row[j], row[j + static_cast<int64_t>(rng.Below(size - j))]);
-      is_test[row[j]] = 1;
+      std::swap(pool[j], pool[j + static_cast<int64_t>(rng.Below(size - j))]);
+      is_test[pool[j]] = 1;
     }
   }
 }

@@ -72,8 +72,9 @@ struct TrainTest {
 //  - kLastN / kLeaveOneOut: a user with c ratings holds out its latest
 //    min(count, c - 1), so every user keeps at least one training rating; a
 //    user with a single rating contributes nothing to the test set.
-//  - kUserRandom: a user with c ratings holds out min(round(fraction * c),
-//    c - 1) of them, drawn uniformly at random (a stream per user).
+//  - kUserRandom: a user with c positive ratings (value >= 0) holds out
+//    min(round(fraction * c), c - 1) of them, drawn uniformly at random (a
+//    stream per user); negative ones (implicit feedback) stay in training.
 //
 // Errors: InvalidArgument if `spec` is out of range (as in ParseSplitSpec),
 // if `all` has fewer than 2 ratings for kRandom/kTemporal, or if a rating's

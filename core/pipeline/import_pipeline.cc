@@ -22,9 +22,17 @@ absl::StatusOr<ImportRun> RunImportPipeline(
         "import takes no item labels: snapshots carry labels only with the "
         "fold-in parameters that imported factors lack");
   }
+  // Imported factors are a rating model: the file must hold ratings.
+  if (data.read.feedback == Feedback::kImplicit) {
+    return absl::InvalidArgumentError(
+        "import needs ratings, not events: imported factors are a rating "
+        "model (train on events with recserve-train instead)");
+  }
+  RatingReadOptions read_options = data.read;
+  read_options.feedback = Feedback::kExplicit;
   Dataset ratings;
   ASSIGN_OR_RETURN(const RatingReadReport read,
-                   ReadRatings(data.ratings_path, data.read, &ratings));
+                   ReadRatings(data.ratings_path, read_options, &ratings));
   if (on_ratings_read) on_ratings_read(data.ratings_path, read);
   ASSIGN_OR_RETURN(ImportResult imported,
                    ImportFactors(options.factors, ratings));

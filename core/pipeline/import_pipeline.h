@@ -38,7 +38,9 @@ struct ImportRun {
 
 // Reads, imports and publishes. Errors: InvalidArgument when the ratings
 // path, a factor path or output.root is missing, or item labels are given
-// (labels go only into snapshots that can fold users in); those of ReadRatings,
+// (labels go only into snapshots that can fold users in), or the read options
+// ask for implicit feedback (events are no ratings); those of ReadRatings
+// (which reads the file as ratings, so a file without a rating column fails),
 // ReadItems, ImportFactors and publishing.
 absl::StatusOr<ImportRun> RunImportPipeline(
     const ImportPipelineOptions& options,

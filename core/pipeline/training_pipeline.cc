@@ -106,8 +106,16 @@ absl::Status ReadRatingFile(const std::string& path, const RatingSource& source,
         ": give both files the same columns"));
   }
   summary->feedback = report.feedback;
-  // The snapshot names every type the data held, so that the server can
-  // tell a request's unknown type from a known one.
+  // The snapshot names every type the flags or the data named, so that the
+  // server can tell a request's unknown type from a known one.
+  const EventWeights& named = source.read.events;
+  for (const auto& [event, weight] : named.weights) {
+    summary->events.weights[event] = weight;
+  }
+  for (const std::string& event : named.negative) {
+    summary->events.weights[event] = named.WeightOf(event);
+    summary->events.negative.insert(event);
+  }
   for (const auto& [event, lines] : report.event_lines) {
     summary->events.weights[event] = source.read.events.WeightOf(event);
     if (source.read.events.IsNegative(event)) {

@@ -427,10 +427,10 @@ absl::Status ValidateFormat3Fields(const SnapshotManifest& m) {
 absl::Status ValidateEvents(const EventWeights& events) {
   for (const auto& [name, weight] : events.weights) {
     if (name.empty()) return FieldError("events.weights", "has an empty name");
-    if (!std::isfinite(weight) || !(weight > 0.0f)) {
-      return FieldError(
-          absl::StrCat("events.weights.", name),
-          absl::StrCat("is ", weight, "; must be finite and > 0"));
+    if (!std::isfinite(weight) || !(weight > 0.0f) ||
+        weight > kMaxEventWeight) {
+      return FieldError(absl::StrCat("events.weights.", name),
+                        absl::StrCat("is ", weight, "; must be in (0, 1e6]"));
     }
   }
   for (const std::string& name : events.negative) {

@@ -165,6 +165,23 @@ void OracleScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
   }
 }
 
+namespace {
+
+// How the oracle's figures are measured: the trainer's K and negatives, a
+// fixed seed and at most kOracleMaxUsers users.
+TopNOptions OracleTopNOptions(float relevance_threshold, int32_t threads) {
+  TopNOptions options;
+  options.k = 10;
+  options.relevance_threshold = relevance_threshold;
+  options.loo_negatives = 100;
+  options.seed = 1;
+  options.threads = threads;
+  options.max_users = kOracleMaxUsers;
+  return options;
+}
+
+}  // namespace
+
 absl::StatusOr<nlohmann::json> OracleTopNJson(const OracleModel& model,
                                               const std::string& ratings_path,
                                               int32_t threads) {
@@ -173,13 +190,7 @@ absl::StatusOr<nlohmann::json> OracleTopNJson(const OracleModel& model,
   Dataset all;
   RETURN_IF_ERROR(ReadRatings(ratings_path, read_options, &all).status());
 
-  TopNOptions options;
-  options.k = 10;
-  options.relevance_threshold = 4.0f;
-  options.loo_negatives = 100;
-  options.seed = 1;
-  options.threads = threads;
-  options.max_users = kOracleMaxUsers;
+  const TopNOptions options = OracleTopNOptions(4.0f, threads);
   nlohmann::json out = {
       {"scorer",
        {{"full_ranking", kRatedRelevantFormula},
@@ -233,13 +244,7 @@ absl::StatusOr<nlohmann::json> OracleEventsJson(const OracleModel& model,
       const TrainTest data,
       SplitDataset(all, {SplitSpec::Kind::kUserRandom, 0.2}, /*seed=*/1));
   all = Dataset();  // Only the split is needed from here on.
-  TopNOptions options;
-  options.k = 10;
-  options.relevance_threshold = 0.0f;
-  options.loo_negatives = 100;
-  options.seed = 1;
-  options.threads = threads;
-  options.max_users = kOracleMaxUsers;
+  const TopNOptions options = OracleTopNOptions(0.0f, threads);
   ASSIGN_OR_RETURN(
       const std::unique_ptr<OracleScorer> oracle,
       OracleScorer::Create(model, data.train, OracleTarget::kPositiveEvent));

@@ -45,7 +45,10 @@ struct RetrievalTuningOptions {
   double holdout_fraction = 0.2;
   // Validation uses the interactions of a random sample of users holding
   // about this many (all of them when there are fewer), to bound the cost
-  // on large data. Default 2,000,000.
+  // on large data. Default 2,000,000. On a sample each item row has fewer
+  // users behind it while λ stays the same, so above this size the λ
+  // chosen regularizes items more, relative to their data, than it will in
+  // the fit on all of it.
   int64_t validation_sample = 2'000'000;
   // Full ranking over at most this many validation users (0: all).
   // Default 3,000.

@@ -287,6 +287,19 @@ TEST_F(TrainerCliTest, ImportsFactorsTrainedElsewhere) {
   const Snapshot& e = **embedded;
   EXPECT_FLOAT_EQ(e.user_embeddings()(e.FindUser("1"), 2), 0.1f);
   EXPECT_FLOAT_EQ(e.ranking().blend_weight, 1.0f);
+
+  // Events are no ratings to import factors against.
+  WriteFile(Path("plays.csv"), "userId,movieId,plays\n1,10,3\n2,11,7\n");
+  for (const char* feedback : {"auto", "implicit"}) {
+    auto events =
+        RunCommand({kTrain, "import", "--user_factors", Path("users.csv"),
+                    "--item_factors", Path("items.csv"), "--ratings",
+                    Path("plays.csv"), "--format", "generic", "--columns",
+                    "user=userId,item=movieId,count=plays", "--feedback",
+                    feedback, "--out", Path("events")});
+    EXPECT_NE(events.exit_code, 0) << feedback;
+    EXPECT_THAT(events.out, HasSubstr("rating")) << feedback;
+  }
 }
 
 }  // namespace

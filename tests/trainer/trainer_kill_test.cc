@@ -2,8 +2,8 @@
 // trains, builds the server's indexes and publishes (--build_index): after
 // every kill, LATEST names a complete version that the server's loader
 // accepts with its saved indexes, and every version folder loads.
-// (tests/core/snapshot/snapshot_publish_test kills the publishing code itself at a
-// finer grain; this is the whole process, as an operator's job runner
+// (tests/core/snapshot/snapshot_publish_test kills the publishing code itself
+// at a finer grain; this is the whole process, as an operator's job runner
 // would kill it.)
 
 #include <fcntl.h>

@@ -70,6 +70,9 @@ TEST(EventWeightsTest, BadEntriesAreQuoted) {
        "event weight \"cart=-1\": the weight must be a finite "
        "number > 0"},
       {"cart=0", "", "\"cart=0\": the weight must be a finite number > 0"},
+      {"cart=2e6", "",
+       "\"cart=2e6\": the weight must be a finite number > 0 "
+       "and <= 1e6"},
       {"cart=inf", "", "\"cart=inf\": the weight must be a finite"},
       {"cart=nan", "", "\"cart=nan\": the weight must be a finite"},
       {"cart=many", "", "\"cart=many\": the weight must be a finite"},

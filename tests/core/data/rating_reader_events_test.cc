@@ -204,6 +204,14 @@ TEST_F(RatingReaderEventsTest, RatingIsAStrengthFactorForImplicitFeedback) {
                   "rating '-0.5' is negative; implicit feedback reads a "
                   "rating as a strength, which must be >= 0",
                   options);
+  // A negative event of strength 0 would read as a positive cell.
+  RatingReadOptions with_events =
+      Generic(",", "user=u,item=i,rating=r,event=e,timestamp=t");
+  with_events.feedback = Feedback::kImplicit;
+  with_events.min_rating = 0;
+  with_events.events = Events("", "skip");
+  ExpectLineError("u,i,r,e,t\na,x,3,view,1\na,x,0,skip,2\n", 3,
+                  "a negative event needs a strength > 0", with_events);
 }
 
 TEST_F(RatingReaderEventsTest, MovieLensFormatsReadAsImplicitSumRatings) {

@@ -279,13 +279,16 @@ TEST(SplitDatasetTest, UserRandomHoldsOutTheFractionOfEachUser) {
 TEST(SplitDatasetTest, UserRandomKeepsOneTrainingRatingPerUser) {
   const Dataset all = MakeDataset({
       {"a", "w", 1, 1},
-      {"a", "x", 1, 2},  // 2 ratings at 0.9: hold out 1
-      {"b", "y", 3, 3},  // 1 rating: hold out none
+      {"a", "x", 1, 2},   // 2 ratings at 0.9: hold out 1
+      {"b", "y", 3, 3},   // 1 rating: hold out none
+      {"c", "w", 2, 4},   // 1 positive, 1 negative: hold out none, as the
+      {"c", "x", -1, 5},  // negative one is never held out
   });
   auto tt = SplitDataset(all, {SplitSpec::Kind::kUserRandom, 0.9}, 1);
   ASSERT_TRUE(tt.ok()) << tt.status();
-  EXPECT_EQ(tt->test.size(), 1u);
-  EXPECT_EQ(tt->train.num_users(), 2);
+  ASSERT_EQ(tt->test.size(), 1u);
+  EXPECT_EQ(tt->train.users.Id(tt->test[0].user), "a");
+  EXPECT_EQ(tt->train.num_users(), 3);
   ExpectPartition(all, *tt);
 }
 

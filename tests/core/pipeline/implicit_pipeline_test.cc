@@ -68,7 +68,7 @@ class ImplicitPipelineTest : public ::testing::Test {
     o.data.read.generic_columns =
         "user=customer,item=sku,event=action,timestamp=ts";
     o.data.read.events =
-        *ParseEventWeights("view=1,cart=4,purchase=10", "dislike");
+        *ParseEventWeights("view=1,cart=4,purchase=10", "dislike,skip");
     o.training.retrieval.factors = 8;
     o.training.retrieval.iterations = 6;
     o.training.retrieval_reg_grid = {10.0f};
@@ -123,6 +123,7 @@ TEST_F(ImplicitPipelineTest, TrainsTheRetrievalModelAloneAndPublishesIt) {
   EXPECT_EQ(run->params["feedback"], "implicit");
   EXPECT_EQ(run->params["events"]["weights"]["purchase"], 10.0);
   EXPECT_EQ(run->params["events"]["negative"][0], "dislike");
+  EXPECT_EQ(run->params["events"]["negative"][1], "skip");
   ASSERT_FALSE(run->version_dir.empty());
   const auto snapshot = Snapshot::Load(run->version_dir);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -133,6 +134,7 @@ TEST_F(ImplicitPipelineTest, TrainsTheRetrievalModelAloneAndPublishesIt) {
   EXPECT_EQ(s.events().WeightOf("cart"), 4.0f);
   EXPECT_TRUE(s.events().IsNegative("dislike"));
   EXPECT_EQ(s.events().weights.count("view"), 1u);  // every type of the data
+  EXPECT_TRUE(s.events().IsNegative("skip"));       // and of the flags
   EXPECT_EQ(s.manifest().algo, "implicit_als");
 
   // Refitted on everything: every pair is seen, the disliked ones with a
