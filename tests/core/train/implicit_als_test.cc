@@ -115,20 +115,13 @@ std::vector<Rating> TwoBlocksWithNegatives() {
   return r;
 }
 
-TEST(ImplicitAlsTest, OneSweepMatchesADenseReferenceSolve) {
-  const std::vector<Rating> ratings = TwoBlocks();
-  ImplicitAlsOptions options;
-  options.factors = 3;
-  options.iterations = 1;
-  options.reg = 0.5f;
-  options.unobserved_weight = 0.3f;
-  options.alpha = 2.0f;
-  options.init_stddev = 0.5f;
-  options.threads = 2;
+// One sweep of 6 users × 6 items at 3 factors against DenseSolve: the trainer
+// starts from MakeInitialModel's item factors, sweeps users then items, and
+// ends with one more user step.
+void ExpectOneSweepMatchesDense(const std::vector<Rating>& ratings,
+                                const ImplicitAlsOptions& options) {
   auto model = TrainImplicitAls(6, 6, ratings, options);
   ASSERT_TRUE(model.ok()) << model.status();
-  // The trainer starts from MakeInitialModel's item factors, sweeps users
-  // then items, and ends with one more user step.
   const Eigen::MatrixXd items0 =
       MakeInitialModel(6, 6, 3, options.init_stddev, options.seed)
           .item_factors.cast<double>();
@@ -139,6 +132,19 @@ TEST(ImplicitAlsTest, OneSweepMatchesADenseReferenceSolve) {
       << model->user_factors << "\nvs\n"
       << users1;
   EXPECT_TRUE(model->item_factors.cast<double>().isApprox(items1, 1e-4));
+}
+
+TEST(ImplicitAlsTest, OneSweepMatchesADenseReferenceSolve) {
+  const std::vector<Rating> ratings = TwoBlocks();
+  ImplicitAlsOptions options;
+  options.factors = 3;
+  options.iterations = 1;
+  options.reg = 0.5f;
+  options.unobserved_weight = 0.3f;
+  options.alpha = 2.0f;
+  options.init_stddev = 0.5f;
+  options.threads = 2;
+  ExpectOneSweepMatchesDense(ratings, options);
 }
 
 TEST(ImplicitAlsTest, LossFallsEverySweepAndMatchesTheDefinition) {
@@ -228,18 +234,7 @@ TEST(ImplicitAlsTest, OneSweepWithNegativesLogScaleAndFrequencyRegMatches) {
   options.reg_exponent = 1.0f;
   options.init_stddev = 0.5f;
   options.threads = 2;
-  auto model = TrainImplicitAls(6, 6, ratings, options);
-  ASSERT_TRUE(model.ok()) << model.status();
-  const Eigen::MatrixXd items0 =
-      MakeInitialModel(6, 6, 3, options.init_stddev, options.seed)
-          .item_factors.cast<double>();
-  const Eigen::MatrixXd swept = DenseSolve(items0, 6, ratings, true, options);
-  const Eigen::MatrixXd items1 = DenseSolve(swept, 6, ratings, false, options);
-  const Eigen::MatrixXd users1 = DenseSolve(items1, 6, ratings, true, options);
-  EXPECT_TRUE(model->user_factors.cast<double>().isApprox(users1, 1e-4))
-      << model->user_factors << "\nvs\n"
-      << users1;
-  EXPECT_TRUE(model->item_factors.cast<double>().isApprox(items1, 1e-4));
+  ExpectOneSweepMatchesDense(ratings, options);
 }
 
 TEST(ImplicitAlsTest, LossIncludesTheFrequencyScaledPenaltyAndFalls) {
