@@ -16,6 +16,12 @@
 //  5. publish a snapshot version, with its HNSW indexes when asked.
 // Without a held-out split (SplitSpec none) step 3 and 4 are skipped: the
 // models are trained on every rating already, and nothing is evaluated.
+// Events (implicit feedback: the read options' feedback, or a file without a
+// rating column) train the retrieval model alone, its settings searched on
+// validation (retrieval_tuning.h); evaluation counts every positive held-out
+// interaction as relevant and has no rating metrics; the snapshot is an
+// implicit one (format 4) that records the event weights, naming every
+// event type the read options or the data named.
 
 #include <cstdint>
 #include <functional>
@@ -179,7 +185,8 @@ void SetSeedAndThreads(uint64_t seed, int32_t threads,
 
 // Runs the pipeline above. Errors: InvalidArgument for inconsistent options
 // (no ratings, both a ratings file and a train/test pair, fold_in_users out
-// of range, item labels without retrieval, ...), and those of reading,
+// of range, item labels without retrieval, events without retrieval, a
+// training and a test file of different feedback kinds, ...), and those of reading,
 // training, publishing and building indexes, each naming the file or the
 // setting.
 absl::StatusOr<TrainingRun> RunTrainingPipeline(
