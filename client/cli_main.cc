@@ -60,6 +60,9 @@ ABSL_FLAG(std::vector<std::string>, exclude_labels, {},
 ABSL_FLAG(std::vector<std::string>, filter_items, {},
           "recommend, similar: only these item ids.");
 ABSL_FLAG(bool, explain, false, "recommend: explain each item's scores.");
+ABSL_FLAG(int32_t, cold_items, 0,
+          "recommend: reserve up to this many of the n slots for cold items "
+          "(new items mapped from their metadata), 0 to n.");
 ABSL_FLAG(std::string, service, "",
           "health: the service to check; empty = the whole server.");
 
@@ -75,8 +78,10 @@ Commands:
   recommend --user U [-n 10] [--exclude a,b] [--include_seen] [--exact]
             [--candidates C] [--ef E] [--recent 50,172:5 | 50@view,...]
             [--include_labels L1,L2] [--exclude_labels L3]
-            [--filter_items a,b] [--explain]
-                          the top n items for a user
+            [--filter_items a,b] [--explain] [--cold_items M]
+                          the top n items for a user; --cold_items reserves
+                          up to M slots for cold items (new items placed
+                          from their metadata, marked "cold")
   similar --item I | --items I1,I2 [-k 10] [filter flags as above]
                           the k items most similar to an item (or several)
   predict --user U --item I [--recent ...]
@@ -220,6 +225,7 @@ int Recommend(const RecommenderClient& client) {
   for (v1::Interaction& r : *recent) *request.add_recent() = std::move(r);
   *request.mutable_filter() = FilterFromFlags();
   request.set_explain(absl::GetFlag(FLAGS_explain));
+  request.set_cold_items(absl::GetFlag(FLAGS_cold_items));
   absl::StatusOr<v1::RecommendResponse> response = client.Recommend(request);
   if (!response.ok()) return RpcError(response.status());
   Print(FormatRecommendations(*response, user), ToJson(*response));

@@ -25,7 +25,9 @@ std::string ItemsTable(
   bool titles = false;
   bool genres = false;
   bool labels = false;
+  bool cold = false;
   for (const v1::ScoredItem& item : items) {
+    cold = cold || item.cold();
     titles = titles || !item.title().empty();
     genres = genres || item.genres_size() > 0;
     labels = labels || item.labels_size() > 0;
@@ -38,6 +40,7 @@ std::string ItemsTable(
       {"item id", Align::kLeft},
       {std::string(score_header), Align::kRight}};
   if (with_rating) columns.push_back({"predicted rating", Align::kRight});
+  if (cold) columns.push_back({"cold", Align::kLeft});
   if (titles) columns.push_back({"title", Align::kLeft});
   if (genres) columns.push_back({"genres", Align::kLeft});
   if (labels) columns.push_back({"labels", Align::kLeft});
@@ -51,6 +54,7 @@ std::string ItemsTable(
     if (with_rating) {
       row.push_back(absl::StrFormat("%.2f", item.predicted_rating()));
     }
+    if (cold) row.push_back(item.cold() ? "cold" : "");
     if (titles) row.push_back(item.title());
     if (genres) row.push_back(absl::StrJoin(item.genres(), ", "));
     if (labels) row.push_back(absl::StrJoin(item.labels(), ", "));
@@ -130,6 +134,7 @@ std::string IndexText(const v1::IndexInfo& index) {
 nlohmann::json ItemJson(const v1::ScoredItem& item, bool with_rating) {
   nlohmann::json json = {{"item_id", item.item_id()}, {"score", item.score()}};
   if (with_rating) json["predicted_rating"] = item.predicted_rating();
+  json["cold"] = item.cold();
   json["title"] = item.title();
   json["genres"] = nlohmann::json::array();
   for (const std::string& g : item.genres()) json["genres"].push_back(g);
@@ -276,6 +281,10 @@ std::string FormatPrediction(const v1::PredictRatingResponse& response,
   if (response.folded_in()) {
     absl::StrAppend(&out, "(folded in from recent interactions)\n");
   }
+  if (response.item_cold()) {
+    absl::StrAppend(&out,
+                    "(cold item: its factors were mapped from its metadata)\n");
+  }
   return out;
 }
 
@@ -318,6 +327,7 @@ std::string FormatModelInfo(const v1::ModelInfo& info) {
       {"checksum", info.checksum()},
       {"num_users", absl::StrCat(info.num_users())},
       {"num_items", absl::StrCat(info.num_items())},
+      {"cold_items", absl::StrCat(info.cold_items())},
       {"num_ratings", absl::StrCat(info.num_ratings())},
       {"factors", absl::StrCat(info.factors())},
       {"retrieval_factors", absl::StrCat(info.retrieval_factors())},
@@ -375,6 +385,7 @@ nlohmann::json ToJson(const v1::PredictRatingResponse& response) {
           {"fallback", response.fallback()},
           {"user_known", response.user_known()},
           {"item_known", response.item_known()},
+          {"item_cold", response.item_cold()},
           {"folded_in", response.folded_in()}};
 }
 
@@ -399,6 +410,7 @@ nlohmann::json ToJson(const v1::ModelInfo& info) {
           {"algo", info.algo()},
           {"num_users", info.num_users()},
           {"num_items", info.num_items()},
+          {"cold_items", info.cold_items()},
           {"num_ratings", info.num_ratings()},
           {"factors", info.factors()},
           {"retrieval_factors", info.retrieval_factors()},

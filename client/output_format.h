@@ -53,7 +53,8 @@ size_t DisplayWidth(absl::string_view text);
 // "(fallback: popular items for an unknown user)", for fold-ins "(folded in
 // from recent interactions)" and "(skipped N recent interactions with
 // unknown items)" when some were, then the columns rank, item id, score,
-// predicted rating, title, genres or labels (title only when some item has
+// predicted rating, cold (when some item is cold: "cold" for those), title,
+// genres or labels (title only when some item has
 // one; labels, which include the genres, when some item has them, else
 // genres; joined with ", "). Scores print with 4 decimals, or as whole
 // numbers for fallbacks (popularity counts); predicted ratings with 2
@@ -64,11 +65,12 @@ size_t DisplayWidth(absl::string_view text);
 std::string FormatRecommendations(const v1::RecommendResponse& response,
                                   absl::string_view user_id);
 // "K items similar to item I (model V)" ("to items A, B" for several
-// seeds), then rank, item id, similarity, title, genres or labels as above.
+// seeds), then rank, item id, similarity, cold, title, genres or labels as
+// above.
 std::string FormatSimilarItems(const v1::SimilarItemsResponse& response,
                                absl::Span<const std::string> item_ids);
 // "Predicted rating of item I for user U: 4.37 (model V)", plus a fallback
-// note naming what was unknown and a fold-in note.
+// note naming what was unknown, a fold-in note and a cold-item note.
 std::string FormatPrediction(const v1::PredictRatingResponse& response,
                              absl::string_view user_id,
                              absl::string_view item_id);

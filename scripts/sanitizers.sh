@@ -37,7 +37,10 @@ for job in "${jobs[@]}"; do
       # scale (100K-200K ratings, every algorithm) and took 10.6 of the 18.8
       # minutes of this suite's test time under ASan; the same code runs at
       # smaller scale in the unit, server and CLI tests.
-      ctest --preset asan --timeout 900 -E 'QualityTest\.|^ServingRecallTest\.'
+      # Two at a time: the suite's longest tests (the trainer's kill and CLI
+      # tests) would otherwise run alone for minutes on a 2-core machine.
+      ctest --preset asan --timeout 900 -j"$(nproc)" \
+        -E 'QualityTest\.|^ServingRecallTest\.'
       ;;
     fuzz)
       cmake --preset asan >/dev/null

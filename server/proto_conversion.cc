@@ -102,6 +102,7 @@ RecommendQuery FromProto(const v1::RecommendRequest& request) {
   q.recent = FromProto(request.recent());
   q.filter = FromProto(request.filter());
   q.explain = request.explain();
+  q.cold_items = request.cold_items();
   return q;
 }
 
@@ -136,6 +137,7 @@ void ToProto(const ServingModel& model, const Recommendation& recommendation,
     SetItem(s, r.item, item);
     item->set_score(r.score);
     item->set_predicted_rating(r.predicted_rating);
+    item->set_cold(r.cold);
     if (recommendation.explained) {
       SetExplanation(s, r.explanation, item->mutable_explanation());
     }
@@ -150,6 +152,7 @@ void ToProto(const ServingModel& model, const SimilarItemsResult& result,
     v1::ScoredItem* item = response->add_items();
     SetItem(s, r.item, item);
     item->set_score(r.similarity);
+    item->set_cold(r.cold);
   }
 }
 
@@ -162,6 +165,7 @@ void ToProto(const ServingModel& model, const RatingPrediction& prediction,
   response->set_fallback(!(prediction.user_known || prediction.folded_in) ||
                          !prediction.item_known);
   response->set_folded_in(prediction.folded_in);
+  response->set_item_cold(prediction.item_cold);
 }
 
 void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
@@ -172,6 +176,7 @@ void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
   info->set_algo(m.algo);
   info->set_num_users(s.num_users());
   info->set_num_items(s.num_items());
+  info->set_cold_items(s.num_cold_items());
   info->set_num_ratings(m.num_ratings);
   info->set_factors(s.factors());
   info->set_retrieval_factors(s.retrieval_factors());

@@ -37,6 +37,7 @@ grpc::Status RecommenderService::DoRecommend(
     metrics_.RecordFilter(Method::kRecommend, result->allowed_fraction);
   }
   if (result->explained) metrics_.RecordExplanation();
+  metrics_.RecordColdItems(Method::kRecommend, result->cold_returned);
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }
@@ -53,6 +54,9 @@ grpc::Status RecommenderService::DoSimilarItems(
   if (result->filtered) {
     metrics_.RecordFilter(Method::kSimilarItems, result->allowed_fraction);
   }
+  int32_t cold = 0;
+  for (const SimilarItem& item : result->items) cold += item.cold ? 1 : 0;
+  metrics_.RecordColdItems(Method::kSimilarItems, cold);
   ToProto(*model, *result, response);
   return Finish(scope, grpc::Status::OK);
 }

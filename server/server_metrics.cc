@@ -146,7 +146,14 @@ ServerMetrics::ServerMetrics()
   for (const Method m : {Method::kRecommend, Method::kPredictRating}) {
     fold_ins_[static_cast<int>(m)] = &fold_ins.Add(label(m));
   }
+  auto& cold = prometheus::BuildCounter()
+                   .Name("recserve_cold_items_returned_total")
+                   .Help(
+                       "Cold items (mapped from metadata) in answers, by "
+                       "method.")
+                   .Register(r);
   for (const Method m : {Method::kRecommend, Method::kSimilarItems}) {
+    cold_returned_[static_cast<int>(m)] = &cold.Add(label(m));
     filtered_[static_cast<int>(m)] = &filtered.Add(label(m));
     allowed_fraction_[static_cast<int>(m)] =
         &allowed.Add(label(m), FractionBuckets());
@@ -239,6 +246,11 @@ void ServerMetrics::RecordFilter(Method method, double allowed_fraction) {
   if (filtered_[m] == nullptr) return;
   filtered_[m]->Increment();
   allowed_fraction_[m]->Observe(allowed_fraction);
+}
+
+void ServerMetrics::RecordColdItems(Method method, int32_t count) {
+  prometheus::Counter* counter = cold_returned_[static_cast<int>(method)];
+  if (counter != nullptr && count > 0) counter->Increment(count);
 }
 
 void ServerMetrics::RecordReload(const std::string& version, absl::Time created,

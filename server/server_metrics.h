@@ -23,6 +23,9 @@
 //   recserve_explanations_total                   counter: Recommend
 //                                                 requests that asked to
 //                                                 explain
+//   recserve_cold_items_returned_total{method}    counter: cold items in
+//                                                 answers (Recommend,
+//                                                 SimilarItems)
 //   recserve_snapshot_version                     gauge: the number of vNNNNNN
 //   recserve_snapshot_created_timestamp_seconds   gauge
 //   recserve_snapshot_age_seconds                 gauge, computed per scrape
@@ -84,6 +87,9 @@ class ServerMetrics {
   void RecordFilter(Method method, double allowed_fraction);
   // One answered Recommend with explanations.
   void RecordExplanation() { explanations_->Increment(); }
+  // `count` cold items in one answer. Counted for Recommend and
+  // SimilarItems only.
+  void RecordColdItems(Method method, int32_t count);
   // A snapshot swapped in.
   void RecordReload(const std::string& version, absl::Time created,
                     int32_t users, int32_t items);
@@ -113,6 +119,7 @@ class ServerMetrics {
   prometheus::Counter* filtered_[kNumMethods] = {};
   prometheus::Histogram* allowed_fraction_[kNumMethods] = {};
   prometheus::Counter* explanations_;
+  prometheus::Counter* cold_returned_[kNumMethods] = {};
   prometheus::Gauge* snapshot_version_;
   prometheus::Gauge* snapshot_created_;
   prometheus::Gauge* snapshot_loaded_;

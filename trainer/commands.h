@@ -2,8 +2,9 @@
 #define RECSERVE_TRAINER_COMMANDS_H_
 
 // recserve-train's commands, each in its own file with its own flags
-// (train_main.cc, generate_main.cc, import_main.cc); the flags they share,
-// where the data comes from and where snapshots go, are in main.cc.
+// (train_main.cc, generate_main.cc, import_main.cc, add_items_main.cc); the
+// flags they share, where the data comes from and where snapshots go, are in
+// main.cc.
 
 #include <string>
 
@@ -17,6 +18,7 @@ namespace recserve {
 absl::Status RunTrain();
 absl::Status RunGenerate();
 absl::Status RunImport();
+absl::Status RunAddItems();  // add_items_main.cc
 
 // The data flags (--ratings, --format, --columns, --feedback, --items, ...)
 // as a RatingSource; InvalidArgument naming the flag.

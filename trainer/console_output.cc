@@ -11,6 +11,20 @@
 
 namespace recserve {
 
+namespace {
+
+// The bad lines a reader skipped, on stderr.
+void WarnSkippedLines(const std::string& path, int64_t skipped,
+                      const std::vector<std::string>& messages) {
+  if (skipped == 0) return;
+  std::fprintf(stderr, "warning: skipped %lld bad lines in %s, e.g.:\n",
+               static_cast<long long>(skipped), path.c_str());
+  for (const std::string& message : messages)
+    std::fprintf(stderr, "  %s\n", message.c_str());
+}
+
+}  // namespace
+
 void PrintRead(const std::string& path, const RatingReadReport& r) {
   const bool events = r.feedback == Feedback::kImplicit;
   std::printf(
@@ -33,11 +47,7 @@ void PrintRead(const std::string& path, const RatingReadReport& r) {
       std::printf(" %s %lld,", event.c_str(), static_cast<long long>(lines));
     std::printf("\n");
   }
-  if (r.skipped_bad_lines == 0) return;
-  std::fprintf(stderr, "warning: skipped %lld bad lines in %s, e.g.:\n",
-               static_cast<long long>(r.skipped_bad_lines), path.c_str());
-  for (const std::string& message : r.bad_line_messages)
-    std::fprintf(stderr, "  %s\n", message.c_str());
+  WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
 }
 
 namespace {
@@ -137,6 +147,39 @@ void PrintFoldIn(const FoldInEvaluation& f) {
       static_cast<long long>(f.fold_in.users), f.seconds);
 }
 
+void PrintColdEvaluation(const ColdItemEvaluation& c) {
+  const std::string hr = absl::StrCat("HR@", c.k);
+  const std::string ndcg = absl::StrCat("NDCG@", c.k);
+  std::printf(
+      "New items from their metadata (cold-item split: %lld items held out "
+      "with all their interactions, ranked among themselves for %lld "
+      "users):\n",
+      static_cast<long long>(c.items), static_cast<long long>(c.users));
+  std::printf("  %-34s %10s %10s %12s\n", "", hr.c_str(), ndcg.c_str(),
+              "HR ÷ random");
+  const std::pair<const char*, const ColdItemRanking*> rows[] = {
+      {"random order (expected)", &c.random},
+      {"popularity by shared labels", &c.label_popularity},
+      {"mapped from attributes", &c.mapped},
+      {"trained on them (upper reference)", &c.trained}};
+  for (const auto& [name, r] : rows) {
+    std::printf("  %-34s %10.4f %10.4f %11.2f×\n", name, r->hit_rate, r->ndcg,
+                c.random.hit_rate > 0 ? r->hit_rate / c.random.hit_rate : 0.0);
+  }
+  if (c.label_agreement.has_value()) {
+    std::printf(
+        "  SimilarItems of held-out items: %.1f%% of neighbours share a "
+        "label (random pairs %.1f%%: %.2f×)\n",
+        100 * c.label_agreement->neighbours, 100 * c.label_agreement->random,
+        c.label_agreement->random > 0
+            ? c.label_agreement->neighbours / c.label_agreement->random
+            : 0.0);
+  }
+  std::printf("  (map ridge λ: retrieval %g", c.retrieval_reg);
+  if (c.rating_reg > 0) std::printf(", rating model %g", c.rating_reg);
+  std::printf("; measured in %.1fs)\n\n", c.seconds);
+}
+
 }  // namespace
 
 PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
@@ -153,11 +196,7 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
     std::printf("Read %s: labels for %lld items (%lld distinct labels)\n",
                 path.c_str(), static_cast<long long>(r.items),
                 static_cast<long long>(r.distinct_labels));
-    if (r.skipped_bad_lines == 0) return;
-    std::fprintf(stderr, "warning: skipped %lld bad lines in %s, e.g.:\n",
-                 static_cast<long long>(r.skipped_bad_lines), path.c_str());
-    for (const std::string& message : r.bad_line_messages)
-      std::fprintf(stderr, "  %s\n", message.c_str());
+    WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
   };
   p.on_data = [&o, events](const DataSummary& d) {
     *events = d.feedback == Feedback::kImplicit;
@@ -220,6 +259,37 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
     std::fflush(stdout);
   };
   p.on_fold_in = PrintFoldIn;
+  p.on_item_tags_read = [](const std::string& path,
+                           const ItemTagReadReport& r) {
+    std::printf("Read %s: tags for %lld items (%lld distinct tags)\n",
+                path.c_str(), static_cast<long long>(r.items),
+                static_cast<long long>(r.distinct_tags));
+    WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
+  };
+  p.on_cold_evaluation_start = [] {
+    std::printf(
+        "Measuring new items: training again with the chosen settings "
+        "without a share of the items, then mapping them from their "
+        "metadata\n");
+    std::fflush(stdout);
+  };
+  p.on_cold_evaluated = PrintColdEvaluation;
+  p.on_cold_items_skipped = [](const std::string& what,
+                               const absl::Status& why) {
+    std::fprintf(stderr, "warning: %s skipped: %s\n", what.c_str(),
+                 std::string(why.message()).c_str());
+  };
+  p.on_attributes = [](const ItemAttributeFit& fit, int32_t cold_items) {
+    std::printf("Item attributes: %d learned on %d items (map λ: retrieval %g",
+                fit.model.spec.size(), fit.items, fit.retrieval.map.reg);
+    if (fit.rating.has_value()) {
+      std::printf(", rating model %g", fit.rating->map.reg);
+    }
+    std::printf(
+        "); %d items of the metadata without interactions published "
+        "as cold items\n",
+        cold_items);
+  };
   p.on_refit = [](const DataSummary& d) {
     if (d.feedback == Feedback::kImplicit) {
       std::printf(

@@ -48,6 +48,9 @@ ABSL_FLAG(std::string, items_format, "auto",
 ABSL_FLAG(std::string, item_labels, "",
           "Item labels for the server's filters: lines 'item<TAB>label|label' "
           "(or comma-separated).");
+ABSL_FLAG(std::string, item_tags, "",
+          "Item tags, MovieLens tags.csv (userId,movieId,tag,timestamp): "
+          "attributes of new items.");
 ABSL_FLAG(bool, skip_bad_lines, false,
           "Count and skip malformed lines instead of failing.");
 ABSL_FLAG(uint64_t, seed, 1,
@@ -78,7 +81,8 @@ absl::StatusOr<RatingSource> SourceFromFlags() {
                          ParseRatingFormat(absl::GetFlag(FLAGS_format)),
                          &s.read.format));
   s.read.skip_bad_lines = s.items.skip_bad_lines =
-      s.item_labels.skip_bad_lines = absl::GetFlag(FLAGS_skip_bad_lines);
+      s.item_labels.skip_bad_lines = s.item_tags.skip_bad_lines =
+          absl::GetFlag(FLAGS_skip_bad_lines);
   s.read.generic_columns = absl::GetFlag(FLAGS_columns);
   s.read.generic_delimiter = absl::GetFlag(FLAGS_delimiter);
   if (!ParseFeedback(absl::GetFlag(FLAGS_feedback), &s.read.feedback)) {
@@ -105,6 +109,7 @@ absl::StatusOr<RatingSource> SourceFromFlags() {
   }
   s.items_path = absl::GetFlag(FLAGS_items);
   s.item_labels_path = absl::GetFlag(FLAGS_item_labels);
+  s.item_tags_path = absl::GetFlag(FLAGS_item_tags);
   RETURN_IF_ERROR(Prefix("items_format",
                          ParseItemFormat(absl::GetFlag(FLAGS_items_format)),
                          &s.items.format));
@@ -136,7 +141,9 @@ int main(int argc, char** argv) {
       "  recserve-train generate --users U --items I --ratings N --noise S "
       "--seed S --out FILE\n"
       "  recserve-train import --user_factors F --item_factors F --ratings F "
-      "--out DIR");
+      "--out DIR\n"
+      "  recserve-train add-items --snapshot_dir DIR --items FILE "
+      "[--item_labels F] [--item_tags F]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "train";
   if (args.size() > 2) {
@@ -146,12 +153,13 @@ int main(int argc, char** argv) {
   const std::map<std::string, absl::Status (*)()> commands = {
       {"train", recserve::RunTrain},
       {"generate", recserve::RunGenerate},
-      {"import", recserve::RunImport}};
+      {"import", recserve::RunImport},
+      {"add-items", recserve::RunAddItems}};
   const auto it = commands.find(command);
   if (it == commands.end()) {
     std::fprintf(stderr,
-                 "recserve-train: unknown command '%s' (train, generate or "
-                 "import)\n",
+                 "recserve-train: unknown command '%s' (train, generate, "
+                 "import or add-items)\n",
                  command.c_str());
     return 2;
   }

@@ -60,6 +60,13 @@ ABSL_FLAG(double, fold_in_users, 0.1,
           "fold-in; 0 = off.");
 ABSL_FLAG(std::string, report_json, "",
           "Write every metric, parameter, count and timing here as JSON.");
+ABSL_FLAG(bool, cold_items, true,
+          "With --items: learn maps from item attributes (genres, year, title "
+          "words, --item_labels, --item_tags) to both models, publish them, "
+          "and publish the items without interactions as cold items.");
+ABSL_FLAG(double, cold_evaluation_items, 0.1,
+          "Share of the items with interactions held out to measure new "
+          "items (the cold-item split); 0 = off.");
 ABSL_FLAG(bool, publish_evaluated, false,
           "Publish the evaluated models, not a refit on all ratings.");
 
@@ -120,6 +127,10 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   o.evaluation.max_users = t.validation.max_users =
       absl::GetFlag(FLAGS_eval_max_users);
   o.fold_in_users = absl::GetFlag(FLAGS_fold_in_users);
+  o.cold.enabled = absl::GetFlag(FLAGS_cold_items);
+  o.cold.evaluation_items = absl::GetFlag(FLAGS_cold_evaluation_items);
+  o.cold.map.seed = SeedFlag();
+  o.cold.max_users = absl::GetFlag(FLAGS_eval_max_users);
   o.published = absl::GetFlag(FLAGS_publish_evaluated)
                     ? PublishedModels::kEvaluated
                     : PublishedModels::kRefit;

@@ -9,6 +9,9 @@ proto/recserve/v1/recommender.proto into <build>/python (see README.md):
     /usr/bin/python3 recserve_client.py --stubs build/python \
         recommend --user new --recent 50,172:5,181:4:2 \
         --include_labels Comedy --explain
+    # Two of the ten slots for new items placed from their metadata:
+    /usr/bin/python3 recserve_client.py --stubs build/python \
+        recommend --user 42 -n 10 --cold_items 2
     # A snapshot trained on events (info says feedback implicit):
     /usr/bin/python3 recserve_client.py --stubs build/python \
         recommend --user new --recent 50@view,172@purchase,181@view*3
@@ -163,6 +166,9 @@ def print_items(items, score_header, whole_scores, with_rating):
     headers = ["rank", "item id", score_header]
     if with_rating:
         headers.append("predicted rating")
+    cold = any(i.cold for i in items)
+    if cold:
+        headers.append("cold")
     titles = any(i.title for i in items)
     # An item's labels include its genres: one column, not both.
     labels = any(i.labels for i in items)
@@ -179,6 +185,8 @@ def print_items(items, score_header, whole_scores, with_rating):
                f"{item.score:.0f}" if whole_scores else f"{item.score:.4f}"]
         if with_rating:
             row.append(f"{item.predicted_rating:.2f}")
+        if cold:
+            row.append("cold" if item.cold else "")
         if titles:
             row.append(item.title)
         if genres:
@@ -255,6 +263,9 @@ def main():
     p.add_argument("--recent", default="", help=recent_help)
     p.add_argument("--explain", action="store_true",
                    help="explain each item's scores")
+    p.add_argument("--cold_items", type=int, default=0,
+                   help="reserve up to this many of the n slots for cold "
+                   "items (new items placed from their metadata)")
 
     def add_filter(p):
         p.add_argument("--include_labels", default="",
@@ -305,7 +316,8 @@ def main():
                     exclude_item_ids=[i for i in args.exclude.split(",") if i],
                     include_seen=args.include_seen, exact=args.exact,
                     recent=interactions(pb2, recent),
-                    filter=item_filter(pb2, args), explain=args.explain)
+                    filter=item_filter(pb2, args), explain=args.explain,
+                    cold_items=args.cold_items)
                 answer = stub.Recommend(request, timeout=timeout)
                 if args.json:
                     return show(answer)
@@ -352,6 +364,9 @@ def main():
                     print(f"(fallback: unknown {' and '.join(unknown)})")
                 if answer.folded_in:
                     print("(folded in from recent interactions)")
+                if answer.item_cold:
+                    print("(cold item: its factors were mapped from its "
+                          "metadata)")
             elif args.command == "info":
                 answer = stub.GetModelInfo(pb2.GetModelInfoRequest(),
                                            timeout=timeout)

@@ -3,6 +3,7 @@
 
 // Display metadata for items (titles, genres), keyed by external item id.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ namespace recserve {
 struct ItemMetadata {
   std::string title;                // UTF-8
   std::vector<std::string> genres;  // empty when the source has none
+  // Release year from a date column or a title's "(1995)"; 0 when unknown.
+  int32_t year = 0;
 };
 
 // External item id -> metadata. Items without an entry simply have no title.
@@ -21,6 +24,10 @@ using ItemCatalog = absl::flat_hash_map<std::string, ItemMetadata>;
 // External item id -> labels that filters can select by, beyond the genres
 // (e.g. "in_stock", "region:eu").
 using ItemLabelMap = absl::flat_hash_map<std::string, std::vector<std::string>>;
+
+// External item id -> its distinct tags (item_tag_reader.h), in order of
+// first appearance.
+using ItemTagMap = absl::flat_hash_map<std::string, std::vector<std::string>>;
 
 }  // namespace recserve
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/delimited_line.h"
 #include "core/base/status_macros.h"
@@ -21,6 +22,22 @@ constexpr absl::string_view kUItemGenres[] = {
     "Film-Noir", "Horror",   "Musical",     "Mystery",   "Romance",
     "Sci-Fi",    "Thriller", "War",         "Western"};
 static_assert(kUItemFirstGenre + std::size(kUItemGenres) == kUItemFields);
+constexpr size_t kUItemReleaseDate = 2;
+constexpr int32_t kMinYear = 1800;
+constexpr int32_t kMaxYear = 2200;
+
+// The year of a u.item release date "01-Jan-1995", or 0.
+int32_t DateYear(absl::string_view date) {
+  const size_t dash = date.rfind('-');
+  if (dash == absl::string_view::npos) return 0;
+  const absl::string_view digits = date.substr(dash + 1);
+  int64_t year = 0;
+  if (digits.size() != 4 || !IsAsciiDigits(digits) ||
+      !ParseInt64(digits, &year) || year < kMinYear || year > kMaxYear) {
+    return 0;
+  }
+  return static_cast<int32_t>(year);
+}
 
 absl::StatusOr<ItemFormat> DetectFormat(absl::string_view first_line,
                                         const std::string& path) {
@@ -80,6 +97,11 @@ class LineParser {
     id->assign(fields_[0].data(), fields_[0].size());
     item->title.assign(fields_[1].data(), fields_[1].size());
     item->genres.clear();
+    item->year = 0;
+    if (format_ == ItemFormat::kUItem) {
+      item->year = DateYear(fields_[kUItemReleaseDate]);
+    }
+    if (item->year == 0) item->year = TitleYear(item->title);
     if (format_ == ItemFormat::kUItem) return ParseFlags(item, error);
     if (fields_[2] == kNoGenres) return true;
     absl::string_view genres = fields_[2];
@@ -114,6 +136,25 @@ class LineParser {
 };
 
 }  // namespace
+
+int32_t TitleYear(absl::string_view title, size_t* year_begin) {
+  while (!title.empty() && title.back() == ' ') title.remove_suffix(1);
+  if (title.empty() || title.back() != ')') return 0;
+  const size_t open = title.rfind('(');
+  if (open == absl::string_view::npos) return 0;
+  const absl::string_view inside =
+      title.substr(open + 1, title.size() - open - 2);
+  if (inside.size() < 4) return 0;
+  if (inside.size() > 4 && absl::ascii_isdigit(inside[4])) return 0;
+  int32_t year = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (!absl::ascii_isdigit(inside[i])) return 0;
+    year = year * 10 + (inside[i] - '0');
+  }
+  if (year < kMinYear || year > kMaxYear) return 0;
+  if (year_begin != nullptr) *year_begin = open;
+  return year;
+}
 
 absl::StatusOr<ItemFormat> ParseItemFormat(absl::string_view name) {
   for (ItemFormat f : {ItemFormat::kAuto, ItemFormat::kUItem,

@@ -1,8 +1,8 @@
 #ifndef RECSERVE_CORE_DATA_ITEM_READER_H_
 #define RECSERVE_CORE_DATA_ITEM_READER_H_
 
-// Reads MovieLens item metadata files (titles and genres) into an
-// ItemCatalog.
+// Reads MovieLens item metadata files (titles, genres, release years) into
+// an ItemCatalog.
 
 #include <cstdint>
 #include <string>
@@ -68,6 +68,9 @@ struct ItemReadReport {
 // decoded as Latin-1 (ML-100K and ML-1M are Latin-1, later releases UTF-8).
 // Genres: the names of the set u.item flags or the '|'-separated list;
 // u.item's "unknown" flag and "(no genres listed)" give an empty list.
+// Year (ItemMetadata::year): u.item's release date "01-Jan-1995" gives 1995;
+// when the date is empty or not of that form, and in the other formats, the
+// year is TitleYear(title). 0 when unknown. The title is kept as is.
 //
 // Format detection (kAuto) looks at the first non-empty line: exactly the
 // header "movieId,title,genres" means csv; "::" means dat; 24 '|'-separated
@@ -83,6 +86,17 @@ struct ItemReadReport {
 absl::StatusOr<ItemReadReport> ReadItems(const std::string& path,
                                          const ItemReadOptions& options,
                                          ItemCatalog* into);
+
+// The release year a MovieLens title ends with: the first 4 characters
+// inside its last parenthesis when they are digits forming a year in
+// [1800, 2200] not followed by another digit, and that parenthesis closes
+// the title (trailing spaces allowed): "Toy Story (1995)" -> 1995,
+// "Babylon 5 (1994-1998) " -> 1994, "Dark (2017– )" -> 2017. 0 for
+// any other title ("Heat", "1984", "Film (99)", "Alien (1979) Redux").
+// When `year_begin` is not null and a year is found, it is set to the
+// offset of that last '(' (so that "title without the year" is
+// title.substr(0, *year_begin)).
+int32_t TitleYear(absl::string_view title, size_t* year_begin = nullptr);
 
 }  // namespace recserve
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <new>
@@ -17,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/dot_product.h"
+#include "core/base/file_util.h"
 #include "core/base/parallel_for.h"
 #include "core/base/status_macros.h"
 #include "core/base/top_k.h"
@@ -86,6 +88,51 @@ void NormalizeInto(const float* in, int32_t n, float* out) {
   for (int32_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i] * inverse);
 }
 
+// The rows hnswlib is given: `vectors` itself, or for cosine their unit
+// vectors, copied into `*normalized`. Both must outlive the function
+// returned.
+std::function<const float*(int64_t)> IndexedRows(
+    IndexSpace space, Eigen::Ref<const FactorMatrix> vectors,
+    FactorMatrix* normalized) {
+  const int32_t d = static_cast<int32_t>(vectors.cols());
+  if (space != IndexSpace::kCosine) {
+    // The caller's `vectors` outlives the function returned.
+    const float* data = vectors.data();
+    const int64_t stride = vectors.outerStride();
+    return [data, stride](int64_t r) { return data + r * stride; };
+  }
+  normalized->resize(vectors.rows(), d);
+  for (int64_t r = 0; r < vectors.rows(); ++r) {
+    NormalizeInto(vectors.row(r).data(), d, normalized->row(r).data());
+  }
+  return [normalized](int64_t r) { return normalized->row(r).data(); };
+}
+
+// Adds `count` points, row(i) labelled first_label + i, on `threads`
+// workers; the first error stops them and is returned.
+absl::Status AddPointsInParallel(
+    Hnsw& h, int64_t count, int64_t first_label, int32_t threads,
+    absl::string_view what, const std::function<const float*(int64_t)>& row) {
+  std::mutex mu;
+  absl::Status error;
+  std::atomic<bool> failed{false};
+  ParallelFor(count, threads, [&](int64_t begin, int64_t end, int32_t) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      absl::Status s = CatchHnswlib(what, [&] {
+        h.addPoint(row(i), static_cast<hnswlib::labeltype>(first_label + i));
+      });
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (error.ok()) error = std::move(s);
+        failed = true;
+        return;
+      }
+    }
+  });
+  return error;
+}
+
 // The graph as memory, for item_index_file.
 item_index_file::HnswGraph MemoryOf(Hnsw& h) {
   item_index_file::HnswGraph g;
@@ -150,40 +197,18 @@ absl::StatusOr<std::unique_ptr<ItemIndex>> ItemIndex::Build(
   std::unique_ptr<ItemIndex> index(new ItemIndex(
       space, d, n, options, item_index_file::SourceCrc32(vectors)));
   FactorMatrix normalized;
-  if (space == IndexSpace::kCosine) {
-    normalized.resize(n, d);
-    for (int32_t r = 0; r < n; ++r) {
-      NormalizeInto(vectors.row(r).data(), d, normalized.row(r).data());
-    }
-  }
-  auto row = [&](int64_t r) -> const float* {
-    return space == IndexSpace::kCosine ? normalized.row(r).data()
-                                        : vectors.row(r).data();
-  };
+  const std::function<const float*(int64_t)> row =
+      IndexedRows(space, vectors, &normalized);
   Graph& g = *index->graph_;
   RETURN_IF_ERROR(CatchHnswlib("building the index", [&] {
     g.hnsw = std::make_unique<Hnsw>(&g.space, n, options.m,
                                     options.ef_construction, options.seed);
     g.hnsw->addPoint(row(0), 0);
   }));
-  std::mutex mu;
-  absl::Status error;
-  std::atomic<bool> failed{false};
-  ParallelFor(n - 1, options.threads, [&](int64_t begin, int64_t end, int32_t) {
-    for (int64_t i = begin + 1; i <= end; ++i) {
-      if (failed.load(std::memory_order_relaxed)) return;
-      absl::Status s = CatchHnswlib("building the index", [&] {
-        g.hnsw->addPoint(row(i), static_cast<hnswlib::labeltype>(i));
-      });
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (error.ok()) error = std::move(s);
-        failed = true;
-        return;
-      }
-    }
-  });
-  RETURN_IF_ERROR(error);
+  // The first point went in alone: hnswlib's entry point.
+  RETURN_IF_ERROR(AddPointsInParallel(
+      *g.hnsw, n - 1, 1, options.threads, "building the index",
+      [&row](int64_t i) { return row(i + 1); }));
   return index;
 }
 
@@ -205,6 +230,52 @@ absl::StatusOr<std::unique_ptr<ItemIndex>> ItemIndex::Load(
   RETURN_IF_ERROR(made);
   RETURN_IF_ERROR(reader->ReadGraph(MemoryOf(*g.hnsw)));
   return index;
+}
+
+absl::StatusOr<std::unique_ptr<ItemIndex>> ItemIndex::Extend(
+    std::unique_ptr<ItemIndex> base, Eigen::Ref<const FactorMatrix> new_rows,
+    int32_t threads) {
+  if (base == nullptr) return absl::InvalidArgumentError("no index to extend");
+  if (threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad threads ", threads, " (>= 0)"));
+  }
+  if (new_rows.cols() != base->dimensions_ ||
+      new_rows.rows() >
+          std::numeric_limits<int32_t>::max() - int64_t{base->size_}) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot extend an index of ", base->size_, " x ", base->dimensions_,
+        " with a ", new_rows.rows(), " x ", new_rows.cols(), " matrix"));
+  }
+  if (!new_rows.allFinite()) {
+    return absl::InvalidArgumentError("cannot index non-finite values");
+  }
+  const int32_t old_size = base->size_;
+  const int32_t added = static_cast<int32_t>(new_rows.rows());
+  const int32_t d = base->dimensions_;
+  if (added == 0) return base;
+  // The source CRC-32 runs over the rows in order: continue it.
+  uint32_t crc = base->source_crc32_;
+  const size_t row_bytes = static_cast<size_t>(d) * sizeof(float);
+  for (int32_t r = 0; r < added; ++r) {
+    crc = Crc32(
+        absl::string_view(reinterpret_cast<const char*>(new_rows.row(r).data()),
+                          row_bytes),
+        crc);
+  }
+  FactorMatrix normalized;
+  const std::function<const float*(int64_t)> row =
+      IndexedRows(base->space_, new_rows, &normalized);
+  Hnsw& h = *base->graph_->hnsw;
+  RETURN_IF_ERROR(CatchHnswlib("extending the index", [&] {
+    h.resizeIndex(static_cast<size_t>(old_size) + added);
+  }));
+  RETURN_IF_ERROR(AddPointsInParallel(h, added, old_size, threads,
+                                      "extending the index", row));
+  base->size_ = old_size + added;
+  base->source_crc32_ = crc;
+  base->options_.threads = threads;
+  return base;
 }
 
 absl::Status ItemIndex::Save(const std::string& path) const {

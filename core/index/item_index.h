@@ -78,6 +78,21 @@ class ItemIndex final {
       const std::string& path, Eigen::Ref<const FactorMatrix> vectors,
       IndexSpace space);
 
+  // The index of `base`'s items followed by `new_rows` (row r = item
+  // base->size() + r), made by inserting the new rows into `base`'s graph
+  // (no rebuild: what adding a few items to a large saved index costs);
+  // `base` is consumed. The result is what Build would make of the whole
+  // matrix up to the graph's insertion order: Load and Save treat it like
+  // any other (its source CRC-32 is that of the whole matrix), and it keeps
+  // `base`'s options but for `threads`, the insertion workers (>= 0; 0 = all
+  // cores). Errors: InvalidArgument for a null base, a width other than
+  // dimensions(), non-finite values, more than 2^31 - 1 items in all or
+  // threads < 0; ResourceExhausted when hnswlib cannot allocate (base is
+  // lost then too).
+  static absl::StatusOr<std::unique_ptr<ItemIndex>> Extend(
+      std::unique_ptr<ItemIndex> base, Eigen::Ref<const FactorMatrix> new_rows,
+      int32_t threads);
+
   ~ItemIndex();
   ItemIndex(const ItemIndex&) = delete;
   ItemIndex& operator=(const ItemIndex&) = delete;

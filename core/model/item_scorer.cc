@@ -44,4 +44,9 @@ void PopularityScorer::ScoreItems(int32_t /*user*/,
   std::copy(counts_.begin(), counts_.end(), scores.begin());
 }
 
+void FixedScorer::ScoreItems(int32_t /*user*/, absl::Span<float> scores) const {
+  std::copy_n(scores_.begin(), std::min(scores.size(), scores_.size()),
+              scores.begin());
+}
+
 }  // namespace recserve

@@ -6,6 +6,7 @@
 // (retrieval) and most-popular scorers.
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -61,6 +62,21 @@ class EmbeddingScorer final : public ItemScorer {
  private:
   const FactorMatrix& users_;
   const FactorMatrix& items_;
+};
+
+// A fixed score per item, the same for every user (e.g. a baseline that
+// knows no user). Owns the scores.
+class FixedScorer final : public ItemScorer {
+ public:
+  explicit FixedScorer(std::vector<float> scores)
+      : scores_(std::move(scores)) {}
+  int32_t num_items() const override {
+    return static_cast<int32_t>(scores_.size());
+  }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override;
+
+ private:
+  std::vector<float> scores_;
 };
 
 // Most-popular baseline: an item's score is its number of training ratings

@@ -73,9 +73,14 @@ class TwoStageRanker final {
   // infinite one blends to NaN or ±∞ and ranks by RankingOrder), P from
   // `rating_score` (called once per candidate); returns the best
   // min(n, pool.size()) by the blend in RankingOrder (top_k.h). Empty when
-  // the pool is or n < 1.
+  // the pool is or n < 1. When `normalized_over` is in [1, pool.size()), R
+  // is normalized over the first `normalized_over` candidates only: items
+  // added after a pool (the server's reserved cold items) are then blended
+  // on the pool's scale, which adding them leaves unchanged, so the pool's
+  // own order and scores do not move.
   std::vector<RankedItem> Rank(absl::Span<const ScoredItem> pool,
-                               RatingScoreFn rating_score, int32_t n) const;
+                               RatingScoreFn rating_score, int32_t n,
+                               size_t normalized_over = 0) const;
 
  private:
   RatingScale scale_;

@@ -236,10 +236,106 @@ void AddGenreAgreement(const Dataset& known, const ItemCatalog& catalog,
   }
 }
 
+// The cold-item figures among the manifest's metrics.
+void AddColdItemMetrics(const ColdItemEvaluation& cold,
+                        nlohmann::json* metrics) {
+  const std::string k = absl::StrCat("@", cold.k);
+  const std::pair<const char*, const ColdItemRanking*> rankings[] = {
+      {"mapped", &cold.mapped},
+      {"random", &cold.random},
+      {"label_popularity", &cold.label_popularity},
+      {"trained", &cold.trained}};
+  for (const auto& [name, ranking] : rankings) {
+    (*metrics)[absl::StrCat("cold_items/hit_rate", k, "/", name)] =
+        ranking->hit_rate;
+    (*metrics)[absl::StrCat("cold_items/ndcg", k, "/", name)] = ranking->ndcg;
+  }
+  if (cold.label_agreement.has_value()) {
+    (*metrics)[absl::StrCat("cold_items/label_share", k, "/mapped")] =
+        cold.label_agreement->neighbours;
+    (*metrics)["cold_items/label_share/random_pairs"] =
+        cold.label_agreement->random;
+  }
+}
+
+nlohmann::json RankingJson(const ColdItemRanking& ranking) {
+  return {{"hit_rate", ranking.hit_rate}, {"ndcg", ranking.ndcg}};
+}
+
+// The report's "cold_items": the evaluation and the published maps.
+nlohmann::json ColdItemsJson(const TrainingRun& run) {
+  nlohmann::json json = nlohmann::json::object();
+  if (!run.cold_evaluation_skipped.empty()) {
+    json["evaluation_skipped"] = run.cold_evaluation_skipped;
+  }
+  if (!run.attributes_skipped.empty()) {
+    json["published_skipped"] = run.attributes_skipped;
+  }
+  if (run.cold_evaluation.has_value()) {
+    const ColdItemEvaluation& cold = *run.cold_evaluation;
+    nlohmann::json evaluation = {
+        {"k", cold.k},
+        {"items", cold.items},
+        {"users", cold.users},
+        {"mapped", RankingJson(cold.mapped)},
+        {"random", RankingJson(cold.random)},
+        {"label_popularity", RankingJson(cold.label_popularity)},
+        {"trained", RankingJson(cold.trained)},
+        {"rating_reg", cold.rating_reg},
+        {"retrieval_reg", cold.retrieval_reg},
+        {"retrieval_holdout_mse", cold.retrieval_holdout_mse},
+        {"retrieval_mean_mse", cold.retrieval_mean_mse},
+        {"rating_holdout_mse", cold.rating_holdout_mse},
+        {"rating_mean_mse", cold.rating_mean_mse},
+        {"seconds", cold.seconds}};
+    if (cold.label_agreement.has_value()) {
+      evaluation["label_agreement"] = {
+          {"neighbours", cold.label_agreement->neighbours},
+          {"random_pairs", cold.label_agreement->random},
+          {"items", cold.label_agreement->items}};
+    }
+    json["evaluation"] = std::move(evaluation);
+  }
+  if (run.attributes.has_value()) {
+    const ItemAttributeFit& fit = *run.attributes;
+    auto map_json = [](const AttributeMapFit& map) {
+      nlohmann::json trials = nlohmann::json::array();
+      for (const AttributeMapTrial& t : map.trials) {
+        trials.push_back({{"reg", t.reg}, {"holdout_mse", t.holdout_mse}});
+      }
+      return nlohmann::json{{"reg", map.map.reg},
+                            {"holdout_mse_of_mean", map.holdout_mse_of_mean},
+                            {"holdout_rows", map.holdout_rows},
+                            {"trials", std::move(trials)}};
+    };
+    json["published"] = {{"attributes", fit.model.spec.size()},
+                         {"learned_on_items", fit.items},
+                         {"cold_items", run.cold_items},
+                         {"retrieval_map", map_json(fit.retrieval)}};
+    if (fit.rating.has_value()) {
+      json["published"]["rating_map"] = map_json(*fit.rating);
+    }
+  }
+  return json;
+}
+
 absl::Status CheckOptions(const TrainingPipelineOptions& options) {
   if (!(options.fold_in_users >= 0 && options.fold_in_users < 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "fold_in_users must be in [0, 1), got ", options.fold_in_users));
+  }
+  if (!options.data.item_tags_path.empty() &&
+      (options.data.items_path.empty() || !options.cold.enabled)) {
+    return absl::InvalidArgumentError(
+        "item tags are attributes of new items: they need item metadata "
+        "(--items) and cold items on");
+  }
+  if (!(options.cold.evaluation_items >= 0 &&
+        options.cold.evaluation_items <= 0.5)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the cold-item evaluation's share of items must be in "
+                     "[0, 0.5], got ",
+                     options.cold.evaluation_items));
   }
   if (!options.data.item_labels_path.empty() &&
       !options.training.train_retrieval) {
@@ -287,6 +383,22 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       observer.on_item_labels_read(options.data.item_labels_path, read);
     }
   }
+  ItemTagMap tags;
+  if (!options.data.item_tags_path.empty()) {
+    ASSIGN_OR_RETURN(const ItemTagReadReport read,
+                     ReadItemTags(options.data.item_tags_path,
+                                  options.data.item_tags, &tags));
+    if (observer.on_item_tags_read) {
+      observer.on_item_tags_read(options.data.item_tags_path, read);
+    }
+  }
+  // Attributes come from the metadata as read: labels and tags of items
+  // that have no interactions are what places them.
+  const ItemAttributeSources sources{
+      .items = &catalog,
+      .labels = labels.has_value() ? &*labels : nullptr,
+      .tags = options.data.item_tags_path.empty() ? nullptr : &tags};
+  const bool attributes_wanted = options.cold.enabled && !catalog.empty();
   // Events have no ratings to predict: the retrieval model ranks alone, and
   // every positive held-out interaction is relevant.
   const Feedback feedback = data.feedback;
@@ -336,12 +448,36 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       AddFoldInMetrics(*run.fold_in, &run.metrics);
     }
   }
+  if (data.evaluate && attributes_wanted && options.cold.evaluation_items > 0 &&
+      run.trained.retrieval.has_value()) {
+    if (observer.on_cold_evaluation_start) observer.on_cold_evaluation_start();
+    // A measurement, not a product: data it cannot measure (too few items,
+    // no metadata that matches) skip it with the reason, they do not fail
+    // a run that trains fine.
+    absl::StatusOr<ColdItemEvaluation> cold = EvaluateColdItems(
+        data.split.train, run.trained, ChosenSettings(training, run.trained),
+        sources, options.cold, evaluation);
+    if (cold.ok()) {
+      run.cold_evaluation = *std::move(cold);
+      if (observer.on_cold_evaluated) {
+        observer.on_cold_evaluated(*run.cold_evaluation);
+      }
+      AddColdItemMetrics(*run.cold_evaluation, &run.metrics);
+    } else {
+      run.cold_evaluation_skipped = std::string(cold.status().message());
+      if (observer.on_cold_items_skipped) {
+        observer.on_cold_items_skipped("the cold-item evaluation",
+                                       cold.status());
+      }
+    }
+  }
 
   // What is published: the models, and the ratings they know (seen lists,
   // popularity) — every input rating.
-  const Dataset* known = &data.split.train;
-  const MfModel* model = implicit ? nullptr : &run.trained.rating.train.model;
-  const RetrievalModel* retrieval = evaluated_retrieval;
+  Dataset* known = &data.split.train;
+  MfModel* model = implicit ? nullptr : &run.trained.rating.train.model;
+  RetrievalModel* retrieval =
+      run.trained.retrieval ? &*run.trained.retrieval : nullptr;
   Dataset everything;
   std::optional<TwoStageTrainingResult> refit;
   const bool publishing = !options.output.root.empty();
@@ -367,6 +503,37 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     everything = EveryRating(&data, NewIds::kLeaveOut);
     known = &everything;
   }
+  if (!catalog.empty()) {
+    AddGenreAgreement(*known, catalog, model, retrieval, evaluation,
+                      &run.metrics);
+  }
+  // After the genre agreement, which measures the items with interactions.
+  // The published models get the cold items' rows: copies, so that
+  // run.trained stays the models as evaluated.
+  std::optional<MfModel> published_model;
+  std::optional<RetrievalModel> published_retrieval;
+  if (publishing && attributes_wanted && retrieval != nullptr) {
+    absl::StatusOr<ItemAttributeFit> fit =
+        FitItemAttributes(*known, model, *retrieval, sources, options.cold);
+    if (fit.ok()) {
+      run.attributes = *std::move(fit);
+      if (model != nullptr) model = &published_model.emplace(*model);
+      retrieval = &published_retrieval.emplace(*retrieval);
+      ASSIGN_OR_RETURN(run.cold_items,
+                       AppendColdItems(run.attributes->model, sources, known,
+                                       model, retrieval));
+      if (observer.on_attributes) {
+        observer.on_attributes(*run.attributes, run.cold_items);
+      }
+    } else {
+      // Metadata that cannot place items (e.g. ids that match none of the
+      // data's) leaves the snapshot without maps, as before maps existed.
+      run.attributes_skipped = std::string(fit.status().message());
+      if (observer.on_cold_items_skipped) {
+        observer.on_cold_items_skipped("new items", fit.status());
+      }
+    }
+  }
   if (labels.has_value()) {
     ItemLabelSummary& summary = run.labels.emplace();
     summary.unknown_items = KeepLabelsOf(known->items, &*labels);
@@ -376,10 +543,6 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       distinct.insert(item_labels.begin(), item_labels.end());
     }
     summary.distinct_labels = static_cast<int64_t>(distinct.size());
-  }
-  if (!catalog.empty()) {
-    AddGenreAgreement(*known, catalog, model, retrieval, evaluation,
-                      &run.metrics);
   }
 
   const RatingTrainingResult& rating = run.trained.rating;
@@ -426,6 +589,10 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       contents.ranking = run.trained.ranking;
       contents.fold_in = &fold_in;
       if (labels.has_value()) contents.labels = &*labels;
+      if (run.attributes.has_value()) {
+        contents.attributes = &run.attributes->model;
+        contents.cold_items = run.cold_items;
+      }
     }
     ASSIGN_OR_RETURN(const PublishedVersion published,
                      PublishWithIndexes(contents, options.output));
@@ -458,6 +625,10 @@ nlohmann::json TrainingReportJson(const TrainingRun& run) {
   }
   report["history"] = history;
   if (run.fold_in.has_value()) report["fold_in"] = FoldInToJson(*run.fold_in);
+  if (run.cold_evaluation.has_value() || run.attributes.has_value() ||
+      !run.cold_evaluation_skipped.empty() || !run.attributes_skipped.empty()) {
+    report["cold_items"] = ColdItemsJson(run);
+  }
   if (run.labels.has_value()) {
     report["item_labels"] = {{"items", run.labels->items},
                              {"distinct_labels", run.labels->distinct_labels},

@@ -13,7 +13,11 @@
 //  4. when it publishes, refit both models on every input rating with the
 //     settings validation chose (PublishedModels::kRefit, the default), so
 //     that the published snapshot knows everything it was given;
-//  5. publish a snapshot version, with its HNSW indexes when asked.
+//  5. with item metadata, learn the maps from item attributes to both models'
+//     spaces on the published models and add the metadata's items that have
+//     no interactions as cold items (cold_items.h; with a split, the
+//     cold-item evaluation runs after step 3);
+//  6. publish a snapshot version, with its HNSW indexes when asked.
 // Without a held-out split (SplitSpec none) step 3 and 4 are skipped: the
 // models are trained on every rating already, and nothing is evaluated.
 // Events (implicit feedback: the read options' feedback, or a file without a
@@ -32,11 +36,13 @@
 #include "absl/status/statusor.h"
 #include "core/data/item_label_reader.h"
 #include "core/data/item_reader.h"
+#include "core/data/item_tag_reader.h"
 #include "core/data/rating_reader.h"
 #include "core/data/split.h"
 #include "core/eval/evaluation_report.h"
 #include "core/eval/topn_evaluation.h"
 #include "core/index/item_index.h"
+#include "core/pipeline/cold_items.h"
 #include "core/pipeline/fold_in_evaluation.h"
 #include "core/train/two_stage_trainer.h"
 
@@ -64,6 +70,10 @@ struct RatingSource {
   // retrieval embeddings (the snapshot format that carries labels has them).
   std::string item_labels_path;
   ItemLabelReadOptions item_labels;
+  // Optional item tags (MovieLens tags.csv: item_tag_reader.h), attributes
+  // of the items for the attribute maps (cold_items.h); not published.
+  std::string item_tags_path;
+  ItemTagReadOptions item_tags;
 };
 
 // Which models a training run publishes.
@@ -102,6 +112,12 @@ struct TrainingPipelineOptions {
   // evaluated) and without retrieval embeddings (nothing is folded in).
   // Default 0.1.
   double fold_in_users = 0.1;
+  // New items from their metadata (cold_items.h): with item metadata and
+  // retrieval embeddings, the maps from item attributes to both models'
+  // spaces are learned and published, the metadata's items without
+  // interactions are published as cold items, and, with a split, the
+  // cold-item evaluation runs.
+  ColdItemOptions cold;
 };
 
 // What the run saw and did. Reported to the observer as it happens.
@@ -139,6 +155,17 @@ struct TrainingRun {
   std::optional<FoldInEvaluation> fold_in;
   // Set when an item labels file was given.
   std::optional<ItemLabelSummary> labels;
+  // The cold-item split evaluation; nullopt when not run.
+  std::optional<ColdItemEvaluation> cold_evaluation;
+  // The published attribute maps, and how many cold items the snapshot
+  // holds; nullopt when none were learned.
+  std::optional<ItemAttributeFit> attributes;
+  int32_t cold_items = 0;
+  // Why the cold-item evaluation or the maps were skipped (the metadata
+  // could not support them: too few items, no attribute on the data's
+  // items, ...); empty when they ran or were not asked for.
+  std::string cold_evaluation_skipped;
+  std::string attributes_skipped;
   // Whether the published models were refitted on every input rating, and
   // how long that took.
   bool refitted = false;
@@ -164,6 +191,8 @@ struct PipelineObserver {
       on_items_read;
   std::function<void(const std::string& path, const ItemLabelReadReport&)>
       on_item_labels_read;
+  std::function<void(const std::string& path, const ItemTagReadReport&)>
+      on_item_tags_read;
   std::function<void(const DataSummary&)> on_data;
   // Phases and epochs of every model trained.
   TrainingObserver training;
@@ -175,6 +204,16 @@ struct PipelineObserver {
   std::function<void(const FoldInEvaluation&)> on_fold_in;
   // Before the refit on every input rating starts.
   std::function<void(const DataSummary& all)> on_refit;
+  // Before the cold-item evaluation trains its model, and after it.
+  std::function<void()> on_cold_evaluation_start;
+  std::function<void(const ColdItemEvaluation&)> on_cold_evaluated;
+  // After the published attribute maps are learned and the cold items
+  // added.
+  std::function<void(const ItemAttributeFit&, int32_t cold_items)>
+      on_attributes;
+  // When the cold-item evaluation or the maps are skipped, with why.
+  std::function<void(const std::string& what, const absl::Status& why)>
+      on_cold_items_skipped;
   std::function<void(const TrainingRun&)> on_published;
 };
 
@@ -185,10 +224,11 @@ void SetSeedAndThreads(uint64_t seed, int32_t threads,
 
 // Runs the pipeline above. Errors: InvalidArgument for inconsistent options
 // (no ratings, both a ratings file and a train/test pair, fold_in_users out
-// of range, item labels without retrieval, events without retrieval, a
-// training and a test file of different feedback kinds, ...), and those of reading,
-// training, publishing and building indexes, each naming the file or the
-// setting.
+// of range, item labels without retrieval, events without retrieval, item
+// tags without item metadata or with cold items off, a
+// training and a test file of different feedback kinds, ...), and those of
+// reading, training, publishing and building indexes, each naming the file or
+// the setting.
 absl::StatusOr<TrainingRun> RunTrainingPipeline(
     const TrainingPipelineOptions& options,
     const PipelineObserver& observer = {});
@@ -199,7 +239,8 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
 // (the evaluated models), "all_ratings" (nothing held out: trained on every
 // rating) or "none" (nothing published); "fold_in" (FoldInToJson) when the
 // fold-in evaluation ran and "item_labels" (items, distinct_labels,
-// unknown_items) when labels were given.
+// unknown_items) when labels were given; "cold_items" (ColdItemsJson) when
+// attribute maps were learned or the cold-item evaluation ran.
 nlohmann::json TrainingReportJson(const TrainingRun& run);
 
 }  // namespace recserve

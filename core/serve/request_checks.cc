@@ -160,6 +160,11 @@ absl::Status CheckRecommendQuery(const RecommendQuery& q,
                                  const ServingPolicy& policy) {
   RETURN_IF_ERROR(CheckId("user_id", q.user_id, limits));
   RETURN_IF_ERROR(CheckCount("n", q.n, limits));
+  if (q.cold_items < 0 || q.cold_items > q.n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cold_items must be in [0, n] = [0, ", q.n,
+        "] (slots of n reserved for cold items), got ", q.cold_items));
+  }
   if (static_cast<int64_t>(q.exclude_item_ids.size()) > limits.max_exclusions) {
     return absl::InvalidArgumentError(
         absl::StrCat("exclude_item_ids has ", q.exclude_item_ids.size(),

@@ -12,6 +12,7 @@
 #include "core/base/stopwatch.h"
 #include "core/base/top_k.h"
 #include "core/model/two_stage_ranker.h"
+#include "core/serve/cold_slots.h"
 #include "core/serve/item_filter.h"
 #include "core/serve/removed_items.h"
 #include "core/serve/request_checks.h"
@@ -34,6 +35,29 @@ absl::Status CheckIndex(const char* name, const ItemIndex* index,
                      ", ", vectors.rows(), " items x ", vectors.cols(), ")"));
   }
   return absl::OkStatus();
+}
+
+// Marks the cold items of `out` and counts them.
+void MarkCold(const Snapshot& s, Recommendation* out) {
+  out->cold_returned = 0;
+  for (RecommendedItem& r : out->items) {
+    r.cold = s.IsColdItem(r.item);
+    out->cold_returned += r.cold ? 1 : 0;
+  }
+}
+
+// `pool` with the items of `cold` it lacks appended.
+std::vector<ScoredItem> WithColdItems(std::vector<ScoredItem> pool,
+                                      const std::vector<ScoredItem>& cold,
+                                      int32_t first_cold) {
+  absl::flat_hash_set<int32_t> present;
+  for (const ScoredItem& c : pool) {
+    if (c.item >= first_cold) present.insert(c.item);
+  }
+  for (const ScoredItem& c : cold) {
+    if (present.insert(c.item).second) pool.push_back(c);
+  }
+  return pool;
 }
 
 }  // namespace
@@ -322,15 +346,40 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
   if (!side.has_vectors) {
     out.fallback = true;
     const absl::Span<const int32_t> popularity = s.item_popularity();
-    for (const int32_t item : by_popularity_) {
-      if (static_cast<int32_t>(out.items.size()) == q.n) break;
-      if (removed.contains(item) || !filter.Allows(item)) continue;
+    // Reserved slots: the last cold items (they have no ratings to rank by;
+    // add-items appends, so the most recently added), after the popular
+    // ones.
+    std::vector<int32_t> reserved;
+    for (int32_t item = s.num_items() - 1;
+         item >= s.first_cold_item() &&
+         static_cast<int32_t>(reserved.size()) < q.cold_items;
+         --item) {
+      if (!removed.contains(item) && filter.Allows(item)) {
+        reserved.push_back(item);
+      }
+    }
+    // Every allowed, unremoved cold item above the last reserved one is
+    // reserved.
+    const int32_t reserved_from =
+        reserved.empty() ? s.num_items() : reserved.back();
+    const auto add = [&](int32_t item) {
       RecommendedItem& r = out.items.emplace_back();
       r.item = item;
       r.score = static_cast<float>(popularity[item]);
       r.predicted_rating =
           s.has_rating_model() ? s.Predict(kUnknownIndex, item) : 0.0f;
+    };
+    const int32_t popular = q.n - static_cast<int32_t>(reserved.size());
+    for (const int32_t item : by_popularity_) {
+      if (static_cast<int32_t>(out.items.size()) == popular) break;
+      if (item >= reserved_from || removed.contains(item) ||
+          !filter.Allows(item)) {
+        continue;
+      }
+      add(item);
     }
+    for (const int32_t item : reserved) add(item);
+    MarkCold(s, &out);
     if (q.explain) Explain(side, {}, &out);
     return out;
   }
@@ -346,35 +395,57 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
   int32_t ef = q.ef > 0 ? q.ef : policy.ef;
   if (ef <= 0) ef = std::max(100, 2 * pool);
   ASSIGN_OR_RETURN(
-      const std::vector<ScoredItem> candidates,
+      std::vector<ScoredItem> candidates,
       Retrieve(side.retrieval, pool, removed, filter, q.exact, ef, &out));
+  // Reserved slots: the best cold items by retrieval join the pool.
+  const bool reserve = q.cold_items > 0 && s.num_cold_items() > 0;
+  // The rerank normalizes over the pool alone, so that the cold items added
+  // after it leave the other items' blend unchanged.
+  const size_t retrieved = candidates.size();
+  if (reserve) {
+    ASSIGN_OR_RETURN(
+        const std::vector<ScoredItem> cold,
+        RetrieveCold(side.retrieval, q.cold_items, removed, filter, ef));
+    candidates =
+        WithColdItems(std::move(candidates), cold, s.first_cold_item());
+  }
   out.candidates = pool;
   out.retrieval_seconds = SecondsSince(start);
+  const auto is_cold = [&](int32_t item) { return s.IsColdItem(item); };
 
   const auto rerank_start = std::chrono::steady_clock::now();
   if (!s.has_rating_model()) {
-    // Retrieve returns the pool best first.
-    out.items.reserve(candidates.size());
-    for (const ScoredItem& c : candidates) {
-      if (static_cast<int32_t>(out.items.size()) == q.n) break;
+    // Retrieve returns the pool best first; the cold items come after it.
+    if (reserve)
+      std::sort(candidates.begin(), candidates.end(), RankingOrder());
+    const std::vector<ScoredItem> kept =
+        SelectWithColdSlots(candidates, q.n, q.cold_items, is_cold);
+    out.items.reserve(kept.size());
+    for (const ScoredItem& c : kept) {
       RecommendedItem& item = out.items.emplace_back();
       item.item = c.item;
       item.score = c.score;
     }
+    MarkCold(s, &out);
     if (q.explain) Explain(side, candidates, &out);
     out.rerank_seconds = SecondsSince(rerank_start);
     return out;
   }
   const TwoStageRanker ranker(s.rating_scale(), s.ranking().blend_weight);
+  // With reserved slots the whole pool is ranked, for the cold items' turn.
   const std::vector<RankedItem> ranked = ranker.Rank(
-      candidates, [&](int32_t item) { return side.Score(s, item); }, q.n);
-  out.items.reserve(ranked.size());
-  for (const RankedItem& r : ranked) {
+      candidates, [&](int32_t item) { return side.Score(s, item); },
+      reserve ? static_cast<int32_t>(candidates.size()) : q.n, retrieved);
+  const std::vector<RankedItem> kept =
+      SelectWithColdSlots(ranked, q.n, reserve ? q.cold_items : 0, is_cold);
+  out.items.reserve(kept.size());
+  for (const RankedItem& r : kept) {
     RecommendedItem& item = out.items.emplace_back();
     item.item = r.item;
     item.score = r.score;
     item.predicted_rating = s.rating_scale().Clamp(r.rating_score);
   }
+  MarkCold(s, &out);
   if (q.explain) Explain(side, candidates, &out);
   out.rerank_seconds = SecondsSince(rerank_start);
   return out;
@@ -459,7 +530,7 @@ absl::StatusOr<SimilarItemsResult> ServingModel::SimilarItems(
   for (const ScoredItem& n : found) {
     if (is_seed(n.item)) continue;
     if (static_cast<int32_t>(out.items.size()) == q.k) break;
-    out.items.push_back({n.item, n.score});
+    out.items.push_back({n.item, n.score, s.IsColdItem(n.item)});
   }
   return out;
 }
@@ -493,6 +564,7 @@ absl::StatusOr<RatingPrediction> ServingModel::PredictRating(
   }
   out.user_known = user != kUnknownIndex;
   out.item_known = item != kUnknownIndex;
+  out.item_cold = out.item_known && s.IsColdItem(item);
   out.folded_in = side.folded;
   out.rating = s.rating_scale().Clamp(side.Score(s, item));
   return out;

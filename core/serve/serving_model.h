@@ -33,6 +33,11 @@
 // interactions carry event types (weighted as the snapshot's "events" say)
 // instead of ratings.
 //
+// Cold items (Snapshot::IsColdItem: the last num_cold_items() items, held
+// without interactions, their vectors mapped from their attributes) are in
+// both indexes and compete like any other item; results mark them.
+// RecommendQuery::cold_items reserves slots for them (see Recommend).
+//
 // What a request may ask is bounded by ServingLimits; how the server answers
 // what a request leaves open (search breadth, exact retrieval, unknown ids)
 // is its ServingPolicy. Both are the server's configuration, passed with
@@ -65,6 +70,11 @@ inline constexpr int32_t kDefaultNormScanItems = 16384;
 // are at most this many of them, and searches HNSW with over-fetch above.
 // Chosen by measurement (docs/benchmarks.md).
 inline constexpr int32_t kExactAllowedItems = 4096;
+
+// Recommend's cold_items scores every cold item when the snapshot holds at
+// most this many (a contiguous range of item vectors, read once), and
+// searches HNSW restricted to them above.
+inline constexpr int32_t kExactColdItems = 65536;
 
 // PredictRating's FailedPrecondition message for implicit feedback.
 inline constexpr char kPredictsNoRatingsMessage[] =
@@ -156,6 +166,9 @@ struct RecommendQuery {
   std::vector<RecentInteraction> recent;
   ItemFilterSpec filter;
   bool explain = false;
+  // Reserve up to this many of the n slots for cold items, in [0, n]
+  // (InvalidArgument outside); 0 = no reservation. See Recommend.
+  int32_t cold_items = 0;
 };
 
 // How Recommend found its candidate pool.
@@ -200,6 +213,7 @@ struct RecommendedItem {
   float score = 0.0f;
   // Clamped to the rating scale; 0 for implicit feedback.
   float predicted_rating = 0.0f;
+  bool cold = false;            // Snapshot::IsColdItem
   ItemExplanation explanation;  // filled when the query asked to explain
 };
 
@@ -217,7 +231,8 @@ struct Recommendation {
   bool filtered = false;       // the query had a non-empty filter
   // The share of the catalog the filter lets through (1 when unfiltered).
   double allowed_fraction = 1.0;
-  bool explained = false;  // items carry explanations
+  bool explained = false;     // items carry explanations
+  int32_t cold_returned = 0;  // items that are cold
 };
 
 struct SimilarItemsQuery {
@@ -230,6 +245,7 @@ struct SimilarItemsQuery {
 struct SimilarItem {
   int32_t item = 0;
   float similarity = 0.0f;  // cosine, in [-1, 1]
+  bool cold = false;        // Snapshot::IsColdItem
 };
 
 struct SimilarItemsResult {
@@ -248,6 +264,8 @@ struct RatingPrediction {
   float rating = 0.0f;  // clamped to the rating scale
   bool user_known = false;
   bool item_known = false;
+  // The item is cold: known, its factors and bias mapped from attributes.
+  bool item_cold = false;
   bool folded_in = false;      // the user's vector came from recent
   int32_t recent_unknown = 0;  // recent interactions with unknown items
 };
@@ -295,6 +313,18 @@ class ServingModel final {
   // when a scan cannot prove its pool within the norm-scan budget, by HNSW
   // with over-fetch merged with it (and every allowed item scored if HNSW
   // cannot find enough of them).
+  //
+  // Cold items: with cold_items = m > 0, the m cold items (fewer when fewer
+  // pass the filter and are not removed) with the highest retrieval score
+  // (every allowed cold item scored when there are at most
+  // kExactColdItems cold items, else HNSW restricted to them) join the
+  // rerank pool; the answer is the best m cold items of the pool by the
+  // final score plus the best n - (their count) of the rest (cold or not),
+  // ordered by the final score. Implicit feedback: the same by retrieval
+  // score. A popularity fallback reserves its m slots for the allowed,
+  // unremoved cold items of the highest indices (they have no ratings to
+  // rank by; add-items appends, so these are the most recently added),
+  // after the popular items.
   absl::StatusOr<Recommendation> Recommend(const RecommendQuery& query,
                                            const ServingLimits& limits,
                                            const ServingPolicy& policy) const;
@@ -369,6 +399,11 @@ class ServingModel final {
       int32_t wanted, int32_t ef, double fraction, const ResolvedFilter& filter,
       absl::FunctionRef<bool(int32_t)> removed, int64_t removed_count,
       std::vector<ScoredItem> partial, int32_t* ef_used) const;
+  // The best `m` cold items by retrieval score, neither removed nor
+  // filtered out, best first (fewer when fewer exist).
+  absl::StatusOr<std::vector<ScoredItem>> RetrieveCold(
+      absl::Span<const float> query, int32_t m, const RemovedItems& removed,
+      const ResolvedFilter& filter, int32_t ef) const;
   void Explain(const UserSide& side, absl::Span<const ScoredItem> pool,
                Recommendation* out) const;
 

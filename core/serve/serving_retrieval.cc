@@ -108,6 +108,44 @@ absl::StatusOr<std::vector<ScoredItem>> ServingModel::SearchPassing(
   return ExactNeighborsAmong(vectors, space, query, rows, wanted);
 }
 
+absl::StatusOr<std::vector<ScoredItem>> ServingModel::RetrieveCold(
+    absl::Span<const float> query, int32_t m, const RemovedItems& removed,
+    const ResolvedFilter& filter, int32_t ef) const {
+  const Snapshot& s = *snapshot_;
+  const int32_t first = s.first_cold_item();
+  const int32_t items = s.num_items();
+  if (m <= 0 || first >= items) return std::vector<ScoredItem>();
+  const auto passes = [&](int32_t item) {
+    return !removed.contains(item) && filter.Allows(item);
+  };
+  std::vector<int32_t> rows;
+  if (filter.has_allow_list()) {
+    const std::vector<int32_t>& allowed = filter.allow_list();
+    for (auto it = std::lower_bound(allowed.begin(), allowed.end(), first);
+         it != allowed.end(); ++it) {
+      if (passes(*it)) rows.push_back(*it);
+    }
+  } else if (items - first <= kExactColdItems) {
+    rows.reserve(items - first);
+    for (int32_t item = first; item < items; ++item) {
+      if (passes(item)) rows.push_back(item);
+    }
+  } else {
+    // Many cold items: HNSW, keeping cold items only.
+    const auto dropped = [&](int32_t item) {
+      return item < first || removed.contains(item);
+    };
+    const double fraction = static_cast<double>(items - first) / items *
+                            static_cast<double>(AllowedBound(filter)) / items;
+    int32_t ef_used = 0;
+    return SearchPassing(*retrieval_, IndexSpace::kInnerProduct, query, m, ef,
+                         fraction, filter, dropped,
+                         static_cast<int64_t>(removed.size()), {}, &ef_used);
+  }
+  return ExactNeighborsAmong(item_vectors(), IndexSpace::kInnerProduct, query,
+                             rows, m);
+}
+
 absl::StatusOr<std::vector<ScoredItem>> ServingModel::Retrieve(
     absl::Span<const float> query, int32_t pool, const RemovedItems& removed,
     const ResolvedFilter& filter, bool exact, int32_t ef,

@@ -180,6 +180,25 @@ struct Snapshot::Loader {
       }
       known.insert(name);
     }
+    const bool attributes = snap->manifest_.attributes.has_value();
+    for (const char* name :
+         {kAttributeMapRatingFile, kAttributeMapRetrievalFile}) {
+      const bool wanted =
+          attributes &&
+          (name != std::string(kAttributeMapRatingFile) || rating_model);
+      if (wanted && !files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile),
+                         ": has \"attributes\" but does not list ", name));
+      }
+      if (!wanted && files.count(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kManifestFile), ": lists ", name,
+                         attributes ? " but the snapshot has no rating model"
+                                    : " but has no \"attributes\""));
+      }
+      known.insert(name);
+    }
     for (const auto& [name, info] : files) {
       if (!known.count(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -308,6 +327,72 @@ struct Snapshot::Loader {
                                   PathOf(kItemLabelsFile), "num_items"));
     }
     IndexLabels(items, extra_labels);
+    RETURN_IF_ERROR(CheckColdItems(popularity, seen));
+    if (m.attributes.has_value()) RETURN_IF_ERROR(LoadAttributes());
+    return absl::OkStatus();
+  }
+
+  // Cold items have no interactions: no popularity, in no seen list.
+  absl::Status CheckColdItems(absl::Span<const int32_t> popularity,
+                              absl::Span<const int32_t> seen) const {
+    const int32_t first = snap->first_cold_item();
+    if (first == snap->num_items()) return absl::OkStatus();
+    for (size_t i = first; i < popularity.size(); ++i) {
+      if (popularity[i] != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(PathOf(kItemPopularityFile), ": cold item ", i,
+                         " has count ", popularity[i],
+                         "; cold items (the last cold_items of manifest.json) "
+                         "have no interactions"));
+      }
+    }
+    for (size_t j = 0; j < seen.size(); ++j) {
+      if (seen[j] >= first) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            PathOf(kUserSeenItemsFile), ": entry ", j, " is cold item ",
+            seen[j], "; cold items have no interactions"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // One map's weights: float32 (attributes + 1) x width, finite.
+  absl::StatusOr<FactorMatrix> LoadMapWeights(const char* name, int64_t rows,
+                                              int64_t width) {
+    ASSIGN_OR_RETURN(auto values, LoadArray<float>(name, {rows, width}));
+    RETURN_IF_ERROR(CheckFinite(values, width, PathOf(name)));
+    FactorMatrix weights(rows, width);
+    std::copy(values.begin(), values.end(), weights.data());
+    // The copy is what is kept; drop the mapping.
+    snap->mapped_.pop_back();
+    return weights;
+  }
+
+  absl::Status LoadAttributes() {
+    const SnapshotManifest& m = snap->manifest_;
+    const SnapshotAttributesInfo& info = *m.attributes;
+    ItemAttributeModel model;
+    absl::StatusOr<AttributeSpec> spec =
+        AttributeSpec::FromNames(info.options, info.names);
+    if (!spec.ok()) {  // ValidateManifest has accepted it already
+      return absl::InvalidArgumentError(absl::StrCat(
+          PathOf(kManifestFile), ": attributes: ", spec.status().message()));
+    }
+    model.spec = *std::move(spec);
+    const int64_t rows = int64_t{model.spec.size()} + 1;
+    if (snap->has_rating_model()) {
+      ASSIGN_OR_RETURN(FactorMatrix weights,
+                       LoadMapWeights(kAttributeMapRatingFile, rows,
+                                      int64_t{m.factors} + 1));
+      model.rating.emplace();
+      model.rating->weights = std::move(weights);
+      model.rating->reg = info.rating_reg;
+    }
+    ASSIGN_OR_RETURN(
+        model.retrieval.weights,
+        LoadMapWeights(kAttributeMapRetrievalFile, rows, m.retrieval->factors));
+    model.retrieval.reg = info.retrieval_reg;
+    snap->attributes_ = std::move(model);
     return absl::OkStatus();
   }
 

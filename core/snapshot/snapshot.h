@@ -11,6 +11,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "core/base/mapped_file.h"
 #include "core/data/event_weights.h"
 #include "core/data/ratings.h"
+#include "core/model/attribute_map.h"
 #include "core/model/mf_model.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
@@ -61,6 +63,12 @@ inline constexpr char kUserSeenRatingsFile[] = "user_seen_ratings.npy";
 // Format 3 on, optional: one line per item, the labels the trainer was
 // given beyond its genres, '|'-joined; empty for an item without.
 inline constexpr char kItemLabelsFile[] = "item_labels.txt";
+// Format 5, with manifest "attributes", and there required: float32
+// (attributes + 1) x (factors + 1) and (attributes + 1) x retrieval factors,
+// the maps of attribute_map.h (the rating one only with a rating model).
+inline constexpr char kAttributeMapRatingFile[] = "attribute_map_rating.npy";
+inline constexpr char kAttributeMapRetrievalFile[] =
+    "attribute_map_retrieval.npy";
 inline constexpr char kLatestFile[] = "LATEST";
 
 // The version folder names under `root`, ascending by number. Other entries
@@ -88,16 +96,21 @@ class Snapshot final {
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
-  //  - format_version is 1 to 4;
+  //  - format_version is 1 to 5;
   //  - it lists exactly the snapshot files above (titles and genres both or
   //    neither; the four rating model files exactly when the snapshot has
   //    a rating model, i.e. unless it is implicit feedback; the two
   //    embedding files exactly when the manifest has "retrieval", i.e. from
   //    format 2 on; user_seen_ratings.npy exactly and item_labels.txt only
-  //    when it has "fold_in", i.e. from format 3 on), each exists with the
-  //    listed size and CRC-32;
+  //    when it has "fold_in", i.e. from format 3 on; attribute_map_
+  //    retrieval.npy exactly when it has "attributes" (format 5) and
+  //    attribute_map_rating.npy exactly when it has them and a rating
+  //    model), each exists with the listed size and CRC-32;
   //  - every .npy has the dtype and shape the manifest's counts (and
-  //    retrieval.factors) imply;
+  //    retrieval.factors) imply; the attribute maps (attributes.names + 1)
+  //    x (factors + 1) and (attributes.names + 1) x retrieval.factors,
+  //    finite;
+  //  - cold items (format 5) have popularity 0 and are in no seen list;
   //  - id files have one line per user/item and no duplicate ids; title and
   //    genre files one line per item;
   //  - seen offsets start at 0, never decrease and end at the number of seen
@@ -241,6 +254,20 @@ class Snapshot final {
     return manifest_.rating_scale.Clamp(Score(user, item));
   }
 
+  // Cold items: held without interactions, their factors and embeddings
+  // mapped from their attributes (format 5). They are the last
+  // num_cold_items() items: [first_cold_item(), num_items()).
+  int32_t num_cold_items() const { return manifest_.cold_items; }
+  int32_t first_cold_item() const {
+    return manifest_.num_items - manifest_.cold_items;
+  }
+  bool IsColdItem(int32_t item) const { return item >= first_cold_item(); }
+  // The featurization and maps new items are placed with, or nullptr when
+  // the snapshot has none (before format 5, or trained without metadata).
+  const ItemAttributeModel* attributes() const {
+    return attributes_ ? &*attributes_ : nullptr;
+  }
+
   // A copy of the model as an MfModel (for tests and conversions).
   MfModel ToModel() const;
 
@@ -271,6 +298,7 @@ class Snapshot final {
   std::vector<std::string> titles_;               // empty or num_items
   std::vector<std::vector<std::string>> genres_;  // empty or num_items
   bool has_item_metadata_ = false;
+  std::optional<ItemAttributeModel> attributes_;
 };
 
 }  // namespace recserve

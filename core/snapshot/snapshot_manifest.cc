@@ -289,6 +289,49 @@ absl::StatusOr<EventWeights> ParseEvents(ObjectReader& root) {
   return events;
 }
 
+absl::StatusOr<SnapshotAttributesInfo> ParseAttributes(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("attributes"));
+  if (!object->is_object()) {
+    return FieldError("attributes", "is not an object");
+  }
+  ObjectReader r(*object, "attributes");
+  SnapshotAttributesInfo info;
+  ASSIGN_OR_RETURN(const json* options, r.Get("options"));
+  if (!options->is_object()) {
+    return FieldError("attributes.options", "is not an object");
+  }
+  ObjectReader o(*options, "attributes.options");
+  ASSIGN_OR_RETURN(const int64_t years,
+                   o.GetInt("year_bucket_years", kInt32Max));
+  ASSIGN_OR_RETURN(const int64_t words, o.GetInt("max_title_words", kInt32Max));
+  ASSIGN_OR_RETURN(const int64_t tags, o.GetInt("max_tags", kInt32Max));
+  ASSIGN_OR_RETURN(const int64_t min_items, o.GetInt("min_items", kInt32Max));
+  RETURN_IF_ERROR(o.CheckNoUnknownFields());
+  info.options.year_bucket_years = static_cast<int32_t>(years);
+  info.options.max_title_words = static_cast<int32_t>(words);
+  info.options.max_tags = static_cast<int32_t>(tags);
+  info.options.min_items = static_cast<int32_t>(min_items);
+  ASSIGN_OR_RETURN(const json* names, r.Get("names"));
+  if (!names->is_array()) {
+    return FieldError("attributes.names", "is not an array");
+  }
+  info.names.reserve(names->size());
+  for (size_t i = 0; i < names->size(); ++i) {
+    const json& name = (*names)[i];
+    if (!name.is_string()) {
+      return FieldError(absl::StrCat("attributes.names[", i, "]"),
+                        "is not a string");
+    }
+    info.names.push_back(name.get<std::string>());
+  }
+  ASSIGN_OR_RETURN(const double rating_reg, r.GetNumber("rating_reg"));
+  ASSIGN_OR_RETURN(const double retrieval_reg, r.GetNumber("retrieval_reg"));
+  info.rating_reg = static_cast<float>(rating_reg);
+  info.retrieval_reg = static_cast<float>(retrieval_reg);
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return info;
+}
+
 json FloatArrayForJson(const Eigen::VectorXf& v) {
   json out = json::array();
   for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(FloatForJson(v[i]));
@@ -392,9 +435,72 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
     return FieldError("fold_in", absl::StrCat("needs format_version ",
                                               kFoldInSnapshotFormatVersion));
   }
+  if (m.format_version >= kColdItemsSnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(const int64_t cold, r.GetInt("cold_items", kInt32Max));
+    m.cold_items = static_cast<int32_t>(cold);
+    if (root.contains("attributes")) {
+      ASSIGN_OR_RETURN(m.attributes, ParseAttributes(r));
+    }
+  } else {
+    for (const char* key : {"cold_items", "attributes"}) {
+      if (root.contains(key)) {
+        return FieldError(key, absl::StrCat("needs format_version ",
+                                            kColdItemsSnapshotFormatVersion));
+      }
+    }
+  }
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   RETURN_IF_ERROR(ValidateManifest(m));
   return m;
+}
+
+absl::Status ValidateFormat5Fields(const SnapshotManifest& m) {
+  if (m.format_version < kColdItemsSnapshotFormatVersion) {
+    if (m.cold_items != 0) {
+      return FieldError("cold_items",
+                        absl::StrCat("needs format_version ",
+                                     kColdItemsSnapshotFormatVersion));
+    }
+    if (m.attributes.has_value()) {
+      return FieldError("attributes",
+                        absl::StrCat("needs format_version ",
+                                     kColdItemsSnapshotFormatVersion));
+    }
+    return absl::OkStatus();
+  }
+  if (m.cold_items < 0 || m.cold_items > m.num_items) {
+    return FieldError("cold_items",
+                      absl::StrCat("is ", m.cold_items, "; must be in [0, ",
+                                   m.num_items, "] (num_items)"));
+  }
+  if (!m.attributes.has_value()) {
+    if (m.cold_items > 0) {
+      return FieldError("attributes",
+                        "is missing; it is required when cold_items > 0");
+    }
+    return absl::OkStatus();
+  }
+  const SnapshotAttributesInfo& a = *m.attributes;
+  absl::StatusOr<AttributeSpec> spec =
+      AttributeSpec::FromNames(a.options, a.names);
+  if (!spec.ok()) {
+    return FieldError("attributes", spec.status().message());
+  }
+  const bool rating_model = m.feedback != Feedback::kImplicit;
+  if (!std::isfinite(a.rating_reg) || a.rating_reg < 0.0f ||
+      (!rating_model && a.rating_reg != 0.0f)) {
+    return FieldError(
+        "attributes.rating_reg",
+        absl::StrCat("is ", a.rating_reg,
+                     rating_model ? "; must be finite and >= 0"
+                                  : "; must be 0 without a rating model"));
+  }
+  if (!std::isfinite(a.retrieval_reg) || a.retrieval_reg < 0.0f) {
+    return FieldError(
+        "attributes.retrieval_reg",
+        absl::StrCat("is ", a.retrieval_reg, "; must be finite and >= 0"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateFormat3Fields(const SnapshotManifest& m) {
@@ -558,6 +664,7 @@ absl::Status ValidateManifest(const SnapshotManifest& m) {
   }
   RETURN_IF_ERROR(ValidateFormat2Fields(m));
   RETURN_IF_ERROR(ValidateFormat4Fields(m));
+  RETURN_IF_ERROR(ValidateFormat5Fields(m));
   return ValidateFormat3Fields(m);
 }
 
@@ -624,6 +731,20 @@ std::string ManifestToJson(const SnapshotManifest& m) {
     json negative = json::array();
     for (const std::string& name : m.events->negative) negative.push_back(name);
     root["events"] = {{"weights", weights}, {"negative", negative}};
+  }
+  if (m.format_version >= kColdItemsSnapshotFormatVersion) {
+    root["cold_items"] = m.cold_items;
+  }
+  if (m.attributes.has_value()) {
+    const SnapshotAttributesInfo& a = *m.attributes;
+    root["attributes"] = {{"options",
+                           {{"year_bucket_years", a.options.year_bucket_years},
+                            {"max_title_words", a.options.max_title_words},
+                            {"max_tags", a.options.max_tags},
+                            {"min_items", a.options.min_items}}},
+                          {"names", a.names},
+                          {"rating_reg", FloatForJson(a.rating_reg)},
+                          {"retrieval_reg", FloatForJson(a.retrieval_reg)}};
   }
   return root.dump(2) + "\n";
 }

@@ -5,7 +5,7 @@
 // and the size and checksum of every other file in the folder. Also the
 // naming rule for version folders ("v000001", "v000002", ...).
 //
-// Format versions (this build reads both):
+// Format versions (this build reads every one):
 //  1: the rating model (biased MF), ids, seen items, popularity, metadata.
 //  2: format 1 plus retrieval embeddings ("retrieval", the files
 //     user_embeddings.npy and item_embeddings.npy) and the two-stage ranking
@@ -25,6 +25,17 @@
 //     each seen cell's signed value (confidence.h). An explicit snapshot is
 //     format 4 only when its confidence scale is not the default (linear,
 //     epsilon 1, reg_exponent 0), which format 3 implies.
+//  5: format 4 plus cold items (core/data/item_attributes.h,
+//     core/model/attribute_map.h): "cold_items" (required: how many of the
+//     last item ids were placed from their attributes, without
+//     interactions; 0 to num_items) and, optionally, "attributes" (the
+//     featurization {"options": {"year_bucket_years", "max_title_words",
+//     "max_tags", "min_items"}, "names": [...]} and the ridge
+//     regularizations "rating_reg" and "retrieval_reg" of the maps, whose
+//     weights are the files attribute_map_rating.npy (with a rating model)
+//     and attribute_map_retrieval.npy). cold_items > 0 requires
+//     "attributes". Both fields are rejected before format 5. A writer
+//     uses format 5 only for a snapshot with cold items or attributes.
 // A writer uses the lowest version that can hold what it writes, so that a
 // snapshot without retrieval embeddings is a format-1 snapshot that older
 // readers still read.
@@ -34,10 +45,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/data/event_weights.h"
+#include "core/data/item_attributes.h"
 #include "core/data/ratings.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
@@ -47,7 +60,7 @@ namespace recserve {
 // The manifest formats this build reads (and writes): every version in
 // [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
 inline constexpr int kMinSnapshotFormatVersion = 1;
-inline constexpr int kMaxSnapshotFormatVersion = 4;
+inline constexpr int kMaxSnapshotFormatVersion = 5;
 // The first format with retrieval embeddings and a ranking configuration.
 inline constexpr int kRetrievalSnapshotFormatVersion = 2;
 // The first format with fold-in parameters, seen ratings and labels.
@@ -55,6 +68,8 @@ inline constexpr int kFoldInSnapshotFormatVersion = 3;
 // The first format with "feedback": implicit snapshots, and confidence
 // scales.
 inline constexpr int kFeedbackSnapshotFormatVersion = 4;
+// The first format with cold items and attribute maps.
+inline constexpr int kColdItemsSnapshotFormatVersion = 5;
 inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
 
 // Size and CRC-32 (zlib) of one file of a snapshot.
@@ -70,6 +85,16 @@ struct SnapshotFileInfo {
 struct SnapshotRetrievalInfo {
   int32_t factors = 0;  // k >= 1: columns of both embedding arrays
   nlohmann::json params = nlohmann::json::object();  // free object
+};
+
+// The "attributes" object of a format-5 manifest (core/data/item_attributes.h
+// and core/model/attribute_map.h): the featurization and the ridge
+// regularization of each map.
+struct SnapshotAttributesInfo {
+  ItemAttributeOptions options;
+  std::vector<std::string> names;  // AttributeSpec::names()
+  float rating_reg = 0.0f;         // 0 without a rating model
+  float retrieval_reg = 0.0f;
 };
 
 // The parsed manifest.json. A plain value type.
@@ -113,6 +138,14 @@ struct SnapshotManifest {
   // non-empty; weights finite and > 0. The types a request's
   // Interaction.event may name are those of both.
   std::optional<EventWeights> events;
+  // Format 5: items the snapshot holds without interactions ("cold": their
+  // rows mapped from attributes), the last `cold_items` of the item ids;
+  // 0 before format 5.
+  int32_t cold_items = 0;
+  // Format 5, optional: how items are featurized and mapped to the model's
+  // spaces (the maps' weights are the files attribute_map_*.npy), so that
+  // new items can be added without retraining. Required when cold_items > 0.
+  std::optional<SnapshotAttributesInfo> attributes;
 };
 
 // Checks every field: format_version supported (FailedPrecondition naming the
@@ -128,7 +161,12 @@ struct SnapshotManifest {
 // before format 4, feedback explicit, no events and the default confidence
 // scale; in format 4 with implicit feedback, factors 0, events present and
 // valid and fold_in without a rating prior, with explicit feedback no
-// events. (Which files the folder lists is checked by Snapshot::Load.)
+// events; before format 5, cold_items 0 and no attributes; in format 5,
+// cold_items in [0, num_items], attributes present when cold_items > 0,
+// and attributes (when present) with options and names AttributeSpec::
+// FromNames accepts and regularizations finite and >= 0 (rating_reg 0
+// without a rating model). (Which files the folder lists is checked by
+// Snapshot::Load.)
 // Errors: InvalidArgument naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);
 

@@ -161,6 +161,68 @@ absl::Status CheckTrain(const SnapshotContents& c) {
   return absl::OkStatus();
 }
 
+absl::Status CheckMap(absl::string_view what, const AttributeMap& map,
+                      int64_t rows, int64_t width) {
+  if (map.weights.rows() != rows || map.weights.cols() != width) {
+    return ContentsError(absl::StrFormat(
+        "%s weights are %dx%d; the spec and model need %dx%d", what,
+        map.weights.rows(), map.weights.cols(), rows, width));
+  }
+  RETURN_IF_ERROR(CheckFinite(absl::StrCat(what, " weights"),
+                              map.weights.data(), map.weights.size(),
+                              std::max<int64_t>(width, 1)));
+  if (!std::isfinite(map.reg) || map.reg < 0.0f) {
+    return ContentsError(
+        absl::StrCat(what, " reg is ", map.reg, "; must be finite and >= 0"));
+  }
+  return absl::OkStatus();
+}
+
+// Cold items (the tail of train's items, no rating on them) and the
+// attribute maps (format 5).
+absl::Status CheckColdItems(const SnapshotContents& c) {
+  const Dataset& d = *c.train;
+  if (c.cold_items < 0 || c.cold_items > d.num_items()) {
+    return ContentsError(absl::StrCat("contents.cold_items is ", c.cold_items,
+                                      "; must be in [0, ", d.num_items(),
+                                      "] (train's items)"));
+  }
+  if (c.cold_items > 0 && c.attributes == nullptr) {
+    return ContentsError("contents.cold_items > 0 needs contents.attributes");
+  }
+  const int32_t first_cold = d.num_items() - c.cold_items;
+  for (size_t i = 0; c.cold_items > 0 && i < d.ratings.size(); ++i) {
+    if (d.ratings[i].item >= first_cold) {
+      return ContentsError(absl::StrCat(
+          "train.ratings[", i, "] references item ",
+          d.items.Id(d.ratings[i].item), ", which is cold (the last ",
+          c.cold_items, " items of train are cold and have no ratings)"));
+    }
+  }
+  if (c.attributes == nullptr) return absl::OkStatus();
+  if (c.retrieval == nullptr || c.fold_in == nullptr) {
+    return ContentsError(
+        "contents.attributes needs contents.retrieval and contents.fold_in "
+        "(format 5 extends formats 3 and 4)");
+  }
+  const ItemAttributeModel& a = *c.attributes;
+  const int64_t rows = int64_t{a.spec.size()} + 1;
+  if (c.model != nullptr) {
+    if (!a.rating.has_value()) {
+      return ContentsError(
+          "contents.attributes has no rating map but there is a rating "
+          "model");
+    }
+    RETURN_IF_ERROR(CheckMap("attributes.rating", *a.rating, rows,
+                             int64_t{c.model->factors()} + 1));
+  } else if (a.rating.has_value()) {
+    return ContentsError(
+        "contents.attributes has a rating map but there is no rating model");
+  }
+  return CheckMap("attributes.retrieval", a.retrieval, rows,
+                  c.retrieval->item_factors.cols());
+}
+
 absl::Status CheckContents(const SnapshotContents& c) {
   if (c.feedback != Feedback::kExplicit && c.feedback != Feedback::kImplicit) {
     return ContentsError("contents.feedback must be explicit or implicit");
@@ -177,7 +239,8 @@ absl::Status CheckContents(const SnapshotContents& c) {
     if (c.labels != nullptr && c.fold_in == nullptr) {
       return ContentsError("contents.labels needs contents.fold_in");
     }
-    return CheckTrain(c);
+    RETURN_IF_ERROR(CheckTrain(c));
+    return CheckColdItems(c);
   }
   if (c.events != nullptr) {
     return ContentsError(
@@ -219,22 +282,15 @@ absl::Status CheckContents(const SnapshotContents& c) {
   if (c.labels != nullptr && c.fold_in == nullptr) {
     return ContentsError("contents.labels needs contents.fold_in");
   }
-  return CheckTrain(c);
+  RETURN_IF_ERROR(CheckTrain(c));
+  return CheckColdItems(c);
 }
 
 // Writes one file of the snapshot and records its size and checksum.
 absl::Status WriteTracked(const std::string& dir, const std::string& name,
                           std::initializer_list<absl::string_view> pieces,
                           SnapshotManifest* manifest) {
-  std::vector<absl::string_view> parts(pieces);
-  RETURN_IF_ERROR(WriteFileDurably(absl::StrCat(dir, "/", name), parts));
-  SnapshotFileInfo info;
-  for (absl::string_view p : parts) {
-    info.crc32 = Crc32(p, info.crc32);
-    info.bytes += p.size();
-  }
-  manifest->files[name] = info;
-  return absl::OkStatus();
+  return WriteSnapshotFile(dir, name, pieces, manifest);
 }
 
 template <typename T>
@@ -382,6 +438,18 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
     RETURN_IF_ERROR(WriteTracked(dir, kItemLabelsFile, {lines}, manifest));
   }
 
+  if (c.attributes != nullptr) {
+    const ItemAttributeModel& a = *c.attributes;
+    if (a.rating.has_value()) {
+      RETURN_IF_ERROR(WriteNpyTracked(
+          dir, kAttributeMapRatingFile, a.rating->weights.data(),
+          {a.rating->weights.rows(), a.rating->weights.cols()}, manifest));
+    }
+    RETURN_IF_ERROR(WriteNpyTracked(
+        dir, kAttributeMapRetrievalFile, a.retrieval.weights.data(),
+        {a.retrieval.weights.rows(), a.retrieval.weights.cols()}, manifest));
+  }
+
   if (c.items != nullptr) {
     std::string titles, genres;
     for (const std::string& id : d.items.ids()) {
@@ -431,6 +499,17 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
       if (implicit || !HasDefaultConfidence(c.fold_in->retrieval)) {
         m.format_version = kFeedbackSnapshotFormatVersion;
         m.feedback = c.feedback;
+      }
+    }
+    if (c.fold_in != nullptr && (c.cold_items > 0 || c.attributes)) {
+      m.format_version = kColdItemsSnapshotFormatVersion;
+      m.feedback = c.feedback;
+      m.cold_items = c.cold_items;
+      if (c.attributes != nullptr) {
+        const ItemAttributeModel& a = *c.attributes;
+        m.attributes = SnapshotAttributesInfo{
+            a.spec.options(), a.spec.names(),
+            a.rating.has_value() ? a.rating->reg : 0.0f, a.retrieval.reg};
       }
     }
     if (implicit) {
@@ -592,19 +671,12 @@ void RemoveStaleTemps(const std::string& root, absl::Duration max_age) {
   for (const std::string& path : stale) fs::remove_all(path, ec);
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> PublishSnapshot(const std::string& root,
-                                            const SnapshotContents& contents,
-                                            const PublishOptions& options) {
-  if (options.keep_versions < 0) {
-    return ContentsError("options.keep_versions is negative");
-  }
-  RETURN_IF_ERROR(CheckContents(contents));
-  SnapshotManifest manifest = BaseManifest(contents);
-  if (absl::Status s = ValidateManifest(manifest); !s.ok()) {
-    return ContentsError(s.message());
-  }
+// Steps 1 (the files, by `write_files`) to 4 of the protocol.
+absl::StatusOr<std::string> PublishFolder(
+    const std::string& root, SnapshotManifest manifest,
+    const std::function<absl::Status(const std::string&, SnapshotManifest*)>&
+        write_files,
+    const PublishOptions& options) {
   std::error_code ec;
   fs::create_directories(root, ec);
   if (ec) return ErrnoStatus(ec.value(), root, "create folder");
@@ -617,7 +689,7 @@ absl::StatusOr<std::string> PublishSnapshot(const std::string& root,
     return ErrnoStatus(errno, tmp, "create folder");
   }
   TempDirGuard guard(tmp);
-  RETURN_IF_ERROR(WriteDataFiles(tmp, contents, &manifest));
+  RETURN_IF_ERROR(write_files(tmp, &manifest));
 
   ASSIGN_OR_RETURN(std::unique_ptr<PublishLock> lock,
                    PublishLock::Acquire(root));
@@ -629,6 +701,58 @@ absl::StatusOr<std::string> PublishSnapshot(const std::string& root,
   PruneVersions(root, options.keep_versions, version);
   RemoveStaleTemps(root, options.stale_temp_age);
   return version;
+}
+
+}  // namespace
+
+absl::Status WriteSnapshotFile(const std::string& dir, const std::string& name,
+                               absl::Span<const absl::string_view> pieces,
+                               SnapshotManifest* manifest) {
+  std::vector<absl::string_view> parts(pieces.begin(), pieces.end());
+  RETURN_IF_ERROR(WriteFileDurably(absl::StrCat(dir, "/", name), parts));
+  SnapshotFileInfo info;
+  for (absl::string_view p : parts) {
+    info.crc32 = Crc32(p, info.crc32);
+    info.bytes += p.size();
+  }
+  manifest->files[name] = info;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PublishSnapshotFiles(
+    const std::string& root, SnapshotManifest manifest,
+    const std::function<absl::Status(const std::string& dir,
+                                     SnapshotManifest* manifest)>& write_files,
+    const PublishOptions& options) {
+  if (options.keep_versions < 0) {
+    return ContentsError("options.keep_versions is negative");
+  }
+  manifest.files.clear();
+  manifest.version = FormatVersionName(1);  // chosen at publish time
+  manifest.created_at = NowRfc3339();
+  if (absl::Status s = ValidateManifest(manifest); !s.ok()) {
+    return ContentsError(s.message());
+  }
+  return PublishFolder(root, std::move(manifest), write_files, options);
+}
+
+absl::StatusOr<std::string> PublishSnapshot(const std::string& root,
+                                            const SnapshotContents& contents,
+                                            const PublishOptions& options) {
+  if (options.keep_versions < 0) {
+    return ContentsError("options.keep_versions is negative");
+  }
+  RETURN_IF_ERROR(CheckContents(contents));
+  SnapshotManifest manifest = BaseManifest(contents);
+  if (absl::Status s = ValidateManifest(manifest); !s.ok()) {
+    return ContentsError(s.message());
+  }
+  return PublishFolder(
+      root, std::move(manifest),
+      [&contents](const std::string& dir, SnapshotManifest* m) {
+        return WriteDataFiles(dir, contents, m);
+      },
+      options);
 }
 
 }  // namespace recserve

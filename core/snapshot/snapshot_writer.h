@@ -25,7 +25,10 @@
 // "fold_in", user_seen_ratings.npy and item_labels.txt; with implicit
 // feedback, or fold-in parameters whose confidence scale is not the default
 // (linear, epsilon 1, reg_exponent 0), format 4, which adds "feedback",
-// "events" and the confidence scale.
+// "events" and the confidence scale; with cold items or attribute maps
+// (contents.cold_items, contents.attributes), format 5, which adds
+// "cold_items", "attributes" and attribute_map_rating.npy /
+// attribute_map_retrieval.npy.
 //
 // Publishing an implicit-feedback (events-only) snapshot:
 //   SnapshotContents c;
@@ -45,14 +48,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "core/data/data_fingerprint.h"  // IWYU pragma: export
 #include "core/data/event_weights.h"
 #include "core/data/item_metadata.h"
 #include "core/data/ratings.h"
+#include "core/model/attribute_map.h"
 #include "core/model/mf_model.h"
 #include "core/model/retrieval_model.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
+#include "core/snapshot/snapshot_manifest.h"
 
 namespace recserve {
 
@@ -116,6 +122,15 @@ struct SnapshotContents {
   // ones in `negative` too. Null records no event types (data without an
   // event column, e.g. play counts).
   const EventWeights* events = nullptr;
+  // Optional (format 5): the last `cold_items` items of train's item map are
+  // cold — no rating of train may reference them; their model rows and
+  // embeddings come from `attributes`. Requires `attributes` when > 0.
+  int32_t cold_items = 0;
+  // Optional (format 5), only with retrieval: the featurization and maps
+  // (rating map exactly when there is a model, of width factors + 1;
+  // retrieval map of the embeddings' width), recorded so that new items can
+  // be added later (core/pipeline/add_items.h).
+  const ItemAttributeModel* attributes = nullptr;
 };
 
 struct PublishOptions {
@@ -142,7 +157,8 @@ struct PublishOptions {
 // same root; each gets its own version.
 // Errors: InvalidArgument if contents is incomplete or inconsistent (model or
 // embedding shape differs from train's id maps, a model, no retrieval or no
-// fold_in for implicit feedback, non-finite values, an id
+// fold_in for implicit feedback, non-finite values, cold items that are
+// rated or without attributes, attribute maps of the wrong shape, an id
 // containing a newline, rating indices out of range, metrics not numbers,
 // ranking out of range, ...); I/O
 // errors from the file system. On error LATEST is unchanged unless the error
@@ -151,6 +167,30 @@ struct PublishOptions {
 absl::StatusOr<std::string> PublishSnapshot(
     const std::string& root, const SnapshotContents& contents,
     const PublishOptions& options = PublishOptions());
+
+// For publishers that derive a version from a published one
+// (core/pipeline/add_items.h) instead of from trained contents: publishes
+// `manifest` (complete but for `files`, `version` and `created_at`, which are
+// set here) with the files `write_files` writes into the temporary folder it
+// is given, through the same protocol, checks and options as
+// PublishSnapshot. `write_files` must record every file it writes in
+// manifest->files (WriteSnapshotFile does; a file hard-linked or copied from
+// another version may reuse that version's entry). The whole folder must
+// then Load. Errors: InvalidArgument when `manifest` does not validate;
+// those of `write_files`; Internal when the folder does not load; else as
+// PublishSnapshot.
+absl::StatusOr<std::string> PublishSnapshotFiles(
+    const std::string& root, SnapshotManifest manifest,
+    const std::function<absl::Status(const std::string& dir,
+                                     SnapshotManifest* manifest)>& write_files,
+    const PublishOptions& options = PublishOptions());
+
+// Writes `pieces`, concatenated, as `dir`/`name` (durably: fsynced) and
+// records its size and CRC-32 in manifest->files[name]. Errors: the I/O
+// error naming the path.
+absl::Status WriteSnapshotFile(const std::string& dir, const std::string& name,
+                               absl::Span<const absl::string_view> pieces,
+                               SnapshotManifest* manifest);
 
 }  // namespace recserve
 

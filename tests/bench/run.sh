@@ -18,9 +18,11 @@
 #   3. through gRPC on loopback (tests/bench/grpc_loopback.py): each RPC's
 #      highest throughput and its p50/p99 at 50% and 80% of it, beside the
 #      health check's throughput in the same run, and a hot reload under load.
+#   4. add-items (tests/bench/add_items_bench.cc): seconds to add 1,000 items
+#      to a generated 1M-item snapshot, and of its HNSW index update.
 # Takes ~50 min on 2 cores (building the 1M-item indexes is ~4 min each time).
 # Parts can be skipped: BENCH_TRAINING=0, BENCH_SERVING=0 (or only the trained
-# catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0.
+# catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0, BENCH_ADD_ITEMS=0.
 # Smaller sizes for a quick look: BENCH_USERS=20000 BENCH_ITEMS=5000
 # BENCH_RATINGS=2000000 BENCH_SERVING_ITEMS=100000 tests/bench/run.sh
 set -euo pipefail
@@ -200,6 +202,12 @@ if [ "${BENCH_GRPC:-1}" = 1 ]; then
     --out "$DATA/grpc-snapshots" --build_index > "$DATA/grpc-train.log" 2>&1
   /usr/bin/python3 tests/bench/grpc_loopback.py "$BUILD_DIR" "$DATA/grpc-snapshots" \
     "$OUT/grpc.json" --seconds "${BENCH_GRPC_SECONDS:-5}"
+fi
+
+if [ "${BENCH_ADD_ITEMS:-1}" = 1 ]; then
+  echo "== add-items: 1,000 new items into a generated 1M-item snapshot, its indexes extended"
+  RECSERVE_BENCH_ADD_BASE_ITEMS="$SERVING_ITEMS" "$BUILD_DIR/add_items_bench" \
+    --benchmark_out="$OUT/add_items.json" --benchmark_out_format=json
 fi
 
 /usr/bin/python3 tests/bench/report.py "$OUT"

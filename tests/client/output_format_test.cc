@@ -85,6 +85,27 @@ TEST(FormatRecommendationsTest, FallbackNoteAndWholeNumberScores) {
               Not(HasSubstr("fallback")));
 }
 
+TEST(FormatRecommendationsTest, ColdColumnWhenSomeItemIsCold) {
+  v1::RecommendResponse response;
+  response.set_model_version("v5");
+  *response.add_items() = Item("50", 0.9, 4.0, "", {});
+  *response.add_items() = Item("new7", 0.5, 3.0, "", {});
+  response.mutable_items(1)->set_cold(true);
+  EXPECT_EQ(FormatRecommendations(response, "42"),
+            "Top 2 items for user 42 (model v5)\n"
+            "rank  item id   score  predicted rating  cold\n"
+            "   1  50       0.9000              4.00\n"
+            "   2  new7     0.5000              3.00  cold\n");
+  v1::SimilarItemsResponse similar;
+  similar.set_model_version("v5");
+  *similar.add_items() = Item("new7", 0.8, 0, "T", {});
+  similar.mutable_items(0)->set_cold(true);
+  EXPECT_EQ(FormatSimilarItems(similar, {"new8"}),
+            "1 item similar to item new8 (model v5)\n"
+            "rank  item id  similarity  cold  title\n"
+            "   1  new7         0.8000  cold  T\n");
+}
+
 TEST(FormatRecommendationsTest, EmptyAnswer) {
   v1::RecommendResponse response;
   response.set_model_version("v2");
@@ -182,6 +203,12 @@ TEST(FormatPredictionTest, ValueAndFallbackNotes) {
   EXPECT_EQ(FormatPrediction(response, "x", "50"),
             "Predicted rating of item 50 for user x: 4.37 (model v000003)\n"
             "(folded in from recent interactions)\n");
+  response.set_folded_in(false);
+  response.set_item_cold(true);
+  EXPECT_EQ(FormatPrediction(response, "x", "new7"),
+            "Predicted rating of item new7 for user x: 4.37 (model v000003)\n"
+            "(cold item: its factors were mapped from its metadata)\n");
+  EXPECT_EQ(ToJson(response)["item_cold"], true);
 }
 
 v1::ModelInfo SampleInfo() {
@@ -229,6 +256,7 @@ TEST(FormatModelInfoTest, AlignedFieldsAndSortedMetrics) {
   EXPECT_THAT(text, HasSubstr("  global_mean        3.5299\n"));
   EXPECT_THAT(text, HasSubstr("  rating_scale       1 to 5\n"));
   EXPECT_THAT(text, HasSubstr("  fold_in            yes\n"));
+  EXPECT_THAT(text, HasSubstr("  cold_items         0\n"));
   EXPECT_THAT(text, HasSubstr("  labels             2: Action, Drama\n"));
   EXPECT_THAT(text, HasSubstr("  retrieval_index    ip, 32 dimensions, M 16, "
                               "ef_construction 200, ef auto, 1682 items\n"));
@@ -258,14 +286,15 @@ TEST(JsonTest, RecommendResponseUsesProtoFieldNames) {
   *response.add_items() =
       Item("50", 0.75, 4.5, "Star Wars (1977)", {"Action", "Sci-Fi"});
   *response.add_items() = Item("9", 0.25, 2.0, "", {});
+  response.mutable_items(1)->set_cold(true);
   const nlohmann::json json = ToJson(response);
   const char* expected = R"js(
       {"items": [
          {"item_id": "50", "score": 0.75, "predicted_rating": 4.5,
-          "title": "Star Wars (1977)", "genres": ["Action", "Sci-Fi"],
-          "labels": []},
+          "cold": false, "title": "Star Wars (1977)",
+          "genres": ["Action", "Sci-Fi"], "labels": []},
          {"item_id": "9", "score": 0.25, "predicted_rating": 2.0,
-          "title": "", "genres": [], "labels": []}],
+          "cold": true, "title": "", "genres": [], "labels": []}],
        "model_version": "v000003", "fallback": true, "candidates": 100,
        "ef": 0, "folded_in": false, "recent_unknown": 0})js";
   EXPECT_EQ(json, nlohmann::json::parse(expected));
@@ -280,7 +309,7 @@ TEST(JsonTest, SimilarItemsLeaveOutPredictedRating) {
   response.set_model_version("v1");
   *response.add_items() = Item("2", 0.5, 0, "T", {"G"});
   const char* expected =
-      R"({"items": [{"item_id": "2", "score": 0.5, "title": "T",)"
+      R"({"items": [{"item_id": "2", "score": 0.5, "cold": false, "title": "T",)"
       R"( "genres": ["G"], "labels": []}], "model_version": "v1"})";
   EXPECT_EQ(ToJson(response), nlohmann::json::parse(expected));
 }
@@ -293,11 +322,13 @@ TEST(JsonTest, PredictionAndModelInfo) {
   prediction.set_item_known(true);
   const char* expected =
       R"({"rating": 3.5, "model_version": "v1", "fallback": true,)"
-      R"( "user_known": false, "item_known": true, "folded_in": false})";
+      R"( "user_known": false, "item_known": true, "item_cold": false,)"
+      R"( "folded_in": false})";
   EXPECT_EQ(ToJson(prediction), nlohmann::json::parse(expected));
 
   const nlohmann::json info = ToJson(SampleInfo());
-  EXPECT_EQ(info.size(), 23u);              // every ModelInfo field
+  EXPECT_EQ(info.size(), 24u);  // every ModelInfo field
+  EXPECT_EQ(info["cold_items"], 0);
   EXPECT_EQ(info["feedback"], "explicit");  // unset: a server of ratings
   EXPECT_EQ(info["labels"], nlohmann::json::parse(R"(["Action", "Drama"])"));
   EXPECT_EQ(info["fold_in"], true);

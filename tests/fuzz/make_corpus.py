@@ -193,7 +193,9 @@ def request_seeds(build):
     from recserve.v1 import recommender_pb2 as pb  # noqa: E402
     # First byte: RPC = c % 4 (Recommend, SimilarItems, PredictRating,
     # GetModelInfo), snapshot = (c / 4) % 2 (0 ratings, 1 events); tiny
-    # snapshot ids u0..u6 and i0..i9.
+    # snapshot ids u0..u6, warm items i0..i9 and cold items i10..i14
+    # (fuzz_support.h AppendColdItems: i10, i12 and i14 labelled Comedy and
+    # Romance, i11 and i13 "New").
     seeds = {
         "recommend": (0, pb.RecommendRequest(user_id="u1", n=3)),
         "recommend_exclusions_seen": (0, pb.RecommendRequest(user_id="u2", n=10, exclude_item_ids=["i1", "i2", "nope"], include_seen=True)),
@@ -225,7 +227,8 @@ def request_seeds(build):
                                                       pb.Interaction(item_id="i9", rating=1)])),
         # The implicit-feedback snapshot (first byte 4..7): users u0..u6,
         # items i0..i11, events view, cart, purchase and the negative
-        # dislike; no ratings, PredictRating FAILED_PRECONDITION.
+        # dislike; no ratings, PredictRating FAILED_PRECONDITION; cold items
+        # i12..i16 (labels g0, g1 + New, g2, g0 + New, g1).
         "implicit_recommend": (4, pb.RecommendRequest(user_id="u1", n=3)),
         "implicit_recommend_events": (4, pb.RecommendRequest(
             user_id="stranger", n=4, explain=True,
@@ -239,6 +242,43 @@ def request_seeds(build):
         "implicit_model_info": (7, pb.GetModelInfoRequest()),
         "recommend_event_on_ratings": (0, pb.RecommendRequest(
             user_id="u1", n=3, recent=[pb.Interaction(item_id="i1", event="view")])),
+        # Slots reserved for cold items: within n, beyond n, negative, and
+        # for an unknown user (popularity fallback) and implicit feedback.
+        "recommend_cold_items": (0, pb.RecommendRequest(
+            user_id="u1", n=4, cold_items=2, filter=pb.ItemFilter(include_labels=["Comedy"]))),
+        "recommend_cold_items_bad": (0, pb.RecommendRequest(user_id="u1", n=2, cold_items=3)),
+        "recommend_cold_items_negative": (0, pb.RecommendRequest(user_id="u1", n=2, cold_items=-1)),
+        "recommend_cold_items_fallback": (0, pb.RecommendRequest(user_id="stranger", n=3, cold_items=3)),
+        "implicit_recommend_cold_items": (4, pb.RecommendRequest(user_id="u2", n=3, cold_items=1)),
+        # Cold items by id: as recent interactions, exclusions, filter ids,
+        # seeds and PredictRating's item, on both snapshots.
+        "recommend_cold_items_filter_new": (0, pb.RecommendRequest(
+            user_id="u1", n=5, cold_items=2, filter=pb.ItemFilter(include_labels=["New"]))),
+        "recommend_cold_recent_exclusions": (0, pb.RecommendRequest(
+            user_id="stranger", n=4, cold_items=4, explain=True, exclude_item_ids=["i10"],
+            recent=[pb.Interaction(item_id="i11", rating=5), pb.Interaction(item_id="i13", rating=1),
+                    pb.Interaction(item_id="i2")])),
+        "recommend_cold_filter_ids_seen": (0, pb.RecommendRequest(
+            user_id="u3", n=3, cold_items=2, include_seen=True, recent=[pb.Interaction(item_id="i14", rating=3)],
+            filter=pb.ItemFilter(item_ids=["i14", "i13", "i1", "i99"]))),
+        "recommend_cold_fallback_filter": (0, pb.RecommendRequest(
+            user_id="stranger", n=4, cold_items=4, filter=pb.ItemFilter(include_labels=["Romance"]))),
+        "similar_cold_seed": (1, pb.SimilarItemsRequest(item_id="i12", k=5)),
+        "similar_cold_seeds_filter": (1, pb.SimilarItemsRequest(
+            item_id="i11", item_ids=["i13", "i4"], k=4, filter=pb.ItemFilter(exclude_labels=["Romance"]))),
+        "predict_cold": (2, pb.PredictRatingRequest(user_id="u2", item_id="i13")),
+        "predict_cold_recent": (2, pb.PredictRatingRequest(
+            user_id="stranger", item_id="i10", recent=[pb.Interaction(item_id="i11", rating=4),
+                                                       pb.Interaction(item_id="i14", rating=2)])),
+        "implicit_recommend_cold_events": (4, pb.RecommendRequest(
+            user_id="stranger", n=4, cold_items=2,
+            recent=[pb.Interaction(item_id="i13", event="purchase"), pb.Interaction(item_id="i15", event="dislike"),
+                    pb.Interaction(item_id="i1", event="view")],
+            filter=pb.ItemFilter(include_labels=["g1", "New"]))),
+        "implicit_recommend_cold_fallback": (4, pb.RecommendRequest(
+            user_id="stranger", n=3, cold_items=2, filter=pb.ItemFilter(exclude_labels=["New"]))),
+        "implicit_similar_cold": (5, pb.SimilarItemsRequest(item_id="i16", item_ids=["i12"], k=4)),
+        "implicit_predict_cold": (6, pb.PredictRatingRequest(user_id="u0", item_id="i14")),
     }
     for name, (rpc, message) in seeds.items():
         write("request_handler_fuzz", name, bytes([rpc]) + message.SerializeToString())

@@ -7,17 +7,26 @@
 // answer is OK or a client error with a message, and an OK answer keeps the
 // API's promises: within n/k, no duplicates, nothing excluded, seen (recent
 // included) or a seed, every item passing the filter, explanations only
-// when asked for, finite numbers.
+// when asked for, finite numbers, cold_items within [0, n]. Both snapshots
+// end with kFuzzColdItems cold items (fuzz_support.h: "i10".."i14" and
+// "i12".."i16"): an item is flagged cold exactly when the snapshot's
+// IsColdItem says so, and Recommend with cold_items = m answers at least
+// min(m, cold items the filter allows and the request does not remove) of
+// them, popularity fallback included.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/snapshot/snapshot.h"
 #include "grpcpp/grpcpp.h"
 #include "recserve/v1/recommender.grpc.pb.h"
 #include "server/log.h"
@@ -31,6 +40,10 @@ struct Fixture {
   std::unique_ptr<server::RecserveServer> server;
   std::unique_ptr<v1::Recommender::Stub> stub;
   bool implicit = false;
+  int32_t num_items = 0;
+  // The snapshot's cold items: their ids and labels.
+  std::vector<std::pair<std::string, std::set<std::string>>> cold;
+  std::set<std::string> cold_ids;
 };
 
 Fixture* StartFixture(bool implicit) {
@@ -38,9 +51,9 @@ Fixture* StartFixture(bool implicit) {
   const std::string root = absl::StrCat(
       ScratchDir(), implicit ? "/implicit-snapshots" : "/snapshots");
   if (implicit) {
-    PublishTinyImplicitSnapshot(root);
+    PublishTinyImplicitSnapshot(root, kFuzzColdItems);
   } else {
-    PublishTinySnapshot(root, /*fold_in=*/true);
+    PublishTinySnapshot(root, /*fold_in=*/true, kFuzzColdItems);
   }
   server::ServerOptions options;
   options.snapshot_dir = root;
@@ -59,6 +72,19 @@ Fixture* StartFixture(bool implicit) {
   FUZZ_CHECK(f->server->models().Current() != nullptr);
   f->stub = v1::Recommender::NewStub(f->server->InProcessChannel());
   f->implicit = implicit;
+  const Snapshot& snapshot = f->server->models().Current()->snapshot();
+  FUZZ_CHECK(snapshot.num_cold_items() == kFuzzColdItems);
+  f->num_items = snapshot.num_items();
+  for (int32_t i = 0; i < snapshot.num_items(); ++i) {
+    if (!snapshot.IsColdItem(i)) continue;
+    std::set<std::string> labels;
+    for (const int32_t label : snapshot.ItemLabels(i)) {
+      labels.insert(snapshot.LabelName(label));
+    }
+    f->cold.emplace_back(snapshot.ItemId(i), std::move(labels));
+    f->cold_ids.insert(snapshot.ItemId(i));
+  }
+  FUZZ_CHECK(static_cast<int32_t>(f->cold.size()) == kFuzzColdItems);
   return f;
 }
 
@@ -81,20 +107,26 @@ void CheckStatus(const grpc::Status& status, bool precondition = false) {
   FUZZ_CHECK(status.ok() || !status.error_message().empty());
 }
 
-void CheckItems(const google::protobuf::RepeatedPtrField<v1::ScoredItem>& items,
-                int32_t limit) {
+// Checks the answer's size, ids and cold flags; returns how many items are
+// cold.
+int32_t CheckItems(
+    const google::protobuf::RepeatedPtrField<v1::ScoredItem>& items,
+    int32_t limit, const Fixture& f) {
   FUZZ_CHECK(items.size() <= limit);
   std::set<std::string> ids;
+  int32_t cold = 0;
   for (const v1::ScoredItem& item : items) {
     FUZZ_CHECK(!item.item_id().empty());
     FUZZ_CHECK(ids.insert(item.item_id()).second);
+    FUZZ_CHECK(item.cold() == (f.cold_ids.count(item.item_id()) > 0));
+    cold += item.cold() ? 1 : 0;
   }
+  return cold;
 }
 
-// Whether `item` passes `filter`, by the labels the server reported for it.
-bool Passes(const v1::ItemFilter& filter, const v1::ScoredItem& item) {
-  const std::set<std::string> labels(item.labels().begin(),
-                                     item.labels().end());
+// Whether item `id` with `labels` passes `filter`.
+bool Passes(const v1::ItemFilter& filter, const std::string& id,
+            const std::set<std::string>& labels) {
   bool included = filter.include_labels().empty();
   for (const std::string& label : filter.include_labels()) {
     included = included || labels.count(label) > 0;
@@ -104,7 +136,14 @@ bool Passes(const v1::ItemFilter& filter, const v1::ScoredItem& item) {
   }
   const std::set<std::string> allowed(filter.item_ids().begin(),
                                       filter.item_ids().end());
-  return included && (allowed.empty() || allowed.count(item.item_id()) > 0);
+  return included && (allowed.empty() || allowed.count(id) > 0);
+}
+
+// Whether `item` passes `filter`, by the labels the server reported for it.
+bool Passes(const v1::ItemFilter& filter, const v1::ScoredItem& item) {
+  return Passes(
+      filter, item.item_id(),
+      std::set<std::string>(item.labels().begin(), item.labels().end()));
 }
 
 bool Finite(const v1::Explanation& e) {
@@ -139,7 +178,9 @@ void CheckRequest(const uint8_t* data, size_t size) {
           f.stub->Recommend(Context().get(), request, &response);
       CheckStatus(status);
       if (!status.ok()) return;
-      CheckItems(response.items(), request.n());
+      const int32_t cold = CheckItems(response.items(), request.n(), f);
+      FUZZ_CHECK(request.cold_items() >= 0 &&
+                 request.cold_items() <= request.n());
       const std::set<std::string> excluded(request.exclude_item_ids().begin(),
                                            request.exclude_item_ids().end());
       std::set<std::string> recent;
@@ -158,6 +199,17 @@ void CheckRequest(const uint8_t* data, size_t size) {
       FUZZ_CHECK(response.recent_unknown() >= 0 &&
                  response.recent_unknown() <= request.recent_size());
       FUZZ_CHECK(!(response.folded_in() && response.fallback()));
+      // Reserved slots: every allowed, unremoved cold item competes for
+      // them, so they are filled up to that many.
+      int32_t available = 0;
+      for (const auto& [id, labels] : f.cold) {
+        available += Passes(request.filter(), id, labels) &&
+                             excluded.count(id) == 0 &&
+                             (request.include_seen() || recent.count(id) == 0)
+                         ? 1
+                         : 0;
+      }
+      FUZZ_CHECK(cold >= std::min(request.cold_items(), available));
       FUZZ_CHECK(!response.model_version().empty());
       break;
     }
@@ -169,7 +221,7 @@ void CheckRequest(const uint8_t* data, size_t size) {
           f.stub->SimilarItems(Context().get(), request, &response);
       CheckStatus(status);
       if (!status.ok()) return;
-      CheckItems(response.items(), request.k());
+      CheckItems(response.items(), request.k(), f);
       std::set<std::string> seeds(request.item_ids().begin(),
                                   request.item_ids().end());
       seeds.insert(request.item_id());
@@ -195,6 +247,9 @@ void CheckRequest(const uint8_t* data, size_t size) {
       FUZZ_CHECK(std::isfinite(response.rating()));
       FUZZ_CHECK(response.rating() >= 1.0 && response.rating() <= 5.0);
       FUZZ_CHECK(!response.folded_in() || !request.recent().empty());
+      FUZZ_CHECK(response.item_cold() ==
+                 (f.cold_ids.count(request.item_id()) > 0));
+      FUZZ_CHECK(!response.item_cold() || response.item_known());
       break;
     }
     default: {
@@ -204,8 +259,11 @@ void CheckRequest(const uint8_t* data, size_t size) {
       const grpc::Status status =
           f.stub->GetModelInfo(Context().get(), request, &response);
       FUZZ_CHECK(status.ok());
-      FUZZ_CHECK(response.num_items() == (f.implicit ? 12 : 10));
+      FUZZ_CHECK(response.num_items() ==
+                 (f.implicit ? 12 : 10) + kFuzzColdItems);
+      FUZZ_CHECK(response.num_items() == f.num_items);
       FUZZ_CHECK(response.feedback() == (f.implicit ? "implicit" : "explicit"));
+      FUZZ_CHECK(response.cold_items() == kFuzzColdItems);
       break;
     }
   }

@@ -43,6 +43,7 @@ TEST(FromProtoTest, CopiesEveryField) {
   request.mutable_filter()->add_exclude_labels("War");
   request.mutable_filter()->add_item_ids("i9");
   request.set_explain(true);
+  request.set_cold_items(4);
   const RecommendQuery q = FromProto(request);
   EXPECT_EQ(q.user_id, "u\xc3\xa9 7");
   EXPECT_EQ(q.n, 12);
@@ -64,6 +65,7 @@ TEST(FromProtoTest, CopiesEveryField) {
   EXPECT_THAT(q.filter.exclude_labels, ElementsAre("Horror", "War"));
   EXPECT_THAT(q.filter.item_ids, ElementsAre("i9"));
   EXPECT_TRUE(q.explain);
+  EXPECT_EQ(q.cold_items, 4);
 }
 
 TEST(FromProtoTest, SimilarItemsSeedsAreItemIdThenItemIds) {
@@ -112,6 +114,7 @@ TEST(FromProtoTest, UnsetFieldsGiveTheQueryDefaults) {
   EXPECT_THAT(q.recent, IsEmpty());
   EXPECT_TRUE(q.filter.empty());
   EXPECT_FALSE(q.explain);
+  EXPECT_EQ(q.cold_items, 0) << "no reserved slots";
 }
 
 // A published tiny snapshot with titles on even items, metrics and
@@ -268,6 +271,34 @@ TEST_F(ToProtoTest, SimilarItemsCarryIdsSimilarityAndMetadata) {
   EXPECT_EQ(response.items(1).title(), "");
   EXPECT_DOUBLE_EQ(response.items(1).predicted_rating(), 0.0)
       << "similar items have no rating prediction";
+}
+
+TEST_F(ToProtoTest, ColdMarksAreCopied) {
+  Recommendation rec;
+  rec.items = {{.item = 2, .cold = true, .explanation = {}},
+               {.item = 3, .cold = false, .explanation = {}}};
+  v1::RecommendResponse response;
+  ToProto(*model_, rec, &response);
+  ASSERT_EQ(response.items_size(), 2);
+  EXPECT_TRUE(response.items(0).cold());
+  EXPECT_FALSE(response.items(1).cold());
+  SimilarItemsResult similar;
+  similar.items = {{.item = 4, .similarity = 0.5f, .cold = true}};
+  v1::SimilarItemsResponse similar_response;
+  ToProto(*model_, similar, &similar_response);
+  EXPECT_TRUE(similar_response.items(0).cold());
+  RatingPrediction prediction{.rating = 3.0f,
+                              .user_known = true,
+                              .item_known = true,
+                              .item_cold = true};
+  v1::PredictRatingResponse predicted;
+  ToProto(*model_, prediction, &predicted);
+  EXPECT_TRUE(predicted.item_cold());
+  EXPECT_TRUE(predicted.item_known());
+  EXPECT_FALSE(predicted.fallback()) << "a cold item is known";
+  v1::ModelInfo info;
+  ToProto(*model_, 0, &info);
+  EXPECT_EQ(info.cold_items(), 0) << "the tiny snapshot has none";
 }
 
 TEST_F(ToProtoTest, PredictionIsAFallbackWhenEitherSideIsUnknown) {

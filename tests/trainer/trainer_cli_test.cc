@@ -76,8 +76,14 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   // Retrieval embeddings and the ranking chosen on validation go with it.
   EXPECT_TRUE((*snapshot)->has_retrieval());
   EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
-  // With what the server needs to fold users in (format 3), and the labels.
-  EXPECT_EQ((*snapshot)->manifest().format_version, 3);
+  // With what the server needs to fold users in, the labels, and (format
+  // 5) the attribute maps that place new items.
+  EXPECT_EQ((*snapshot)->manifest().format_version, 5);
+  ASSERT_NE((*snapshot)->attributes(), nullptr);
+  EXPECT_EQ((*snapshot)->attributes()->spec.size(),
+            report["cold_items"]["published"]["attributes"].get<int32_t>());
+  EXPECT_THAT(train.out, HasSubstr("New items from their metadata"));
+  EXPECT_TRUE(report["cold_items/hit_rate@10/mapped"].is_number());
   EXPECT_NE((*snapshot)->fold_in(), nullptr);
   const int32_t labelled = (*snapshot)->FindItem("1");
   ASSERT_NE(labelled, kUnknownIndex);

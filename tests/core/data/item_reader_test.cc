@@ -208,6 +208,67 @@ TEST_F(ItemReaderTest, SkipBadLines) {
   EXPECT_THAT(catalog, SizeIs(2));
 }
 
+TEST_F(ItemReaderTest, YearsFromTheDateOrTheTitle) {
+  const std::string uitem_path =
+      Write("u.item", absl::StrCat(kToyStoryUItem, "\n", kUnknownUItem, "\n",
+                                   kWesternUItem, "\n",
+                                   // No date: the year of the title.
+                                   "9|Dead Man Walking (1995)||||"
+                                   "0|0|0|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0\n"));
+  ItemCatalog catalog;
+  ASSERT_TRUE(ReadItems(uitem_path, {}, &catalog).ok());
+  EXPECT_EQ(catalog["1"].year, 1995);
+  EXPECT_EQ(catalog["267"].year, 0);
+  // The release date wins over the title's year (1991).
+  EXPECT_EQ(catalog["1682"].year, 1996);
+  EXPECT_EQ(catalog["9"].year, 1995);
+
+  const std::string csv_path = Write("movies.csv",
+                                     "movieId,title,genres\n"
+                                     "1,Toy Story (1995) ,Animation\n"
+                                     "2,\"Babylon 5 (1994-1998)\",Sci-Fi\n"
+                                     "3,Dark (2017\xE2\x80\x93 ),Drama\n"
+                                     "4,Heat,Action\n"
+                                     "5,1984,Drama\n"
+                                     "6,Movie (99),Drama\n"
+                                     "7,Alien (1979) Redux,Horror\n"
+                                     "8,Far Future (3001),Sci-Fi\n"
+                                     "9,Digits (19951),Drama\n");
+  catalog.clear();
+  ASSERT_TRUE(ReadItems(csv_path, {}, &catalog).ok());
+  EXPECT_EQ(catalog["1"].year, 1995);
+  EXPECT_EQ(catalog["1"].title, "Toy Story (1995) ");  // kept as is
+  EXPECT_EQ(catalog["2"].year, 1994);
+  EXPECT_EQ(catalog["3"].year, 2017);
+  for (const char* id : {"4", "5", "6", "7", "8", "9"}) {
+    EXPECT_EQ(catalog[id].year, 0) << id;
+  }
+
+  catalog.clear();
+  ASSERT_TRUE(
+      ReadItems(Write("movies.dat", "1::Caf\xE9 au lait (1993)::Comedy\n"), {},
+                &catalog)
+          .ok());
+  EXPECT_EQ(catalog["1"].year, 1993);
+}
+
+TEST(TitleYearTest, FindsTheLastParenthesis) {
+  size_t begin = 0;
+  EXPECT_EQ(TitleYear("Se7en (Seven) (1995)", &begin), 1995);
+  EXPECT_EQ(begin, 14u);
+  EXPECT_EQ(TitleYear("(1800)"), 1800);
+  EXPECT_EQ(TitleYear("(2200)"), 2200);
+  EXPECT_EQ(TitleYear("(1799)"), 0);
+  EXPECT_EQ(TitleYear("(2201)"), 0);
+  EXPECT_EQ(TitleYear("X (1995"), 0);
+  EXPECT_EQ(TitleYear("X 1995)"), 0);
+  EXPECT_EQ(TitleYear("X (19a5)"), 0);
+  EXPECT_EQ(TitleYear(""), 0);
+  begin = 77;
+  EXPECT_EQ(TitleYear("Heat", &begin), 0);
+  EXPECT_EQ(begin, 77u);  // untouched without a year
+}
+
 TEST(ItemFormatTest, NamesRoundTrip) {
   for (ItemFormat f : {ItemFormat::kAuto, ItemFormat::kUItem,
                        ItemFormat::kMoviesDat, ItemFormat::kMoviesCsv}) {

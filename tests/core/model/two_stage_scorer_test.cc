@@ -10,22 +10,6 @@
 namespace recserve {
 namespace {
 
-// Retrieval scores fixed per item, the same for every user.
-class FixedScorer final : public ItemScorer {
- public:
-  explicit FixedScorer(std::vector<float> scores)
-      : scores_(std::move(scores)) {}
-  int32_t num_items() const override {
-    return static_cast<int32_t>(scores_.size());
-  }
-  void ScoreItems(int32_t, absl::Span<float> out) const override {
-    std::copy(scores_.begin(), scores_.end(), out.begin());
-  }
-
- private:
-  std::vector<float> scores_;
-};
-
 // One user, five items, no factors: the rating model's score is μ + b_i.
 MfModel BiasOnlyModel(const std::vector<float>& item_bias) {
   MfModel m =
