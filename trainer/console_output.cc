@@ -216,9 +216,13 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
         "%g); test set: %lld ratings\n",
         d.users, d.items, static_cast<long long>(d.train_ratings), d.scale.min,
         d.scale.max, d.scale.step, static_cast<long long>(d.test_ratings));
-    std::printf(
-        "Training %s\n",
-        std::string(AlgorithmName(o.training.rating.algorithm)).c_str());
+    const Algorithm algorithm =
+        ResolveAlgorithm(o.training.rating, d.train_ratings);
+    std::printf("Training %s%s\n",
+                std::string(AlgorithmName(algorithm)).c_str(),
+                o.training.rating.algorithm == Algorithm::kAuto
+                    ? " (chosen by the data size)"
+                    : "");
   };
   p.training.on_phase = [events](const PhaseEvent& e) {
     if (e.phase == TrainingPhase::kRankingValidation && *events)
@@ -233,8 +237,8 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
       std::printf("Training retrieval embeddings (implicit ALS)\n");
     if (e.phase == TrainingPhase::kRatingRefit)
       std::printf(
-          "Refitting on all training ratings for the chosen number of "
-          "epochs\n");
+          "Refitting on all training ratings (ALS goes on from the "
+          "early-stopped model)\n");
   };
   p.training.on_epoch = [](const EpochStats& s) {
     std::printf("  epoch %3d  train RMSE %.4f", s.epoch, s.train_rmse);

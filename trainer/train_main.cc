@@ -1,6 +1,7 @@
 // recserve-train train: flags → the training pipeline's options
 // (core/pipeline), progress printed as it reports it.
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -13,8 +14,9 @@
 #include "trainer/console_output.h"
 
 // Models.
-ABSL_FLAG(std::string, algo, "bpmf",
-          "bpmf (Bayesian MF, infers its regularization), als or sgd.");
+ABSL_FLAG(std::string, algo, "auto",
+          "auto (bpmf up to 2M training ratings, als above), bpmf (Bayesian "
+          "MF, infers its regularization), als or sgd.");
 ABSL_FLAG(absl::optional<int32_t>, factors, absl::nullopt,
           "Latent dimensions (BPMF 32; ALS/SGD: chosen on validation).");
 ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
@@ -54,7 +56,8 @@ ABSL_FLAG(float, relevance_threshold, 4.0f,
           "(events: every positive interaction is).");
 ABSL_FLAG(int32_t, top_k, 10, "K of the top-N metrics.");
 ABSL_FLAG(int32_t, eval_max_users, 20000,
-          "Full-ranking evaluation uses at most this many users; 0 = all.");
+          "Full-ranking evaluation uses at most this many users; 0 = all. "
+          "Validation ranks at most 5000, fewer if this is lower.");
 ABSL_FLAG(double, fold_in_users, 0.1,
           "Share of users held out of training to measure request-time "
           "fold-in; 0 = off.");
@@ -97,6 +100,12 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   if (absl::GetFlag(FLAGS_reg) && r.algorithm == Algorithm::kBpmf) {
     std::fprintf(stderr, "warning: --reg is ignored by bpmf\n");
   }
+  if (absl::GetFlag(FLAGS_reg) && r.algorithm == Algorithm::kAuto) {
+    std::fprintf(stderr,
+                 "warning: --reg is ignored if --algo auto picks bpmf (up to "
+                 "%lld training ratings)\n",
+                 static_cast<long long>(r.bpmf_max_ratings));
+  }
   if (const auto lr = absl::GetFlag(FLAGS_lr)) r.sgd.learning_rate = *lr;
   TwoStageTrainingOptions& t = o.training;
   t.train_retrieval = absl::GetFlag(FLAGS_retrieval);
@@ -124,8 +133,11 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   }
   o.evaluation.k = t.validation.k = absl::GetFlag(FLAGS_top_k);
   o.evaluation.relevance_threshold = absl::GetFlag(FLAGS_relevance_threshold);
-  o.evaluation.max_users = t.validation.max_users =
-      absl::GetFlag(FLAGS_eval_max_users);
+  o.evaluation.max_users = absl::GetFlag(FLAGS_eval_max_users);
+  if (o.evaluation.max_users > 0) {
+    t.validation.max_users =
+        std::min(t.validation.max_users, o.evaluation.max_users);
+  }
   o.fold_in_users = absl::GetFlag(FLAGS_fold_in_users);
   o.cold.enabled = absl::GetFlag(FLAGS_cold_items);
   o.cold.evaluation_items = absl::GetFlag(FLAGS_cold_evaluation_items);

@@ -21,4 +21,14 @@ std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
   return out;
 }
 
+Dataset SampleUsersOf(const Dataset& data, int64_t keep, uint64_t seed) {
+  if (static_cast<int64_t>(data.ratings.size()) <= keep) return data;
+  Dataset out;
+  out.users = data.users;
+  out.items = data.items;
+  out.ratings = SampleUsers(
+      data.ratings, static_cast<double>(keep) / data.ratings.size(), seed);
+  return out;
+}
+
 }  // namespace recserve

@@ -21,6 +21,11 @@ namespace recserve {
 std::vector<Rating> SampleUsers(absl::Span<const Rating> ratings, double share,
                                 uint64_t seed);
 
+// The ratings of a sample of users (SampleUsers) holding about `keep`
+// ratings, or a copy of `data` when it holds no more, with `data`'s id maps
+// (users outside the sample keep their index and have no ratings).
+Dataset SampleUsersOf(const Dataset& data, int64_t keep, uint64_t seed);
+
 }  // namespace recserve
 
 #endif  // RECSERVE_CORE_DATA_USER_SAMPLE_H_

@@ -1,6 +1,10 @@
 #include "core/eval/evaluation_report.h"
 
 #include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -42,26 +46,36 @@ EvaluationReport EvaluateModel(const MfModel* model,
   report.topn_options = options;
   report.test_ratings = static_cast<int64_t>(test.size());
   if (model != nullptr) report.rating = EvaluateRatings(*model, test);
+  // Every ranking on the same users in one pass; the two-stage ranking
+  // reuses the retrieval model's scores of each user.
   const PopularityScorer popularity(train);
-  report.topn.emplace_back("popularity",
-                           EvaluateTopN(popularity, train, test, options));
+  std::vector<std::pair<std::string, const ItemScorer*>> rankings = {
+      {"popularity", &popularity}};
+  std::optional<MfScorer> rating_model;
   if (model != nullptr) {
-    const MfScorer rating_model(*model);
-    report.topn.emplace_back("rating_model",
-                             EvaluateTopN(rating_model, train, test, options));
+    rankings.emplace_back("rating_model", &rating_model.emplace(*model));
   }
+  std::optional<EmbeddingScorer> retrieval_model;
+  std::optional<MemoizedScorer> memoized_retrieval;
+  SparseRatings seen;
+  std::optional<TwoStageScorer> two_stage;
   if (retrieval != nullptr) {
-    const EmbeddingScorer retrieval_model(retrieval->user_factors,
-                                          retrieval->item_factors);
-    report.topn.emplace_back(
-        "retrieval", EvaluateTopN(retrieval_model, train, test, options));
+    retrieval_model.emplace(retrieval->user_factors, retrieval->item_factors);
+    memoized_retrieval.emplace(*retrieval_model);
+    rankings.emplace_back("retrieval", &*memoized_retrieval);
     if (model != nullptr) {
-      const SparseRatings seen =
-          GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser);
-      const TwoStageScorer two_stage(retrieval_model, *model, seen, ranking);
-      report.topn.emplace_back("two_stage",
-                               EvaluateTopN(two_stage, train, test, options));
+      seen = GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser);
+      rankings.emplace_back(
+          "two_stage",
+          &two_stage.emplace(*memoized_retrieval, *model, seen, ranking));
     }
+  }
+  std::vector<const ItemScorer*> scorers;
+  for (const auto& ranked : rankings) scorers.push_back(ranked.second);
+  std::vector<TopNMetrics> metrics =
+      EvaluateTopN(scorers, train, test, options);
+  for (size_t r = 0; r < rankings.size(); ++r) {
+    report.topn.emplace_back(rankings[r].first, metrics[r]);
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

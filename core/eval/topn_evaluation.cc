@@ -1,6 +1,7 @@
 #include "core/eval/topn_evaluation.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -41,19 +42,21 @@ struct UserResult {
 struct Worker {
   std::vector<float> scores;
   std::vector<int32_t> train_mark, test_mark, chosen_mark;
-  std::vector<uint8_t> recommended;
+  // Per scorer: whether an item was in any of its top-k lists.
+  std::vector<std::vector<uint8_t>> recommended;
   std::vector<int32_t> relevant, ranked, negatives, pool;
   std::vector<float> negative_scores;
   TopK<> top{0};
   std::vector<ScoredItem> best;  // top's result, storage swapped with it
 
-  void Init(int32_t num_items, int32_t k, int32_t negatives_wanted) {
+  void Init(int32_t num_items, int32_t k, int32_t negatives_wanted,
+            size_t num_scorers) {
     if (!scores.empty() || num_items == 0) return;
     scores.resize(num_items);
     train_mark.assign(num_items, kUnknownIndex);
     test_mark.assign(num_items, kUnknownIndex);
     chosen_mark.assign(num_items, kUnknownIndex);
-    recommended.assign(num_items, 0);
+    recommended.assign(num_scorers, std::vector<uint8_t>(num_items, 0));
     ranked.reserve(std::min(k, num_items));
     top = TopK<>(static_cast<size_t>(std::min(k, num_items)));
     best.reserve(std::min(k, num_items));
@@ -64,12 +67,13 @@ struct Worker {
 
 class Evaluator {
  public:
-  Evaluator(const ItemScorer& scorer, const Dataset& train,
+  // Every scorer must have the same num_items().
+  Evaluator(absl::Span<const ItemScorer* const> scorers, const Dataset& train,
             absl::Span<const Rating> test, const TopNOptions& options)
-      : scorer_(scorer),
+      : scorers_(scorers),
         test_(test),
         options_(options),
-        num_items_(scorer.num_items()),
+        num_items_(scorers.empty() ? 0 : scorers.front()->num_items()),
         k_(std::max(options.k, 1)),
         negatives_wanted_(
             std::min(std::max(options.loo_negatives, 0), num_items_)),
@@ -78,22 +82,29 @@ class Evaluator {
         test_by_user_(
             GroupRatingPositions(test, train.num_users(), RatingAxis::kUser)) {}
 
-  TopNMetrics Run() {
+  std::vector<TopNMetrics> Run() {
     const std::vector<int32_t> users = ChooseUsers();
-    std::vector<UserResult> results(users.size());
+    const size_t m = scorers_.size();
+    // results[j * m + s]: user j under scorer s.
+    std::vector<UserResult> results(users.size() * m);
     std::vector<Worker> workers(ResolveThreads(options_.threads));
     for (Worker& w : workers) w.relevant.reserve(max_test_per_user_);
     ParallelFor(
         static_cast<int64_t>(users.size()), options_.threads,
         [&](int64_t begin, int64_t end, int32_t worker) {
           Worker& w = workers[worker];
-          w.Init(num_items_, k_, negatives_wanted_);
+          w.Init(num_items_, k_, negatives_wanted_, m);
           for (int64_t j = begin; j < end; ++j) {
-            results[j] = EvaluateUser(users[j], w);
+            EvaluateUser(users[j], w,
+                         absl::MakeSpan(results).subspan(j * m, m));
           }
         },
         kUsersPerChunk);
-    return Aggregate(results, workers);
+    std::vector<TopNMetrics> metrics;
+    for (size_t s = 0; s < m; ++s) {
+      metrics.push_back(Aggregate(results, m, s, workers));
+    }
+    return metrics;
   }
 
  private:
@@ -120,10 +131,10 @@ class Evaluator {
     return users;
   }
 
-  UserResult EvaluateUser(int32_t user, Worker& w) const {
-    UserResult result;
-    if (num_items_ == 0) return result;
-    scorer_.ScoreItems(user, absl::MakeSpan(w.scores));
+  // Fills out[s] for scorers_[s]. The user's items, negatives and relevant
+  // set are worked out once, for every scorer.
+  void EvaluateUser(int32_t user, Worker& w, absl::Span<UserResult> out) const {
+    if (num_items_ == 0) return;
     // Mark the user's training and test items; count the distinct ones.
     int32_t rated = 0;
     for (const int32_t item : train_.Row(user)) {
@@ -144,18 +155,26 @@ class Evaluator {
       w.test_mark[r.item] = user;
       rated += w.train_mark[r.item] != user;
     }
-    if (latest >= 0) {
-      result.loo = true;
-      LeaveOneOut(user, test_[latest].item, num_items_ - rated, w, result);
+    const int32_t positive = latest >= 0 ? test_[latest].item : kUnknownIndex;
+    if (KnownItem(positive)) {
+      SampleNegatives(user, std::min(negatives_wanted_, num_items_ - rated),
+                      num_items_ - rated, w);
     }
-    FullRanking(user, positions, w, result);
-    return result;
+    const bool any_relevant = RelevantItems(positions, w);
+    for (size_t s = 0; s < scorers_.size(); ++s) {
+      UserResult& result = out[s];
+      scorers_[s]->ScoreItems(user, absl::MakeSpan(w.scores));
+      if (latest >= 0) {
+        result.loo = true;
+        LeaveOneOut(positive, w, result);
+      }
+      if (any_relevant) FullRanking(user, w, w.recommended[s], result);
+    }
   }
 
-  void LeaveOneOut(int32_t user, int32_t positive, int32_t unrated, Worker& w,
-                   UserResult& result) const {
+  // Scores w.negatives (SampleNegatives) against the positive.
+  void LeaveOneOut(int32_t positive, Worker& w, UserResult& result) const {
     if (!KnownItem(positive)) return;  // a miss
-    SampleNegatives(user, std::min(negatives_wanted_, unrated), unrated, w);
     w.negative_scores.clear();
     for (int32_t item : w.negatives)
       w.negative_scores.push_back(w.scores[item]);
@@ -197,15 +216,15 @@ class Evaluator {
     }
   }
 
-  void FullRanking(int32_t user, absl::Span<const int64_t> positions, Worker& w,
-                   UserResult& result) const {
+  // Fills w.relevant with the user's relevant test items, sorted, known
+  // ones once; whether there is any.
+  bool RelevantItems(absl::Span<const int64_t> positions, Worker& w) const {
     w.relevant.clear();
     for (int64_t p : positions) {
       const Rating& r = test_[p];
       if (r.value < options_.relevance_threshold) continue;
       w.relevant.push_back(KnownItem(r.item) ? r.item : kUnknownIndex);
     }
-    if (w.relevant.empty()) return;
     // Sort, and drop repeated known items (a repeated kUnknownIndex stands
     // for distinct unknown items).
     std::sort(w.relevant.begin(), w.relevant.end());
@@ -214,6 +233,12 @@ class Evaluator {
                                    return a == b && a != kUnknownIndex;
                                  }),
                      w.relevant.end());
+    return !w.relevant.empty();
+  }
+
+  // Ranks w.scores against w.relevant (RelevantItems, not empty).
+  void FullRanking(int32_t user, Worker& w, std::vector<uint8_t>& recommended,
+                   UserResult& result) const {
     // The top k unseen items with a score.
     for (int32_t item = 0; item < num_items_; ++item) {
       const float s = w.scores[item];
@@ -224,7 +249,7 @@ class Evaluator {
     w.ranked.clear();
     for (const ScoredItem& s : w.best) {
       w.ranked.push_back(s.item);
-      w.recommended[s.item] = 1;
+      recommended[s.item] = 1;
     }
     result.full = true;
     result.precision = PrecisionAtK(w.ranked, w.relevant, k_);
@@ -234,12 +259,14 @@ class Evaluator {
     result.map = AveragePrecisionAtK(w.ranked, w.relevant, k_);
   }
 
-  TopNMetrics Aggregate(const std::vector<UserResult>& results,
-                        const std::vector<Worker>& workers) const {
+  // Scorer s's metrics from results (m per user).
+  TopNMetrics Aggregate(const std::vector<UserResult>& results, size_t stride,
+                        size_t s, const std::vector<Worker>& workers) const {
     TopNMetrics m;
     double precision = 0, recall = 0, ndcg = 0, hit_rate = 0, map = 0;
     double loo_hr = 0, loo_ndcg = 0;
-    for (const UserResult& r : results) {
+    for (size_t j = s; j < results.size(); j += stride) {
+      const UserResult& r = results[j];
       if (r.loo) {
         ++m.loo_users;
         loo_hr += r.loo_hr;
@@ -267,7 +294,7 @@ class Evaluator {
       int64_t covered = 0;
       for (int32_t item = 0; item < num_items_; ++item) {
         for (const Worker& w : workers) {
-          if (!w.recommended.empty() && w.recommended[item]) {
+          if (!w.recommended.empty() && w.recommended[s][item]) {
             ++covered;
             break;
           }
@@ -278,7 +305,7 @@ class Evaluator {
     return m;
   }
 
-  const ItemScorer& scorer_;
+  const absl::Span<const ItemScorer* const> scorers_;
   const absl::Span<const Rating> test_;
   const TopNOptions& options_;
   const int32_t num_items_;
@@ -294,7 +321,20 @@ class Evaluator {
 TopNMetrics EvaluateTopN(const ItemScorer& scorer, const Dataset& train,
                          absl::Span<const Rating> test,
                          const TopNOptions& options) {
-  return Evaluator(scorer, train, test, options).Run();
+  const ItemScorer* const scorers[] = {&scorer};
+  return Evaluator(scorers, train, test, options).Run().front();
+}
+
+std::vector<TopNMetrics> EvaluateTopN(
+    absl::Span<const ItemScorer* const> scorers, const Dataset& train,
+    absl::Span<const Rating> test, const TopNOptions& options) {
+  if (scorers.empty()) return {};
+  for (const ItemScorer* scorer : scorers) {
+    assert(scorer != nullptr &&
+           scorer->num_items() == scorers.front()->num_items());
+    (void)scorer;
+  }
+  return Evaluator(scorers, train, test, options).Run();
 }
 
 }  // namespace recserve

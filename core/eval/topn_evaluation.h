@@ -33,6 +33,7 @@
 // kUnknownIndex are skipped: the scorer could not tell those users apart.
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/types/span.h"
 #include "core/data/ratings.h"
@@ -91,6 +92,16 @@ struct TopNMetrics {
 TopNMetrics EvaluateTopN(const ItemScorer& scorer, const Dataset& train,
                          absl::Span<const Rating> test,
                          const TopNOptions& options);
+
+// The same for several scorers on the same users, negatives and relevant
+// items, one TopNMetrics per scorer in order: equal to evaluating each alone,
+// at the cost of working out each user once. The scorers are called one
+// after another for each user, on that user's worker thread, so scorers
+// sharing a stage can reuse it (MemoizedScorer). Every scorer must have the
+// same num_items(); none must be null.
+std::vector<TopNMetrics> EvaluateTopN(
+    absl::Span<const ItemScorer* const> scorers, const Dataset& train,
+    absl::Span<const Rating> test, const TopNOptions& options);
 
 }  // namespace recserve
 

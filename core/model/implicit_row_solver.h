@@ -17,8 +17,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include "Eigen/Cholesky"
 #include "Eigen/Core"
 #include "absl/types/span.h"
+#include "core/model/conjugate_gradient.h"
 #include "core/model/mf_model.h"
 
 namespace recserve {
@@ -53,9 +55,18 @@ class ImplicitRowSolver final {
  public:
   // Per-thread working memory, reused across rows.
   struct Scratch {
-    Eigen::MatrixXf gathered;
+    // The rated rows, each scaled by sqrt(c − w0); row-major so that a
+    // gather is a contiguous copy.
+    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
+        gathered;
     Eigen::MatrixXf a;
     Eigen::VectorXf b;
+    // Solve's factorization and SolveByCg's vectors, kept to reuse their
+    // memory.
+    Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt;
+    Eigen::VectorXf x;
+    Eigen::VectorXf projected;
+    CgScratch cg;
   };
 
   ImplicitRowSolver(Eigen::Map<const FactorMatrix> other,
@@ -82,6 +93,16 @@ class ImplicitRowSolver final {
              Eigen::Ref<Eigen::RowVectorXf> out,
              absl::Span<const float> preferences = {},
              float reg_scale = 1.0f) const;
+  // The same x approached by at most `steps` conjugate-gradient steps
+  // (conjugate_gradient.h) started from `x`'s value on entry (the row's
+  // previous iteration in ALS), each O(n·k + k²), without forming or
+  // factorizing the k×k system: A·p = (w0·OᵀO + reg·I)·p + Σ_rated
+  // (c_j − w0)(o_j·p) o_j. `steps` >= 1; returns the steps run.
+  int32_t SolveByCg(absl::Span<const int32_t> rows,
+                    absl::Span<const float> confidences, int32_t steps,
+                    Scratch* scratch, Eigen::Ref<Eigen::RowVectorXf> x,
+                    absl::Span<const float> preferences = {},
+                    float reg_scale = 1.0f) const;
   // Only forms the system: scratch->a (lower triangle) and scratch->b of the
   // problem above, for callers that need more than x (explanations solve
   // against a as well).
@@ -92,9 +113,14 @@ class ImplicitRowSolver final {
   int32_t dimensions() const { return static_cast<int32_t>(other_.cols()); }
 
  private:
+  // Fills scratch->gathered and scratch->b.
+  void Gather(absl::Span<const int32_t> rows,
+              absl::Span<const float> confidences, Scratch* scratch,
+              absl::Span<const float> preferences) const;
+
   Eigen::Map<const FactorMatrix> other_;
   ImplicitRowParams params_;
-  Eigen::MatrixXf base_;  // w0·OᵀO + reg·I, lower triangle
+  Eigen::MatrixXf base_;  // w0·OᵀO + reg·I, both triangles
 };
 
 }  // namespace recserve

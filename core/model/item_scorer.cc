@@ -1,7 +1,9 @@
 #include "core/model/item_scorer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
+#include <vector>
 
 namespace recserve {
 
@@ -26,6 +28,35 @@ void EmbeddingScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
     return;
   }
   out.noalias() = items_ * users_.row(user).transpose();
+}
+
+namespace {
+
+std::atomic<uint64_t> memoized_generations{0};
+
+}  // namespace
+
+MemoizedScorer::MemoizedScorer(const ItemScorer& inner)
+    : inner_(inner), generation_(++memoized_generations) {}
+
+void MemoizedScorer::ScoreItems(int32_t user, absl::Span<float> scores) const {
+  struct Memo {
+    uint64_t generation = 0;
+    int32_t user = kUnknownIndex;
+    std::vector<float> scores;
+  };
+  thread_local Memo memo;
+  if (memo.generation == generation_ && memo.user == user &&
+      memo.scores.size() == scores.size()) {
+    std::copy(memo.scores.begin(), memo.scores.end(), scores.begin());
+    return;
+  }
+  // Scored into the caller's span first: an inner scorer that is itself
+  // memoized uses the same thread's memo.
+  inner_.ScoreItems(user, scores);
+  memo.scores.assign(scores.begin(), scores.end());
+  memo.generation = generation_;
+  memo.user = user;
 }
 
 PopularityScorer::PopularityScorer(const Dataset& train)

@@ -64,6 +64,27 @@ class EmbeddingScorer final : public ItemScorer {
   const FactorMatrix& items_;
 };
 
+// Another scorer's scores, remembered per thread for the last user asked:
+// asking again for the same user on the same thread copies them instead of
+// scoring again (several two-stage rankings sharing one retrieval stage,
+// evaluated user by user: topn_evaluation.h). Borrows `inner`, which must
+// outlive it. ScoreItems may be called from any thread; each thread keeps
+// the last scores any memoized scorer computed on it (num_items() floats)
+// for the rest of its life. Memoized scorers nested in one another are
+// correct but score again every time.
+class MemoizedScorer final : public ItemScorer {
+ public:
+  explicit MemoizedScorer(const ItemScorer& inner);
+  int32_t num_items() const override { return inner_.num_items(); }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override;
+
+ private:
+  const ItemScorer& inner_;
+  // Tells this scorer's entries from those of one destroyed before it at
+  // the same address.
+  const uint64_t generation_;
+};
+
 // A fixed score per item, the same for every user (e.g. a baseline that
 // knows no user). Owns the scores.
 class FixedScorer final : public ItemScorer {

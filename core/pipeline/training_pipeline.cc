@@ -11,6 +11,7 @@
 #include "core/base/status_macros.h"
 #include "core/base/stopwatch.h"
 #include "core/data/rating_dedup.h"
+#include "core/data/user_sample.h"
 #include "core/eval/genre_agreement.h"
 #include "core/pipeline/snapshot_publishing.h"
 #include "core/pipeline/training_record.h"
@@ -176,12 +177,19 @@ TwoStageTrainingOptions ChosenSettings(const TwoStageTrainingOptions& options,
                                        const TwoStageTrainingResult& trained) {
   TwoStageTrainingOptions fixed = options;
   RatingTrainingOptions& rating = fixed.rating;
+  rating.algorithm = trained.rating.algorithm;
   rating.tune_reg = false;
   rating.factor_grid.clear();
   rating.validation_fraction = 0;
   rating.als.factors = rating.sgd.factors = trained.rating.factors;
   rating.als.reg = rating.sgd.reg = trained.rating.reg;
-  if (trained.rating.chosen_epochs > 0) {
+  // An epoch count from a warm start would undertrain a model trained from
+  // scratch (the fold-in and cold-item evaluations' models): those stop
+  // early as the evaluated model did. A refit from the evaluated models
+  // runs TrainTwoStage's warm iterations either way.
+  if (trained.rating.warm_started) {
+    rating.validation_fraction = options.rating.validation_fraction;
+  } else if (trained.rating.chosen_epochs > 0) {
     rating.als.max_iterations = trained.rating.chosen_epochs;
     rating.sgd.max_epochs = trained.rating.chosen_epochs;
   }
@@ -436,8 +444,10 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   // Before the refit, which takes the training ratings apart.
   if (data.evaluate && options.fold_in_users > 0 &&
       run.trained.retrieval.has_value()) {
-    const FoldInSplit split = SplitFoldInUsers(
-        data.split.train, options.fold_in_users, options.data.seed);
+    const FoldInSplit split =
+        SplitFoldInUsers(SampleUsersOf(data.split.train, options.fold_in_sample,
+                                       options.data.seed + 11),
+                         options.fold_in_users, options.data.seed);
     if (!split.users.empty()) {
       if (observer.on_fold_in_start) observer.on_fold_in_start(split);
       ASSIGN_OR_RETURN(
@@ -490,9 +500,12 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       observer.on_refit(Summarize(everything, 0, catalog, feedback));
     }
     const auto refit_start = std::chrono::steady_clock::now();
+    // From the evaluated models: they have converged on all but the
+    // held-out ratings, so a few iterations take them to a fit of every
+    // rating (two_stage_trainer.h).
     ASSIGN_OR_RETURN(
         refit, TrainTwoStage(everything, ChosenSettings(training, run.trained),
-                             observer.training));
+                             observer.training, &run.trained));
     run.refit_seconds = SecondsSince(refit_start);
     run.refitted = true;
     known = &everything;
@@ -576,9 +589,9 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     contents.feedback = feedback;
     contents.events = implicit ? &events : nullptr;
     contents.items = options.data.items_path.empty() ? nullptr : &catalog;
-    contents.algo = implicit
-                        ? "implicit_als"
-                        : std::string(AlgorithmName(training.rating.algorithm));
+    contents.algo =
+        implicit ? "implicit_als"
+                 : std::string(AlgorithmName(run.trained.rating.algorithm));
     contents.training_params = run.params;
     contents.metrics = run.metrics;
     const FoldInParams fold_in =

@@ -112,6 +112,11 @@ struct TrainingPipelineOptions {
   // evaluated) and without retrieval embeddings (nothing is folded in).
   // Default 0.1.
   double fold_in_users = 0.1;
+  // The fold-in evaluation runs on the ratings of a random sample of the
+  // users holding about this many training ratings (all of them when there
+  // are fewer), fold_in_users of them held out, so that its two trainings
+  // cost what validation's do at any size. Default 2,000,000.
+  int64_t fold_in_sample = 2'000'000;
   // New items from their metadata (cold_items.h): with item metadata and
   // retrieval embeddings, the maps from item attributes to both models'
   // spaces are learned and published, the metadata's items without

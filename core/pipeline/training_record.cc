@@ -8,15 +8,23 @@ namespace recserve {
 nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
                                 const RatingTrainingResult& r) {
   nlohmann::json p;
-  p["algo"] = std::string(AlgorithmName(o.algorithm));
+  p["algo"] = std::string(AlgorithmName(r.algorithm));
+  if (o.algorithm == Algorithm::kAuto) {
+    // How it was chosen, so that a rerun on other data can be understood.
+    p["algo_chosen_by"] = "data size";
+    p["bpmf_max_ratings"] = o.bpmf_max_ratings;
+  }
   p["seed"] = o.seed;
   p["epochs_run"] = r.chosen_epochs;
-  if (o.algorithm != Algorithm::kBpmf) p["reg_tuned"] = !r.reg_trials.empty();
+  if (r.algorithm != Algorithm::kBpmf) p["reg_tuned"] = !r.reg_trials.empty();
   p["refit"] = r.refitted;
-  switch (o.algorithm) {
+  switch (r.algorithm) {
     case Algorithm::kAls:
       p["factors"] = r.factors;
       p["max_iterations"] = o.als.max_iterations;
+      p["warm_epochs"] = o.warm_epochs;
+      p["warm_started"] = r.warm_started;
+      p["cg_steps"] = o.als.cg_steps;
       p["reg"] = r.reg;
       p["bias_reg"] = o.als.bias_reg;
       p["validation_fraction"] = o.validation_fraction;
@@ -34,6 +42,8 @@ nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
       p["factors"] = o.bpmf.factors;
       p["sweeps"] = o.bpmf.sweeps;
       p["burn_in"] = o.bpmf.burn_in;
+      break;
+    case Algorithm::kAuto:
       break;
   }
   return p;
@@ -70,7 +80,11 @@ nlohmann::json RetrievalParamsJson(const TwoStageTrainingResult& r) {
        std::string(ConfidenceScaleName(o.confidence_scale))},
       {"epsilon", o.epsilon},
       {"reg_exponent", o.reg_exponent},
-      {"iterations", o.iterations}};
+      {"iterations", o.iterations},
+      {"cg_steps", o.cg_steps},
+      // What the model ran: fewer than `iterations` when it
+      // started from another model (two_stage_trainer.h).
+      {"sweeps_run", r.retrieval->loss_history.size()}};
   if (!r.retrieval_trials.empty()) params["tuning"] = RetrievalTrialsJson(r);
   return params;
 }

@@ -6,8 +6,11 @@
 // for the Netflix Prize", 2008). Each half-step solves, for every user (then
 // every item) independently, the ridge regression of its residual ratings on
 // the other side's factors, with the bias learned jointly as an extra
-// coordinate. Rows are solved in parallel; results do not depend on the
-// thread count.
+// coordinate, either exactly (Cholesky) or by a few conjugate-gradient steps
+// started from the row's current value (Takács, Pilászy and Tikk 2011;
+// conjugate_gradient.h), which costs O(n·k) per step instead of the
+// O(n·k² + k³) of forming and factorizing the system. Rows are solved in
+// parallel; results do not depend on the thread count.
 
 #include <cstdint>
 
@@ -17,6 +20,12 @@
 #include "core/train/early_stopping.h"
 
 namespace recserve {
+
+// Below this many factors AlsOptions::cg_steps is ignored and rows are
+// solved exactly: there an iteration with CG row solves is measured no
+// faster than one with exact ones (the k×k system is tiny), and exact is
+// exact.
+inline constexpr int32_t kMinConjugateGradientFactors = 8;
 
 struct AlsOptions {
   // Latent dimensions. Default 32.
@@ -31,6 +40,14 @@ struct AlsOptions {
   float bias_reg = 0.02f;
   // Standard deviation of the initial factors. Default 0.1.
   float init_stddev = 0.1f;
+  // Conjugate-gradient steps per row solve, each started from the row's
+  // current value (the previous iteration's, or `from`'s), so that a few
+  // steps per iteration suffice as ALS converges; 0 solves every row
+  // exactly by Cholesky. Ignored (exact) when factors <
+  // kMinConjugateGradientFactors. Must be >= 0. Default 3: after the default
+  // iterations its training and validation RMSE are those of the exact
+  // solve (1 step falls measurably short), at a fraction of the cost.
+  int32_t cg_steps = 3;
   // Worker threads; 0 = all cores.
   int32_t threads = 0;
   uint64_t seed = 1;
@@ -43,13 +60,16 @@ struct AlsOptions {
 // Trains on `fit` (indices < num_users / num_items), watching `valid` for
 // early stopping when it is not empty. `scale` is recorded in the model and
 // used to clamp predictions. Errors: InvalidArgument for bad options or empty
-// `fit`. `on_epoch` may be empty.
+// `fit`. `on_epoch` may be empty. `from`, when not null, is where training
+// starts instead of random factors (warm_start.h: its users and items are
+// the leading rows; InvalidArgument when its shape does not fit).
 absl::StatusOr<TrainResult> TrainAls(int32_t num_users, int32_t num_items,
                                      absl::Span<const Rating> fit,
                                      absl::Span<const Rating> valid,
                                      const RatingScale& scale,
                                      const AlsOptions& options,
-                                     const EpochCallback& on_epoch = {});
+                                     const EpochCallback& on_epoch = {},
+                                     const MfModel* from = nullptr);
 
 }  // namespace recserve
 

@@ -14,19 +14,17 @@
 namespace recserve {
 namespace {
 
-absl::StatusOr<TrainResult> RunTrainer(const Dataset& train,
-                                       absl::Span<const Rating> fit,
-                                       absl::Span<const Rating> valid,
-                                       const RatingScale& scale,
-                                       const RatingTrainingOptions& options,
-                                       int32_t epochs,
-                                       const EpochCallback& on_epoch) {
+absl::StatusOr<TrainResult> RunTrainer(
+    const Dataset& train, absl::Span<const Rating> fit,
+    absl::Span<const Rating> valid, const RatingScale& scale,
+    const RatingTrainingOptions& options, int32_t epochs,
+    const EpochCallback& on_epoch, const MfModel* from = nullptr) {
   switch (options.algorithm) {
     case Algorithm::kAls: {
       AlsOptions als = options.als;
       if (epochs > 0) als.max_iterations = epochs;
       return TrainAls(train.num_users(), train.num_items(), fit, valid, scale,
-                      als, on_epoch);
+                      als, on_epoch, from);
     }
     case Algorithm::kSgd: {
       SgdOptions sgd = options.sgd;
@@ -37,8 +35,10 @@ absl::StatusOr<TrainResult> RunTrainer(const Dataset& train,
     case Algorithm::kBpmf:
       return TrainBpmf(train.num_users(), train.num_items(), fit, valid, scale,
                        options.bpmf, on_epoch);
+    case Algorithm::kAuto:
+      break;
   }
-  return absl::InternalError("unknown algorithm");
+  return absl::InternalError("the algorithm was not resolved");
 }
 
 float RegOf(const RatingTrainingOptions& options) {
@@ -54,6 +54,8 @@ int32_t FactorsOf(const RatingTrainingOptions& options) {
       return options.sgd.factors;
     case Algorithm::kBpmf:
       return options.bpmf.factors;
+    case Algorithm::kAuto:
+      break;
   }
   return 0;
 }
@@ -97,6 +99,9 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
   for (const int32_t factors : factor_grid) {
     int rises = 0;
     double previous = std::numeric_limits<double>::infinity();
+    // ALS walks the λ grid from the previous λ's model (a regularization
+    // path): each trial starts near its optimum and stops early sooner.
+    absl::optional<MfModel> path;
     for (const float reg : options.reg_grid) {
       observer.Phase({TrainingPhase::kRatingTuning, factors, reg});
       ASSIGN_OR_RETURN(
@@ -104,7 +109,10 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
           RunTrainer(train, sampled ? absl::MakeConstSpan(tune_fit) : fit,
                      sampled ? absl::MakeConstSpan(tune_valid) : valid, scale,
                      WithFactorsAndReg(options, factors, reg), 0,
-                     observer.on_epoch));
+                     observer.on_epoch, path ? &*path : nullptr));
+      if (options.algorithm == Algorithm::kAls && options.regularization_path) {
+        path = trial.model;
+      }
       rises = trial.best_valid_rmse >= previous ? rises + 1 : 0;
       previous = trial.best_valid_rmse;
       tuning.trials.push_back(
@@ -122,15 +130,18 @@ absl::StatusOr<Tuning> TuneReg(const Dataset& train,
 }  // namespace
 
 absl::StatusOr<Algorithm> ParseAlgorithm(absl::string_view name) {
+  if (name == "auto") return Algorithm::kAuto;
   if (name == "bpmf") return Algorithm::kBpmf;
   if (name == "als") return Algorithm::kAls;
   if (name == "sgd") return Algorithm::kSgd;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown algorithm '", name, "'; choose bpmf, als or sgd"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown algorithm '", name, "'; choose auto, bpmf, als or sgd"));
 }
 
 absl::string_view AlgorithmName(Algorithm algorithm) {
   switch (algorithm) {
+    case Algorithm::kAuto:
+      return "auto";
     case Algorithm::kBpmf:
       return "bpmf";
     case Algorithm::kAls:
@@ -165,25 +176,55 @@ void SetMaxEpochs(int32_t epochs, RatingTrainingOptions* options) {
   options->bpmf.burn_in = std::min(options->bpmf.burn_in, epochs / 2);
 }
 
+Algorithm ResolveAlgorithm(const RatingTrainingOptions& options,
+                           int64_t ratings) {
+  if (options.algorithm != Algorithm::kAuto) return options.algorithm;
+  return ratings <= options.bpmf_max_ratings ? Algorithm::kBpmf
+                                             : Algorithm::kAls;
+}
+
 absl::StatusOr<RatingTrainingResult> TrainRatingModel(
-    const Dataset& train, const RatingTrainingOptions& options,
-    const TrainingObserver& observer) {
+    const Dataset& train, const RatingTrainingOptions& requested,
+    const TrainingObserver& observer, const MfModel* from) {
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&start] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                          start)
         .count();
   };
-  if (!(options.validation_fraction >= 0 && options.validation_fraction < 1)) {
+  if (!(requested.validation_fraction >= 0 &&
+        requested.validation_fraction < 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("validation_fraction must be in [0, 1), got ",
-                     options.validation_fraction));
+                     requested.validation_fraction));
   }
+  if (requested.warm_epochs < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "warm_epochs must be at least 1, got ", requested.warm_epochs));
+  }
+  RatingTrainingOptions options = requested;
+  options.algorithm =
+      ResolveAlgorithm(requested, static_cast<int64_t>(train.ratings.size()));
   const RatingScale scale = InferRatingScale(train.ratings);
+  RatingTrainingResult result;
+  result.algorithm = options.algorithm;
+  result.validation_rmse = std::numeric_limits<double>::quiet_NaN();
   const bool early_stopping =
       options.algorithm != Algorithm::kBpmf && options.validation_fraction > 0;
-  RatingTrainingResult result;
-  result.validation_rmse = std::numeric_limits<double>::quiet_NaN();
+  if (from != nullptr && options.algorithm == Algorithm::kAls &&
+      !early_stopping) {
+    observer.Phase({TrainingPhase::kRatingRefit});
+    result.reg = RegOf(options);
+    result.factors = FactorsOf(options);
+    ASSIGN_OR_RETURN(result.train,
+                     RunTrainer(train, train.ratings, {}, scale, options,
+                                options.warm_epochs, observer.on_epoch, from));
+    result.chosen_epochs = result.train.best_epoch;
+    result.warm_started = true;
+    result.train.seconds = elapsed();
+    result.refitted = true;
+    return result;
+  }
   if (!early_stopping) {
     observer.Phase({TrainingPhase::kRatingFit});
     result.reg = RegOf(options);
@@ -213,7 +254,9 @@ absl::StatusOr<RatingTrainingResult> TrainRatingModel(
   if (!fitted) {
     observer.Phase({TrainingPhase::kRatingFit});
     ASSIGN_OR_RETURN(fitted, RunTrainer(train, fit, valid, scale, chosen, 0,
-                                        observer.on_epoch));
+                                        observer.on_epoch, from));
+    result.warm_started =
+        from != nullptr && chosen.algorithm == Algorithm::kAls;
   }
   result.train = *std::move(fitted);
   result.chosen_epochs = result.train.best_epoch;
@@ -223,9 +266,15 @@ absl::StatusOr<RatingTrainingResult> TrainRatingModel(
     return result;
   }
   observer.Phase({TrainingPhase::kRatingRefit});
-  ASSIGN_OR_RETURN(TrainResult refit,
-                   RunTrainer(train, train.ratings, {}, scale, chosen,
-                              result.chosen_epochs, observer.on_epoch));
+  // ALS goes on from the early-stopped model; the others start over for the
+  // chosen number of epochs (SGD's learning-rate schedule and BPMF's chain
+  // have no warm start).
+  const bool warm = chosen.algorithm == Algorithm::kAls;
+  ASSIGN_OR_RETURN(
+      TrainResult refit,
+      RunTrainer(train, train.ratings, {}, scale, chosen,
+                 warm ? options.warm_epochs : result.chosen_epochs,
+                 observer.on_epoch, warm ? &result.train.model : nullptr));
   refit.best_valid_rmse = result.validation_rmse;
   result.train = std::move(refit);
   result.train.seconds = elapsed();

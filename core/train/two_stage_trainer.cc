@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,23 +12,19 @@
 #include "core/data/user_sample.h"
 #include "core/model/item_scorer.h"
 #include "core/train/early_stopping.h"
+#include "core/train/warm_start.h"
 
 namespace recserve {
 namespace {
 
-// The ratings of a random sample of users holding about `keep` ratings (all
-// of them when there are fewer), with the same id maps.
-Dataset SampleUsersOf(const Dataset& data, int64_t keep, uint64_t seed) {
-  if (static_cast<int64_t>(data.ratings.size()) <= keep) return data;
-  Dataset out;
-  out.users = data.users;
-  out.items = data.items;
-  out.ratings = SampleUsers(
-      data.ratings, static_cast<double>(keep) / data.ratings.size(), seed);
-  return out;
-}
-
 struct Validation {
+  // The validation rating model's settings, which the final one reuses.
+  int32_t rating_factors = 0;
+  float rating_reg = 0;
+  std::vector<RegTrial> rating_trials;
+  // Its models: the final models start from their item rows.
+  std::optional<MfModel> rating_model;
+  std::optional<RetrievalModel> retrieval_model;
   float retrieval_reg = 0;
   std::vector<RetrievalRegTrial> reg_trials;
   std::vector<BlendTrial> blend_trials;
@@ -37,19 +34,27 @@ struct Validation {
 // and keeps the one whose own ranking is best (a single value is trained
 // without being scored).
 absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
-    const TrainTest& split, const TwoStageTrainingOptions& options,
+    const TrainTest& split, const TwoStageTrainingOptions& options, bool warm,
     Validation* validation) {
   const Dataset& fit = split.train;
   std::vector<float> grid = options.retrieval_reg_grid;
   if (grid.empty()) grid = {options.retrieval.reg};
   std::optional<RetrievalModel> best;
   double best_ndcg = -1;
+  // Each λ after the first starts from the previous one's model (a
+  // regularization path), which is near its optimum: warm_retrieval_sweeps
+  // sweeps take it there.
+  std::optional<RetrievalModel> path;
   for (const float reg : grid) {
     ImplicitAlsOptions o = options.retrieval;
     o.reg = reg;
+    if (path)
+      o.iterations = std::min(o.iterations, options.warm_retrieval_sweeps);
     ASSIGN_OR_RETURN(
         RetrievalModel model,
-        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o));
+        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o, {},
+                         path ? &*path : nullptr));
+    if (warm) path = model;
     if (grid.size() == 1) {
       validation->retrieval_reg = reg;
       return model;
@@ -68,33 +73,55 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
 }
 
 // Trains both models on `fit` and scores every pool size and weight of the
-// grid with the chosen retrieval model.
+// grid with the chosen retrieval model. `warm`: walk the λ grids as
+// regularization paths (validation on a sample of large data).
 absl::Status Validate(const TrainTest& split,
-                      const TwoStageTrainingOptions& options,
+                      const TwoStageTrainingOptions& options, bool warm,
                       Validation* validation) {
   const Dataset& fit = split.train;
+  RatingTrainingOptions rating_options = options.rating;
+  rating_options.regularization_path =
+      warm && options.rating.regularization_path;
   ASSIGN_OR_RETURN(RatingTrainingResult rating,
-                   TrainRatingModel(fit, options.rating));
+                   TrainRatingModel(fit, rating_options));
+  validation->rating_factors = rating.factors;
+  validation->rating_reg = rating.reg;
+  validation->rating_trials = rating.reg_trials;
   ASSIGN_OR_RETURN(RetrievalModel retrieval,
-                   ChooseRetrievalReg(split, options, validation));
+                   ChooseRetrievalReg(split, options, warm, validation));
+  const auto keep_models = [&] {
+    validation->rating_model = std::move(rating.train.model);
+    validation->retrieval_model = std::move(retrieval);
+  };
   const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
                                          retrieval.item_factors);
+  // Every trial shares the retrieval stage: scored once per user.
+  const MemoizedScorer shared_retrieval(retrieval_scorer);
   const SparseRatings seen =
       GroupRatings(fit.ratings, fit.num_users(), RatingAxis::kUser);
   const std::vector<int32_t> pools =
       options.candidate_grid.empty()
           ? std::vector<int32_t>{options.ranking.candidates}
           : options.candidate_grid;
+  std::vector<TwoStageOptions> settings;
+  std::vector<std::unique_ptr<TwoStageScorer>> trials;
+  std::vector<const ItemScorer*> scorers;
   for (const int32_t candidates : pools) {
     for (const float weight : options.blend_grid) {
-      const TwoStageScorer scorer(retrieval_scorer, rating.train.model, seen,
-                                  {candidates, weight});
-      const TopNMetrics m =
-          EvaluateTopN(scorer, fit, split.test, options.validation);
-      validation->blend_trials.push_back(
-          {candidates, weight, m.loo_hr, m.loo_ndcg});
+      settings.push_back({candidates, weight});
+      trials.push_back(std::make_unique<TwoStageScorer>(
+          shared_retrieval, rating.train.model, seen, settings.back()));
+      scorers.push_back(trials.back().get());
     }
   }
+  const std::vector<TopNMetrics> metrics =
+      EvaluateTopN(scorers, fit, split.test, options.validation);
+  for (size_t t = 0; t < settings.size(); ++t) {
+    validation->blend_trials.push_back(
+        {settings[t].candidates, settings[t].blend_weight, metrics[t].loo_hr,
+         metrics[t].loo_ndcg});
+  }
+  keep_models();
   return absl::OkStatus();
 }
 
@@ -103,6 +130,13 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
     return absl::InvalidArgumentError(
         "train_rating false needs train_retrieval: without a rating model "
         "the retrieval model ranks alone");
+  }
+  if (options.warm_retrieval_sweeps < 1 || options.refit_retrieval_sweeps < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "warm_retrieval_sweeps and refit_retrieval_sweeps must be at least 1, "
+        "got ",
+        options.warm_retrieval_sweeps, " and ",
+        options.refit_retrieval_sweeps));
   }
   for (const float reg : options.retrieval_reg_grid) {
     if (!(reg > 0)) {
@@ -136,14 +170,35 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
 }  // namespace
 
 absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
-    const Dataset& train, const TwoStageTrainingOptions& options,
-    const TrainingObserver& observer) {
-  RETURN_IF_ERROR(CheckOptions(options));
+    const Dataset& train, const TwoStageTrainingOptions& requested,
+    const TrainingObserver& observer, const TwoStageTrainingResult* from) {
+  RETURN_IF_ERROR(CheckOptions(requested));
+  const bool choosing = requested.train_rating
+                            ? requested.train_retrieval &&
+                                  requested.tune_blend &&
+                                  !requested.blend_grid.empty()
+                            : requested.tune_retrieval;
+  if (from != nullptr && choosing) {
+    return absl::InvalidArgumentError(
+        "training from an earlier result needs the settings chosen already "
+        "(tune_blend and tune_retrieval false)");
+  }
   const auto start = std::chrono::steady_clock::now();
+  TwoStageTrainingOptions options = requested;
+  options.rating.algorithm = ResolveAlgorithm(
+      requested.rating, static_cast<int64_t>(train.ratings.size()));
+  if (from != nullptr && from->rating_trained) {
+    options.rating.algorithm = from->rating.algorithm;
+  }
   TwoStageTrainingResult result;
   result.ranking = options.ranking;
   result.retrieval_options = options.retrieval;
   result.rating_trained = options.train_rating;
+  std::vector<RegTrial> validation_trials;
+  // Where the final models start: `from`'s models, or the validation
+  // models' item rows (trained on a sample of the same users' ratings).
+  std::optional<MfModel> rating_start;
+  std::optional<RetrievalModel> retrieval_start;
   if (!options.train_rating) {
     if (options.tune_retrieval) {
       observer.Phase({TrainingPhase::kRankingValidation});
@@ -168,9 +223,19 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
         SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
                      options.rating.seed));
     Validation validation;
-    RETURN_IF_ERROR(Validate(split, options, &validation));
+    const bool sampled =
+        static_cast<int64_t>(train.ratings.size()) > options.validation_sample;
+    RETURN_IF_ERROR(Validate(split, options, sampled, &validation));
     result.retrieval_options.reg = validation.retrieval_reg;
     result.retrieval_reg_trials = std::move(validation.reg_trials);
+    // The final model uses the validation model's factors and λ: the sample
+    // is drawn by user, so each user's ratings (what the weighted λ scales
+    // with) are as in the whole data, and tuning twice doubled the cost.
+    if (!validation.rating_trials.empty()) {
+      SetFactors(validation.rating_factors, &options.rating);
+      SetRegularization(validation.rating_reg, &options.rating);
+      validation_trials = std::move(validation.rating_trials);
+    }
     result.blend_trials = std::move(validation.blend_trials);
     // Among the trials within 0.5% of the best (validation noise), the
     // smallest pool (cheaper to serve), then the smallest retrieval weight
@@ -189,19 +254,51 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     }
     result.ranking.candidates = best->candidates;
     result.ranking.blend_weight = best->blend_weight;
+    const std::vector<int32_t> rows =
+        sampled ? MapIndices(train.items, split.train.items)
+                : std::vector<int32_t>();
+    if (sampled && validation.rating_model) {
+      rating_start =
+          StartFromItems(*validation.rating_model, rows, train.num_users());
+    }
+    if (sampled && validation.retrieval_model) {
+      retrieval_start =
+          StartFromItems(*validation.retrieval_model, rows, train.num_users());
+    }
   }
+  if (from != nullptr) {
+    // Going on from a model of most of the same ratings: warm_epochs
+    // iterations on all of them, nothing to stop early on.
+    options.rating.validation_fraction = 0;
+    if (from->rating_trained) rating_start = from->rating.train.model;
+    if (from->retrieval) retrieval_start = *from->retrieval;
+  }
+  if (options.rating.algorithm != Algorithm::kAls) rating_start.reset();
   if (options.train_rating) {
     ASSIGN_OR_RETURN(result.rating,
-                     TrainRatingModel(train, options.rating, observer));
+                     TrainRatingModel(train, options.rating, observer,
+                                      rating_start ? &*rating_start : nullptr));
+    if (!validation_trials.empty()) {
+      result.rating.reg_trials = std::move(validation_trials);
+    }
   }
   if (options.train_retrieval) {
     observer.Phase({TrainingPhase::kRetrievalFit});
-    const auto retrieval_start = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(RetrievalModel retrieval,
-                     TrainImplicitAls(train.num_users(), train.num_items(),
-                                      train.ratings, result.retrieval_options));
+    const auto retrieval_clock = std::chrono::steady_clock::now();
+    ImplicitAlsOptions retrieval_options = result.retrieval_options;
+    if (retrieval_start) {
+      retrieval_options.iterations =
+          std::min(retrieval_options.iterations,
+                   from != nullptr ? options.refit_retrieval_sweeps
+                                   : options.warm_retrieval_sweeps);
+    }
+    ASSIGN_OR_RETURN(
+        RetrievalModel retrieval,
+        TrainImplicitAls(train.num_users(), train.num_items(), train.ratings,
+                         retrieval_options, {},
+                         retrieval_start ? &*retrieval_start : nullptr));
     result.retrieval = std::move(retrieval);
-    result.retrieval_seconds = SecondsSince(retrieval_start);
+    result.retrieval_seconds = SecondsSince(retrieval_clock);
   }
   result.seconds = SecondsSince(start);
   return result;

@@ -73,12 +73,26 @@ struct TwoStageTrainingOptions {
   // Default {100, 200, 400, 800}: enough to hold the held-out item for most
   // users on catalogs of a few thousand items; the server bounds it.
   std::vector<int32_t> candidate_grid = {100, 200, 400, 800};
-  // How validation ranks: K, negatives, seed, threads. Every candidate pool
-  // must hold at least K items.
-  TopNOptions validation;
+  // How validation ranks: K, negatives, seed, threads, and at most how many
+  // of the sample's users (default 5,000: every trial ranks them all, and
+  // the trials are compared on the same users, whose paired differences
+  // vary far less than each figure). Every candidate pool must hold at
+  // least K items.
+  TopNOptions validation = {.max_users = 5000};
   // Validation runs on the ratings of a random sample of users holding about
   // this many ratings, to bound its cost on large data. Default 2,000,000.
   int64_t validation_sample = 2'000'000;
+  // Implicit ALS sweeps run from another model's embeddings: along the
+  // validation's λ grid (each λ from the previous one's model) and for the
+  // final model from the validation model's item rows. Both warm starts
+  // (and the rating model's regularization_path) are taken only when
+  // validation runs on a sample (more ratings than validation_sample):
+  // they save time on large data, and on small data starting cold keeps
+  // every choice independent of the grid's order. Default 5.
+  int32_t warm_retrieval_sweeps = 5;
+  // Implicit ALS sweeps run from TrainTwoStage's `from`, which has
+  // converged on most of the same ratings. Default 2.
+  int32_t refit_retrieval_sweeps = 2;
 };
 
 struct BlendTrial {
@@ -100,6 +114,9 @@ struct TwoStageTrainingResult {
   // constructed (no model, an empty user prior) and the retrieval model
   // ranks alone.
   bool rating_trained = true;
+  // ALS and SGD with tune_reg and validation (tune_blend): the factors and λ
+  // are chosen once, on the validation users, and the final model uses them
+  // (rating.reg_trials lists the candidates tried there).
   RatingTrainingResult rating;
   std::optional<RetrievalModel> retrieval;
   // As trained: with the chosen reg (explicit data) or every setting the
@@ -127,12 +144,23 @@ struct TwoStageTrainingResult {
 FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained);
 
 // Observer phases, besides TrainRatingModel's: "validation" (also for the
-// implicit retrieval search), "retrieval". Errors: InvalidArgument for
-// out-of-range options (train_rating false needs train_retrieval), and the
-// trainers' errors.
+// implicit retrieval search), "retrieval". The rating algorithm kAuto is
+// resolved once, on the size of `train` (rating_model_trainer.h), and every
+// model of the call uses it.
+// `from`, when not null, is the result of this call with these options on
+// part of `train` (its users and items the leading rows, warm_start.h):
+// each model starts from its counterpart there (the rating model as
+// TrainRatingModel's `from` says; the retrieval model for
+// refit_retrieval_sweeps sweeps) instead of from scratch. Nothing is chosen
+// then: `options` must come with its settings chosen (tune_blend false, or
+// for events tune_retrieval false).
+// Errors: InvalidArgument for out-of-range options (train_rating false
+// needs train_retrieval) or a `from` that does not fit, and the trainers'
+// errors.
 absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     const Dataset& train, const TwoStageTrainingOptions& options,
-    const TrainingObserver& observer = {});
+    const TrainingObserver& observer = {},
+    const TwoStageTrainingResult* from = nullptr);
 
 }  // namespace recserve
 

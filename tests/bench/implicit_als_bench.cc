@@ -2,12 +2,13 @@
 // (138K users × 27K items by default, the size of MovieLens 20M) whose
 // ratings are turned into play-count-like strengths (1 + 3^(rating − 1),
 // long-tailed), trained as implicit feedback. Benchmarks: one sweep (user
-// and item half-steps) at 32, 64 and 128 factors on the log and linear
-// confidence scales, and one retrieval-tuning trial as TrainTwoStage runs it
-// for implicit feedback (train on the validation sample minus its hold-out,
-// score full-ranking Recall@10), whose time times the trials bounds the
-// search (retrieval_tuning.h). The size is set by the environment:
-// RECSERVE_BENCH_USERS, _ITEMS, _RATINGS.
+// and item half-steps, then the final exact user step) at 32, 64 and 128
+// factors on the log and linear confidence scales, with the default
+// conjugate-gradient row solves and with exact ones, and one retrieval-tuning
+// trial as TrainTwoStage runs it for implicit feedback (train on the validation
+// sample minus its hold-out, score full-ranking Recall@10), whose time times
+// the trials bounds the search (retrieval_tuning.h). The size is set by the
+// environment: RECSERVE_BENCH_USERS, _ITEMS, _RATINGS.
 
 #include <sys/resource.h>
 
@@ -68,10 +69,12 @@ void Report(benchmark::State& state) {
   state.counters["interactions"] = static_cast<double>(Data().ratings.size());
 }
 
-// Args: factors, log scale (1) or linear (0).
-void BM_ImplicitAlsSweep(benchmark::State& state) {
+// Args: factors, log scale (1) or linear (0). Default options (conjugate-
+// gradient row solves); Exact: cg_steps 0, every row by Cholesky.
+void ImplicitAlsSweep(benchmark::State& state, bool exact) {
   const Dataset& d = Data();
   ImplicitAlsOptions options;
+  if (exact) options.cg_steps = 0;
   options.factors = static_cast<int32_t>(state.range(0));
   options.confidence_scale =
       state.range(1) != 0 ? ConfidenceScale::kLog : ConfidenceScale::kLinear;
@@ -83,11 +86,58 @@ void BM_ImplicitAlsSweep(benchmark::State& state) {
   }
   Report(state);
 }
+void BM_ImplicitAlsSweep(benchmark::State& state) {
+  ImplicitAlsSweep(state, false);
+}
+void BM_ImplicitAlsSweepExact(benchmark::State& state) {
+  ImplicitAlsSweep(state, true);
+}
 BENCHMARK(BM_ImplicitAlsSweep)
     ->Args({32, 1})
     ->Args({64, 1})
     ->Args({64, 0})
     ->Args({128, 1})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+BENCHMARK(BM_ImplicitAlsSweepExact)
+    ->Args({32, 1})
+    ->Args({64, 1})
+    ->Args({128, 1})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+
+// Quality of the row solves, not speed: RECSERVE_BENCH_ITERATIONS (default
+// 10) sweeps at the log scale with cg_steps = the second argument (0 =
+// exact); counters: the final loss (ImplicitLoss) and seconds per sweep.
+void BM_ImplicitAlsConvergence(benchmark::State& state) {
+  const Dataset& d = Data();
+  ImplicitAlsOptions options;
+  options.factors = static_cast<int32_t>(state.range(0));
+  options.confidence_scale = ConfidenceScale::kLog;
+  options.iterations =
+      static_cast<int32_t>(EnvInt("RECSERVE_BENCH_ITERATIONS", 10));
+  options.cg_steps = static_cast<int32_t>(state.range(1));
+  double loss = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    auto model = TrainImplicitAls(
+        d.num_users(), d.num_items(), d.ratings, options,
+        [&](int32_t, double, double elapsed) { seconds = elapsed; });
+    if (!model.ok()) {
+      state.SkipWithError(std::string(model.status().message()).c_str());
+      return;
+    }
+    loss = model->loss_history.back();
+  }
+  state.counters["loss"] = loss;
+  state.counters["s_per_sweep"] = seconds / options.iterations;
+}
+BENCHMARK(BM_ImplicitAlsConvergence)
+    ->Args({64, 0})
+    ->Args({64, 1})
+    ->Args({64, 2})
+    ->Args({64, 3})
+    ->Args({64, 4})
     ->Unit(benchmark::kSecond)
     ->Iterations(1);
 

@@ -1,8 +1,9 @@
 """Composes the benchmark suite's report (tests/bench/run.sh) from the parts
-it finds in OUT: training.json, serving_<catalog>.json (Google Benchmark
-output of serving_bench), server_start.json (server_start.py), add_items.json (add_items_bench) and grpc.json
-(grpc_loopback.py). Writes
-OUT/report.md and OUT/report.json, with each target and whether it is met.
+it finds in OUT: training.json and training.md (training_report.py),
+serving_<catalog>.json (Google Benchmark output of serving_bench),
+server_start.json (server_start.py), add_items.json (add_items_bench) and
+grpc.json (grpc_loopback.py). Writes OUT/report.md and OUT/report.json, with
+each target and whether it is met.
 
 usage: report.py OUT
 """
@@ -84,6 +85,19 @@ def main():
             md += open(f"{out_dir}/training.md").read().replace(
                 "# Training throughput", "## Training throughput").splitlines()
             md.append("")
+        target = training.get("pipeline", {}).get("target")
+        if target and target.get("full_size") and target.get("checks"):
+            failed = [c["figure"] for c in target["checks"] if not c["met"]]
+            report["targets"].append({
+                "target": "Default training pipeline on 20M ratings: <= 60 s wall, <= 1.5 GB "
+                          "peak, test RMSE within 1% of the baseline's --algo als and every "
+                          "two-stage top-N figure at least as good",
+                "measured": ", ".join(
+                    f"{c['figure']} {fmt(c['measured'], '.4g')}" for c in target["checks"]
+                    if c["figure"] in ("wall_seconds", "peak_rss_mb", "test_rmse")) +
+                    ("" if target.get("quality_compared") else " (no baseline: quality not "
+                     "compared)") + (f"; not met: {', '.join(failed)}" if failed else ""),
+                "met": bool(target["met"])})
 
     serving = {}
     for name, _ in CATALOGS:

@@ -2,11 +2,23 @@
 # The benchmark suite: numbers, not pass/fail. Builds in Release, then writes
 # $OUT/report.md and $OUT/report.json (OUT defaults to bench-results), with
 # each part's raw output beside them:
-#   1. training throughput on a generated MovieLens-20M-sized set (64 factors):
-#      seconds per ALS iteration, SGD epoch and BPMF sweep, and one complete
-#      default training run timed as a whole process; implicit ALS sweeps
-#      (32/64/128 factors) and one complete default run on a generated event
-#      log of about as many lines (implicit feedback);
+#   1. training, every figure beside the release before the training-speed
+#      work (the tag r17, built once into build-baseline/ by
+#      tests/bench/baseline_build.sh) measured in the same run, old and new
+#      runs alternating, medians of BENCH_REPETITIONS (3) rounds: seconds per
+#      ALS iteration at 32/64/128 factors, per SGD epoch and BPMF sweep (64),
+#      per implicit ALS sweep (32/64/128), on a generated MovieLens-20M-sized
+#      set; the whole default pipeline (recserve-train --ratings FILE --out
+#      DIR --build_index) timed as a process, wall and peak memory, with the
+#      quality figures and phase timings of its report, for this build, the
+#      baseline and the baseline with --algo als (the quality bar), checked
+#      against the issue's target; and a complete default run on a generated
+#      event log of about as many lines (implicit feedback), both builds.
+#      BENCH_BASELINE=REV compares with another revision, =none leaves the
+#      baseline out; BENCH_BASELINE_DEFAULT=0 skips the baseline's default
+#      run (BPMF, ~18 min at full size); BENCH_PIPELINE_RUNS (1) repeats the
+#      pipeline runs. Raw outputs in $OUT/training/; training.json and .md
+#      by tests/bench/training_report.py;
 #   2. serving in process (Google Benchmark, tests/bench/serving_bench.cc):
 #      Recommend, SimilarItems and PredictRating latency (p50, p99) with
 #      recall@10 against brute force and the brute-force latency beside it,
@@ -20,7 +32,8 @@
 #      health check's throughput in the same run, and a hot reload under load.
 #   4. add-items (tests/bench/add_items_bench.cc): seconds to add 1,000 items
 #      to a generated 1M-item snapshot, and of its HNSW index update.
-# Takes ~50 min on 2 cores (building the 1M-item indexes is ~4 min each time).
+# Takes ~50 min on 2 cores (building the 1M-item indexes is ~4 min each time),
+# plus ~1 h for part 1's baseline runs (and its build, the first time).
 # Parts can be skipped: BENCH_TRAINING=0, BENCH_SERVING=0 (or only the trained
 # catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0, BENCH_ADD_ITEMS=0.
 # Smaller sizes for a quick look: BENCH_USERS=20000 BENCH_ITEMS=5000
@@ -53,117 +66,139 @@ FACTORS=${BENCH_FACTORS:-64} REPS=${BENCH_REPETITIONS:-3}
 SERVING_ITEMS=${BENCH_SERVING_ITEMS:-1000000}
 
 if [ "${BENCH_TRAINING:-1}" = 1 ]; then
-echo "== per-epoch throughput ($USERS users × $ITEMS items × $RATINGS ratings, $FACTORS factors)"
-RECSERVE_BENCH_USERS=$USERS RECSERVE_BENCH_ITEMS=$ITEMS RECSERVE_BENCH_RATINGS=$RATINGS \
-RECSERVE_BENCH_FACTORS=$FACTORS "$BUILD_DIR/training_bench" \
-  --benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true \
-  --benchmark_out="$OUT/training_bench.json" --benchmark_out_format=json
+# Every training figure beside the release before the training-speed work,
+# measured in the same run: that release (BENCH_BASELINE, default the tag r17;
+# "none" leaves it out) is built once per machine into build-baseline/ by
+# tests/bench/baseline_build.sh, and its runs alternate with this build's so
+# that the machine's noise hits both alike. Raw outputs go to $OUT/training/;
+# tests/bench/training_report.py writes $OUT/training.json and .md.
+RAW="$OUT/training"
+rm -rf "$RAW"
+mkdir -p "$RAW"
+BASELINE=${BENCH_BASELINE:-r17}
+TREES=(after)
+OLD_DIR=
+if [ "$BASELINE" != none ]; then
+  OLD_DIR=$(tests/bench/baseline_build.sh "$BASELINE" "${BENCH_BASELINE_DIR:-build-baseline}" |
+            tail -n 1)
+  TREES=(before after)
+fi
+tree_bin() {  # TREE PROGRAM: the program of the baseline (before) or of this build (after)
+  if [ "$1" = before ]; then echo "$OLD_DIR/$2"; else echo "$BUILD_DIR/$2"; fi
+}
+round_order() {  # ROUND: the trees in the order that round runs them (alternating)
+  if [ ${#TREES[@]} = 2 ] && [ $(($1 % 2)) = 0 ]; then echo after before
+  else echo "${TREES[@]}"; fi
+}
+export RECSERVE_BENCH_USERS=$USERS RECSERVE_BENCH_ITEMS=$ITEMS RECSERVE_BENCH_RATINGS=$RATINGS
+# The benchmarks generate their data under the temporary directory: a
+# private one, so that nothing else running a benchmark shares it.
+BENCH_TMP="$DATA/bench-tmp"
+mkdir -p "$BENCH_TMP"
 
-echo "== implicit ALS on $RATINGS play counts: one sweep at 32/64/128 factors, one tuning trial"
-RECSERVE_BENCH_USERS=$USERS RECSERVE_BENCH_ITEMS=$ITEMS RECSERVE_BENCH_RATINGS=$RATINGS \
-  "$BUILD_DIR/implicit_als_bench" --benchmark_out="$OUT/implicit_als_bench.json" \
-  --benchmark_out_format=json
+# Per iteration: explicit ALS at each of ALS_FACTORS, SGD and BPMF at
+# $FACTORS, implicit ALS sweeps at 32/64/128 (and, in the first round, one
+# retrieval-tuning trial); each round runs every benchmark once per build.
+ALS_FACTORS=${BENCH_ALS_FACTORS:-32 64 128}
+echo "== per iteration, ${TREES[*]}: explicit ALS at $ALS_FACTORS factors, SGD epoch and" \
+     "BPMF sweep at $FACTORS, implicit ALS sweeps; $USERS users × $ITEMS items ×" \
+     "$RATINGS ratings, $REPS rounds"
+runs=()
+for f in $ALS_FACTORS; do
+  if [ "$f" = "$FACTORS" ]; then runs+=("$f:BM_AlsIteration|BM_SgdEpoch|BM_BpmfSweep")
+  else runs+=("$f:BM_AlsIteration"); fi
+done
+case " $ALS_FACTORS " in *" $FACTORS "*) ;; *) runs+=("$FACTORS:BM_SgdEpoch|BM_BpmfSweep") ;; esac
+for round in $(seq "$REPS"); do
+  for run in "${runs[@]}"; do
+    f=${run%%:*}
+    for tree in $(round_order "$round"); do
+      TMPDIR=$BENCH_TMP RECSERVE_BENCH_FACTORS=$f "$(tree_bin "$tree" training_bench)" \
+        --benchmark_filter="${run#*:}" --benchmark_out_format=json \
+        --benchmark_out="$RAW/training_bench-$tree-f$f-r$round.json" \
+        > "$RAW/training_bench-$tree-f$f-r$round.log" 2>&1 || {
+        tail -n 20 "$RAW/training_bench-$tree-f$f-r$round.log"
+        echo "training_bench of $tree failed at $f factors" >&2
+        exit 1
+      }
+    done
+  done
+  filter=BM_ImplicitAlsSweep
+  [ "$round" = 1 ] && filter='BM_ImplicitAlsSweep|BM_RetrievalTuningTrial'
+  for tree in $(round_order "$round"); do
+    TMPDIR=$BENCH_TMP "$(tree_bin "$tree" implicit_als_bench)" --benchmark_filter="$filter" \
+      --benchmark_out_format=json --benchmark_out="$RAW/implicit_als_bench-$tree-r$round.json" \
+      > "$RAW/implicit_als_bench-$tree-r$round.log" 2>&1 || {
+      tail -n 20 "$RAW/implicit_als_bench-$tree-r$round.log"
+      echo "implicit_als_bench of $tree failed" >&2
+      exit 1
+    }
+  done
+  echo "   round $round of $REPS done"
+done
 
-echo "== complete training run on events (implicit feedback, default flags)"
+# A complete training run timed as a whole process (wall, peak memory), its
+# report JSON beside it: NAME TREE RUN INPUT [flags...].
+train_run() {
+  local name=$1 tree=$2 run=$3 input=$4
+  shift 4
+  echo "   $name (run $run): recserve-train --ratings $(basename "$input") $*"
+  rm -rf "$DATA/snapshots"
+  /usr/bin/time -v -o "$RAW/$name-r$run.time" "$(tree_bin "$tree" recserve-train)" \
+    --ratings "$input" "$@" --report_json "$RAW/$name-r$run.report.json" \
+    > "$RAW/$name-r$run.log" 2>&1 || {
+    tail -n 20 "$RAW/$name-r$run.log"
+    echo "$name failed" >&2
+    exit 1
+  }
+  rm -rf "$DATA/snapshots"
+}
+
+# The whole default pipeline exactly as a user runs it, for this build and
+# the baseline, and the baseline with --algo als (the quality bar).
+PIPELINE_RUNS=${BENCH_PIPELINE_RUNS:-1}
+names=()
+[ "$BASELINE" != none ] && names+=("before-als:before:${BENCH_BASELINE_ALS_FLAGS:---algo als}")
+names+=("after-default:after:")
+[ "$BASELINE" != none ] && [ "${BENCH_BASELINE_DEFAULT:-1}" = 1 ] &&
+  names+=("before-default:before:")
+echo "== the default pipeline (recserve-train --ratings FILE --out DIR --build_index)," \
+     "$PIPELINE_RUNS run(s) each: ${names[*]%%:*}"
+"$BUILD_DIR/recserve-train" generate --users "$USERS" --items "$ITEMS" --ratings "$RATINGS" \
+  --seed 7 --out "$DATA/ratings.csv" >/dev/null
+for run in $(seq "$PIPELINE_RUNS"); do
+  order=("${names[@]}")
+  if [ $((run % 2)) = 0 ]; then
+    order=()
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do order+=("${names[$i]}"); done
+  fi
+  for entry in "${order[@]}"; do
+    IFS=: read -r name tree flags <<< "$entry"
+    # shellcheck disable=SC2086  # flags is a list of flags
+    train_run "$name" "$tree" "$run" "$DATA/ratings.csv" --out "$DATA/snapshots" --build_index \
+      $flags
+  done
+done
+
+echo "== complete training run on events (implicit feedback, default flags), ${TREES[*]}"
 # About 1.45 event lines per (user, item) pair: RATINGS * 0.69 pairs make a
 # log of about RATINGS lines.
 "$BUILD_DIR/recserve-train" generate --events --users "$USERS" --items "$ITEMS" \
   --ratings $((RATINGS * 69 / 100)) --seed 7 --out "$DATA/events.csv" >/dev/null
-/usr/bin/time -v -o "$DATA/time-events.txt" "$BUILD_DIR/recserve-train" \
-  --ratings "$DATA/events.csv" --format generic \
-  --columns user=userId,item=movieId,event=event,count=count,timestamp=timestamp \
-  --event_weights view=1,cart=4,purchase=10 --negative_events dislike \
-  --eval_max_users 5000 --report_json "$DATA/report-events.json" \
-  > "$DATA/train-events.log" 2>&1
-grep -E "^Read|chosen:|^  (popularity|retrieval) " "$DATA/train-events.log" || true
+for tree in $(round_order 1); do
+  train_run "events-$tree" "$tree" 1 "$DATA/events.csv" --format generic \
+    --columns user=userId,item=movieId,event=event,count=count,timestamp=timestamp \
+    --event_weights view=1,cart=4,purchase=10 --negative_events dislike --eval_max_users 5000
+done
+cp "$DATA/ratings.csv.truth.json" "$RAW/ratings.truth.json"
+cp "$DATA/events.csv.truth.json" "$RAW/events.truth.json"
 
-echo "== complete training run (recserve-train --algo als --factors $FACTORS, default flags)"
-"$BUILD_DIR/recserve-train" generate --users "$USERS" --items "$ITEMS" --ratings "$RATINGS" \
-  --seed 7 --out "$DATA/ratings.csv" >/dev/null
-/usr/bin/time -v -o "$DATA/time.txt" "$BUILD_DIR/recserve-train" --ratings "$DATA/ratings.csv" \
-  --algo als --factors "$FACTORS" --eval_max_users 5000 --report_json "$DATA/report.json" \
-  > "$DATA/train.log" 2>&1
-grep -E "Trained|chosen|RMSE [0-9]" "$DATA/train.log" || true
-
-/usr/bin/python3 - "$OUT" "$DATA" "$USERS" "$ITEMS" "$RATINGS" "$FACTORS" <<'PY'
-import json, re, sys
-out, data, users, items, ratings, factors = sys.argv[1:]
-bench = json.load(open(f"{out}/training_bench.json"))
-rows = {}
-for b in bench["benchmarks"]:
-    if b.get("aggregate_name") == "median":
-        name = b["run_name"].split("/")[0].replace("BM_", "")
-        rows[name] = {"seconds": b["real_time"], "ratings_per_second": b["items_per_second"],
-                      "peak_rss_mb": b["peak_rss_mb"]}
-times = open(f"{data}/time.txt").read()
-wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", times)
-wall_s = (int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3)))
-rss_mb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", times).group(1)) / 1024
-report = json.load(open(f"{data}/report.json"))
-truth = json.load(open(f"{data}/ratings.csv.truth.json"))
-result = {"data": {"users": int(users), "items": int(items), "ratings": int(ratings),
-                   "factors": int(factors)},
-          "context": bench["context"], "per_epoch_median": rows,
-          "full_training_als": {"wall_seconds": wall_s, "peak_rss_mb": rss_mb,
-                                "train_seconds": report["train_seconds"],
-                                "rating_train_seconds": report["rating_train_seconds"],
-                                "retrieval_train_seconds": report["retrieval_train_seconds"],
-                                "refit_seconds": report.get("refit_seconds", 0),
-                                "two_stage_hr@10": report.get("two_stage/hr@10"),
-                                "popularity_hr@10": report.get("popularity/hr@10"),
-                                "epochs": report["params"]["epochs_run"],
-                                "reg": report["params"]["reg"], "test_rmse": report["rmse"],
-                                "noise_floor_rmse": truth["noise_floor_rmse"]}}
-def process(path):
-    times = open(path).read()
-    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", times)
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", times).group(1))
-    return (int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3)),
-            rss / 1024)
-ev_wall, ev_rss = process(f"{data}/time-events.txt")
-ev = json.load(open(f"{data}/report-events.json"))
-ev_truth = json.load(open(f"{data}/events.csv.truth.json"))
-result["full_training_events"] = {
-    "wall_seconds": ev_wall, "peak_rss_mb": ev_rss,
-    "lines": ev_truth["counts"]["lines"], "pairs": ev_truth["counts"]["pairs"],
-    "train_seconds": ev["train_seconds"],
-    "retrieval_params": ev["params"]["retrieval"],
-    "recall@10": ev.get("retrieval/recall@10"),
-    "popularity_recall@10": ev.get("popularity/recall@10")}
-implicit = {}
-for b in json.load(open(f"{out}/implicit_als_bench.json"))["benchmarks"]:
-    implicit[b["name"]] = {"seconds": b["real_time"], "peak_rss_mb": b.get("peak_rss_mb")}
-result["implicit_als"] = implicit
-json.dump(result, open(f"{out}/training.json", "w"), indent=2)
-md = [f"# Training throughput", "",
-      f"{int(users):,} users × {int(items):,} items × {int(ratings):,} generated ratings, "
-      f"{factors} factors, {bench['context']['num_cpus']} CPUs, median of repetitions.", "",
-      "| step | seconds | ratings/s | peak memory (MB) |", "|---|---|---|---|"]
-for name, r in rows.items():
-    md.append(f"| {name} | {r['seconds']:.2f} | {r['ratings_per_second']:,.0f} | {r['peak_rss_mb']:.0f} |")
-f = result["full_training_als"]
-md += ["", "Complete default training with ALS: the rating model (λ tuning on a user sample, "
-       "early stopping, refit), the blend validation run and the retrieval embeddings, "
-       "timed as a whole process including reading the CSV and evaluation:", "",
-       f"- wall time {f['wall_seconds']:.1f} s: training {f['train_seconds']:.1f} s, of which "
-       f"the rating model {f['rating_train_seconds']:.1f} s ({f['epochs']} epochs, "
-       f"λ {f['reg']:.3g}) and the retrieval embeddings {f['retrieval_train_seconds']:.1f} s; "
-       f"peak memory {f['peak_rss_mb']:.0f} MB",
-       f"- test RMSE {f['test_rmse']:.4f} (noise floor {f['noise_floor_rmse']:.4f}); "
-       f"LOO HR@10 two-stage {f['two_stage_hr@10']} vs popularity {f['popularity_hr@10']}"]
-e = result["full_training_events"]
-md += ["", f"Implicit ALS on {int(ratings):,} play counts (seconds, one run each):", "",
-       "| benchmark | seconds |", "|---|---|"]
-md += [f"| {name} | {r['seconds']:.2f} |" for name, r in implicit.items()]
-md += ["", f"Complete default training on events ({e['lines']:,} generated event lines, "
-       f"{e['pairs']:,} (user, item) pairs; the retrieval model alone, its settings "
-       "searched on validation within the time budget), timed as a whole process:", "",
-       f"- wall time {e['wall_seconds']:.1f} s (training {e['train_seconds']:.1f} s), "
-       f"peak memory {e['peak_rss_mb']:.0f} MB",
-       f"- Recall@10 {e['recall@10']} vs popularity {e['popularity_recall@10']}"]
-open(f"{out}/training.md", "w").write("\n".join(md) + "\n")
-print("\n".join(md))
-PY
+baseline_commit=
+[ -n "$OLD_DIR" ] && baseline_commit=$(cat "$OLD_DIR/../src/.baseline-commit")
+/usr/bin/python3 tests/bench/training_report.py --out "$OUT" --raw "$RAW" \
+  --users "$USERS" --items "$ITEMS" --ratings "$RATINGS" --factors "$FACTORS" \
+  --baseline "$BASELINE" --baseline_commit "$baseline_commit" \
+  --commit "$(git rev-parse --short HEAD)"
 fi
 
 serving() {  # NAME, then environment assignments for serving_bench

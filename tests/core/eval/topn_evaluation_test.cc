@@ -1,5 +1,6 @@
 #include "core/eval/topn_evaluation.h"
 
+#include <atomic>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -356,6 +357,73 @@ TEST(EvaluateTopNTest, MaxUsersEvaluatesADeterministicSample) {
   options.max_users = 0;
   ExpectSameMetrics(all, EvaluateTopN(scorer, p.train, p.test, options));
   EXPECT_EQ(all.loo_users, 150);
+}
+
+}  // namespace
+}  // namespace recserve
+
+namespace recserve {
+namespace {
+
+// Counts the calls it forwards, per user.
+class CountingScorer final : public ItemScorer {
+ public:
+  explicit CountingScorer(const ItemScorer& inner) : inner_(inner) {}
+  int32_t num_items() const override { return inner_.num_items(); }
+  void ScoreItems(int32_t user, absl::Span<float> scores) const override {
+    ++calls_;
+    inner_.ScoreItems(user, scores);
+  }
+  int64_t calls() const { return calls_; }
+
+ private:
+  const ItemScorer& inner_;
+  mutable std::atomic<int64_t> calls_{0};
+};
+
+TEST(EvaluateTopNTest, SeveralScorersAtOnceEqualEachAlone) {
+  const RandomProblem p = MakeRandomProblem();
+  const MfScorer model(p.model);
+  const PopularityScorer popularity(p.train);
+  TopNOptions options;
+  options.loo_negatives = 20;
+  options.max_users = 120;
+  const ItemScorer* const scorers[] = {&model, &popularity, &model};
+  const std::vector<TopNMetrics> together =
+      EvaluateTopN(scorers, p.train, p.test, options);
+  ASSERT_EQ(together.size(), 3u);
+  ExpectSameMetrics(together[0],
+                    EvaluateTopN(model, p.train, p.test, options));
+  ExpectSameMetrics(together[1],
+                    EvaluateTopN(popularity, p.train, p.test, options));
+  ExpectSameMetrics(together[2], together[0]);
+  EXPECT_NE(together[0].loo_ndcg, together[1].loo_ndcg);
+  EXPECT_TRUE(EvaluateTopN({}, p.train, p.test, options).empty());
+}
+
+TEST(EvaluateTopNTest, AMemoizedStageIsScoredOncePerUser) {
+  const RandomProblem p = MakeRandomProblem();
+  const MfScorer model(p.model);
+  const CountingScorer counted(model);
+  const MemoizedScorer memoized(counted);
+  TopNOptions options;
+  options.loo_negatives = 20;
+  options.threads = 3;
+  const ItemScorer* const scorers[] = {&memoized, &memoized, &memoized};
+  const std::vector<TopNMetrics> metrics =
+      EvaluateTopN(scorers, p.train, p.test, options);
+  ExpectSameMetrics(metrics[0], EvaluateTopN(model, p.train, p.test, options));
+  ExpectSameMetrics(metrics[2], metrics[0]);
+  // Each evaluated user once, not three times.
+  EXPECT_EQ(counted.calls(), metrics[0].loo_users);
+  // Another memoized scorer over the same one does not see its entries.
+  const MemoizedScorer second(counted);
+  std::vector<float> a(model.num_items()), b(model.num_items());
+  memoized.ScoreItems(0, absl::MakeSpan(a));
+  const int64_t before = counted.calls();
+  second.ScoreItems(0, absl::MakeSpan(b));
+  EXPECT_EQ(counted.calls(), before + 1);
+  EXPECT_EQ(a, b);
 }
 
 }  // namespace

@@ -257,6 +257,23 @@ TEST_F(TrainingPipelineTest, MeasuresFoldInOnUsersHeldOutOfTraining) {
       recall);
 }
 
+TEST_F(TrainingPipelineTest, FoldInRunsOnAUserSampleOfLargeData) {
+  TrainingPipelineOptions options = Options("fold-in-sample");
+  options.output.root.clear();
+  options.fold_in_sample = 2500;  // about half the training ratings
+  auto run = RunTrainingPipeline(options);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(run->fold_in.has_value());
+  const FoldInEvaluation& f = *run->fold_in;
+  const int64_t sampled = f.model_a_ratings + f.recent_ratings + f.test_ratings;
+  EXPECT_LT(sampled, run->data.train_ratings * 3 / 4);
+  EXPECT_GT(sampled, run->data.train_ratings / 4);
+  // 10% of the sampled users, every one of them drawn from the sample.
+  EXPECT_LT(f.users, 15);
+  EXPECT_GT(f.users, 3);
+  EXPECT_NEAR(f.users, 0.1 * (f.users + f.model_a_users), 1.0);
+}
+
 TEST_F(TrainingPipelineTest, FoldInUsersZeroTurnsTheRowOff) {
   TrainingPipelineOptions options = Options("no-fold-in");
   options.fold_in_users = 0;

@@ -115,6 +115,97 @@ TEST(AlsTrainerTest, UsersAndItemsWithoutRatingsGetZeroFactors) {
   EXPECT_EQ(result->model.user_bias[30], 0.0f);
 }
 
+// Options for the conjugate-gradient tests: enough factors for CG to be
+// used (kMinConjugateGradientFactors).
+AlsOptions CgOptions(int32_t cg_steps) {
+  AlsOptions options;
+  options.factors = 12;
+  options.reg = 0.05f;
+  options.max_iterations = 15;
+  options.early_stopping.patience = 100;
+  options.cg_steps = cg_steps;
+  return options;
+}
+
+// Three warm-started CG steps per row reach the exact solve's training and
+// validation RMSE after 15 iterations, within 1%.
+TEST(AlsTrainerTest, ConjugateGradientReachesTheExactSolvesError) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(150, 100, 6, 0.3, 0.3, 21);
+  std::vector<Rating> fit, valid;
+  CarveValidation(lr.data.ratings, 0.2, 4, &fit, &valid);
+  const RatingScale wide{-100, 100, 0.5f};
+  auto exact = TrainAls(lr.data.num_users(), lr.data.num_items(), fit, valid,
+                        wide, CgOptions(0));
+  auto cg = TrainAls(lr.data.num_users(), lr.data.num_items(), fit, valid, wide,
+                     CgOptions(3));
+  ASSERT_TRUE(exact.ok() && cg.ok());
+  const EpochStats& e = exact->history.back();
+  const EpochStats& c = cg->history.back();
+  EXPECT_LT(c.train_rmse, e.train_rmse * 1.01);
+  EXPECT_LT(c.valid_rmse, e.valid_rmse * 1.01);
+  // The two are different computations: CG is really used.
+  EXPECT_NE(exact->model.user_factors, cg->model.user_factors);
+}
+
+TEST(AlsTrainerTest, ConjugateGradientIsDeterministicForAnyThreadCount) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(90, 70, 3, 0.3, 0.5, 5);
+  AlsOptions options = CgOptions(3);
+  options.max_iterations = 4;
+  options.threads = 2;
+  auto first = TrainAls(lr.data.num_users(), lr.data.num_items(),
+                        lr.data.ratings, {}, RatingScale{}, options);
+  auto again = TrainAls(lr.data.num_users(), lr.data.num_items(),
+                        lr.data.ratings, {}, RatingScale{}, options);
+  options.threads = 1;
+  auto one = TrainAls(lr.data.num_users(), lr.data.num_items(), lr.data.ratings,
+                      {}, RatingScale{}, options);
+  options.threads = 3;
+  auto three = TrainAls(lr.data.num_users(), lr.data.num_items(),
+                        lr.data.ratings, {}, RatingScale{}, options);
+  ASSERT_TRUE(first.ok() && again.ok() && one.ok() && three.ok());
+  for (const auto* other : {&again, &one, &three}) {
+    EXPECT_EQ(first->model.user_factors, (*other)->model.user_factors);
+    EXPECT_EQ(first->model.item_factors, (*other)->model.item_factors);
+    EXPECT_EQ(first->model.user_bias, (*other)->model.user_bias);
+    EXPECT_EQ(first->model.item_bias, (*other)->model.item_bias);
+  }
+}
+
+// Warm-started from a converged model, CG iterations keep it converged: the
+// training error does not rise.
+TEST(AlsTrainerTest, ConjugateGradientFromAConvergedModelStaysConverged) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(100, 80, 4, 0.3, 0.3, 17);
+  const RatingScale wide{-100, 100, 0.5f};
+  AlsOptions options = CgOptions(0);
+  options.max_iterations = 40;
+  auto converged = TrainAls(lr.data.num_users(), lr.data.num_items(),
+                            lr.data.ratings, {}, wide, options);
+  ASSERT_TRUE(converged.ok());
+  const double start = converged->history.back().train_rmse;
+  options = CgOptions(3);
+  options.max_iterations = 3;
+  auto warm =
+      TrainAls(lr.data.num_users(), lr.data.num_items(), lr.data.ratings, {},
+               wide, options, {}, &converged->model);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  for (const EpochStats& s : warm->history) {
+    EXPECT_LE(s.train_rmse, start + 1e-5) << "epoch " << s.epoch;
+  }
+}
+
+TEST(AlsTrainerTest, RejectsNegativeConjugateGradientSteps) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
+  AlsOptions options;
+  options.cg_steps = -1;
+  auto result = TrainAls(5, 5, lr.data.ratings, {}, RatingScale{}, options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("conjugate-gradient"));
+}
+
 TEST(AlsTrainerTest, RejectsBadOptions) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);

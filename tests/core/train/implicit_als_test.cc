@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/model/implicit_row_solver.h"
 #include "core/model/item_scorer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -323,6 +324,114 @@ TEST(ImplicitAlsTest, SameSeedSameModelOtherSeedAnother) {
   EXPECT_EQ(a->item_factors, b->item_factors);
   EXPECT_EQ(a->loss_history, b->loss_history);
   EXPECT_NE(a->item_factors, c->item_factors);
+}
+
+// A larger block data set for the conjugate-gradient tests: 60 users × 40
+// items in four blocks, each user interacting with about half of their
+// block's items at varied strengths.
+std::vector<Rating> FourBlocks() {
+  std::vector<Rating> r;
+  for (int32_t u = 0; u < 60; ++u) {
+    const int32_t block = (u % 4) * 10;
+    for (int32_t i = block; i < block + 10; ++i) {
+      if ((u * 7 + i * 3) % 2 == 0) continue;
+      r.push_back({u, i, static_cast<float>(1 + (u + i) % 5), 0});
+    }
+  }
+  return r;
+}
+
+ImplicitAlsOptions CgOptions(int32_t cg_steps) {
+  ImplicitAlsOptions options;
+  options.factors = 16;
+  options.iterations = 15;
+  options.reg = 0.5f;
+  options.init_stddev = 0.1f;
+  options.cg_steps = cg_steps;
+  return options;
+}
+
+TEST(ImplicitAlsTest, ConjugateGradientReachesTheExactSolvesLoss) {
+  const std::vector<Rating> ratings = FourBlocks();
+  auto exact = TrainImplicitAls(60, 40, ratings, CgOptions(0));
+  auto cg = TrainImplicitAls(60, 40, ratings, CgOptions(3));
+  ASSERT_TRUE(exact.ok() && cg.ok());
+  EXPECT_LT(cg->loss_history.back(), exact->loss_history.back() * 1.01);
+  EXPECT_NE(exact->item_factors, cg->item_factors);
+  // The loss falls every sweep with CG as well (each CG step lowers each
+  // row's objective).
+  for (size_t s = 1; s + 1 < cg->loss_history.size(); ++s) {
+    EXPECT_LE(cg->loss_history[s], cg->loss_history[s - 1] * (1 + 1e-6))
+        << "sweep " << s + 1;
+  }
+}
+
+TEST(ImplicitAlsTest, ConjugateGradientIsDeterministicForAnyThreadCount) {
+  ImplicitAlsOptions options = CgOptions(3);
+  options.iterations = 4;
+  options.threads = 2;
+  auto first = TrainImplicitAls(60, 40, FourBlocks(), options);
+  auto again = TrainImplicitAls(60, 40, FourBlocks(), options);
+  options.threads = 1;
+  auto one = TrainImplicitAls(60, 40, FourBlocks(), options);
+  options.threads = 3;
+  auto three = TrainImplicitAls(60, 40, FourBlocks(), options);
+  ASSERT_TRUE(first.ok() && again.ok() && one.ok() && three.ok());
+  for (const auto* other : {&again, &one, &three}) {
+    EXPECT_EQ(first->user_factors, (*other)->user_factors);
+    EXPECT_EQ(first->item_factors, (*other)->item_factors);
+  }
+}
+
+// The last user step is exact whatever cg_steps says: one exact user step
+// against the returned items gives the returned users back.
+TEST(ImplicitAlsTest, ConjugateGradientEndsWithAnExactUserStep) {
+  ImplicitAlsOptions options = CgOptions(2);
+  options.iterations = 3;
+  auto cg = TrainImplicitAls(60, 40, FourBlocks(), options);
+  ASSERT_TRUE(cg.ok());
+  const ImplicitRowSolver solver(
+      cg->item_factors,
+      {.reg = options.reg, .unobserved_weight = options.unobserved_weight});
+  std::vector<std::vector<int32_t>> rated(60);
+  std::vector<std::vector<float>> confidences(60);
+  for (const Rating& r : FourBlocks()) {
+    rated[r.user].push_back(r.item);
+    confidences[r.user].push_back(
+        Confidence(options.confidence(), StrengthOf(r.value)));
+  }
+  ImplicitRowSolver::Scratch scratch;
+  for (int32_t u = 0; u < 60; ++u) {
+    Eigen::RowVectorXf x(options.factors);
+    solver.Solve(rated[u], confidences[u], &scratch, x);
+    // Equal up to the order of the sums.
+    EXPECT_LT((x - cg->user_factors.row(u)).norm(), 1e-5 * x.norm())
+        << "user " << u;
+  }
+}
+
+TEST(ImplicitAlsTest, ConjugateGradientFromAConvergedModelStaysConverged) {
+  const std::vector<Rating> ratings = FourBlocks();
+  ImplicitAlsOptions options = CgOptions(0);
+  options.iterations = 40;
+  auto converged = TrainImplicitAls(60, 40, ratings, options);
+  ASSERT_TRUE(converged.ok());
+  const double start = converged->loss_history.back();
+  options = CgOptions(3);
+  options.iterations = 3;
+  auto warm = TrainImplicitAls(60, 40, ratings, options, {}, &*converged);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  for (const double loss : warm->loss_history) {
+    EXPECT_LE(loss, start * (1 + 1e-6));
+  }
+}
+
+TEST(ImplicitAlsTest, RejectsNegativeConjugateGradientSteps) {
+  ImplicitAlsOptions options;
+  options.cg_steps = -2;
+  auto model = TrainImplicitAls(6, 6, TwoBlocks(), options);
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(model.status().message(), HasSubstr("conjugate-gradient"));
 }
 
 TEST(ImplicitAlsTest, RejectsBadEpsilonAndExponent) {

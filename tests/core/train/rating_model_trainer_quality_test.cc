@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "core/train/rating_model_trainer.h"
 #include "core/eval/rating_metrics.h"
+#include "core/train/rating_model_trainer.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/generated_data.h"
 

@@ -16,6 +16,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(RatingModelTrainerTest, ParsesAlgorithmNames) {
+  EXPECT_EQ(*ParseAlgorithm("auto"), Algorithm::kAuto);
+  EXPECT_EQ(AlgorithmName(Algorithm::kAuto), "auto");
   EXPECT_EQ(*ParseAlgorithm("als"), Algorithm::kAls);
   EXPECT_EQ(*ParseAlgorithm("sgd"), Algorithm::kSgd);
   EXPECT_EQ(*ParseAlgorithm("bpmf"), Algorithm::kBpmf);
@@ -30,10 +32,10 @@ TEST(RatingModelTrainerTest, ParsesAlgorithmNames) {
 std::function<void(const PhaseEvent&)> RecordPhases(
     std::vector<std::string>* phases) {
   return [phases](const PhaseEvent& e) {
-    phases->push_back(e.phase == TrainingPhase::kRatingTuning
-                          ? absl::StrCat("tuning factors=", e.factors,
-                                         " reg=", e.reg)
-                          : std::string(TrainingPhaseName(e.phase)));
+    phases->push_back(
+        e.phase == TrainingPhase::kRatingTuning
+            ? absl::StrCat("tuning factors=", e.factors, " reg=", e.reg)
+            : std::string(TrainingPhaseName(e.phase)));
   };
 }
 
@@ -56,10 +58,10 @@ TEST(RatingModelTrainerTest, EarlyStopsOnValidationThenRefitsOnEverything) {
   EXPECT_THAT(phases, ::testing::ElementsAre("rating_fit", "rating_refit"));
   EXPECT_GT(result->validation_ratings, 0);
   EXPECT_FALSE(std::isnan(result->validation_rmse));
-  // The refit runs exactly the epochs that validation chose, without
-  // validation.
+  // ALS's refit goes on from the early-stopped model for warm_epochs
+  // iterations, without validation.
   EXPECT_EQ(static_cast<int32_t>(result->train.history.size()),
-            result->chosen_epochs);
+            options.warm_epochs);
   EXPECT_TRUE(std::isnan(result->train.history.back().valid_rmse));
   EXPECT_GT(epochs_seen, result->chosen_epochs);
 
@@ -73,7 +75,8 @@ TEST(RatingModelTrainerTest, EarlyStopsOnValidationThenRefitsOnEverything) {
             Rmse(no_refit->train.model, lr.data.ratings));
 }
 
-TEST(RatingModelTrainerTest, ChoosesTheRegularizationWithTheBestValidationRmse) {
+TEST(RatingModelTrainerTest,
+     ChoosesTheRegularizationWithTheBestValidationRmse) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
   RatingTrainingOptions options;
@@ -108,6 +111,75 @@ TEST(RatingModelTrainerTest, ChoosesTheRegularizationWithTheBestValidationRmse) 
   ASSERT_TRUE(sampled.ok());
   EXPECT_FALSE(sampled->reg_trials.empty());
   EXPECT_NE(sampled->reg, 3.0f);
+}
+
+TEST(RatingModelTrainerTest, AutoPicksBpmfOnSmallDataAndAlsOnLarge) {
+  RatingTrainingOptions options;
+  EXPECT_EQ(options.algorithm, Algorithm::kAuto);
+  options.bpmf_max_ratings = 1000;
+  EXPECT_EQ(ResolveAlgorithm(options, 1000), Algorithm::kBpmf);
+  EXPECT_EQ(ResolveAlgorithm(options, 1001), Algorithm::kAls);
+  options.algorithm = Algorithm::kSgd;
+  EXPECT_EQ(ResolveAlgorithm(options, 1), Algorithm::kSgd);
+
+  // TrainRatingModel resolves it and says what it used.
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(60, 50, 2, 0.4, 0.5, 5);
+  RatingTrainingOptions automatic;
+  automatic.bpmf_max_ratings = lr.data.ratings.size() - 1;
+  automatic.factor_grid = {2};
+  auto large = TrainRatingModel(lr.data, automatic);
+  ASSERT_TRUE(large.ok()) << large.status();
+  EXPECT_EQ(large->algorithm, Algorithm::kAls);
+  EXPECT_FALSE(large->reg_trials.empty());
+  automatic.bpmf_max_ratings = lr.data.ratings.size();
+  automatic.bpmf.sweeps = 4;
+  automatic.bpmf.burn_in = 1;
+  auto small = TrainRatingModel(lr.data, automatic);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->algorithm, Algorithm::kBpmf);
+  EXPECT_EQ(small->chosen_epochs, 4);
+}
+
+TEST(RatingModelTrainerTest, AlsGoesOnFromAnEarlierModel) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(100, 80, 3, 0.3, 0.5, 17);
+  RatingTrainingOptions options;
+  options.algorithm = Algorithm::kAls;
+  options.als.factors = 4;
+  options.tune_reg = false;
+  options.validation_fraction = 0;
+  options.als.max_iterations = 20;
+  auto converged = TrainRatingModel(lr.data, options);
+  ASSERT_TRUE(converged.ok()) << converged.status();
+  ASSERT_EQ(converged->train.history.size(), 20u);
+
+  // Without early stopping, warm_epochs iterations from the model, which
+  // stays where it had converged.
+  options.warm_epochs = 3;
+  auto warm = TrainRatingModel(lr.data, options, {}, &converged->train.model);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  EXPECT_EQ(warm->train.history.size(), 3u);
+  EXPECT_TRUE(warm->refitted);
+  const double converged_rmse = Rmse(converged->train.model, lr.data.ratings);
+  EXPECT_NEAR(Rmse(warm->train.model, lr.data.ratings), converged_rmse, 0.002);
+  // The same 3 iterations from scratch are far from it.
+  options.als.max_iterations = 1;
+  auto cold = TrainRatingModel(lr.data, options);
+  ASSERT_TRUE(cold.ok());
+  EXPECT_GT(Rmse(cold->train.model, lr.data.ratings), converged_rmse + 0.01);
+
+  // A model of another shape is refused, naming the mismatch.
+  options.als.factors = 5;
+  auto mismatch =
+      TrainRatingModel(lr.data, options, {}, &converged->train.model);
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(mismatch.status().message(), HasSubstr("factors"));
+
+  options.als.factors = 4;
+  options.warm_epochs = 0;
+  EXPECT_EQ(TrainRatingModel(lr.data, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(RatingModelTrainerTest, BpmfUsesNoValidationSet) {

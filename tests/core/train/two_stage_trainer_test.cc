@@ -1,0 +1,106 @@
+#include "core/train/two_stage_trainer.h"
+
+#include <cmath>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/low_rank_ratings.h"
+
+namespace recserve {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Small and fast: ALS by size (bpmf_max_ratings below the data), two factor
+// counts, a short retrieval grid, validation on every user.
+TwoStageTrainingOptions SmallOptions(int64_t bpmf_max_ratings) {
+  TwoStageTrainingOptions o;
+  o.rating.bpmf_max_ratings = bpmf_max_ratings;
+  o.rating.factor_grid = {2, 4};
+  o.rating.reg_grid = {0.03f, 0.12f};
+  o.retrieval.factors = 4;
+  o.retrieval.iterations = 6;
+  o.retrieval_reg_grid = {3.0f, 30.0f};
+  o.candidate_grid = {20, 40};
+  o.blend_grid = {0.0f, 0.5f};
+  return o;
+}
+
+TEST(TwoStageTrainerTest, ChoosesTheAlgorithmOnceAndTheRatingSettingsOnce) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(120, 90, 3, 0.3, 0.5, 21);
+  // The validation sample holds fewer ratings than bpmf_max_ratings, the
+  // data more: every model is still ALS, resolved on the whole data.
+  TwoStageTrainingOptions options =
+      SmallOptions(static_cast<int64_t>(lr.data.ratings.size()) - 10);
+  options.validation_sample = lr.data.ratings.size() / 2;
+  std::vector<TrainingPhase> phases;
+  TrainingObserver observer;
+  observer.on_phase = [&](const PhaseEvent& e) { phases.push_back(e.phase); };
+  auto trained = TrainTwoStage(lr.data, options, observer);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_EQ(trained->rating.algorithm, Algorithm::kAls);
+  // The factors and λ were tuned on the validation users alone: the final
+  // model reports those trials and uses the best of them.
+  ASSERT_FALSE(trained->rating.reg_trials.empty());
+  const RegTrial* best = &trained->rating.reg_trials[0];
+  for (const RegTrial& t : trained->rating.reg_trials) {
+    if (t.validation_rmse < best->validation_rmse) best = &t;
+  }
+  EXPECT_EQ(trained->rating.factors, best->factors);
+  EXPECT_EQ(trained->rating.reg, best->reg);
+  // The final model did not tune again: no tuning phase reached the
+  // observer (validation trains without reporting to it).
+  int tuning_phases = 0;
+  for (const TrainingPhase p : phases) {
+    tuning_phases += p == TrainingPhase::kRatingTuning;
+  }
+  EXPECT_EQ(tuning_phases, 0);
+  // The final retrieval model started from the validation model's items:
+  // warm_retrieval_sweeps sweeps, not the configured iterations.
+  ASSERT_TRUE(trained->retrieval.has_value());
+  EXPECT_EQ(
+      static_cast<int32_t>(trained->retrieval->loss_history.size()),
+      std::min(options.retrieval.iterations, options.warm_retrieval_sweeps));
+}
+
+TEST(TwoStageTrainerTest, GoesOnFromAnEarlierResultOnMoreData) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(120, 90, 3, 0.3, 0.5, 22);
+  TwoStageTrainingOptions options = SmallOptions(100);
+  // The first 90% of the ratings, in the same id space: the earlier result
+  // knows every user and item that these ratings hold.
+  Dataset part = lr.data;
+  part.ratings.resize(lr.data.ratings.size() * 9 / 10);
+  auto earlier = TrainTwoStage(part, options);
+  ASSERT_TRUE(earlier.ok()) << earlier.status();
+
+  TwoStageTrainingOptions chosen = options;
+  chosen.tune_blend = false;
+  chosen.rating.tune_reg = false;
+  chosen.rating.validation_fraction = 0;
+  SetFactors(earlier->rating.factors, &chosen.rating);
+  chosen.retrieval.reg = earlier->retrieval_options.reg;
+  auto refit = TrainTwoStage(lr.data, chosen, {}, &*earlier);
+  ASSERT_TRUE(refit.ok()) << refit.status();
+  EXPECT_EQ(refit->rating.algorithm, Algorithm::kAls);
+  EXPECT_EQ(static_cast<int32_t>(refit->rating.train.history.size()),
+            chosen.rating.warm_epochs);
+  EXPECT_EQ(
+      static_cast<int32_t>(refit->retrieval->loss_history.size()),
+      std::min(chosen.retrieval.iterations, chosen.refit_retrieval_sweeps));
+  // It fits every rating as well as the earlier model fitted its part.
+  EXPECT_LT(Rmse(refit->rating.train.model, lr.data.ratings),
+            Rmse(earlier->rating.train.model, part.ratings) + 0.02);
+
+  // Going on needs the settings chosen already.
+  auto choosing = TrainTwoStage(lr.data, options, {}, &*earlier);
+  EXPECT_EQ(choosing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(choosing.status().message(), HasSubstr("chosen"));
+  chosen.refit_retrieval_sweeps = 0;
+  EXPECT_EQ(TrainTwoStage(lr.data, chosen).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace recserve
