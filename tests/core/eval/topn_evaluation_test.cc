@@ -392,13 +392,14 @@ TEST(EvaluateTopNTest, SeveralScorersAtOnceEqualEachAlone) {
   const std::vector<TopNMetrics> together =
       EvaluateTopN(scorers, p.train, p.test, options);
   ASSERT_EQ(together.size(), 3u);
-  ExpectSameMetrics(together[0],
-                    EvaluateTopN(model, p.train, p.test, options));
+  ExpectSameMetrics(together[0], EvaluateTopN(model, p.train, p.test, options));
   ExpectSameMetrics(together[1],
                     EvaluateTopN(popularity, p.train, p.test, options));
   ExpectSameMetrics(together[2], together[0]);
   EXPECT_NE(together[0].loo_ndcg, together[1].loo_ndcg);
-  EXPECT_TRUE(EvaluateTopN({}, p.train, p.test, options).empty());
+  EXPECT_TRUE(EvaluateTopN(absl::Span<const ItemScorer* const>(), p.train,
+                           p.test, options)
+                  .empty());
 }
 
 TEST(EvaluateTopNTest, AMemoizedStageIsScoredOncePerUser) {
