@@ -60,8 +60,7 @@ double RelativeError(const Eigen::VectorXf& x, const Eigen::VectorXd& exact) {
 // system (condition 10) to float precision (relative error < 1e-5). At
 // condition 1e4 float CG loses conjugacy, so k steps fall short; 4k steps
 // reach float's epsilon times the condition, ~1e-3 (how close depends on
-// the compiler's rounding: about 1e-4 in Release with FMA, 1.2e-4 under
-// the sanitizers).
+// the compiler's rounding, which differs in the sanitizer builds).
 TEST(ConjugateGradientTest, MatchesTheCholeskySolveOnRandomSpdSystems) {
   for (const int k : {8, 32, 128}) {
     const System well = RandomSystem(k, 10.0, 100 + k);
