@@ -18,9 +18,10 @@ ABSL_FLAG(std::string, algo, "auto",
           "auto (bpmf up to 2M training ratings, als above), bpmf (Bayesian "
           "MF, infers its regularization), als or sgd.");
 ABSL_FLAG(absl::optional<int32_t>, factors, absl::nullopt,
-          "Latent dimensions (BPMF 32; ALS/SGD: chosen on validation).");
+          "Latent dimensions (BPMF 10; ALS/SGD: chosen on validation).");
 ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
-          "Maximum epochs: ALS 25, SGD 60, BPMF sweeps 100 by default.");
+          "Maximum epochs: ALS 25, SGD 60; BPMF sweeps by the data size "
+          "(500 up to 80K ratings, down to 100 from 400K) by default.");
 ABSL_FLAG(absl::optional<float>, reg, absl::nullopt,
           "ALS/SGD L2 regularization. Default: chosen on validation.");
 ABSL_FLAG(absl::optional<float>, lr, absl::nullopt,

@@ -17,7 +17,8 @@ RatingMetrics EvaluateRatings(const MfModel& model,
   double sse = 0, sae = 0, sum = 0;
   for (const Rating& r : test) {
     const double error =
-        static_cast<double>(model.Predict(r.user, r.item)) - r.value;
+        static_cast<double>(model.PredictAt(r.user, r.item, r.timestamp)) -
+        r.value;
     sse += error * error;
     sae += std::abs(error);
     sum += r.value;

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "core/data/ratings.h"
+#include "core/model/day_biases.h"
 
 namespace recserve {
 
@@ -27,6 +28,9 @@ struct MfModel {
   FactorMatrix user_factors;  // num_users x factors
   FactorMatrix item_factors;  // num_items x factors
   RatingScale scale;
+  // Biases of the training data's days (day_biases.h); empty unless the
+  // trainer fits them. Only ScoreAt and PredictAt use them.
+  DayBiases day_biases;
 
   int32_t num_users() const { return static_cast<int32_t>(user_bias.size()); }
   int32_t num_items() const { return static_cast<int32_t>(item_bias.size()); }
@@ -46,6 +50,14 @@ struct MfModel {
   // The rating prediction: Score clamped to the rating scale.
   float Predict(int32_t user, int32_t item) const {
     return scale.Clamp(Score(user, item));
+  }
+  // Score and Predict for a rating made at `timestamp` (Unix seconds): with
+  // the day biases of that day, when it is a day of the training data.
+  float ScoreAt(int32_t user, int32_t item, int64_t timestamp) const {
+    return Score(user, item) + day_biases.Offset(user, timestamp);
+  }
+  float PredictAt(int32_t user, int32_t item, int64_t timestamp) const {
+    return scale.Clamp(ScoreAt(user, item, timestamp));
   }
 };
 

@@ -40,8 +40,12 @@ nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
       break;
     case Algorithm::kBpmf:
       p["factors"] = o.bpmf.factors;
+      // 0 asks for sweeps by size; epochs_run is what ran.
       p["sweeps"] = o.bpmf.sweeps;
       p["burn_in"] = o.bpmf.burn_in;
+      p["averaged_samples"] = o.bpmf.averaged_samples;
+      p["implicit_terms"] = o.bpmf.implicit_terms;
+      p["day_biases"] = o.bpmf.day_biases;
       break;
     case Algorithm::kAuto:
       break;

@@ -2,8 +2,10 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -14,6 +16,9 @@
 #include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
 #include "core/model/row_least_squares.h"
+#include "core/train/day_bias_sampler.h"
+#include "core/train/early_stopping.h"
+#include "core/train/posterior_mean.h"
 
 namespace recserve {
 namespace {
@@ -56,12 +61,50 @@ RowPrior SamplePrior(const FactorMatrix& factors, const Eigen::VectorXf& bias,
   return prior;
 }
 
+// The normal equations of each row of one side, kept from SampleSide for the
+// implicit-feature step: the data Gramian G_r = Σ d dᵀ over the row's
+// ratings (d = [other side's factors, 1]) and h_r = Σ d e, e being the
+// residual of each rating under the current sample.
+struct RowEquations {
+  Eigen::Index width = 0;
+  std::vector<float> grams;      // rows x width², each column-major
+  std::vector<float> residuals;  // rows x width
+
+  void Resize(int64_t rows, Eigen::Index w) {
+    width = w;
+    grams.resize(static_cast<size_t>(rows * w * w));
+    residuals.resize(static_cast<size_t>(rows * w));
+  }
+  Eigen::Map<Eigen::MatrixXf> Gram(int64_t row) {
+    return Eigen::Map<Eigen::MatrixXf>(grams.data() + row * width * width,
+                                       width, width);
+  }
+  Eigen::Map<Eigen::VectorXf> Residual(int64_t row) {
+    return Eigen::Map<Eigen::VectorXf>(residuals.data() + row * width, width);
+  }
+};
+
+// Row `row` of (factors, bias) as one k+1 vector.
+Eigen::VectorXf JoinedRow(const FactorMatrix& factors,
+                          const Eigen::VectorXf& bias, int64_t row) {
+  const Eigen::Index k = factors.cols();
+  Eigen::VectorXf v(k + 1);
+  v.head(k) = factors.row(row).transpose();
+  v[k] = bias[row];
+  return v;
+}
+
 // Draws every row of `rows` from its conditional posterior
-//   N(A⁻¹ (α Yᵀt + Λ m), A⁻¹),  A = α YᵀY + Λ.
+//   N(A⁻¹ (α Yᵀt + Λ m), A⁻¹),  A = α YᵀY + Λ,
+// where t already has the row's implicit offset (`offset_factors`,
+// `offset_bias`, when not null) taken out. `equations`, when not null,
+// receives each row's Gramian and residual products under the new draw.
 void SampleSide(const SparseRatings& rows, const FactorMatrix& other_factors,
                 const Eigen::VectorXf& other_bias, float global_mean,
                 float noise_precision, const RowPrior& prior, uint64_t seed,
-                int32_t threads, FactorMatrix* factors, Eigen::VectorXf* bias) {
+                int32_t threads, const FactorMatrix* offset_factors,
+                const Eigen::VectorXf* offset_bias, RowEquations* equations,
+                FactorMatrix* factors, Eigen::VectorXf* bias) {
   const Eigen::Index k = other_factors.cols();
   const int32_t workers = ResolveThreads(threads);
   std::vector<RowLeastSquares> scratch(workers);
@@ -69,9 +112,19 @@ void SampleSide(const SparseRatings& rows, const FactorMatrix& other_factors,
       rows.rows(), workers,
       [&](int64_t begin, int64_t end, int32_t worker) {
         RowLeastSquares& ls = scratch[worker];
-        Eigen::VectorXf z(k + 1);
+        Eigen::VectorXf z(k + 1), offset = Eigen::VectorXf::Zero(k + 1);
+        Eigen::VectorXf data_rhs(k + 1);
         for (int64_t row = begin; row < end; ++row) {
           ls.Build(rows, row, other_factors, other_bias, global_mean);
+          if (offset_factors != nullptr) {
+            offset = JoinedRow(*offset_factors, *offset_bias, row);
+            ls.rhs.noalias() -=
+                ls.gram.selfadjointView<Eigen::Lower>() * offset;
+          }
+          if (equations != nullptr) {
+            equations->Gram(row) = ls.gram.selfadjointView<Eigen::Lower>();
+          }
+          data_rhs = ls.rhs;
           ls.gram *= noise_precision;
           ls.gram.diagonal() += prior.precision;
           ls.rhs *= noise_precision;
@@ -84,9 +137,106 @@ void SampleSide(const SparseRatings& rows, const FactorMatrix& other_factors,
           const Eigen::VectorXf x = llt.solve(ls.rhs) + llt.matrixU().solve(z);
           factors->row(row) = x.head(k).transpose();
           (*bias)[row] = x[k];
+          if (equations != nullptr) {
+            // data_rhs = Σ d (t - dᵀ offset); the residual takes x out too.
+            equations->Residual(row) = data_rhs - equations->Gram(row) * x;
+          }
         }
       },
       /*chunk=*/16);
+}
+
+// The implicit (SVD++-style) terms of one side: row r of the side is
+// offset by c_r Σ_{j ∈ N(r)} y_j, where N(r) are the other-side rows it has
+// ratings with, c_r = |N(r)|^(-1/2), and y_j (k+1 wide: factors and bias)
+// is an embedding of other-side row j as an implicit feature.
+struct ImplicitTerms {
+  FactorMatrix embedding_factors;  // other side's rows x k
+  Eigen::VectorXf embedding_bias;
+  FactorMatrix offset_factors;  // this side's rows x k
+  Eigen::VectorXf offset_bias;
+  Eigen::VectorXf weight;  // c_r per row of this side
+};
+
+ImplicitTerms MakeImplicitTerms(const SparseRatings& rows, int32_t features,
+                                Eigen::Index k) {
+  ImplicitTerms t;
+  t.embedding_factors = FactorMatrix::Zero(features, k);
+  t.embedding_bias = Eigen::VectorXf::Zero(features);
+  t.offset_factors = FactorMatrix::Zero(rows.rows(), k);
+  t.offset_bias = Eigen::VectorXf::Zero(rows.rows());
+  t.weight.resize(rows.rows());
+  for (int32_t r = 0; r < rows.rows(); ++r) {
+    const int64_t n = rows.RowSize(r);
+    t.weight[r] = n > 0 ? static_cast<float>(1.0 / std::sqrt(double(n))) : 0;
+  }
+  return t;
+}
+
+// Recomputes every row's offset from the embeddings.
+void ComputeOffsets(const SparseRatings& rows, int32_t threads,
+                    ImplicitTerms* t) {
+  ParallelFor(rows.rows(), ResolveThreads(threads),
+              [&](int64_t begin, int64_t end, int32_t) {
+                for (int64_t r = begin; r < end; ++r) {
+                  t->offset_factors.row(r).setZero();
+                  float b = 0.0f;
+                  for (int32_t j : rows.Row(static_cast<int32_t>(r))) {
+                    t->offset_factors.row(r) += t->embedding_factors.row(j);
+                    b += t->embedding_bias[j];
+                  }
+                  t->offset_factors.row(r) *= t->weight[r];
+                  t->offset_bias[r] = b * t->weight[r];
+                }
+              });
+}
+
+// Draws each embedding y_j from its conditional posterior, one after another
+// as the Gibbs sampler requires (embeddings sharing a row are coupled through
+// it). `by_feature` lists, for each feature j, the rows that have it.
+// Keeps `equations`' residual products current as embeddings change.
+void SampleEmbeddings(const SparseRatings& by_feature, float noise_precision,
+                      const RowPrior& prior, uint64_t seed,
+                      RowEquations* equations, ImplicitTerms* t) {
+  const Eigen::Index w = equations->width, k = w - 1;
+  Eigen::MatrixXf data_gram(w, w), precision(w, w);
+  Eigen::VectorXf data_rhs(w), rhs(w), old(w), z(w), delta(w);
+  for (int32_t j = 0; j < by_feature.rows(); ++j) {
+    const absl::Span<const int32_t> rows = by_feature.Row(j);
+    old = JoinedRow(t->embedding_factors, t->embedding_bias, j);
+    data_gram.setZero();
+    data_rhs.setZero();
+    for (int32_t r : rows) {
+      const float c = t->weight[r];
+      data_gram.noalias() += (c * c) * equations->Gram(r);
+      data_rhs.noalias() += c * equations->Residual(r);
+    }
+    // The targets are the residuals with y_j's own part added back.
+    data_rhs.noalias() += data_gram * old;
+    precision = noise_precision * data_gram;
+    precision.diagonal() += prior.precision;
+    rhs = noise_precision * data_rhs + prior.precision.cwiseProduct(prior.mean);
+    Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt(precision);
+    RandomStream random(seed, static_cast<uint64_t>(j));
+    for (Eigen::Index d = 0; d < w; ++d)
+      z[d] = static_cast<float>(random.Normal());
+    const Eigen::VectorXf y = llt.solve(rhs) + llt.matrixU().solve(z);
+    delta = y - old;
+    t->embedding_factors.row(j) = y.head(k).transpose();
+    t->embedding_bias[j] = y[k];
+    for (int32_t r : rows) {
+      const float c = t->weight[r];
+      equations->Residual(r).noalias() -= c * (equations->Gram(r) * delta);
+    }
+  }
+}
+
+// `own` plus the implicit offsets: the rows predictions use.
+void AddOffsets(const FactorMatrix& own_factors,
+                const Eigen::VectorXf& own_bias, const ImplicitTerms& t,
+                FactorMatrix* factors, Eigen::VectorXf* bias) {
+  *factors = own_factors + t.offset_factors;
+  *bias = own_bias + t.offset_bias;
 }
 
 double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
@@ -98,12 +248,27 @@ double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
   return sse;
 }
 
+// Sets each entry of `rows` to its rating less that rating's offset.
+void SubtractOffsets(absl::Span<const Rating> fit,
+                     const RatingPositions& positions,
+                     const std::vector<float>& offsets, SparseRatings* rows) {
+  for (size_t p = 0; p < positions.positions.size(); ++p) {
+    const int64_t r = positions.positions[p];
+    rows->values[p] = fit[r].value - offsets[r];
+  }
+}
+
 absl::Status ValidateOptions(const BpmfOptions& o) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("bpmf: factors must be >= 1, got %d", o.factors));
   }
-  if (o.sweeps < 1 || o.burn_in < 0 || o.burn_in >= o.sweeps) {
+  if (o.averaged_samples < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "bpmf: averaged samples must be >= 1, got %d", o.averaged_samples));
+  }
+  const int32_t least_sweeps = o.sweeps > 0 ? o.sweeps : kMinAutoSweeps;
+  if (o.sweeps < 0 || o.burn_in < 0 || o.burn_in >= least_sweeps) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "bpmf: need 0 <= burn-in < sweeps (epochs), got burn-in %d and %d "
         "sweeps",
@@ -113,6 +278,13 @@ absl::Status ValidateOptions(const BpmfOptions& o) {
 }
 
 }  // namespace
+
+int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings) {
+  if (options.sweeps > 0) return options.sweeps;
+  const int64_t by_size = kAutoSweepRatings / std::max<int64_t>(ratings, 1);
+  return static_cast<int32_t>(
+      std::clamp<int64_t>(by_size, kMinAutoSweeps, kMaxAutoSweeps));
+}
 
 absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       absl::Span<const Rating> fit,
@@ -124,32 +296,69 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   RETURN_IF_ERROR(
       ValidateTrainingRatings("bpmf", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
-  const SparseRatings by_user = GroupRatings(fit, num_users, RatingAxis::kUser);
-  const SparseRatings by_item = GroupRatings(fit, num_items, RatingAxis::kItem);
+  const int32_t sweeps = ResolveSweeps(options, fit.size());
+  // The rows' ratings, less the day biases when there are any.
+  SparseRatings by_user = GroupRatings(fit, num_users, RatingAxis::kUser);
+  SparseRatings by_item = GroupRatings(fit, num_items, RatingAxis::kItem);
+  const RatingPositions user_positions =
+      GroupRatingPositions(fit, num_users, RatingAxis::kUser);
+  const RatingPositions item_positions =
+      GroupRatingPositions(fit, num_items, RatingAxis::kItem);
+  std::optional<DayBiasSampler> days;
+  std::vector<float> residuals;
+  if (options.day_biases) {
+    days.emplace(fit);
+    residuals.resize(fit.size());
+  }
 
   MfModel sample = StartingModel(num_users, num_items, options.factors,
                                  options.init_stddev, options.seed, scale, fit);
-  // Running sums of the kept samples; factors drawn with σ = 0 are zeros.
-  MfModel sum =
-      StartingModel(num_users, num_items, options.factors, 0.0f, 0, scale, fit);
-  MfModel mean = sum;
+  PosteriorMean posterior(options.averaged_samples);
   int32_t kept = 0;
 
   std::mt19937_64 rng(options.seed);
   float noise_precision = 2.0f;
+  const Eigen::Index k = options.factors;
+  const bool implicit_terms = options.implicit_terms;
+  // Without implicit terms the effective rows are the sampled rows.
+  MfModel effective = sample;
+  ImplicitTerms user_terms, item_terms;
+  RowEquations user_equations, item_equations;
+  if (implicit_terms) {
+    user_terms = MakeImplicitTerms(by_user, num_items, k);
+    item_terms = MakeImplicitTerms(by_item, num_users, k);
+    user_equations.Resize(num_users, k + 1);
+    item_equations.Resize(num_items, k + 1);
+  }
   // The user prior, averaged over the kept sweeps like the factors, in the
   // units of the posterior mean's equations divided by the noise precision.
   Eigen::VectorXd prior_mean_sum = Eigen::VectorXd::Zero(options.factors + 1);
   Eigen::VectorXd prior_precision_sum =
       Eigen::VectorXd::Zero(options.factors + 1);
   std::vector<EpochStats> history;
-  for (int32_t sweep = 1; sweep <= options.sweeps; ++sweep) {
+  for (int32_t sweep = 1; sweep <= sweeps; ++sweep) {
     const uint64_t sweep_seed = options.seed * 0x9e3779b97f4a7c15ull + sweep;
     RowPrior user_prior =
         SamplePrior(sample.user_factors, sample.user_bias, rng);
-    SampleSide(by_user, sample.item_factors, sample.item_bias,
-               sample.global_mean, noise_precision, user_prior, sweep_seed * 2,
-               options.threads, &sample.user_factors, &sample.user_bias);
+    if (!implicit_terms) {
+      SampleSide(by_user, sample.item_factors, sample.item_bias,
+                 sample.global_mean, noise_precision, user_prior,
+                 sweep_seed * 2, options.threads, nullptr, nullptr, nullptr,
+                 &sample.user_factors, &sample.user_bias);
+    } else {
+      SampleSide(by_user, effective.item_factors, effective.item_bias,
+                 sample.global_mean, noise_precision, user_prior,
+                 sweep_seed * 2, options.threads, &user_terms.offset_factors,
+                 &user_terms.offset_bias, &user_equations, &sample.user_factors,
+                 &sample.user_bias);
+      const RowPrior embedding_prior = SamplePrior(
+          user_terms.embedding_factors, user_terms.embedding_bias, rng);
+      SampleEmbeddings(by_item, noise_precision, embedding_prior,
+                       sweep_seed * 4 + 2, &user_equations, &user_terms);
+      ComputeOffsets(by_user, options.threads, &user_terms);
+      AddOffsets(sample.user_factors, sample.user_bias, user_terms,
+                 &effective.user_factors, &effective.user_bias);
+    }
     if (sweep > options.burn_in) {
       prior_mean_sum += user_prior.mean.cast<double>();
       prior_precision_sum +=
@@ -157,37 +366,71 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     }
     RowPrior item_prior =
         SamplePrior(sample.item_factors, sample.item_bias, rng);
-    SampleSide(by_item, sample.user_factors, sample.user_bias,
-               sample.global_mean, noise_precision, item_prior,
-               sweep_seed * 2 + 1, options.threads, &sample.item_factors,
-               &sample.item_bias);
-    const double sse = SumSquaredError(sample, fit);
+    if (!implicit_terms) {
+      SampleSide(by_item, sample.user_factors, sample.user_bias,
+                 sample.global_mean, noise_precision, item_prior,
+                 sweep_seed * 2 + 1, options.threads, nullptr, nullptr, nullptr,
+                 &sample.item_factors, &sample.item_bias);
+      effective = sample;
+    } else {
+      SampleSide(by_item, effective.user_factors, effective.user_bias,
+                 sample.global_mean, noise_precision, item_prior,
+                 sweep_seed * 2 + 1, options.threads,
+                 &item_terms.offset_factors, &item_terms.offset_bias,
+                 &item_equations, &sample.item_factors, &sample.item_bias);
+      const RowPrior embedding_prior = SamplePrior(
+          item_terms.embedding_factors, item_terms.embedding_bias, rng);
+      SampleEmbeddings(by_user, noise_precision, embedding_prior,
+                       sweep_seed * 4 + 3, &item_equations, &item_terms);
+      ComputeOffsets(by_item, options.threads, &item_terms);
+      AddOffsets(sample.item_factors, sample.item_bias, item_terms,
+                 &effective.item_factors, &effective.item_bias);
+    }
+    double sse = 0.0;
+    if (days) {
+      ParallelFor(static_cast<int64_t>(fit.size()),
+                  ResolveThreads(options.threads),
+                  [&](int64_t begin, int64_t end, int32_t) {
+                    for (int64_t r = begin; r < end; ++r) {
+                      residuals[r] = fit[r].value -
+                                     effective.Score(fit[r].user, fit[r].item) -
+                                     days->offsets()[r];
+                    }
+                  });
+      days->Sample(noise_precision, rng, &residuals);
+      for (float e : residuals) sse += double{e} * e;
+      SubtractOffsets(fit, user_positions, days->offsets(), &by_user);
+      SubtractOffsets(fit, item_positions, days->offsets(), &by_item);
+      if (sweep > options.burn_in) days->Accumulate();
+    } else {
+      sse = SumSquaredError(effective, fit);
+    }
     std::gamma_distribution<double> gamma(1.0 + fit.size() / 2.0,
                                           1.0 / (1.0 + sse / 2.0));
     noise_precision = static_cast<float>(gamma(rng));
 
-    const MfModel* reported = &sample;
     if (sweep > options.burn_in) {
       ++kept;
-      sum.user_factors += sample.user_factors;
-      sum.item_factors += sample.item_factors;
-      sum.user_bias += sample.user_bias;
-      sum.item_bias += sample.item_bias;
-      const float inv = 1.0f / kept;
-      mean.user_factors = sum.user_factors * inv;
-      mean.item_factors = sum.item_factors * inv;
-      mean.user_bias = sum.user_bias * inv;
-      mean.item_bias = sum.item_bias * inv;
-      reported = &mean;
+      posterior.Add(effective);
     }
-    const EpochStats stats =
-        MeasureEpoch(sweep, *reported, fit, valid, options.threads, start);
-    history.push_back(stats);
-    if (on_epoch) on_epoch(stats);
+    // Each sweep reports its own sample (without its day biases); the last
+    // reports the returned model.
+    if (sweep < sweeps) {
+      const EpochStats stats =
+          MeasureEpoch(sweep, effective, fit, valid, options.threads, start);
+      history.push_back(stats);
+      if (on_epoch) on_epoch(stats);
+    }
   }
+  ASSIGN_OR_RETURN(MfModel mean, posterior.Model(options.factors));
+  if (days) mean.day_biases = days->Mean();
+  const EpochStats stats =
+      MeasureEpoch(sweeps, mean, fit, valid, options.threads, start);
+  history.push_back(stats);
+  if (on_epoch) on_epoch(stats);
   TrainResult result;
   result.model = std::move(mean);
-  result.best_epoch = options.sweeps;
+  result.best_epoch = sweeps;
   result.best_valid_rmse = history.back().valid_rmse;
   result.history = std::move(history);
   result.seconds = SecondsSince(start);

@@ -8,10 +8,15 @@
 // conditionals, and the rating noise precision is sampled too. Every sweep
 // draws each user row, then each item row, from the Gaussian that ALS would
 // take the mode of. Nothing needs tuning: the regularization is inferred.
+// By default the model also has the terms of Rendle et al., "On the
+// Difficulty of Evaluating Baselines" (2019): implicit (SVD++-style) terms
+// both ways, and day biases (core/model/day_biases.h), each group of
+// parameters under its own inferred prior.
 //
-// The returned model holds the posterior means of the factors and biases
-// over the kept sweeps, so it serves as an ordinary MfModel (its accuracy
-// beside ALS and SGD: docs/benchmarks.md).
+// The returned model is the posterior mean of the predictions over the kept
+// sweeps (posterior_mean.h), at `factors` dimensions, with the implicit
+// terms folded into its rows, so it serves as an ordinary MfModel (its
+// accuracy beside ALS and SGD: docs/benchmarks.md).
 // Rows are sampled in parallel with per-row random streams, so results do
 // not depend on the thread count.
 
@@ -24,13 +29,35 @@
 
 namespace recserve {
 
+// The sweeps run by default (BpmfOptions::sweeps = 0): kAutoSweepRatings /
+// ratings, within [kMinAutoSweeps, kMaxAutoSweeps]. Small data needs many
+// samples for its wide posterior, and they are cheap there.
+inline constexpr int64_t kAutoSweepRatings = 40'000'000;
+inline constexpr int32_t kMinAutoSweeps = 100;
+inline constexpr int32_t kMaxAutoSweeps = 500;
+
 struct BpmfOptions {
-  // Latent dimensions. Default 32.
-  int32_t factors = 32;
-  // Total sweeps, including burn-in. Default 100.
-  int32_t sweeps = 100;
-  // Sweeps discarded before averaging starts. Default 20.
-  int32_t burn_in = 20;
+  // Latent dimensions. Default 10, as in Rendle et al. (2019)'s MovieLens
+  // runs: with the implicit terms and the averaging over samples, more
+  // measured worse on MovieLens 100K (docs/benchmarks.md).
+  int32_t factors = 10;
+  // Total sweeps, including burn-in; 0 = by the data size (ResolveSweeps).
+  int32_t sweeps = 0;
+  // Sweeps discarded before averaging starts. Default 50.
+  int32_t burn_in = 50;
+  // Samples kept for the posterior mean (posterior_mean.h), thinned evenly
+  // over the sweeps after burn-in. Default 64.
+  int32_t averaged_samples = 64;
+  // SVD++-style implicit terms, both ways (Koren 2008; the "flipped" item
+  // side of Rendle et al. 2019): a user's row is offset by the normalized
+  // sum of embeddings of the items the user rated, and an item's row by
+  // that of the users who rated it. The embeddings are sampled like the
+  // rows, each group under its own inferred prior. Default on.
+  bool implicit_terms = true;
+  // Day biases (core/model/day_biases.h): per day, and per user and day.
+  // They are the model's own (MfModel::day_biases); the time-free rest is
+  // what is served for today. Default on.
+  bool day_biases = true;
   // Standard deviation of the initial factors. Default 0.1.
   float init_stddev = 0.1f;
   // Worker threads; 0 = all cores.
@@ -38,12 +65,14 @@ struct BpmfOptions {
   uint64_t seed = 1;
 };
 
-// Trains on `fit`. `valid`, when not empty, is only reported: the RMSE of
-// the running posterior mean after each sweep (EpochStats::valid_rmse), so
-// progress can be followed; there is no early stopping. EpochStats::
-// train_rmse is that of the current sample before averaging starts and of
-// the running posterior mean after. Errors: InvalidArgument for bad options
-// or empty `fit`.
+// The sweeps TrainBpmf runs for `ratings` training ratings.
+int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
+
+// Trains on `fit`. `valid`, when not empty, is only reported, so progress
+// can be followed; there is no early stopping. Each sweep's EpochStats
+// measure that sweep's sample without its day biases; the last sweep's
+// measure the returned model. Errors: InvalidArgument for bad options or
+// empty `fit`.
 absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       absl::Span<const Rating> fit,
                                       absl::Span<const Rating> valid,

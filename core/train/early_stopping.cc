@@ -109,7 +109,8 @@ double Rmse(const MfModel& model, absl::Span<const Rating> ratings,
         double sum = 0.0;
         for (int64_t i = begin; i < end; ++i) {
           const Rating& r = ratings[i];
-          const double e = r.value - model.Predict(r.user, r.item);
+          const double e =
+              r.value - model.PredictAt(r.user, r.item, r.timestamp);
           sum += e * e;
         }
         partial[begin / kChunk] = sum;

@@ -77,7 +77,8 @@ EpochStats MeasureEpoch(int32_t epoch, const MfModel& model,
                         absl::Span<const Rating> valid, int32_t threads,
                         std::chrono::steady_clock::time_point start);
 
-// Root-mean-square error of model.Predict over `ratings` (NaN when empty).
+// Root-mean-square error of model.PredictAt over `ratings` (each at its own
+// timestamp; NaN when empty).
 double Rmse(const MfModel& model, absl::Span<const Rating> ratings,
             int32_t threads = 1);
 

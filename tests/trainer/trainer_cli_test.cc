@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/snapshot/snapshot.h"
+#include "core/train/bpmf_trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/run_command.h"
@@ -69,7 +70,7 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   auto snapshot = Snapshot::LoadLatest(Path("snapshots"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ((*snapshot)->version(), report["snapshot_version"]);
-  EXPECT_EQ((*snapshot)->factors(), 32);
+  EXPECT_EQ((*snapshot)->factors(), BpmfOptions{}.factors);
   EXPECT_TRUE((*snapshot)->has_item_metadata());
   EXPECT_EQ((*snapshot)->manifest().algo, "bpmf");
   EXPECT_EQ((*snapshot)->manifest().num_ratings, 12000);
