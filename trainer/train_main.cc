@@ -22,6 +22,12 @@ ABSL_FLAG(absl::optional<int32_t>, factors, absl::nullopt,
 ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
           "Maximum epochs: ALS 25, SGD 60; BPMF sweeps by the data size "
           "(500 up to 80K ratings, down to 100 from 400K) by default.");
+ABSL_FLAG(bool, bpmf_implicit_terms, true,
+          "BPMF: SVD++-style terms both ways (the items a user rated, the "
+          "users who rated an item).");
+ABSL_FLAG(bool, bpmf_day_biases, true,
+          "BPMF: a bias per day and per user and day (sessions); they explain "
+          "the training data's days, and served predictions are for today.");
 ABSL_FLAG(absl::optional<float>, reg, absl::nullopt,
           "ALS/SGD L2 regularization. Default: chosen on validation.");
 ABSL_FLAG(absl::optional<float>, lr, absl::nullopt,
@@ -93,6 +99,8 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   SetSeedAndThreads(SeedFlag(), ThreadsFlag(), &o);
   r.validation_fraction = absl::GetFlag(FLAGS_validation_fraction);
   r.refit = absl::GetFlag(FLAGS_refit);
+  r.bpmf.implicit_terms = absl::GetFlag(FLAGS_bpmf_implicit_terms);
+  r.bpmf.day_biases = absl::GetFlag(FLAGS_bpmf_day_biases);
   if (const auto factors = absl::GetFlag(FLAGS_factors))
     SetFactors(*factors, &r);
   if (const auto epochs = absl::GetFlag(FLAGS_epochs))
