@@ -39,12 +39,13 @@ for job in "${jobs[@]}"; do
       # smaller scale in the unit, server and CLI tests.
       # Nor the trainer's SIGKILL test (the longest, at ~3 minutes: it checks
       # which files survive a kill, not memory use) and the cold-item server
-      # check (training and a server driven from Python, whose C++ paths the
-      # pipeline and server tests run here): the release suite runs both.
+      # and leave-latest-out checks (training and a server driven from Python,
+      # whose C++ paths the pipeline and server tests run here): the release
+      # suite runs them.
       # Two at a time: the trainer's CLI tests would otherwise run alone for
       # minutes on a 2-core machine.
       ctest --preset asan --timeout 900 -j"$(nproc)" \
-        -E 'QualityTest\.|^ServingRecallTest\.|^TrainerKillTest\.|^bench_cold_items_check$'
+        -E 'QualityTest\.|^ServingRecallTest\.|^TrainerKillTest\.|^bench_cold_items_check$|^bench_latest_holdout$'
       ;;
     fuzz)
       cmake --preset asan >/dev/null
