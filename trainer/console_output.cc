@@ -95,14 +95,18 @@ void PrintTrained(const TwoStageTrainingResult& t, int32_t k, double holdout) {
     std::printf(" )\n");
   }
   if (t.retrieval)
-    std::printf("Retrieval embeddings: %d factors, λ %g, in %.1fs\n",
-                t.retrieval_options.factors, t.retrieval_options.reg,
-                t.retrieval_seconds);
+    std::printf(
+        "Retrieval embeddings: %d factors, λ %g, recency weight %g, in "
+        "%.1fs\n",
+        t.retrieval_options.factors, t.retrieval_options.reg,
+        t.retrieval_options.recency_weight, t.retrieval_seconds);
   if (!t.retrieval_reg_trials.empty()) {
-    std::printf("Retrieval λ chosen on validation (leave-one-out NDCG@%d by λ:",
-                k);
+    std::printf(
+        "Retrieval λ and recency weight chosen on validation (leave-one-out "
+        "NDCG@%d by λ/recency:",
+        k);
     for (const RetrievalRegTrial& x : t.retrieval_reg_trials)
-      std::printf(" %g→%.4f", x.reg, x.ndcg);
+      std::printf(" %g/%g→%.4f", x.reg, x.recency_weight, x.ndcg);
     std::printf(" )\n");
   }
   if (!t.blend_trials.empty()) {

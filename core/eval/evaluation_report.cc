@@ -100,6 +100,7 @@ nlohmann::json EvaluationToJson(const EvaluationReport& report) {
   nlohmann::json out = nlohmann::json::object();
   if (report.rating.has_value()) {
     out["rmse"] = report.rating->rmse;
+    out["rmse_for_today"] = report.rating->rmse_for_today;
     out["mae"] = report.rating->mae;
     out["r2"] = report.rating->r2;
   }
@@ -126,6 +127,14 @@ std::string FormatEvaluation(const EvaluationReport& report) {
         "%.4f\n\n",
         report.rating->count, report.rating->rmse, report.rating->mae,
         report.rating->r2);
+    if (report.rating->rmse_for_today != report.rating->rmse) {
+      // Day biases only explain the days they were fitted on.
+      absl::StrAppendFormat(
+          &out,
+          "  (with each test rating's day biases; RMSE for today, as "
+          "served: %.4f)\n\n",
+          report.rating->rmse_for_today);
+    }
     absl::StrAppendFormat(
         &out,
         "Top-%d ranking (full ranking over unseen items, relevant = test "

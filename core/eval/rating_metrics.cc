@@ -11,11 +11,14 @@ RatingMetrics EvaluateRatings(const MfModel& model,
   metrics.count = static_cast<int64_t>(test.size());
   if (test.empty()) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    metrics.rmse = metrics.mae = metrics.r2 = nan;
+    metrics.rmse = metrics.mae = metrics.r2 = metrics.rmse_for_today = nan;
     return metrics;
   }
-  double sse = 0, sae = 0, sum = 0;
+  double sse = 0, sae = 0, sum = 0, sse_for_today = 0;
   for (const Rating& r : test) {
+    const double today =
+        static_cast<double>(model.Predict(r.user, r.item)) - r.value;
+    sse_for_today += today * today;
     const double error =
         static_cast<double>(model.PredictAt(r.user, r.item, r.timestamp)) -
         r.value;
@@ -31,6 +34,7 @@ RatingMetrics EvaluateRatings(const MfModel& model,
     sst += d * d;
   }
   metrics.rmse = std::sqrt(sse / n);
+  metrics.rmse_for_today = std::sqrt(sse_for_today / n);
   metrics.mae = sae / n;
   metrics.r2 =
       sst > 0 ? 1.0 - sse / sst : std::numeric_limits<double>::quiet_NaN();

@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "absl/types/span.h"
-#include "core/model/mf_model.h"
 #include "core/data/ratings.h"
+#include "core/model/mf_model.h"
 
 namespace recserve {
 
@@ -19,9 +19,14 @@ struct RatingMetrics {
   // negative means worse. NaN when SST is 0 (all test ratings equal).
   double r2 = 0;
   int64_t count = 0;  // number of test ratings evaluated
+  // The RMSE of the time-free predictions (MfModel::Predict), which is what
+  // the server answers for today; equal to rmse for a model without day
+  // biases.
+  double rmse_for_today = 0;
 };
 
-// Evaluates model.Predict (the clamped prediction) on every rating of `test`,
+// Evaluates model.PredictAt (the clamped prediction at the rating's time) on
+// every rating of `test`,
 // whose indices refer to the model's training Dataset. A user or item that is
 // kUnknownIndex gets the fallback MfModel::Score documents (μ + b_i, μ + b_u
 // or μ). Known indices must be in range for `model`. Sums are accumulated in

@@ -78,6 +78,8 @@ nlohmann::json RetrievalParamsJson(const TwoStageTrainingResult& r) {
       {"reg", o.reg},
       {"reg_tuned",
        !r.retrieval_reg_trials.empty() || !r.retrieval_trials.empty()},
+      {"recency_weight", o.recency_weight},
+      {"recency_horizon", o.recency_horizon},
       {"unobserved_weight", o.unobserved_weight},
       {"alpha", o.alpha},
       {"confidence_scale",

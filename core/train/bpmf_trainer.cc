@@ -23,6 +23,9 @@
 namespace recserve {
 namespace {
 
+// The most the posterior mean keeps of samples' factors.
+constexpr int64_t kPosteriorMeanBytes = int64_t{256} << 20;
+
 // The diagonal Gaussian prior of one side's rows: per dimension (the last
 // one is the bias) a mean and a precision.
 struct RowPrior {
@@ -217,7 +220,8 @@ void SampleEmbeddings(const SparseRatings& by_feature, float noise_precision,
     precision.diagonal() += prior.precision;
     rhs = noise_precision * data_rhs + prior.precision.cwiseProduct(prior.mean);
     Eigen::LLT<Eigen::MatrixXf, Eigen::Lower> llt(precision);
-    RandomStream random(seed, static_cast<uint64_t>(j));
+    // The third argument keeps these streams apart from the rows' streams.
+    RandomStream random(seed, static_cast<uint64_t>(j), /*b=*/1);
     for (Eigen::Index d = 0; d < w; ++d)
       z[d] = static_cast<float>(random.Normal());
     const Eigen::VectorXf y = llt.solve(rhs) + llt.matrixU().solve(z);
@@ -248,6 +252,35 @@ double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
   return sse;
 }
 
+// The prior a user folded in at request time gets: per dimension of the
+// published user rows (their factors, then their bias), the rows' mean and
+// precision, in the units of the fold-in equations (divided by the noise
+// precision). The published rows are what a folded-in user must resemble:
+// they include the implicit terms, and their dimensions are the posterior
+// mean's, not any sample's.
+RatingUserPrior PriorOfRows(const MfModel& model, double noise_precision) {
+  const Eigen::Index k = model.factors();
+  RatingUserPrior prior;
+  prior.mean.resize(k + 1);
+  prior.precision.resize(k + 1);
+  const double n = std::max(1, model.num_users());
+  for (Eigen::Index d = 0; d <= k; ++d) {
+    double sum = 0.0, sum_sq = 0.0;
+    for (int32_t u = 0; u < model.num_users(); ++u) {
+      const double v = d < k ? model.user_factors(u, d) : model.user_bias[u];
+      sum += v;
+      sum_sq += v * v;
+    }
+    const double mean = sum / n;
+    const double variance = std::max(sum_sq / n - mean * mean, 1e-6);
+    prior.mean[d] = static_cast<float>(mean);
+    prior.precision[d] =
+        static_cast<float>(1.0 / (variance * std::max(noise_precision, 1e-6)));
+  }
+  prior.scales_with_count = false;
+  return prior;
+}
+
 // Sets each entry of `rows` to its rating less that rating's offset.
 void SubtractOffsets(absl::Span<const Rating> fit,
                      const RatingPositions& positions,
@@ -258,7 +291,7 @@ void SubtractOffsets(absl::Span<const Rating> fit,
   }
 }
 
-absl::Status ValidateOptions(const BpmfOptions& o) {
+absl::Status ValidateOptions(const BpmfOptions& o, int32_t sweeps) {
   if (o.factors < 1) {
     return absl::InvalidArgumentError(
         absl::StrFormat("bpmf: factors must be >= 1, got %d", o.factors));
@@ -267,12 +300,11 @@ absl::Status ValidateOptions(const BpmfOptions& o) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "bpmf: averaged samples must be >= 1, got %d", o.averaged_samples));
   }
-  const int32_t least_sweeps = o.sweeps > 0 ? o.sweeps : kMinAutoSweeps;
-  if (o.sweeps < 0 || o.burn_in < 0 || o.burn_in >= least_sweeps) {
+  if (o.sweeps < 0 || o.burn_in < 0 || o.burn_in >= sweeps) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "bpmf: need 0 <= burn-in < sweeps (epochs), got burn-in %d and %d "
         "sweeps",
-        o.burn_in, o.sweeps));
+        o.burn_in, sweeps));
   }
   return absl::OkStatus();
 }
@@ -292,11 +324,11 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       const RatingScale& scale,
                                       const BpmfOptions& options,
                                       const EpochCallback& on_epoch) {
-  RETURN_IF_ERROR(ValidateOptions(options));
+  const int32_t sweeps = ResolveSweeps(options, fit.size());
+  RETURN_IF_ERROR(ValidateOptions(options, sweeps));
   RETURN_IF_ERROR(
       ValidateTrainingRatings("bpmf", num_users, num_items, fit, valid));
   const auto start = std::chrono::steady_clock::now();
-  const int32_t sweeps = ResolveSweeps(options, fit.size());
   // The rows' ratings, less the day biases when there are any.
   SparseRatings by_user = GroupRatings(fit, num_users, RatingAxis::kUser);
   SparseRatings by_item = GroupRatings(fit, num_items, RatingAxis::kItem);
@@ -313,7 +345,11 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
 
   MfModel sample = StartingModel(num_users, num_items, options.factors,
                                  options.init_stddev, options.seed, scale, fit);
-  PosteriorMean posterior(options.averaged_samples);
+  PosteriorMean posterior(
+      AffordableSamples(options.averaged_samples,
+                        int64_t{num_users} + num_items, options.factors,
+                        kPosteriorMeanBytes),
+      sweeps - options.burn_in);
   int32_t kept = 0;
 
   std::mt19937_64 rng(options.seed);
@@ -330,11 +366,9 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     user_equations.Resize(num_users, k + 1);
     item_equations.Resize(num_items, k + 1);
   }
-  // The user prior, averaged over the kept sweeps like the factors, in the
-  // units of the posterior mean's equations divided by the noise precision.
-  Eigen::VectorXd prior_mean_sum = Eigen::VectorXd::Zero(options.factors + 1);
-  Eigen::VectorXd prior_precision_sum =
-      Eigen::VectorXd::Zero(options.factors + 1);
+  // The noise precision averaged over the kept sweeps, for the fold-in
+  // prior.
+  double noise_precision_sum = 0.0;
   std::vector<EpochStats> history;
   for (int32_t sweep = 1; sweep <= sweeps; ++sweep) {
     const uint64_t sweep_seed = options.seed * 0x9e3779b97f4a7c15ull + sweep;
@@ -359,11 +393,7 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
       AddOffsets(sample.user_factors, sample.user_bias, user_terms,
                  &effective.user_factors, &effective.user_bias);
     }
-    if (sweep > options.burn_in) {
-      prior_mean_sum += user_prior.mean.cast<double>();
-      prior_precision_sum +=
-          user_prior.precision.cast<double>() / double{noise_precision};
-    }
+    if (sweep > options.burn_in) noise_precision_sum += noise_precision;
     RowPrior item_prior =
         SamplePrior(sample.item_factors, sample.item_bias, rng);
     if (!implicit_terms) {
@@ -423,7 +453,12 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     }
   }
   ASSIGN_OR_RETURN(MfModel mean, posterior.Model(options.factors));
-  if (days) mean.day_biases = days->Mean();
+  if (days) days->PublishMean(&mean);
+  if (!mean.user_factors.allFinite() || !mean.item_factors.allFinite() ||
+      !mean.user_bias.allFinite() || !mean.item_bias.allFinite()) {
+    return absl::InternalError(
+        "bpmf: the sampler diverged (non-finite factors); try fewer factors");
+  }
   const EpochStats stats =
       MeasureEpoch(sweeps, mean, fit, valid, options.threads, start);
   history.push_back(stats);
@@ -434,9 +469,7 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   result.best_valid_rmse = history.back().valid_rmse;
   result.history = std::move(history);
   result.seconds = SecondsSince(start);
-  result.user_prior.mean = (prior_mean_sum / kept).cast<float>();
-  result.user_prior.precision = (prior_precision_sum / kept).cast<float>();
-  result.user_prior.scales_with_count = false;
+  result.user_prior = PriorOfRows(result.model, noise_precision_sum / kept);
   return result;
 }
 

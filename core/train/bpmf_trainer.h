@@ -38,15 +38,16 @@ inline constexpr int32_t kMaxAutoSweeps = 500;
 
 struct BpmfOptions {
   // Latent dimensions. Default 10, as in Rendle et al. (2019)'s MovieLens
-  // runs: with the implicit terms and the averaging over samples, more
-  // measured worse on MovieLens 100K (docs/benchmarks.md).
+  // 100K runs: the implicit terms carry much of what more factors would
+  // (the comparison: docs/benchmarks.md).
   int32_t factors = 10;
   // Total sweeps, including burn-in; 0 = by the data size (ResolveSweeps).
   int32_t sweeps = 0;
   // Sweeps discarded before averaging starts. Default 50.
   int32_t burn_in = 50;
   // Samples kept for the posterior mean (posterior_mean.h), thinned evenly
-  // over the sweeps after burn-in. Default 64.
+  // over the sweeps after burn-in; fewer when their factors would take more
+  // than 256 MB. Default 64.
   int32_t averaged_samples = 64;
   // SVD++-style implicit terms, both ways (Koren 2008; the "flipped" item
   // side of Rendle et al. 2019): a user's row is offset by the normalized
@@ -71,8 +72,10 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 // Trains on `fit`. `valid`, when not empty, is only reported, so progress
 // can be followed; there is no early stopping. Each sweep's EpochStats
 // measure that sweep's sample without its day biases; the last sweep's
-// measure the returned model. Errors: InvalidArgument for bad options or
-// empty `fit`.
+// measure the returned model. `fit` must hold each (user, item) pair at
+// most once (the readers deduplicate): the implicit terms count a pair once
+// per rating. Errors: InvalidArgument for bad options or empty `fit`;
+// Internal if the sampler diverges.
 absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       absl::Span<const Rating> fit,
                                       absl::Span<const Rating> valid,

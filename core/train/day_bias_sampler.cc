@@ -86,4 +86,27 @@ DayBiases DayBiasSampler::Mean() const {
   return mean;
 }
 
+void DayBiasSampler::PublishMean(MfModel* model) const {
+  DayBiases& out = model->day_biases;
+  out = Mean();
+  // Each user's level: the mean over the user's ratings of the day biases
+  // they got (the day's and the user's own on that day).
+  absl::flat_hash_map<int32_t, std::pair<double, int64_t>> level;
+  for (size_t i = 0; i < user_days_.size(); ++i) {
+    const auto& [user, day] = user_days_[i];
+    auto& [sum, count] = level[user];
+    sum += double{out.day.at(day) + out.user_day.at(user_days_[i])} *
+           user_day_.count[i];
+    count += user_day_.count[i];
+  }
+  for (size_t i = 0; i < user_days_.size(); ++i) {
+    const auto& [sum, count] = level.at(user_days_[i].first);
+    out.user_day[user_days_[i]] -= static_cast<float>(sum / count);
+  }
+  for (const auto& [user, sum_count] : level) {
+    model->user_bias[user] +=
+        static_cast<float>(sum_count.first / sum_count.second);
+  }
+}
+
 }  // namespace recserve

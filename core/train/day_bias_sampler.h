@@ -13,6 +13,7 @@
 #include "absl/types/span.h"
 #include "core/data/ratings.h"
 #include "core/model/day_biases.h"
+#include "core/model/mf_model.h"
 
 namespace recserve {
 
@@ -34,6 +35,15 @@ class DayBiasSampler {
   void Accumulate();
   // The posterior mean of the accumulated draws (zeros without any).
   DayBiases Mean() const;
+
+  // Sets model->day_biases to Mean(), centred per user: the mean day bias
+  // (the day's plus the user's own that day) over each user's ratings moves
+  // into model->user_bias. Scores on the training days stay the same, and
+  // the time-free score, which is what is served for today, keeps the
+  // user's level the day biases had taken (all of it for a user who rated
+  // on one day, or for data without timestamps).
+  // `model` must have the users of the ratings.
+  void PublishMean(MfModel* model) const;
 
  private:
   struct Group {

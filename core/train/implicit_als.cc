@@ -13,6 +13,7 @@
 #include "core/data/sparse_ratings.h"
 #include "core/model/implicit_row_solver.h"
 #include "core/train/early_stopping.h"
+#include "core/train/recency_weights.h"
 #include "core/train/warm_start.h"
 
 namespace recserve {
@@ -72,6 +73,13 @@ void SolveSide(const SparseRatings& rows, const FactorMatrix& other,
 }
 
 absl::Status ValidateOptions(const ImplicitAlsOptions& o) {
+  if (!(o.recency_weight >= 0) || !(o.recency_horizon > 0) ||
+      !std::isfinite(o.recency_weight) || !std::isfinite(o.recency_horizon)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "implicit als: recency weight must be >= 0 and its horizon > 0, got "
+        "%g and %g",
+        o.recency_weight, o.recency_horizon));
+  }
   if (o.cg_steps < 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "implicit als: conjugate-gradient steps must be >= 0, got %d",
@@ -167,6 +175,12 @@ absl::StatusOr<RetrievalModel> TrainImplicitAls(
   RETURN_IF_ERROR(ValidateTrainingRatings("implicit als", num_users, num_items,
                                           ratings, {}));
   const auto start = std::chrono::steady_clock::now();
+  std::vector<Rating> weighted;
+  if (options.recency_weight > 0) {
+    weighted = WeightByRecency(ratings, num_users, options.recency_weight,
+                               options.recency_horizon);
+    ratings = weighted;
+  }
   const SparseRatings by_user =
       GroupRatings(ratings, num_users, RatingAxis::kUser);
   const SparseRatings by_item =

@@ -26,6 +26,7 @@ struct Validation {
   std::optional<MfModel> rating_model;
   std::optional<RetrievalModel> retrieval_model;
   float retrieval_reg = 0;
+  float retrieval_recency = 0;
   std::vector<RetrievalRegTrial> reg_trials;
   std::vector<BlendTrial> blend_trials;
 };
@@ -62,10 +63,38 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
     const EmbeddingScorer scorer(model.user_factors, model.item_factors);
     const TopNMetrics m =
         EvaluateTopN(scorer, fit, split.test, options.validation);
-    validation->reg_trials.push_back({reg, m.loo_hr, m.loo_ndcg});
+    validation->reg_trials.push_back(
+        {reg, m.loo_hr, m.loo_ndcg, options.retrieval.recency_weight});
     if (m.loo_ndcg > best_ndcg) {
       best_ndcg = m.loo_ndcg;
       validation->retrieval_reg = reg;
+      best = std::move(model);
+    }
+  }
+  // The recency weight at the chosen λ; the grid's value equal to the
+  // options' is the model already trained.
+  // On a sample of large data each starts from the chosen λ's model.
+  validation->retrieval_recency = options.retrieval.recency_weight;
+  const std::optional<RetrievalModel> chosen =
+      warm ? std::optional<RetrievalModel>(*best) : std::nullopt;
+  for (const float recency : options.retrieval_recency_grid) {
+    if (recency == options.retrieval.recency_weight) continue;
+    ImplicitAlsOptions o = options.retrieval;
+    o.reg = validation->retrieval_reg;
+    o.recency_weight = recency;
+    if (chosen)
+      o.iterations = std::min(o.iterations, options.warm_retrieval_sweeps);
+    ASSIGN_OR_RETURN(
+        RetrievalModel model,
+        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o, {},
+                         chosen ? &*chosen : nullptr));
+    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
+    const TopNMetrics m =
+        EvaluateTopN(scorer, fit, split.test, options.validation);
+    validation->reg_trials.push_back({o.reg, m.loo_hr, m.loo_ndcg, recency});
+    if (m.loo_ndcg > best_ndcg) {
+      best_ndcg = m.loo_ndcg;
+      validation->retrieval_recency = recency;
       best = std::move(model);
     }
   }
@@ -137,6 +166,12 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
         "got ",
         options.warm_retrieval_sweeps, " and ",
         options.refit_retrieval_sweeps));
+  }
+  for (const float recency : options.retrieval_recency_grid) {
+    if (!(recency >= 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("retrieval recency weight must be >= 0, got ", recency));
+    }
   }
   for (const float reg : options.retrieval_reg_grid) {
     if (!(reg > 0)) {
@@ -227,6 +262,7 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
         static_cast<int64_t>(train.ratings.size()) > options.validation_sample;
     RETURN_IF_ERROR(Validate(split, options, sampled, &validation));
     result.retrieval_options.reg = validation.retrieval_reg;
+    result.retrieval_options.recency_weight = validation.retrieval_recency;
     result.retrieval_reg_trials = std::move(validation.reg_trials);
     // The final model uses the validation model's factors and λ: the sample
     // is drawn by user, so each user's ratings (what the weighted λ scales

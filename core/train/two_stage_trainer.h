@@ -58,6 +58,13 @@ struct TwoStageTrainingOptions {
   // its size (what it chose on each data set: docs/benchmarks.md).
   // Default {3, 10, 30, 100, 300}.
   std::vector<float> retrieval_reg_grid = {3.0f, 10.0f, 30.0f, 100.0f, 300.0f};
+  // After λ, the retrieval's recency weight (ImplicitAlsOptions::
+  // recency_weight) is chosen from this grid the same way, at the chosen λ;
+  // leave-one-out validation holds out each user's latest interaction,
+  // which is what it is for. retrieval.recency_weight is replaced by the
+  // chosen one. Empty keeps retrieval.recency_weight. Default {0, 3, 10,
+  // 30}.
+  std::vector<float> retrieval_recency_grid = {0.0f, 3.0f, 10.0f, 30.0f};
   // The ranking to record; candidates and blend_weight are replaced by the
   // chosen ones when tune_blend is set.
   TwoStageOptions ranking;
@@ -106,6 +113,7 @@ struct RetrievalRegTrial {
   float reg = 0;
   double hr = 0;    // the retrieval model's leave-one-out HR@K
   double ndcg = 0;  // and NDCG@K
+  float recency_weight = 0;
 };
 
 struct TwoStageTrainingResult {

@@ -48,6 +48,37 @@ TEST(DayBiasSamplerTest, RecoversPlantedSessionShifts) {
   EXPECT_FLOAT_EQ(mean.Offset(0, 200 * kSecondsPerDay), 0.0f);
 }
 
+TEST(DayBiasSamplerTest, PublishedMeanMovesLevelsIntoTheTimeFreeModel) {
+  // One user who only ever rated on one day, 0.5 above everyone: what the
+  // user-day bias took of that must reach the user's bias, the part served.
+  std::vector<Rating> ratings;
+  for (int r = 0; r < 50; ++r) {
+    ratings.push_back({0, r, 0.5f, 7 * kSecondsPerDay});
+    ratings.push_back({1, r, 0.0f, 7 * kSecondsPerDay + r});
+    ratings.push_back({1, r, 0.0f, 8 * kSecondsPerDay + r});
+  }
+  DayBiasSampler sampler(ratings);
+  std::vector<float> residuals;
+  for (const Rating& r : ratings) residuals.push_back(r.value);
+  std::mt19937_64 rng(3);
+  for (int sweep = 0; sweep < 200; ++sweep) {
+    sampler.Sample(100.0f, rng, &residuals);
+    sampler.Accumulate();
+  }
+  MfModel model = MakeInitialModel(2, 50, 1, 0.0f, 1);
+  const DayBiases raw = sampler.Mean();
+  sampler.PublishMean(&model);
+  for (const Rating& r : ratings) {
+    // Scores on the training days are unchanged.
+    EXPECT_NEAR(model.ScoreAt(r.user, r.item, r.timestamp),
+                raw.Offset(r.user, r.timestamp), 1e-5);
+  }
+  // User 0's single day is all in its bias now: the day biases it gets
+  // on that day add up to nothing, and the time-free scores keep the 0.5.
+  EXPECT_NEAR(model.day_biases.Offset(0, 7 * kSecondsPerDay), 0.0f, 1e-5);
+  EXPECT_NEAR(model.Score(0, 0) - model.Score(1, 0), 0.5f, 0.05f);
+}
+
 TEST(DayBiasSamplerTest, MeanIsZeroBeforeAnyDraw) {
   std::vector<Rating> ratings = {{0, 0, 1.0f, 0}, {1, 0, 2.0f, kSecondsPerDay}};
   DayBiasSampler sampler(ratings);

@@ -33,7 +33,7 @@ double MaxScoreGap(const MfModel& model,
 TEST(PosteriorMeanTest, ScoresAreTheMeanScoresAtFullRank) {
   std::vector<MfModel> samples;
   for (uint64_t s = 1; s <= 3; ++s) samples.push_back(RandomModel(7, 5, 2, s));
-  PosteriorMean mean(8);
+  PosteriorMean mean(8, 3);
   for (const MfModel& s : samples) mean.Add(s);
   auto model = mean.Model(6);
   ASSERT_TRUE(model.ok()) << model.status();
@@ -47,7 +47,7 @@ TEST(PosteriorMeanTest, RotatedSamplesAverageToTheirCommonScores) {
   // posterior mean must not.
   const MfModel base = RandomModel(9, 6, 2, 4);
   std::vector<MfModel> samples;
-  PosteriorMean mean(8);
+  PosteriorMean mean(8, 4);
   for (int s = 0; s < 4; ++s) {
     const double angle = 0.6 * s;
     Eigen::Matrix2f rotation;
@@ -75,12 +75,12 @@ TEST(PosteriorMeanTest, RotatedSamplesAverageToTheirCommonScores) {
 
 TEST(PosteriorMeanTest, ThinsEvenlyWhenFullAndAveragesEveryBias) {
   std::vector<MfModel> samples;
-  PosteriorMean mean(2);
+  PosteriorMean mean(2, 5);
   for (uint64_t s = 0; s < 5; ++s) {
     samples.push_back(RandomModel(4, 3, 1, s + 10));
     mean.Add(samples.back());
   }
-  // Kept: samples 0 and 2, then 0 and 4 once the stride doubled again.
+  // Every third sample is kept: 0 and 3.
   EXPECT_EQ(mean.samples(), 2);
   auto model = mean.Model(2);
   ASSERT_TRUE(model.ok()) << model.status();
@@ -96,7 +96,7 @@ TEST(PosteriorMeanTest, ThinsEvenlyWhenFullAndAveragesEveryBias) {
       const double interaction =
           0.5 *
           (samples[0].user_factors.row(u).dot(samples[0].item_factors.row(i)) +
-           samples[4].user_factors.row(u).dot(samples[4].item_factors.row(i)));
+           samples[3].user_factors.row(u).dot(samples[3].item_factors.row(i)));
       EXPECT_NEAR(model->Score(u, i),
                   kept_mean.global_mean + kept_mean.user_bias[u] +
                       kept_mean.item_bias[i] + interaction,
@@ -106,7 +106,7 @@ TEST(PosteriorMeanTest, ThinsEvenlyWhenFullAndAveragesEveryBias) {
 }
 
 TEST(PosteriorMeanTest, PadsWhenFewerDirectionsThanTheRank) {
-  PosteriorMean mean(4);
+  PosteriorMean mean(4, 1);
   mean.Add(RandomModel(5, 4, 1, 3));
   auto model = mean.Model(3);
   ASSERT_TRUE(model.ok()) << model.status();
@@ -114,8 +114,27 @@ TEST(PosteriorMeanTest, PadsWhenFewerDirectionsThanTheRank) {
   EXPECT_TRUE(model->user_factors.allFinite());
 }
 
+TEST(PosteriorMeanTest, ManyRowsAreReducedBlockByBlock) {
+  // More rows than one block of the Gramian's reduction.
+  std::vector<MfModel> samples;
+  PosteriorMean mean(4, 2);
+  for (uint64_t s = 1; s <= 2; ++s) {
+    samples.push_back(RandomModel(9000, 5, 2, s));
+    mean.Add(samples.back());
+  }
+  auto model = mean.Model(4);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_LT(MaxScoreGap(*model, samples), 1e-4);
+}
+
+TEST(PosteriorMeanTest, AffordableSamplesFitTheBudget) {
+  EXPECT_EQ(AffordableSamples(64, 1000, 10, int64_t{1} << 30), 64);
+  EXPECT_EQ(AffordableSamples(64, 1'000'000, 10, 400'000'000), 10);
+  EXPECT_EQ(AffordableSamples(64, 1'000'000'000, 10, 1000), 1);
+}
+
 TEST(PosteriorMeanTest, NeedsASampleAndAPositiveRank) {
-  PosteriorMean mean(4);
+  PosteriorMean mean(4, 4);
   EXPECT_EQ(mean.Model(2).status().code(),
             absl::StatusCode::kFailedPrecondition);
   mean.Add(RandomModel(2, 2, 1, 1));

@@ -64,6 +64,35 @@ TEST(TwoStageTrainerTest, ChoosesTheAlgorithmOnceAndTheRatingSettingsOnce) {
       std::min(options.retrieval.iterations, options.warm_retrieval_sweeps));
 }
 
+TEST(TwoStageTrainerTest, ChoosesTheRecencyWeightAtTheChosenRegularization) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(120, 90, 3, 0.3, 0.5, 25);
+  // Later interactions of each user are also the ones like the held-out
+  // latest: time follows the item index.
+  for (Rating& r : lr.data.ratings) r.timestamp = r.item;
+  TwoStageTrainingOptions options = SmallOptions(100);
+  options.retrieval_recency_grid = {0.0f, 3.0f};
+  auto trained = TrainTwoStage(lr.data, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  // Two λs at recency 0, then recency 3 at the chosen λ.
+  ASSERT_EQ(trained->retrieval_reg_trials.size(), 3u);
+  const RetrievalRegTrial& recency = trained->retrieval_reg_trials[2];
+  EXPECT_EQ(recency.recency_weight, 3.0f);
+  const RetrievalRegTrial* best = &trained->retrieval_reg_trials[0];
+  for (const RetrievalRegTrial& t : trained->retrieval_reg_trials) {
+    if (t.recency_weight == 0 && t.ndcg > best->ndcg) best = &t;
+  }
+  EXPECT_EQ(recency.reg, best->reg);
+  const bool recency_won = recency.ndcg > best->ndcg;
+  EXPECT_EQ(trained->retrieval_options.recency_weight,
+            recency_won ? 3.0f : 0.0f);
+  EXPECT_EQ(trained->retrieval_options.reg, best->reg);
+
+  options.retrieval_recency_grid = {-1.0f};
+  EXPECT_EQ(TrainTwoStage(lr.data, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(TwoStageTrainerTest, GoesOnFromAnEarlierResultOnMoreData) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(120, 90, 3, 0.3, 0.5, 22);
