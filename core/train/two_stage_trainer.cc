@@ -42,6 +42,25 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
   if (grid.empty()) grid = {options.retrieval.reg};
   std::optional<RetrievalModel> best;
   double best_ndcg = -1;
+  // Trains with `o`, from `start` (warm_retrieval_sweeps) when not null.
+  const auto train = [&](ImplicitAlsOptions o, const RetrievalModel* start) {
+    if (start != nullptr)
+      o.iterations = std::min(o.iterations, options.warm_retrieval_sweeps);
+    return TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o,
+                            {}, start);
+  };
+  // Records the trial and keeps `model` when its own leave-one-out NDCG is
+  // the best so far; says whether it was.
+  const auto consider = [&](RetrievalModel model, float reg, float recency) {
+    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
+    const TopNMetrics m =
+        EvaluateTopN(scorer, fit, split.test, options.validation);
+    validation->reg_trials.push_back({reg, m.loo_hr, m.loo_ndcg, recency});
+    if (!(m.loo_ndcg > best_ndcg)) return false;
+    best_ndcg = m.loo_ndcg;
+    best = std::move(model);
+    return true;
+  };
   // Each λ after the first starts from the previous one's model (a
   // regularization path), which is near its optimum: warm_retrieval_sweeps
   // sweeps take it there.
@@ -49,31 +68,18 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
   for (const float reg : grid) {
     ImplicitAlsOptions o = options.retrieval;
     o.reg = reg;
-    if (path)
-      o.iterations = std::min(o.iterations, options.warm_retrieval_sweeps);
-    ASSIGN_OR_RETURN(
-        RetrievalModel model,
-        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o, {},
-                         path ? &*path : nullptr));
+    ASSIGN_OR_RETURN(RetrievalModel model, train(o, path ? &*path : nullptr));
     if (warm) path = model;
     if (grid.size() == 1) {
       validation->retrieval_reg = reg;
       return model;
     }
-    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
-    const TopNMetrics m =
-        EvaluateTopN(scorer, fit, split.test, options.validation);
-    validation->reg_trials.push_back(
-        {reg, m.loo_hr, m.loo_ndcg, options.retrieval.recency_weight});
-    if (m.loo_ndcg > best_ndcg) {
-      best_ndcg = m.loo_ndcg;
+    if (consider(std::move(model), reg, options.retrieval.recency_weight))
       validation->retrieval_reg = reg;
-      best = std::move(model);
-    }
   }
-  // The recency weight at the chosen λ; the grid's value equal to the
-  // options' is the model already trained.
-  // On a sample of large data each starts from the chosen λ's model.
+  // Then the recency weight at the chosen λ (the grid's value equal to the
+  // options' is the model already trained); on a sample of large data each
+  // starts from the chosen λ's model.
   validation->retrieval_recency = options.retrieval.recency_weight;
   const std::optional<RetrievalModel> chosen =
       warm ? std::optional<RetrievalModel>(*best) : std::nullopt;
@@ -82,21 +88,10 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
     ImplicitAlsOptions o = options.retrieval;
     o.reg = validation->retrieval_reg;
     o.recency_weight = recency;
-    if (chosen)
-      o.iterations = std::min(o.iterations, options.warm_retrieval_sweeps);
-    ASSIGN_OR_RETURN(
-        RetrievalModel model,
-        TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o, {},
-                         chosen ? &*chosen : nullptr));
-    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
-    const TopNMetrics m =
-        EvaluateTopN(scorer, fit, split.test, options.validation);
-    validation->reg_trials.push_back({o.reg, m.loo_hr, m.loo_ndcg, recency});
-    if (m.loo_ndcg > best_ndcg) {
-      best_ndcg = m.loo_ndcg;
+    ASSIGN_OR_RETURN(RetrievalModel model,
+                     train(o, chosen ? &*chosen : nullptr));
+    if (consider(std::move(model), o.reg, recency))
       validation->retrieval_recency = recency;
-      best = std::move(model);
-    }
   }
   return std::move(*best);
 }
