@@ -37,13 +37,17 @@ import json
 import math
 import os
 import random
-import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_server import (CheckError, add_build_args, default_stubs,  # noqa
+                          id_key, import_stubs, ratio, require_binaries,
+                          run_trainer, serving)
 
 PROG = "cold_items_check.py"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -53,14 +57,6 @@ UITEM_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's",
                 "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
                 "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
                 "Sci-Fi", "Thriller", "War", "Western"]
-
-
-class CheckError(Exception):
-    """A step failed; the message says which and why."""
-
-
-def id_key(item):
-    return (0, int(item), "") if item.isdigit() else (1, 0, item)
 
 
 # --- Reading -----------------------------------------------------------------
@@ -264,7 +260,7 @@ def load_stubs(args, work, notes):
     """(grpc, pb2, has_cold). Uses --stubs; when its ScoredItem predates the
     cold flag, regenerates recommender_pb2 from the repository's proto with
     protoc into WORK/python."""
-    stubs = args.stubs or os.path.join(args.build, "python")
+    stubs = default_stubs(args)
     generated = os.path.join(stubs, "recserve", "v1", "recommender_pb2.py")
     fresh = os.path.exists(generated) and "cold" in open(
         generated, encoding="latin-1").read()
@@ -285,69 +281,12 @@ def load_stubs(args, work, notes):
         else:
             notes.append("protoc could not regenerate the stubs: "
                          + made.stderr.strip())
-    sys.path.insert(0, stubs)
-    try:
-        import grpc
-        from recserve.v1 import recommender_pb2 as pb2
-    except ImportError as e:
-        raise CheckError(f"cannot import grpc or the stubs from {stubs} ({e});"
-                         " run with /usr/bin/python3 and build the stubs "
-                         "(target recserve_python_stubs)")
+    grpc, pb2 = import_stubs(stubs)
     has_cold = "cold" in pb2.ScoredItem.DESCRIPTOR.fields_by_name
     if not has_cold:
         notes.append("the stubs have no ScoredItem.cold: the cold flag is "
                      "not checked")
     return grpc, pb2, has_cold
-
-
-def health(grpc, channel, timeout):
-    """SERVING or not, through the raw health RPC (Debian packages no
-    grpc_health module): HealthCheckRequest{} in, status field 1 out."""
-    check = channel.unary_unary("/grpc.health.v1.Health/Check")
-    answer = check(b"", timeout=timeout)
-    return len(answer) >= 2 and answer[0] == 0x08 and answer[1] == 1
-
-
-def start_server(args, grpc, snapshots, log, held_count):
-    command = [os.path.join(args.build, "recserve-server"),
-               "--snapshot_dir", snapshots, "--listen", "127.0.0.1:0",
-               "--metrics_listen", "", "--log_level", "info",
-               "--max_filter_items", str(max(10000, held_count))]
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    started = time.monotonic()
-    port = None
-    while time.monotonic() - started < args.server_timeout:
-        if server.poll() is not None:
-            break
-        m = re.search(r"listening on \S+ \(port (\d+)\)",
-                      open(log.name, errors="replace").read())
-        if m:
-            port = int(m.group(1))
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            while time.monotonic() - started < args.server_timeout:
-                if server.poll() is not None:
-                    break
-                try:
-                    if health(grpc, channel, 5):
-                        return server, channel, time.monotonic() - started
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.2)
-            channel.close()
-            break
-        time.sleep(0.05)
-    return server, None, time.monotonic() - started
-
-
-def stop(server):
-    if server is None or server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=30)
 
 
 # --- The run -----------------------------------------------------------------
@@ -364,26 +303,15 @@ def train(args, split, work):
     command += shlex.split(args.train_args)
     print("training: " + " ".join(shlex.quote(c) for c in command),
           flush=True)
-    log_path = os.path.join(work, "train.log")
-    started = time.monotonic()
-    with open(log_path, "w") as log:
-        try:
-            done = subprocess.run(command, stdout=log,
-                                  stderr=subprocess.STDOUT,
-                                  timeout=args.train_timeout)
-        except subprocess.TimeoutExpired:
-            raise CheckError(f"recserve-train took over "
-                             f"{args.train_timeout} s (log: {log_path})")
-    if done.returncode != 0:
-        tail = open(log_path, errors="replace").read()[-3000:]
-        raise CheckError(f"recserve-train failed ({done.returncode}):\n{tail}")
+    seconds = run_trainer(command, os.path.join(work, "train.log"),
+                          args.train_timeout)
     published = {}
     try:
         published = json.load(open(report)).get("cold_items", {}).get(
             "published", {})
     except (OSError, ValueError):
         pass
-    return snapshots, time.monotonic() - started, published
+    return snapshots, seconds, published
 
 
 def measure_server(args, grpc, pb2, has_cold, channel, split, users,
@@ -435,10 +363,6 @@ def measure_server(args, grpc, pb2, has_cold, channel, split, users,
     figures = {"hit_rate": totals["hit"] / measured if measured else 0.0,
                "ndcg": totals["ndcg"] / measured if measured else 0.0}
     return measured, figures, problems, examples
-
-
-def ratio(a, b):
-    return a / b if b > 0 else float("nan")
 
 
 def run(args, work, notes):
@@ -497,25 +421,15 @@ def run(args, work, notes):
             notes.append(f"the trainer published {published.get('cold_items')}"
                          f" cold items, fewer than the {m} held out")
 
-    server = channel = None
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", dir=work,
-                                      prefix="server-", delete=False)
-    try:
-        server, channel, start_seconds = start_server(args, grpc, snapshots,
-                                                      log, m)
-        if channel is None:
-            log.flush()
-            raise CheckError("recserve-server never became SERVING:\n"
-                             + open(log.name, errors="replace").read()[-3000:])
+    with serving(grpc, args.build, snapshots, work, args.server_timeout,
+                 ["--max_filter_items", str(max(10000, m))]) as (
+                     server, channel, start_seconds):
         started = time.monotonic()
         measured, mapped, problems, examples = measure_server(
             args, grpc, pb2, has_cold, channel, split, users, held_ids)
         query_seconds = time.monotonic() - started
         channel.close()
         alive = server.poll() is None
-    finally:
-        stop(server)
-        log.close()
     if not alive:
         problems["server_exited"] = 1
 
@@ -578,11 +492,7 @@ def main():
     p.add_argument("--held_out", type=float, default=0.1,
                    help="share of the rated items held out (default 0.1)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--build", default=os.path.join(REPO, "build"),
-                   help="directory of recserve-train and recserve-server")
-    p.add_argument("--stubs", default=os.environ.get(
-        "RECSERVE_PYTHON_STUBS", ""), help="Python stubs (default: "
-        "$RECSERVE_PYTHON_STUBS, else BUILD/python)")
+    add_build_args(p, REPO)
     p.add_argument("--max_users", type=int, default=2000,
                    help="users measured at most, a seeded sample; 0 = all")
     p.add_argument("--k", type=int, default=10)
@@ -611,9 +521,7 @@ def main():
     for path in (args.ratings, args.items, args.item_tags):
         if path and not os.path.isfile(path):
             p.error(f"no such file: {path}")
-    for binary in ("recserve-train", "recserve-server"):
-        if not os.access(os.path.join(args.build, binary), os.X_OK):
-            p.error(f"{args.build}/{binary} is missing: build it first")
+    require_binaries(p, args.build)
 
     temporary = not args.work
     work = tempfile.mkdtemp(prefix="cold_items_check-") if temporary \

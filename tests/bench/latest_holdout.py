@@ -36,25 +36,20 @@ import argparse
 import json
 import math
 import os
-import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_server import (CheckError, add_build_args, default_stubs,  # noqa
+                          id_key, import_stubs, ratio, require_binaries,
+                          run_trainer, serving)
+
 PROG = "latest_holdout.py"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-
-
-class CheckError(Exception):
-    """A step failed; the message says which and why."""
-
-
-def id_key(item):
-    return (0, int(item), "") if item.isdigit() else (1, 0, item)
 
 
 # --- The split ---------------------------------------------------------------
@@ -140,10 +135,6 @@ def popularity(split, users, k):
     return {"hit_rate": hits / len(users), "ndcg": ndcg / len(users)}
 
 
-def ratio(a, b):
-    return a / b if b > 0 else float("nan")
-
-
 # --- Training ----------------------------------------------------------------
 
 def train(args, split, work):
@@ -157,20 +148,8 @@ def train(args, split, work):
     command += shlex.split(args.train_args)
     print("training: " + " ".join(shlex.quote(c) for c in command),
           flush=True)
-    log_path = os.path.join(work, "train.log")
-    started = time.monotonic()
-    with open(log_path, "w") as log:
-        try:
-            done = subprocess.run(command, stdout=log,
-                                  stderr=subprocess.STDOUT,
-                                  timeout=args.train_timeout)
-        except subprocess.TimeoutExpired:
-            raise CheckError(f"recserve-train took over "
-                             f"{args.train_timeout} s (log: {log_path})")
-    seconds = time.monotonic() - started
-    if done.returncode != 0:
-        tail = open(log_path, errors="replace").read()[-3000:]
-        raise CheckError(f"recserve-train failed ({done.returncode}):\n{tail}")
+    seconds = run_trainer(command, os.path.join(work, "train.log"),
+                          args.train_timeout)
     try:
         params = json.load(open(report)).get("params", {})
     except (OSError, ValueError) as e:
@@ -187,66 +166,6 @@ def train(args, split, work):
 
 
 # --- The server --------------------------------------------------------------
-
-def load_stubs(args):
-    stubs = args.stubs or os.path.join(args.build, "python")
-    sys.path.insert(0, stubs)
-    try:
-        import grpc  # Debian: python3-grpcio
-        from recserve.v1 import recommender_pb2 as pb2
-    except ImportError as e:
-        raise CheckError(f"cannot import grpc or the stubs from {stubs} ({e});"
-                         " run with /usr/bin/python3 and build the stubs "
-                         "(target recserve_python_stubs)")
-    return grpc, pb2
-
-
-def health(channel, timeout):
-    """SERVING or not, through the raw health RPC (Debian packages no
-    grpc_health module): HealthCheckRequest{} in, status field 1 out."""
-    check = channel.unary_unary("/grpc.health.v1.Health/Check")
-    answer = check(b"", timeout=timeout)
-    return len(answer) >= 2 and answer[0] == 0x08 and answer[1] == 1
-
-
-def start_server(args, grpc, snapshots, log):
-    command = [os.path.join(args.build, "recserve-server"),
-               "--snapshot_dir", snapshots, "--listen", "127.0.0.1:0",
-               "--metrics_listen", "", "--log_level", "info"]
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    started = time.monotonic()
-    while time.monotonic() - started < args.server_timeout:
-        if server.poll() is not None:
-            break
-        m = re.search(r"listening on \S+ \(port (\d+)\)",
-                      open(log.name, errors="replace").read())
-        if m:
-            channel = grpc.insecure_channel(f"127.0.0.1:{m.group(1)}")
-            while time.monotonic() - started < args.server_timeout:
-                if server.poll() is not None:
-                    break
-                try:
-                    if health(channel, 5):
-                        return server, channel, time.monotonic() - started
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.2)
-            channel.close()
-            break
-        time.sleep(0.05)
-    return server, None, time.monotonic() - started
-
-
-def stop(server):
-    if server is None or server.poll() is not None:
-        return
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=30)
-
 
 def measure_server(args, grpc, pb2, channel, split, users):
     recommend = channel.unary_unary(
@@ -292,7 +211,7 @@ def measure_server(args, grpc, pb2, channel, split, users):
 # --- The run -----------------------------------------------------------------
 
 def run(args, work):
-    grpc, pb2 = load_stubs(args)
+    grpc, pb2 = import_stubs(default_stubs(args))
     rows = read_ratings(args.ratings)
     split = split_latest(rows, work, os.path.basename(args.ratings))
     users = sorted(split["held"], key=id_key)
@@ -308,16 +227,8 @@ def run(args, work):
     snapshots, train_seconds, command, published = train(args, split, work)
     print(f"trained in {train_seconds:.1f} s", flush=True)
 
-    server = None
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", dir=work,
-                                      prefix="server-", delete=False)
-    try:
-        server, channel, start_seconds = start_server(args, grpc, snapshots,
-                                                      log)
-        if channel is None:
-            log.flush()
-            raise CheckError("recserve-server never became SERVING:\n"
-                             + open(log.name, errors="replace").read()[-3000:])
+    with serving(grpc, args.build, snapshots, work,
+                 args.server_timeout) as (server, channel, start_seconds):
         started = time.monotonic()
         measured, served, problems, examples, versions = measure_server(
             args, grpc, pb2, channel, split, users)
@@ -325,9 +236,6 @@ def run(args, work):
         channel.close()
         if server.poll() is not None:
             problems["server_exited"] = 1
-    finally:
-        stop(server)
-        log.close()
 
     return {
         "ratings": os.path.abspath(args.ratings),
@@ -376,11 +284,7 @@ def main():
                    help="ratings in MovieLens 100K format (u.data)")
     p.add_argument("--items", default="",
                    help="item metadata (u.item), passed to the trainer")
-    p.add_argument("--build", default=os.path.join(REPO, "build"),
-                   help="directory of recserve-train and recserve-server")
-    p.add_argument("--stubs", default=os.environ.get(
-        "RECSERVE_PYTHON_STUBS", ""), help="Python stubs (default: "
-        "$RECSERVE_PYTHON_STUBS, else BUILD/python)")
+    add_build_args(p, REPO)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--json", default="", help="write every figure here")
     p.add_argument("--train_args", default="",
@@ -401,9 +305,7 @@ def main():
     for path in (args.ratings, args.items):
         if path and not os.path.isfile(path):
             p.error(f"no such file: {path}")
-    for binary in ("recserve-train", "recserve-server"):
-        if not os.access(os.path.join(args.build, binary), os.X_OK):
-            p.error(f"{args.build}/{binary} is missing: build it first")
+    require_binaries(p, args.build)
 
     temporary = not args.work
     work = tempfile.mkdtemp(prefix="latest_holdout-") if temporary \
