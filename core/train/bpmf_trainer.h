@@ -74,8 +74,10 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 // measure that sweep's sample without its day biases; the last sweep's
 // measure the returned model. `fit` must hold each (user, item) pair at
 // most once (the readers deduplicate): the implicit terms count a pair once
-// per rating. Errors: InvalidArgument for bad options or empty `fit`;
-// Internal if the sampler diverges.
+// per rating. TrainResult::user_prior, for request-time fold-in, is the
+// spread of the returned user rows (their SVD basis, implicit terms
+// included), not a prior the sampler used. Errors: InvalidArgument for bad
+// options or empty `fit`; Internal if the sampler diverges.
 absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       absl::Span<const Rating> fit,
                                       absl::Span<const Rating> valid,
