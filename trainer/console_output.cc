@@ -74,13 +74,32 @@ void PrintRetrievalTrials(const TwoStageTrainingResult& t, int32_t k,
                                      : "");
 }
 
+// The retrieval λ and recency trials (explicit data), or the recency trials
+// after the events search.
+void PrintRecencyTrials(const TwoStageTrainingResult& t, int32_t k) {
+  if (t.retrieval_reg_trials.empty()) return;
+  std::printf(
+      "Retrieval λ and recency chosen on validation (the latest item's "
+      "NDCG@%d over the catalog by λ/recency weight/horizon:",
+      k);
+  for (const RetrievalRegTrial& x : t.retrieval_reg_trials) {
+    std::printf(" %g/%g/%g→%.4f", x.reg, x.recency_weight, x.recency_horizon,
+                x.ndcg);
+  }
+  std::printf(" )\n");
+}
+
 void PrintTrained(const TwoStageTrainingResult& t, int32_t k, double holdout) {
   const RatingTrainingResult& r = t.rating;
   if (!t.rating_trained) {
     if (!t.retrieval_trials.empty()) PrintRetrievalTrials(t, k, holdout);
+    PrintRecencyTrials(t, k);
     if (t.retrieval)
-      std::printf("Retrieval embeddings: %d factors, in %.1fs\n\n",
-                  t.retrieval_options.factors, t.retrieval_seconds);
+      std::printf(
+          "Retrieval embeddings: %d factors, recency weight %g (horizon %g), "
+          "in %.1fs\n\n",
+          t.retrieval_options.factors, t.retrieval_options.recency_weight,
+          t.retrieval_options.recency_horizon, t.retrieval_seconds);
     return;
   }
   std::printf("Trained in %.1fs (%d epochs", r.train.seconds, r.chosen_epochs);
@@ -96,22 +115,16 @@ void PrintTrained(const TwoStageTrainingResult& t, int32_t k, double holdout) {
   }
   if (t.retrieval)
     std::printf(
-        "Retrieval embeddings: %d factors, λ %g, recency weight %g, in "
-        "%.1fs\n",
+        "Retrieval embeddings: %d factors, λ %g, recency weight %g (horizon "
+        "%g), in %.1fs\n",
         t.retrieval_options.factors, t.retrieval_options.reg,
-        t.retrieval_options.recency_weight, t.retrieval_seconds);
-  if (!t.retrieval_reg_trials.empty()) {
-    std::printf(
-        "Retrieval λ and recency weight chosen on validation (leave-one-out "
-        "NDCG@%d by λ/recency:",
-        k);
-    for (const RetrievalRegTrial& x : t.retrieval_reg_trials)
-      std::printf(" %g/%g→%.4f", x.reg, x.recency_weight, x.ndcg);
-    std::printf(" )\n");
-  }
+        t.retrieval_options.recency_weight, t.retrieval_options.recency_horizon,
+        t.retrieval_seconds);
+  PrintRecencyTrials(t, k);
   if (!t.blend_trials.empty()) {
     std::printf(
-        "Ranking chosen on validation (leave-one-out NDCG@%d): %d candidates, "
+        "Ranking chosen on validation (the latest item's NDCG@%d): %d "
+        "candidates, "
         "blend weight %g (candidates/weight:",
         k, t.ranking.candidates, t.ranking.blend_weight);
     for (const BlendTrial& x : t.blend_trials)

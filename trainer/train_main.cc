@@ -53,6 +53,11 @@ ABSL_FLAG(bool, implicit_search, true,
           "Events: search the retrieval settings on validation, starting "
           "from the --implicit_* values (false: use them as given).");
 ABSL_FLAG(int32_t, implicit_iterations, 15, "Implicit ALS sweeps.");
+ABSL_FLAG(absl::optional<bool>, recency_search, absl::nullopt,
+          "=true/=false: choose the retrieval model's recency weighting on "
+          "each user's latest interaction. Default: on for ratings, off for "
+          "events (it ranks what users do next better and a random hold-out "
+          "worse).");
 ABSL_FLAG(absl::optional<int32_t>, candidates, absl::nullopt,
           "Two-stage candidate pool. Default: chosen on validation.");
 ABSL_FLAG(absl::optional<float>, blend_weight, absl::nullopt,
@@ -133,6 +138,8 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
              &t.retrieval.confidence_scale));
   t.retrieval.epsilon = absl::GetFlag(FLAGS_implicit_epsilon);
   t.tune_retrieval = absl::GetFlag(FLAGS_implicit_search);
+  if (const auto search = absl::GetFlag(FLAGS_recency_search))
+    t.search_recency = *search;
   t.retrieval.iterations = absl::GetFlag(FLAGS_implicit_iterations);
   if (const auto c = absl::GetFlag(FLAGS_candidates)) {
     t.ranking.candidates = *c, t.candidate_grid.clear();

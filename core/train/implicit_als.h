@@ -57,10 +57,10 @@ struct ImplicitAlsOptions {
   // Recency-weighted confidence (recency_weights.h): each interaction's
   // strength scaled by its recency among the user's, by `recency_weight`
   // (>= 0; 0 = off, the default) with `recency_horizon` (> 0, in
-  // interactions; default 30). The two-stage trainer chooses the weight on
+  // interactions; default 10). The two-stage trainer chooses both on
   // validation.
   float recency_weight = 0.0f;
-  float recency_horizon = 30.0f;
+  float recency_horizon = 10.0f;
   // Conjugate-gradient steps per row solve in the sweeps, each started from
   // the row's current value (the previous sweep's, or `from`'s), so that a
   // few steps per sweep suffice as ALS converges; 0 solves every row

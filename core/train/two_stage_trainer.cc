@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "core/data/sparse_ratings.h"
@@ -17,6 +19,17 @@
 namespace recserve {
 namespace {
 
+// Validation ranks each user's held-out item against every item the user has
+// not rated, as the server ranks, and counts it when its value is at least
+// `relevance_threshold`. Against sampled negatives (loo_negatives), settings
+// can rank in another order than on the full catalog (Krichene and Rendle,
+// "On Sampled Metrics for Item Recommendation", 2020).
+TopNOptions FullRanking(TopNOptions validation, float relevance_threshold) {
+  validation.relevance_threshold = relevance_threshold;
+  validation.loo_negatives = 0;
+  return validation;
+}
+
 struct Validation {
   // The validation rating model's settings, which the final one reuses.
   int32_t rating_factors = 0;
@@ -25,42 +38,131 @@ struct Validation {
   // Its models: the final models start from their item rows.
   std::optional<MfModel> rating_model;
   std::optional<RetrievalModel> retrieval_model;
-  float retrieval_reg = 0;
-  float retrieval_recency = 0;
+  // The retrieval settings chosen (reg and recency).
+  ImplicitAlsOptions retrieval;
   std::vector<RetrievalRegTrial> reg_trials;
   std::vector<BlendTrial> blend_trials;
 };
 
+// Whether recency weighting can change a model of `data`: some user has
+// interactions at two different times.
+bool AnyUserHasTwoTimes(const Dataset& data) {
+  std::vector<int64_t> first(data.num_users());
+  std::vector<uint8_t> seen(data.num_users(), 0);
+  for (const Rating& r : data.ratings) {
+    if (!seen[r.user]) {
+      seen[r.user] = 1;
+      first[r.user] = r.timestamp;
+    } else if (first[r.user] != r.timestamp) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Trains retrieval models on a validation split and keeps the one whose
+// own ranking of the held-out items is best, recording every trial.
+class RetrievalSearch {
+ public:
+  // `warm`: each trial may start from an earlier model (a sample of large
+  // data). `relevance_threshold`: the held-out values that count.
+  RetrievalSearch(const TrainTest& split,
+                  const TwoStageTrainingOptions& options, bool warm,
+                  float relevance_threshold,
+                  std::vector<RetrievalRegTrial>* trials)
+      : split_(split),
+        options_(options),
+        warm_(warm),
+        topn_(FullRanking(options.validation, relevance_threshold)),
+        trials_(trials) {}
+
+  // Trains with `o`, from `start` (for warm_retrieval_sweeps sweeps) when
+  // that is not null.
+  absl::StatusOr<RetrievalModel> Train(ImplicitAlsOptions o,
+                                       const RetrievalModel* start) const {
+    if (start != nullptr)
+      o.iterations = std::min(o.iterations, options_.warm_retrieval_sweeps);
+    const Dataset& fit = split_.train;
+    return TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o,
+                            {}, start);
+  }
+
+  // Records the trial and keeps `model` when it ranks best so far; says
+  // whether it does.
+  bool Consider(RetrievalModel model, const ImplicitAlsOptions& o) {
+    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
+    const TopNMetrics m =
+        EvaluateTopN(scorer, split_.train, split_.test, topn_);
+    trials_->push_back(
+        {o.reg, m.hit_rate, m.ndcg, o.recency_weight, o.recency_horizon});
+    if (!(m.ndcg > best_ndcg_)) return false;
+    best_ndcg_ = m.ndcg;
+    best_ = std::move(model);
+    best_options_ = o;
+    return true;
+  }
+
+  // From the best model so far (which must exist): the weight from
+  // retrieval_recency_grid at its horizon, then, when a weight above 0
+  // wins, the horizon from retrieval_horizon_grid at that weight (at 0 it
+  // changes nothing); each setting trained once, from the best model's
+  // embeddings when warm. Data whose users' interactions all share one time
+  // (or have none) is left alone: the weighting cannot change it.
+  absl::Status ChooseRecency() {
+    if (!AnyUserHasTwoTimes(split_.train)) return absl::OkStatus();
+    const std::optional<RetrievalModel> start =
+        warm_ ? best_ : std::optional<RetrievalModel>();
+    std::vector<std::pair<float, float>> tried = {
+        {best_options_.recency_weight, best_options_.recency_horizon}};
+    const auto trial = [&](float weight, float horizon) -> absl::Status {
+      if (absl::c_linear_search(tried, std::make_pair(weight, horizon)))
+        return absl::OkStatus();
+      tried.emplace_back(weight, horizon);
+      ImplicitAlsOptions o = best_options_;
+      o.recency_weight = weight;
+      o.recency_horizon = horizon;
+      ASSIGN_OR_RETURN(RetrievalModel model,
+                       Train(o, start ? &*start : nullptr));
+      Consider(std::move(model), o);
+      return absl::OkStatus();
+    };
+    const float horizon = best_options_.recency_horizon;
+    for (const float weight : options_.retrieval_recency_grid)
+      RETURN_IF_ERROR(trial(weight, horizon));
+    if (best_options_.recency_weight > 0) {
+      const float weight = best_options_.recency_weight;
+      for (const float h : options_.retrieval_horizon_grid)
+        RETURN_IF_ERROR(trial(weight, h));
+    }
+    return absl::OkStatus();
+  }
+
+  const ImplicitAlsOptions& best_options() const { return best_options_; }
+  RetrievalModel TakeBest() { return std::move(*best_); }
+
+ private:
+  const TrainTest& split_;
+  const TwoStageTrainingOptions& options_;
+  const bool warm_;
+  const TopNOptions topn_;
+  std::vector<RetrievalRegTrial>* trials_;
+  std::optional<RetrievalModel> best_;
+  ImplicitAlsOptions best_options_;
+  double best_ndcg_ = -1;
+};
+
 // Trains the retrieval model on `fit` for every regularization of the grid
-// and keeps the one whose own ranking is best (a single value is trained
-// without being scored).
+// and keeps the one whose own ranking is best, then chooses its recency
+// weighting (a single λ is trained without being scored, and its recency
+// settings are kept).
 absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
     const TrainTest& split, const TwoStageTrainingOptions& options, bool warm,
     Validation* validation) {
-  const Dataset& fit = split.train;
   std::vector<float> grid = options.retrieval_reg_grid;
   if (grid.empty()) grid = {options.retrieval.reg};
-  std::optional<RetrievalModel> best;
-  double best_ndcg = -1;
-  // Trains with `o`, from `start` (warm_retrieval_sweeps) when not null.
-  const auto train = [&](ImplicitAlsOptions o, const RetrievalModel* start) {
-    if (start != nullptr)
-      o.iterations = std::min(o.iterations, options.warm_retrieval_sweeps);
-    return TrainImplicitAls(fit.num_users(), fit.num_items(), fit.ratings, o,
-                            {}, start);
-  };
-  // Records the trial and keeps `model` when its own leave-one-out NDCG is
-  // the best so far; says whether it was.
-  const auto consider = [&](RetrievalModel model, float reg, float recency) {
-    const EmbeddingScorer scorer(model.user_factors, model.item_factors);
-    const TopNMetrics m =
-        EvaluateTopN(scorer, fit, split.test, options.validation);
-    validation->reg_trials.push_back({reg, m.loo_hr, m.loo_ndcg, recency});
-    if (!(m.loo_ndcg > best_ndcg)) return false;
-    best_ndcg = m.loo_ndcg;
-    best = std::move(model);
-    return true;
-  };
+  RetrievalSearch search(split, options, warm,
+                         -std::numeric_limits<float>::infinity(),
+                         &validation->reg_trials);
   // Each λ after the first starts from the previous one's model (a
   // regularization path), which is near its optimum: warm_retrieval_sweeps
   // sweeps take it there.
@@ -68,32 +170,45 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
   for (const float reg : grid) {
     ImplicitAlsOptions o = options.retrieval;
     o.reg = reg;
-    ASSIGN_OR_RETURN(RetrievalModel model, train(o, path ? &*path : nullptr));
+    ASSIGN_OR_RETURN(RetrievalModel model,
+                     search.Train(o, path ? &*path : nullptr));
     if (warm) path = model;
     if (grid.size() == 1) {
-      validation->retrieval_reg = reg;
+      validation->retrieval = o;
       return model;
     }
-    if (consider(std::move(model), reg, options.retrieval.recency_weight))
-      validation->retrieval_reg = reg;
+    search.Consider(std::move(model), o);
   }
-  // Then the recency weight at the chosen λ (the grid's value equal to the
-  // options' is the model already trained); on a sample of large data each
-  // starts from the chosen λ's model.
-  validation->retrieval_recency = options.retrieval.recency_weight;
-  const std::optional<RetrievalModel> chosen =
-      warm ? std::optional<RetrievalModel>(*best) : std::nullopt;
-  for (const float recency : options.retrieval_recency_grid) {
-    if (recency == options.retrieval.recency_weight) continue;
-    ImplicitAlsOptions o = options.retrieval;
-    o.reg = validation->retrieval_reg;
-    o.recency_weight = recency;
-    ASSIGN_OR_RETURN(RetrievalModel model,
-                     train(o, chosen ? &*chosen : nullptr));
-    if (consider(std::move(model), o.reg, recency))
-      validation->retrieval_recency = recency;
+  if (options.search_recency.value_or(true))
+    RETURN_IF_ERROR(search.ChooseRecency());
+  validation->retrieval = search.best_options();
+  return search.TakeBest();
+}
+
+// Implicit feedback: the recency weighting at `tuned` (TuneRetrieval's
+// choice, whose hold-out is random and cannot judge it), chosen on each
+// user's latest positive interaction held out of a sample of `train`.
+absl::StatusOr<ImplicitAlsOptions> ChooseEventRecency(
+    const Dataset& train, const TwoStageTrainingOptions& options,
+    const ImplicitAlsOptions& tuned, std::vector<RetrievalRegTrial>* trials) {
+  if (!options.search_recency.value_or(false) ||
+      options.retrieval_recency_grid.empty()) {
+    return tuned;
   }
-  return std::move(*best);
+  const Dataset sample =
+      SampleUsersOf(train, options.validation_sample, options.rating.seed + 7);
+  ASSIGN_OR_RETURN(
+      TrainTest split,
+      SplitDataset(sample, SplitSpec{SplitSpec::Kind::kLeaveOneOut},
+                   options.rating.seed));
+  if (split.test.empty() || !AnyUserHasTwoTimes(split.train)) return tuned;
+  const bool warm =
+      static_cast<int64_t>(train.ratings.size()) > options.validation_sample;
+  RetrievalSearch search(split, options, warm, 0.0f, trials);
+  ASSIGN_OR_RETURN(RetrievalModel model, search.Train(tuned, nullptr));
+  search.Consider(std::move(model), tuned);
+  RETURN_IF_ERROR(search.ChooseRecency());
+  return search.best_options();
 }
 
 // Trains both models on `fit` and scores every pool size and weight of the
@@ -138,12 +253,13 @@ absl::Status Validate(const TrainTest& split,
       scorers.push_back(trials.back().get());
     }
   }
-  const std::vector<TopNMetrics> metrics =
-      EvaluateTopN(scorers, fit, split.test, options.validation);
+  const std::vector<TopNMetrics> metrics = EvaluateTopN(
+      scorers, fit, split.test,
+      FullRanking(options.validation, -std::numeric_limits<float>::infinity()));
   for (size_t t = 0; t < settings.size(); ++t) {
-    validation->blend_trials.push_back(
-        {settings[t].candidates, settings[t].blend_weight, metrics[t].loo_hr,
-         metrics[t].loo_ndcg});
+    validation->blend_trials.push_back({settings[t].candidates,
+                                        settings[t].blend_weight,
+                                        metrics[t].hit_rate, metrics[t].ndcg});
   }
   keep_models();
   return absl::OkStatus();
@@ -166,6 +282,12 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
     if (!(recency >= 0)) {
       return absl::InvalidArgumentError(
           absl::StrCat("retrieval recency weight must be >= 0, got ", recency));
+    }
+  }
+  for (const float horizon : options.retrieval_horizon_grid) {
+    if (!(horizon > 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("retrieval recency horizon must be > 0, got ", horizon));
     }
   }
   for (const float reg : options.retrieval_reg_grid) {
@@ -242,6 +364,10 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
       result.retrieval_validation_recall = tuned.recall;
       result.popularity_validation_recall = tuned.popularity_recall;
       result.retrieval_tuning_out_of_time = tuned.out_of_time;
+      ASSIGN_OR_RETURN(
+          result.retrieval_options,
+          ChooseEventRecency(train, options, result.retrieval_options,
+                             &result.retrieval_reg_trials));
     }
   } else if (options.train_retrieval && options.tune_blend &&
              !options.blend_grid.empty()) {
@@ -256,8 +382,7 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     const bool sampled =
         static_cast<int64_t>(train.ratings.size()) > options.validation_sample;
     RETURN_IF_ERROR(Validate(split, options, sampled, &validation));
-    result.retrieval_options.reg = validation.retrieval_reg;
-    result.retrieval_options.recency_weight = validation.retrieval_recency;
+    result.retrieval_options = validation.retrieval;
     result.retrieval_reg_trials = std::move(validation.reg_trials);
     // The final model uses the validation model's factors and λ: the sample
     // is drawn by user, so each user's ratings (what the weighted λ scales

@@ -13,6 +13,7 @@
 #include "core/train/two_stage_trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/moved_on_users.h"
 
 namespace recserve {
 namespace {
@@ -273,6 +274,55 @@ TEST(TwoStageTrainerImplicitTest, TunesTheRetrievalModelAndRecordsTrials) {
             trained->retrieval_options.confidence_scale);
   EXPECT_EQ(params.retrieval.reg_exponent,
             trained->retrieval_options.reg_exponent);
+}
+
+TEST(TwoStageTrainerImplicitTest,
+     ChoosesTheRecencyWeightingOnTheLatestPlaysWhenAsked) {
+  const Dataset data = testutil::MovedOnUsers(/*value=*/1.0f);
+  TwoStageTrainingOptions options = ImplicitOnly();
+  options.retrieval.factors = 8;
+  options.retrieval.iterations = 15;
+  options.retrieval.confidence_scale = ConfidenceScale::kLinear;
+  options.retrieval.reg_exponent = 0.0f;
+  options.retrieval.recency_horizon = 1.0f;
+  options.retrieval_tuning.factor_grid = {};
+  options.retrieval_recency_grid = {0.0f, 30.0f};
+  options.retrieval_horizon_grid = {1.0f, 10.0f};
+  // Off by default for events.
+  auto unweighted = TrainTwoStage(data, options);
+  ASSERT_TRUE(unweighted.ok()) << unweighted.status();
+  EXPECT_TRUE(unweighted->retrieval_reg_trials.empty());
+  EXPECT_EQ(unweighted->retrieval_options.recency_weight, 0.0f);
+
+  options.search_recency = true;
+  auto trained = TrainTwoStage(data, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  ASSERT_FALSE(trained->retrieval_trials.empty());
+  // TuneRetrieval's choice unweighted, then the weight 30 at horizon 1, then
+  // horizon 10 if the weight won.
+  const std::vector<RetrievalRegTrial>& trials = trained->retrieval_reg_trials;
+  ASSERT_GE(trials.size(), 2u);
+  EXPECT_EQ(trials[0].recency_weight, 0.0f);
+  EXPECT_EQ(trials[1].recency_weight, 30.0f);
+  EXPECT_EQ(trials[1].recency_horizon, 1.0f);
+  for (const RetrievalRegTrial& t : trials)
+    EXPECT_EQ(t.reg, trained->retrieval_options.reg);
+  // The planted shift: the weighted model ranks the next play far better,
+  // and is kept.
+  EXPECT_GT(trials[1].ndcg, 1.5 * trials[0].ndcg);
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[2].recency_horizon, 10.0f);
+  EXPECT_EQ(trained->retrieval_options.recency_weight, 30.0f);
+  EXPECT_EQ(trained->retrieval_options.recency_horizon,
+            trials[2].ndcg > trials[1].ndcg ? 10.0f : 1.0f);
+
+  // Untimed plays: the weighting cannot change them, so it is not tried.
+  Dataset untimed = data;
+  for (Rating& r : untimed.ratings) r.timestamp = 0;
+  auto plain = TrainTwoStage(untimed, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->retrieval_reg_trials.empty());
+  EXPECT_EQ(plain->retrieval_options.recency_weight, 0.0f);
 }
 
 TEST(TwoStageTrainerImplicitTest, NeedsARetrievalModel) {

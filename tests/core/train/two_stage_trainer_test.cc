@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/low_rank_ratings.h"
+#include "tests/testutil/moved_on_users.h"
 
 namespace recserve {
 namespace {
@@ -64,33 +65,65 @@ TEST(TwoStageTrainerTest, ChoosesTheAlgorithmOnceAndTheRatingSettingsOnce) {
       std::min(options.retrieval.iterations, options.warm_retrieval_sweeps));
 }
 
-TEST(TwoStageTrainerTest, ChoosesTheRecencyWeightAtTheChosenRegularization) {
-  testutil::LowRankRatings lr =
-      testutil::MakeLowRankRatings(120, 90, 3, 0.3, 0.5, 25);
-  // Later interactions of each user are also the ones like the held-out
-  // latest: time follows the item index.
-  for (Rating& r : lr.data.ratings) r.timestamp = r.item;
+TEST(TwoStageTrainerTest, ChoosesTheRecencyWeightThenItsHorizon) {
+  const Dataset data = testutil::MovedOnUsers();
   TwoStageTrainingOptions options = SmallOptions(100);
-  options.retrieval_recency_grid = {0.0f, 3.0f};
-  auto trained = TrainTwoStage(lr.data, options);
+  options.retrieval.factors = 8;
+  options.retrieval.iterations = 15;
+  options.retrieval.alpha = 3.0f;
+  options.retrieval_reg_grid = {1.0f, 3.0f};
+  options.retrieval.recency_horizon = 1.0f;
+  options.retrieval_recency_grid = {0.0f, 30.0f};
+  options.retrieval_horizon_grid = {1.0f, 10.0f};
+  auto trained = TrainTwoStage(data, options);
   ASSERT_TRUE(trained.ok()) << trained.status();
-  // Two λs at recency 0, then recency 3 at the chosen λ.
-  ASSERT_EQ(trained->retrieval_reg_trials.size(), 3u);
-  const RetrievalRegTrial& recency = trained->retrieval_reg_trials[2];
-  EXPECT_EQ(recency.recency_weight, 3.0f);
-  const RetrievalRegTrial* best = &trained->retrieval_reg_trials[0];
-  for (const RetrievalRegTrial& t : trained->retrieval_reg_trials) {
-    if (t.recency_weight == 0 && t.ndcg > best->ndcg) best = &t;
-  }
-  EXPECT_EQ(recency.reg, best->reg);
-  const bool recency_won = recency.ndcg > best->ndcg;
-  EXPECT_EQ(trained->retrieval_options.recency_weight,
-            recency_won ? 3.0f : 0.0f);
-  EXPECT_EQ(trained->retrieval_options.reg, best->reg);
+  const std::vector<RetrievalRegTrial>& trials = trained->retrieval_reg_trials;
+  // Two λs unweighted, the weight 30 at the chosen λ and horizon 1, then
+  // horizon 10 at the weight that won (1 was tried already).
+  ASSERT_EQ(trials.size(), 4u);
+  const RetrievalRegTrial& unweighted =
+      trials[0].ndcg >= trials[1].ndcg ? trials[0] : trials[1];
+  EXPECT_EQ(trials[2].reg, unweighted.reg);
+  EXPECT_EQ(trials[2].recency_weight, 30.0f);
+  EXPECT_EQ(trials[2].recency_horizon, 1.0f);
+  // The planted shift: the weighted model ranks the next item far better.
+  EXPECT_GT(trials[2].ndcg, 1.5 * unweighted.ndcg);
+  EXPECT_EQ(trials[3].recency_weight, 30.0f);
+  EXPECT_EQ(trials[3].recency_horizon, 10.0f);
+  const RetrievalRegTrial& best =
+      trials[3].ndcg > trials[2].ndcg ? trials[3] : trials[2];
+  EXPECT_EQ(trained->retrieval_options.reg, unweighted.reg);
+  EXPECT_EQ(trained->retrieval_options.recency_weight, 30.0f);
+  EXPECT_EQ(trained->retrieval_options.recency_horizon, best.recency_horizon);
+
+  // Not searched when asked not to.
+  options.search_recency = false;
+  auto not_searched = TrainTwoStage(data, options);
+  ASSERT_TRUE(not_searched.ok()) << not_searched.status();
+  EXPECT_EQ(not_searched->retrieval_reg_trials.size(), 2u);
+  EXPECT_EQ(not_searched->retrieval_options.recency_weight, 0.0f);
+  options.search_recency = std::nullopt;
 
   options.retrieval_recency_grid = {-1.0f};
-  EXPECT_EQ(TrainTwoStage(lr.data, options).status().code(),
+  EXPECT_EQ(TrainTwoStage(data, options).status().code(),
             absl::StatusCode::kInvalidArgument);
+  options.retrieval_recency_grid = {0.0f};
+  options.retrieval_horizon_grid = {0.0f};
+  EXPECT_EQ(TrainTwoStage(data, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TwoStageTrainerTest, KeepsTheRecencySettingsOfASingleRegularization) {
+  const Dataset data = testutil::MovedOnUsers();
+  TwoStageTrainingOptions options = SmallOptions(100);
+  options.retrieval_reg_grid = {10.0f};
+  options.retrieval.recency_weight = 5.0f;
+  options.retrieval.recency_horizon = 4.0f;
+  auto trained = TrainTwoStage(data, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_TRUE(trained->retrieval_reg_trials.empty());
+  EXPECT_EQ(trained->retrieval_options.recency_weight, 5.0f);
+  EXPECT_EQ(trained->retrieval_options.recency_horizon, 4.0f);
 }
 
 TEST(TwoStageTrainerTest, GoesOnFromAnEarlierResultOnMoreData) {
