@@ -50,7 +50,8 @@ ABSL_FLAG(int32_t, candidates, 0,
 ABSL_FLAG(int32_t, ef, 0, "recommend: HNSW search breadth; 0 = the server's.");
 ABSL_FLAG(std::string, recent, "",
           "recommend, predict: the user's recent interactions to fold in, "
-          "comma-separated item[:rating[:weight]], e.g. 50,172:5,181:4:2, "
+          "oldest first, comma-separated item[:rating[:weight]], e.g. "
+          "50,172:5,181:4:2, "
           "or for snapshots trained on events item@event[*weight], e.g. "
           "50@view,172@purchase,181@view*3,9@dislike.");
 ABSL_FLAG(std::vector<std::string>, include_labels, {},

@@ -3,9 +3,11 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/model/recency_factors.h"
 #include "core/model/row_least_squares.h"
 
 namespace recserve {
@@ -53,6 +55,16 @@ absl::Status ValidateRetrieval(const RetrievalFoldInParams& r) {
         absl::StrCat("fold_in.retrieval.reg_exponent must be finite and >= 0, "
                      "got ",
                      r.reg_exponent));
+  }
+  if (!(r.recency_weight >= 0) || !std::isfinite(r.recency_weight)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.recency_weight must be finite and >= 0, got ",
+        r.recency_weight));
+  }
+  if (!(r.recency_horizon > 0) || !std::isfinite(r.recency_horizon)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fold_in.retrieval.recency_horizon must be finite and > 0, got ",
+        r.recency_horizon));
   }
   return absl::OkStatus();
 }
@@ -118,52 +130,67 @@ UserFoldIn::Cells UserFoldIn::RetrievalCells(
     absl::Span<const UserInteraction> interactions) const {
   // One cell per item, ascending: the row solver counts the unobserved
   // weight once per entry, and an item is one cell of the user's row however
-  // often it was interacted with.
-  struct Entry {
-    int32_t item;
-    size_t order;
-    float confidence;  // explicit: Confidence(rating) · weight
-    float value;       // implicit: the signed value
-  };
-  const ConfidenceParams confidence = params_.retrieval.confidence();
-  const bool implicit = !has_rating_model();
-  std::vector<Entry> entries;
-  entries.reserve(interactions.size());
-  for (size_t i = 0; i < interactions.size(); ++i) {
-    const UserInteraction& x = interactions[i];
-    entries.push_back(
-        {x.item, i,
-         implicit ? 0.0f : Confidence(confidence, x.rating) * x.weight,
-         x.value});
-  }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.item != b.item ? a.item < b.item : a.order < b.order;
+  // often it was interacted with. Within a cell, oldest first, so that its
+  // last entry is its latest interaction.
+  std::vector<size_t> entries(interactions.size());
+  std::iota(entries.begin(), entries.end(), size_t{0});
+  std::sort(entries.begin(), entries.end(), [&](size_t a, size_t b) {
+    const UserInteraction& x = interactions[a];
+    const UserInteraction& y = interactions[b];
+    if (x.item != y.item) return x.item < y.item;
+    return x.time != y.time ? x.time < y.time : a < b;
   });
   Cells cells;
+  std::vector<size_t> ends;  // each cell's entries end
+  std::vector<int64_t> times;
   for (size_t j = 0; j < entries.size();) {
     size_t end = j;
+    while (end < entries.size() &&
+           interactions[entries[end]].item == interactions[entries[j]].item) {
+      ++end;
+    }
+    cells.items.push_back(interactions[entries[j]].item);
+    times.push_back(interactions[entries[end - 1]].time);
+    ends.push_back(end);
+    j = end;
+  }
+  const RetrievalFoldInParams& r = params_.retrieval;
+  std::vector<double> recency;
+  if (HasRecency(r)) {
+    recency = RecencyFactors(times, r.recency_weight, r.recency_horizon);
+  }
+  const ConfidenceParams confidence = r.confidence();
+  const bool implicit = !has_rating_model();
+  cells.confidences.reserve(cells.items.size());
+  cells.preferences.reserve(cells.items.size());
+  size_t begin = 0;
+  for (size_t c = 0; c < cells.items.size(); begin = ends[c], ++c) {
+    // As training scales a stored value: value · float(factor).
+    const float factor =
+        recency.empty() ? 1.0f : static_cast<float>(recency[c]);
     float confidence_sum = 0.0f, positive = 0.0f, negative = 0.0f;
-    for (; end < entries.size() && entries[end].item == entries[j].item;
-         ++end) {
-      confidence_sum += entries[end].confidence;
-      if (entries[end].value < 0.0f) {
-        negative -= entries[end].value;
+    for (size_t e = begin; e < ends[c]; ++e) {
+      const UserInteraction& x = interactions[entries[e]];
+      if (implicit) {
+        if (x.value < 0.0f) {
+          negative -= x.value;
+        } else {
+          positive += x.value;
+        }
       } else {
-        positive += entries[end].value;
+        confidence_sum += Confidence(confidence, x.rating * factor) * x.weight;
       }
     }
-    cells.items.push_back(entries[j].item);
     if (implicit) {
-      // The polarity of the last interaction, as the reader aggregates.
-      const bool is_negative = entries[end - 1].value < 0.0f;
+      // The polarity of the latest interaction, as the reader aggregates.
+      const bool is_negative = interactions[entries[ends[c] - 1]].value < 0.0f;
       cells.confidences.push_back(
-          Confidence(confidence, is_negative ? negative : positive));
+          Confidence(confidence, (is_negative ? negative : positive) * factor));
       cells.preferences.push_back(is_negative ? 0.0f : 1.0f);
     } else {
       cells.confidences.push_back(confidence_sum);
       cells.preferences.push_back(1.0f);
     }
-    j = end;
   }
   return cells;
 }

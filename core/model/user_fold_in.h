@@ -15,6 +15,10 @@
 //    (implicit feedback, an events-only snapshot) each interaction carries
 //    the signed value of implicit_als.h (UserInteraction::value): it weighs
 //    Confidence(params, |value|), preference 0 when value < 0 (confidence.h).
+//    A model trained with recency-weighted confidence (recency_weight > 0)
+//    first scales each cell's rating or value by its recency factor among
+//    the user's cells (recency_factors.h), ranked by UserInteraction::time,
+//    as training scaled each user's stored values.
 //  - Rating model (biased MF, row_least_squares.h): [p_u, b_u] maximizing
 //    the posterior under a diagonal Gaussian prior on [p_u, b_u]:
 //      (Σ y yᵀ + s·diag(precision)) x = Σ y t + s·diag(precision)·mean,
@@ -59,6 +63,12 @@ struct RetrievalFoldInParams {
   // FrequencyRegScale's exponent (implicit_row_solver.h), >= 0; 0 is the
   // constant regularization.
   float reg_exponent = 0.0f;
+  // Recency-weighted confidence as trained (ImplicitAlsOptions::
+  // recency_weight and recency_horizon, recency_factors.h): weight >= 0,
+  // 0 = off (the default, and what snapshots before format 6 imply);
+  // horizon > 0, in interactions, default 30.
+  float recency_weight = 0.0f;
+  float recency_horizon = 30.0f;
 
   ConfidenceParams confidence() const { return {scale, alpha, epsilon}; }
 };
@@ -82,13 +92,19 @@ inline constexpr int32_t kNoRatingModel = -1;
 // the prior has factors + 1 finite values with positive precisions (or, for
 // rating_factors == kNoRatingModel, is empty) and the retrieval settings are
 // finite and in range (reg > 0, alpha >= 0, unobserved_weight > 0,
-// epsilon > 0, reg_exponent >= 0).
+// epsilon > 0, reg_exponent >= 0, recency_weight >= 0,
+// recency_horizon > 0).
 absl::Status ValidateFoldInParams(const FoldInParams& params,
                                   int32_t rating_factors);
 // Whether the retrieval settings added with confidence scales (scale,
 // epsilon, reg_exponent) hold their defaults, which format-3 snapshots
 // imply.
 bool HasDefaultConfidence(const RetrievalFoldInParams& params);
+// Whether fold-in weighs cells by recency (recency_weight > 0), which needs
+// the order of a user's interactions (UserInteraction::time).
+inline bool HasRecency(const RetrievalFoldInParams& params) {
+  return params.recency_weight > 0.0f;
+}
 
 // One interaction, in dense item indices.
 struct UserInteraction {
@@ -102,6 +118,12 @@ struct UserInteraction {
   // when < 0. rating and weight are then unused; a caller folds a request's
   // weights into the strength.
   float value = 0.0f;
+  // When it happened, for recency weighting (RetrievalFoldInParams::
+  // recency_weight > 0; unused otherwise): any integer that orders the
+  // user's interactions, larger = later, equal = at the same time; only the
+  // order counts (a timestamp, or a position). The default leaves every
+  // interaction at the same time: all tied, i.e. unweighted.
+  int64_t time = 0;
 };
 
 // A folded-in user.
@@ -135,10 +157,17 @@ class UserFoldIn final {
   // add up into one cell, for the rating model each rating counts, as
   // repeated ratings would; without one, its interactions make one cell as
   // the rating reader aggregates events (rating_reader.h): the strengths of
-  // each polarity summed, the polarity of the last interaction). The
-  // retrieval row's regularization is scaled by FrequencyRegScale(distinct
-  // items, unobserved_weight, items, reg_exponent). No interactions give
-  // the prior mean and a zero embedding.
+  // each polarity summed, the polarity of the latest interaction, by time
+  // and then by position in `interactions`). The retrieval row's
+  // regularization is scaled by FrequencyRegScale(distinct items,
+  // unobserved_weight, items, reg_exponent). With recency_weight > 0 each
+  // cell's time is its latest interaction's (as the reader and the rating
+  // deduplication keep the latest), the cells are ranked by it, and each
+  // interaction's rating (value) is multiplied by its cell's factor
+  // (RecencyFactors over the cells) before Confidence: a user whose cells
+  // are ordered as in training gets the trained row. The rating model
+  // ignores time. No interactions give the prior mean and a zero
+  // embedding.
   FoldedInUser FoldIn(absl::Span<const UserInteraction> interactions) const;
 
   // How much each item the user interacted with contributes to the

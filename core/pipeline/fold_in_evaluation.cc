@@ -111,8 +111,10 @@ absl::StatusOr<FoldedModels> FoldIn(const TwoStageTrainingResult& a,
       interactions.clear();
       for (const int64_t p : by_user.Row(static_cast<int32_t>(u))) {
         const Rating& r = seen.ratings[p];
-        interactions.push_back(
-            {.item = r.item, .rating = r.value, .value = r.value});
+        interactions.push_back({.item = r.item,
+                                .rating = r.value,
+                                .value = r.value,
+                                .time = r.timestamp});
       }
       const FoldedInUser user = fold_in->FoldIn(interactions);
       if (a.rating_trained) {

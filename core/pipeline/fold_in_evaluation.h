@@ -15,7 +15,9 @@
 //  2. Model A is trained with fixed settings on the training ratings minus
 //     every rating of those users. Each user is folded in from the recent
 //     half against A's item side (UserFoldIn, with A's user prior and
-//     retrieval settings, every rating at weight 1) and ranked by the
+//     retrieval settings, every rating at weight 1, at its timestamp for
+//     recency weighting, as the server orders a request's recent
+//     interactions) and ranked by the
 //     two-stage ranking the server runs (TwoStageScorer: retrieval pool,
 //     then the blend with the rating model).
 //  3. Model B is trained the same way on the training ratings minus the

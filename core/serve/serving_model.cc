@@ -196,18 +196,29 @@ absl::Status ServingModel::ResolveUser(
   const bool implicit = !s.has_rating_model();
   const bool training_items = fold_in_ != nullptr && side->known &&
                               (keep_interactions || !recent.empty());
+  // Times for recency weighting (UserInteraction::time): a training
+  // interaction's is minus its later count, which orders the user's
+  // training interactions as they happened (all 0, tied, when the snapshot
+  // records no order); recent ones follow, oldest first, at their position
+  // in the request plus 1, after every training one. A training cell's rank
+  // is then its later count plus the recent interactions.
   if (training_items) {
     const absl::Span<const int32_t> seen = s.SeenItems(user);
     const absl::Span<const float> ratings = s.SeenRatings(user);
+    const absl::Span<const int32_t> later = s.SeenLater(user);
     interactions.reserve(seen.size() + recent.size());
     for (size_t j = 0; j < seen.size(); ++j) {
-      interactions.push_back(
+      UserInteraction x =
           implicit ? UserInteraction{.item = seen[j], .value = ratings[j]}
-                   : UserInteraction{seen[j], ratings[j], 1.0f});
+                   : UserInteraction{seen[j], ratings[j], 1.0f};
+      x.time = later.empty() ? 0 : -int64_t{later[j]};
+      interactions.push_back(x);
     }
   }
   const EventWeights& events = s.events();
-  for (const RecentInteraction& x : recent) {
+  for (size_t position = 0; position < recent.size(); ++position) {
+    const RecentInteraction& x = recent[position];
+    const int64_t time = static_cast<int64_t>(position) + 1;
     const int32_t item = s.FindItem(x.item_id);
     if (item == kUnknownIndex) {
       ++*recent_unknown;
@@ -221,10 +232,14 @@ absl::Status ServingModel::ResolveUser(
       const float strength =
           (it == events.weights.end() ? 1.0f : it->second) * weight;
       const bool negative = events.negative.count(x.event) > 0;
-      interactions.push_back(
-          {.item = item, .value = negative ? -strength : strength});
+      interactions.push_back({.item = item,
+                              .value = negative ? -strength : strength,
+                              .time = time});
     } else {
-      interactions.push_back({item, static_cast<float>(x.rating), weight});
+      interactions.push_back({.item = item,
+                              .rating = static_cast<float>(x.rating),
+                              .weight = weight,
+                              .time = time});
     }
   }
   if (!side->recent_items.empty()) {

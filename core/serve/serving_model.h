@@ -134,6 +134,14 @@ struct ServingPolicy {
 // (EventWeights, 1 for "") · weight (0 = 1), negative (preference 0) when
 // the event is a negative type; a known user's training cells count with
 // their stored signed values (user_fold_in.h).
+//
+// Order: a request's recent interactions are in the order they happened,
+// oldest first, and all after the user's training interactions. A snapshot
+// trained with recency-weighted confidence (fold_in.retrieval.recency_weight
+// > 0) weighs them by that order, as training weighed each user's
+// interactions by time: the training ones ranked by the snapshot's seen
+// order (Snapshot::SeenLater) behind every recent one, the recent ones by
+// position (the last is the latest).
 struct RecentInteraction {
   std::string item_id;
   double rating = 0.0;
@@ -162,7 +170,8 @@ struct RecommendQuery {
   bool exact = false;
   int32_t candidates = 0;  // 0 = the snapshot's; unused without rerank
   int32_t ef = 0;          // 0 = ServingPolicy::ef
-  // Folded in (see user_fold_in.h); they count as seen.
+  // Folded in (see user_fold_in.h), oldest first (RecentInteraction); they
+  // count as seen.
   std::vector<RecentInteraction> recent;
   ItemFilterSpec filter;
   bool explain = false;

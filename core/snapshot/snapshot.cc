@@ -180,6 +180,20 @@ struct Snapshot::Loader {
       }
       known.insert(name);
     }
+    const bool seen_later =
+        snap->manifest_.format_version >= kRecencySnapshotFormatVersion;
+    if (seen_later && !files.count(kUserSeenLaterFile)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          PathOf(kManifestFile), ": does not list ", kUserSeenLaterFile,
+          ", required from format_version ", kRecencySnapshotFormatVersion));
+    }
+    if (!seen_later && files.count(kUserSeenLaterFile)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          PathOf(kManifestFile), ": lists ", kUserSeenLaterFile,
+          ", which needs format_version ", kRecencySnapshotFormatVersion,
+          " (it is ", snap->manifest_.format_version, ")"));
+    }
+    known.insert(kUserSeenLaterFile);
     const bool attributes = snap->manifest_.attributes.has_value();
     for (const char* name :
          {kAttributeMapRatingFile, kAttributeMapRetrievalFile}) {
@@ -315,6 +329,14 @@ struct Snapshot::Loader {
               ", ", m.rating_scale.max, "]"));
         }
       }
+    }
+
+    if (m.files.count(kUserSeenLaterFile)) {
+      ASSIGN_OR_RETURN(auto later,
+                       LoadArray<int32_t>(kUserSeenLaterFile,
+                                          {static_cast<int64_t>(seen.size())}));
+      RETURN_IF_ERROR(CheckSeenLater(offsets, later));
+      snap->seen_later_ = later.data();
     }
 
     if (m.files.count(kItemTitlesFile)) RETURN_IF_ERROR(LoadMetadata(items));
@@ -519,6 +541,23 @@ struct Snapshot::Loader {
     return absl::OkStatus();
   }
 
+  // Each user's later counts are in [0, the user's seen items). (Offsets
+  // are checked already.)
+  absl::Status CheckSeenLater(absl::Span<const int64_t> offsets,
+                              absl::Span<const int32_t> later) const {
+    for (size_t u = 0; u + 1 < offsets.size(); ++u) {
+      const int64_t n = offsets[u + 1] - offsets[u];
+      for (int64_t j = offsets[u]; j < offsets[u + 1]; ++j) {
+        if (later[j] < 0 || later[j] >= n) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              PathOf(kUserSeenLaterFile), ": entry ", j, " (user ", u, ") is ",
+              later[j], "; must be in [0, ", n, ") (the user's seen items)"));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status LoadMetadata(int64_t items) {
     ASSIGN_OR_RETURN(MappedFile titles_file, MapVerified(kItemTitlesFile));
     ASSIGN_OR_RETURN(std::vector<absl::string_view> titles,
@@ -611,6 +650,13 @@ absl::Span<const float> Snapshot::SeenRatings(int32_t user) const {
   int64_t begin = seen_offsets_[user], end = seen_offsets_[user + 1];
   return absl::Span<const float>(seen_ratings_ + begin,
                                  static_cast<size_t>(end - begin));
+}
+
+absl::Span<const int32_t> Snapshot::SeenLater(int32_t user) const {
+  if (user == kUnknownIndex || seen_later_ == nullptr) return {};
+  int64_t begin = seen_offsets_[user], end = seen_offsets_[user + 1];
+  return absl::Span<const int32_t>(seen_later_ + begin,
+                                   static_cast<size_t>(end - begin));
 }
 
 int32_t Snapshot::FindLabel(absl::string_view name) const {

@@ -60,6 +60,13 @@ inline constexpr char kItemEmbeddingsFile[] = "item_embeddings.npy";
 // for implicit feedback the cell's signed value (confidence.h: strength,
 // negative when < 0; repeated pairs summed).
 inline constexpr char kUserSeenRatingsFile[] = "user_seen_ratings.npy";
+// Format 6 on, and there required: int32 (nnz), for each entry of
+// user_seen_items.npy how many of the user's seen items are strictly later
+// (a seen item's time: the latest of its training interactions). Ranks
+// rather than int64 timestamps: all that recency-weighted fold-in needs
+// (RecencyFactors ranks by time), in half the bytes. Each value in [0, the
+// user's seen items).
+inline constexpr char kUserSeenLaterFile[] = "user_seen_later.npy";
 // Format 3 on, optional: one line per item, the labels the trainer was
 // given beyond its genres, '|'-joined; empty for an item without.
 inline constexpr char kItemLabelsFile[] = "item_labels.txt";
@@ -96,16 +103,17 @@ class Snapshot final {
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
-  //  - format_version is 1 to 5;
+  //  - format_version is 1 to 6;
   //  - it lists exactly the snapshot files above (titles and genres both or
   //    neither; the four rating model files exactly when the snapshot has
   //    a rating model, i.e. unless it is implicit feedback; the two
   //    embedding files exactly when the manifest has "retrieval", i.e. from
   //    format 2 on; user_seen_ratings.npy exactly and item_labels.txt only
-  //    when it has "fold_in", i.e. from format 3 on; attribute_map_
-  //    retrieval.npy exactly when it has "attributes" (format 5) and
-  //    attribute_map_rating.npy exactly when it has them and a rating
-  //    model), each exists with the listed size and CRC-32;
+  //    when it has "fold_in", i.e. from format 3 on; user_seen_later.npy
+  //    exactly from format 6 on; attribute_map_retrieval.npy exactly when
+  //    it has "attributes" (format 5) and attribute_map_rating.npy exactly
+  //    when it has them and a rating model), each exists with the listed
+  //    size and CRC-32;
   //  - every .npy has the dtype and shape the manifest's counts (and
   //    retrieval.factors) imply; the attribute maps (attributes.names + 1)
   //    x (factors + 1) and (attributes.names + 1) x retrieval.factors,
@@ -118,7 +126,8 @@ class Snapshot final {
   //    popularity counts are non-negative and sum to num_ratings (implicit
   //    feedback: each item's count is its number of positive seen cells);
   //  - factors, biases and embeddings are finite, seen ratings on the
-  //    rating scale (implicit feedback: seen values finite);
+  //    rating scale (implicit feedback: seen values finite); each seen
+  //    later count in [0, the user's seen items);
   //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
   //    [0, 1].
   // Errors name the file and the problem: NotFound for a missing folder or
@@ -216,6 +225,10 @@ class Snapshot final {
   // Their ratings (implicit feedback: signed values), aligned with
   // SeenItems(user); empty before format 3.
   absl::Span<const float> SeenRatings(int32_t user) const;
+  // For each of them, how many of the user's seen items are strictly later
+  // (kUserSeenLaterFile), aligned with SeenItems(user); empty before format
+  // 6, which means all at the same time.
+  absl::Span<const int32_t> SeenLater(int32_t user) const;
 
   // How to fold users in (manifest "fold_in", format 3), or nullptr when the
   // snapshot does not record it.
@@ -292,6 +305,7 @@ class Snapshot final {
   const int64_t* seen_offsets_ = nullptr;  // num_users + 1
   const int32_t* seen_items_ = nullptr;
   const float* seen_ratings_ = nullptr;      // null before format 3
+  const int32_t* seen_later_ = nullptr;      // null before format 6
   std::vector<std::string> labels_;          // sorted
   std::vector<int64_t> item_label_offsets_;  // num_items + 1 (or empty)
   std::vector<int32_t> item_labels_;

@@ -248,6 +248,20 @@ absl::StatusOr<FoldInParams> ParseFoldIn(ObjectReader& root, int format_version,
     params.retrieval.epsilon = static_cast<float>(epsilon);
     params.retrieval.reg_exponent = static_cast<float>(exponent);
   }
+  if (format_version >= kRecencySnapshotFormatVersion) {
+    ASSIGN_OR_RETURN(const double weight, rt.GetNumber("recency_weight"));
+    ASSIGN_OR_RETURN(const double horizon, rt.GetNumber("recency_horizon"));
+    params.retrieval.recency_weight = static_cast<float>(weight);
+    params.retrieval.recency_horizon = static_cast<float>(horizon);
+  } else {
+    for (const char* key : {"recency_weight", "recency_horizon"}) {
+      if (retrieval->contains(key)) {
+        return FieldError(rt.Path(key),
+                          absl::StrCat("needs format_version ",
+                                       kRecencySnapshotFormatVersion));
+      }
+    }
+  }
   RETURN_IF_ERROR(rt.CheckNoUnknownFields());
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   return params;
@@ -519,6 +533,13 @@ absl::Status ValidateFormat3Fields(const SnapshotManifest& m) {
     return absl::InvalidArgumentError(
         absl::StrCat("manifest.json: ", valid.message()));
   }
+  if (m.format_version < kRecencySnapshotFormatVersion &&
+      HasRecency(m.fold_in->retrieval)) {
+    return FieldError("fold_in.retrieval.recency_weight",
+                      absl::StrCat("is ", m.fold_in->retrieval.recency_weight,
+                                   "; recency weighting needs format_version ",
+                                   kRecencySnapshotFormatVersion));
+  }
   if (m.format_version < kFeedbackSnapshotFormatVersion &&
       !HasDefaultConfidence(m.fold_in->retrieval)) {
     return FieldError("fold_in.retrieval",
@@ -711,6 +732,10 @@ std::string ManifestToJson(const SnapshotManifest& m) {
       retrieval["scale"] = ConfidenceScaleName(f.retrieval.scale);
       retrieval["epsilon"] = FloatForJson(f.retrieval.epsilon);
       retrieval["reg_exponent"] = FloatForJson(f.retrieval.reg_exponent);
+    }
+    if (m.format_version >= kRecencySnapshotFormatVersion) {
+      retrieval["recency_weight"] = FloatForJson(f.retrieval.recency_weight);
+      retrieval["recency_horizon"] = FloatForJson(f.retrieval.recency_horizon);
     }
     root["fold_in"] = {{"retrieval", retrieval}};
     if (m.feedback != Feedback::kImplicit) {

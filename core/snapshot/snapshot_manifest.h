@@ -36,6 +36,17 @@
 //     and attribute_map_retrieval.npy). cold_items > 0 requires
 //     "attributes". Both fields are rejected before format 5. A writer
 //     uses format 5 only for a snapshot with cold items or attributes.
+//  6: format 5 plus recency-weighted fold-in (core/model/recency_factors.h):
+//     fold_in.retrieval "recency_weight" (>= 0) and "recency_horizon" (> 0),
+//     both required, and the file user_seen_later.npy (the order of each
+//     user's training interactions), required. Both fields are rejected
+//     before format 6, where the weight is 0 (no recency weighting) and the
+//     horizon is not recorded. A writer uses format 6 only for a snapshot
+//     whose recency_weight is > 0. A new version rather than optional fields
+//     of format 5: readers reject fields and files they do not know, and a
+//     reader that ignored them would fold users in unweighted; with a new
+//     version, an older reader refuses the snapshot as "unsupported
+//     format_version 6" and keeps serving the one it has.
 // A writer uses the lowest version that can hold what it writes, so that a
 // snapshot without retrieval embeddings is a format-1 snapshot that older
 // readers still read.
@@ -60,7 +71,7 @@ namespace recserve {
 // The manifest formats this build reads (and writes): every version in
 // [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
 inline constexpr int kMinSnapshotFormatVersion = 1;
-inline constexpr int kMaxSnapshotFormatVersion = 5;
+inline constexpr int kMaxSnapshotFormatVersion = 6;
 // The first format with retrieval embeddings and a ranking configuration.
 inline constexpr int kRetrievalSnapshotFormatVersion = 2;
 // The first format with fold-in parameters, seen ratings and labels.
@@ -70,6 +81,8 @@ inline constexpr int kFoldInSnapshotFormatVersion = 3;
 inline constexpr int kFeedbackSnapshotFormatVersion = 4;
 // The first format with cold items and attribute maps.
 inline constexpr int kColdItemsSnapshotFormatVersion = 5;
+// The first format with recency-weighted fold-in and the seen order.
+inline constexpr int kRecencySnapshotFormatVersion = 6;
 inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
 
 // Size and CRC-32 (zlib) of one file of a snapshot.
@@ -128,7 +141,9 @@ struct SnapshotManifest {
   // {"reg", "alpha", "unobserved_weight"}}, k = factors; from format 4
   // "retrieval" also holds "scale" ("linear" or "log"), "epsilon" and
   // "reg_exponent", and "rating" is absent for implicit feedback
-  // (fold_in->has_rating() false).
+  // (fold_in->has_rating() false); from format 6 "retrieval" also holds
+  // "recency_weight" and "recency_horizon" (before, the weight is 0 and the
+  // horizon its default).
   std::optional<FoldInParams> fold_in;
   // Format 4 "feedback": kExplicit or kImplicit (never kAuto). Earlier
   // formats are explicit.
@@ -165,7 +180,8 @@ struct SnapshotManifest {
 // cold_items in [0, num_items], attributes present when cold_items > 0,
 // and attributes (when present) with options and names AttributeSpec::
 // FromNames accepts and regularizations finite and >= 0 (rating_reg 0
-// without a rating model). (Which files the folder lists is checked by
+// without a rating model); before format 6, fold_in.retrieval.
+// recency_weight 0. (Which files the folder lists is checked by
 // Snapshot::Load.)
 // Errors: InvalidArgument naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);

@@ -26,6 +26,7 @@
 #include "core/base/status_macros.h"
 #include "core/data/data_fingerprint.h"
 #include "core/data/sparse_ratings.h"
+#include "core/model/recency_factors.h"
 #include "core/snapshot/snapshot.h"
 #include "core/snapshot/snapshot_manifest.h"
 
@@ -360,33 +361,53 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
 
   // Seen items: grouped by user, then each row sorted by item and its
   // repeated pairs merged into one, at their mean rating (implicit
-  // feedback: their summed value).
-  SparseRatings by_user =
-      GroupRatings(d.ratings, static_cast<int32_t>(users), RatingAxis::kUser);
+  // feedback: their summed value) and their latest timestamp, from which
+  // the order (later counts) is ranked when recency-weighted fold-in needs
+  // it.
+  const bool with_order =
+      c.fold_in != nullptr && HasRecency(c.fold_in->retrieval);
+  RatingPositions by_user = GroupRatingPositions(
+      d.ratings, static_cast<int32_t>(users), RatingAxis::kUser);
   std::vector<int64_t>& offsets = by_user.offsets;
   std::vector<int32_t> seen;
   std::vector<float> seen_ratings;
-  seen.reserve(by_user.cols.size());
-  seen_ratings.reserve(by_user.cols.size());
-  std::vector<std::pair<int32_t, float>> row;
+  std::vector<int32_t> seen_later;
+  seen.reserve(by_user.positions.size());
+  seen_ratings.reserve(by_user.positions.size());
+  struct Entry {
+    int32_t item;
+    float value;
+    int64_t time;
+  };
+  std::vector<Entry> row;
+  std::vector<int64_t> times;
   for (int64_t u = 0; u < users; ++u) {
     row.clear();
-    for (int64_t j = offsets[u]; j < offsets[u + 1]; ++j) {
-      row.emplace_back(by_user.cols[j], by_user.values[j]);
+    for (const int64_t p : by_user.Row(static_cast<int32_t>(u))) {
+      const Rating& r = d.ratings[p];
+      row.push_back({r.item, r.value, r.timestamp});
     }
     std::sort(row.begin(), row.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+              [](const Entry& a, const Entry& b) { return a.item < b.item; });
     offsets[u] = static_cast<int64_t>(seen.size());
+    times.clear();
     for (size_t j = 0; j < row.size();) {
       size_t end = j;
       double sum = 0.0;
-      for (; end < row.size() && row[end].first == row[j].first; ++end) {
-        sum += row[end].second;
+      int64_t latest = row[j].time;
+      for (; end < row.size() && row[end].item == row[j].item; ++end) {
+        sum += row[end].value;
+        latest = std::max(latest, row[end].time);
       }
-      seen.push_back(row[j].first);
+      seen.push_back(row[j].item);
       seen_ratings.push_back(
           static_cast<float>(implicit ? sum : sum / (end - j)));
+      times.push_back(latest);
       j = end;
+    }
+    if (with_order) {
+      const std::vector<int32_t> later = LaterCounts(times);
+      seen_later.insert(seen_later.end(), later.begin(), later.end());
     }
   }
   const auto out = static_cast<int64_t>(seen.size());
@@ -419,6 +440,10 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
   if (c.fold_in != nullptr) {
     RETURN_IF_ERROR(WriteNpyTracked(dir, kUserSeenRatingsFile,
                                     seen_ratings.data(), {out}, manifest));
+  }
+  if (with_order) {
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kUserSeenLaterFile, seen_later.data(),
+                                    {out}, manifest));
   }
   if (c.fold_in != nullptr && c.labels != nullptr) {
     std::string lines;
@@ -510,6 +535,16 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
         m.attributes = SnapshotAttributesInfo{
             a.spec.options(), a.spec.names(),
             a.rating.has_value() ? a.rating->reg : 0.0f, a.retrieval.reg};
+      }
+    }
+    if (c.fold_in != nullptr) {
+      if (HasRecency(c.fold_in->retrieval)) {
+        m.format_version = kRecencySnapshotFormatVersion;
+        m.feedback = c.feedback;
+      } else {
+        // Not recorded before format 6: what reading it back gives.
+        m.fold_in->retrieval.recency_horizon =
+            RetrievalFoldInParams().recency_horizon;
       }
     }
     if (implicit) {

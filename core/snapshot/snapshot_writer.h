@@ -28,7 +28,9 @@
 // "events" and the confidence scale; with cold items or attribute maps
 // (contents.cold_items, contents.attributes), format 5, which adds
 // "cold_items", "attributes" and attribute_map_rating.npy /
-// attribute_map_retrieval.npy.
+// attribute_map_retrieval.npy; with fold-in parameters whose recency_weight
+// is > 0, format 6, which adds fold_in.retrieval "recency_weight" and
+// "recency_horizon" and user_seen_later.npy.
 //
 // Publishing an implicit-feedback (events-only) snapshot:
 //   SnapshotContents c;
@@ -74,7 +76,8 @@ struct SnapshotContents {
   // fingerprint (FingerprintRatings, core/data/data_fingerprint.h) are derived.
   // Implicit feedback: values are signed (confidence.h), any finite number;
   // a pair's values are summed into one seen cell, and item popularity
-  // counts the users whose cell is positive.
+  // counts the users whose cell is positive. Timestamps order each user's
+  // seen cells (a cell at its pair's latest) for user_seen_later.npy.
   const Dataset* train = nullptr;
   // Explicit feedback: required, a model over train's users and items.
   // Implicit feedback: must be null (the snapshot records factors 0, global
@@ -107,8 +110,10 @@ struct SnapshotContents {
   TwoStageOptions ranking;
   // Optional, and only with retrieval: how the server folds users in
   // (user_fold_in.h), valid for the model's factors. When set, the snapshot
-  // is format 3 (format 4 when its confidence scale is not the default) and
-  // also carries each seen item's rating (user_seen_ratings.npy). Implicit
+  // is format 3 (format 4 when its confidence scale is not the default,
+  // format 6 when its recency_weight is > 0) and also carries each seen
+  // item's rating (user_seen_ratings.npy) and, with recency, its later count
+  // (user_seen_later.npy). Implicit
   // feedback: required, with an empty rating prior (FoldInParams::
   // has_rating() false; ValidateFoldInParams with kNoRatingModel).
   const FoldInParams* fold_in = nullptr;

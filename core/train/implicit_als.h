@@ -54,11 +54,12 @@ struct ImplicitAlsOptions {
   // FrequencyRegScale(its entries, unobserved_weight, other side's rows,
   // reg_exponent) (implicit_row_solver.h); >= 0. Default 0: constant.
   float reg_exponent = 0.0f;
-  // Recency-weighted confidence (recency_weights.h): each interaction's
-  // strength scaled by its recency among the user's, by `recency_weight`
-  // (>= 0; 0 = off, the default) with `recency_horizon` (> 0, in
-  // interactions; default 10). The two-stage trainer chooses both on
-  // validation.
+  // Recency-weighted confidence (core/model/recency_factors.h): each
+  // interaction's strength scaled by its recency among the user's, by
+  // `recency_weight` (>= 0; 0 = off, the default) with `recency_horizon`
+  // (> 0, in interactions; default 10). The two-stage trainer chooses both
+  // on validation; fold-in applies the same weighting
+  // (RetrievalFoldInParams).
   float recency_weight = 0.0f;
   float recency_horizon = 10.0f;
   // Conjugate-gradient steps per row solve in the sweeps, each started from

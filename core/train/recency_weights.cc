@@ -1,7 +1,6 @@
 #include "core/train/recency_weights.h"
 
-#include <algorithm>
-#include <cmath>
+#include "core/model/recency_factors.h"
 
 namespace recserve {
 
@@ -12,24 +11,13 @@ std::vector<Rating> WeightByRecency(absl::Span<const Rating> ratings,
   std::vector<std::vector<int64_t>> of_user(num_users);
   for (size_t i = 0; i < weighted.size(); ++i)
     of_user[weighted[i].user].push_back(static_cast<int64_t>(i));
-  std::vector<double> factor;
-  for (std::vector<int64_t>& list : of_user) {
-    std::stable_sort(list.begin(), list.end(), [&](int64_t a, int64_t b) {
-      return weighted[a].timestamp > weighted[b].timestamp;
-    });
-    factor.assign(list.size(), 0.0);
-    double sum = 0.0;
-    size_t rank = 0;
-    for (size_t p = 0; p < list.size(); ++p) {
-      if (p > 0 &&
-          weighted[list[p]].timestamp != weighted[list[p - 1]].timestamp)
-        rank = p;
-      factor[p] = 1.0 + weight * std::exp(-static_cast<double>(rank) / horizon);
-      sum += factor[p];
-    }
-    const double mean = list.empty() ? 1.0 : sum / list.size();
+  std::vector<int64_t> times;
+  for (const std::vector<int64_t>& list : of_user) {
+    times.clear();
+    for (const int64_t i : list) times.push_back(weighted[i].timestamp);
+    const std::vector<double> factors = RecencyFactors(times, weight, horizon);
     for (size_t p = 0; p < list.size(); ++p)
-      weighted[list[p]].value *= static_cast<float>(factor[p] / mean);
+      weighted[list[p]].value *= static_cast<float>(factors[p]);
   }
   return weighted;
 }

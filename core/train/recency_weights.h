@@ -1,13 +1,10 @@
 #ifndef RECSERVE_CORE_TRAIN_RECENCY_WEIGHTS_H_
 #define RECSERVE_CORE_TRAIN_RECENCY_WEIGHTS_H_
 
-// Recency-weighted confidence for the retrieval model: what someone did
-// lately says more about what they will do next than what they did long
-// ago. Each interaction's value is scaled by
-//   (1 + weight · exp(-rank / horizon)) / (that factor's mean over the user),
-// where rank counts the user's interactions strictly later than it (ties
-// share a rank). The mean keeps each user's total confidence as it was, so
-// a user whose interactions all carry the same time (or none) is unchanged.
+// Recency-weighted confidence applied to training data: each user's
+// interactions scaled by RecencyFactors of their timestamps
+// (core/model/recency_factors.h, where the formula is: the latest weigh
+// most, each user's total is kept, equal timestamps are unchanged).
 
 #include <cstdint>
 #include <vector>
@@ -17,7 +14,8 @@
 
 namespace recserve {
 
-// A copy of `ratings` with each value scaled as above (negative values keep
+// A copy of `ratings` with each value multiplied by its RecencyFactors
+// factor among its user's ratings, ranked by timestamp (negative values keep
 // their sign). weight >= 0 and horizon > 0; users index [0, num_users).
 std::vector<Rating> WeightByRecency(absl::Span<const Rating> ratings,
                                     int32_t num_users, float weight,

@@ -469,7 +469,9 @@ FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained) {
                       .unobserved_weight = r.unobserved_weight,
                       .scale = r.confidence_scale,
                       .epsilon = r.epsilon,
-                      .reg_exponent = r.reg_exponent};
+                      .reg_exponent = r.reg_exponent,
+                      .recency_weight = r.recency_weight,
+                      .recency_horizon = r.recency_horizon};
   return params;
 }
 

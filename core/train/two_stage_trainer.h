@@ -161,7 +161,8 @@ struct TwoStageTrainingResult {
 
 // How the server folds users into these models (user_fold_in.h): the rating
 // model's user prior and the retrieval model's settings as trained (reg,
-// alpha, unobserved weight, confidence scale, epsilon, reg_exponent).
+// alpha, unobserved weight, confidence scale, epsilon, reg_exponent, recency
+// weight and horizon).
 // Without a rating model (rating_trained false) the prior is left empty:
 // factors 0.
 FoldInParams FoldInParamsOf(const TwoStageTrainingResult& trained);

@@ -97,6 +97,16 @@ def implicit_manifest(m):
     return m
 
 
+def recency_manifest(m):
+    # Format 6: recency-weighted fold-in and the seen order.
+    m = json.loads(json.dumps(m))
+    m["format_version"] = 6
+    m["cold_items"] = 0
+    m["fold_in"]["retrieval"].update(recency_weight=100.0, recency_horizon=3.0)
+    m["files"]["user_seen_later.npy"] = dict(m["files"]["user_seen_items.npy"])
+    return m
+
+
 def snapshot_seeds(build):
     # Also the manifest seeds: a real trained snapshot (format 3: the trainer
     # records how to fold users in), a non-scaling prior variant, and its
@@ -130,6 +140,7 @@ def snapshot_seeds(build):
         explicit4["feedback"] = "explicit"
         explicit4["fold_in"]["retrieval"].update(scale="log", epsilon=10.0, reg_exponent=0.5)
         write("manifest_fuzz", "format4_explicit_log", dump(explicit4))
+        write("manifest_fuzz", "format6_recency", dump(recency_manifest(explicit4)))
     m["format_version"] = 2
     m.pop("fold_in", None)
     for name in ("user_seen_ratings.npy", "item_labels.txt"):

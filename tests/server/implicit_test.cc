@@ -1,7 +1,9 @@
 // An implicit-feedback (events-only) snapshot served through the real
 // server over gRPC: built here from a small event log with a negative event
 // type (TrainImplicitAls, PublishSnapshot), then Recommend, SimilarItems,
-// PredictRating and GetModelInfo as a client sees them.
+// PredictRating and GetModelInfo as a client sees them; and the same log
+// trained with recency-weighted confidence, where fold-in weighs a user's
+// interactions by their order.
 //
 // The oracles are computed here, independently of the serving code: the
 // retrieval model's exact top n over the user's unseen items (the embeddings
@@ -14,12 +16,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/model/confidence.h"
 #include "core/model/implicit_row_solver.h"
 #include "core/serve/serving_model.h"
+#include "core/snapshot/snapshot.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -62,9 +66,11 @@ std::unique_ptr<v1::Recommender::Stub> Connect(const RecserveServer& server) {
 
 class ImplicitServingTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { Start(testutil::MakeImplicitFixture()); }
+  // Publishes `fixture` and serves it.
+  static void Start(testutil::ImplicitFixture fixture) {
     tmp_ = new testutil::TempDir();
-    fixture_ = new testutil::ImplicitFixture(testutil::MakeImplicitFixture());
+    fixture_ = new testutil::ImplicitFixture(std::move(fixture));
     ASSERT_FALSE(
         testutil::PublishImplicitSnapshot(tmp_->Path("implicit"), *fixture_)
             .empty());
@@ -468,6 +474,176 @@ TEST_F(ImplicitServingTest, MetricsStillPassPromtool) {
       {"/bin/sh", "-c", absl::StrCat("promtool check metrics < ", file)});
   EXPECT_EQ(promtool.exit_code, 0) << promtool.out;
   EXPECT_EQ(promtool.out, "") << "promtool reports nothing";
+}
+
+// Trained with recency-weighted confidence (format 6): fold-in ranks a
+// known user's training cells by the snapshot's seen order and a request's
+// recent interactions by position, after them.
+class RecencyServingTest : public ImplicitServingTest {
+ protected:
+  static constexpr float kWeight = 100.0f;
+  static constexpr float kHorizon = 1.0f;
+  static void SetUpTestSuite() {
+    Start(testutil::MakeImplicitFixture(30, 45, 6, kWeight, kHorizon));
+  }
+
+  // A user's cells: signed value and time.
+  struct TimedCell {
+    float value = 0;
+    int64_t time = 0;
+  };
+  static std::map<int32_t, TimedCell> TimedCells(int32_t user) {
+    std::map<int32_t, TimedCell> cells;
+    for (const Rating& r : f().train.ratings) {
+      if (r.user == user) cells[r.item] = {r.value, r.timestamp};
+    }
+    return cells;
+  }
+  // The cells' values scaled by recency, computed here from the formula:
+  // (1 + W e^(−rank/H)) / its mean, rank = the cells strictly later.
+  static std::map<int32_t, float> Weighted(
+      const std::map<int32_t, TimedCell>& cells) {
+    std::map<int32_t, double> factor;
+    double sum = 0;
+    for (const auto& [item, cell] : cells) {
+      int rank = 0;
+      for (const auto& [other, o] : cells) rank += o.time > cell.time ? 1 : 0;
+      factor[item] = 1 + kWeight * std::exp(-rank / double{kHorizon});
+      sum += factor[item];
+    }
+    std::map<int32_t, float> out;
+    for (const auto& [item, cell] : cells) {
+      out[item] = static_cast<float>(cell.value * factor[item] /
+                                     (sum / static_cast<double>(cells.size())));
+    }
+    return out;
+  }
+  static Eigen::VectorXd FoldedIn(const std::map<int32_t, float>& values) {
+    return DenseFoldIn(values, f().fold_in, f().retrieval.item_factors);
+  }
+};
+
+TEST_F(RecencyServingTest, SnapshotRecordsTheWeighting) {
+  ASSERT_EQ(f().fold_in.retrieval.recency_weight, kWeight);
+  const absl::StatusOr<std::shared_ptr<const Snapshot>> s =
+      Snapshot::LoadLatest(tmp_->Path("implicit"));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ((*s)->manifest().format_version, 6);
+  EXPECT_EQ((*s)->fold_in()->retrieval.recency_weight, kWeight);
+  EXPECT_EQ((*s)->fold_in()->retrieval.recency_horizon, kHorizon);
+  EXPECT_FALSE((*s)->SeenLater(0).empty());
+}
+
+// A known user without recent interactions is served their trained vector;
+// the explanations decompose the fold-in of their training cells in the
+// snapshot's order, whose scores are the trained ones. Unweighted, they
+// would not be.
+TEST_F(RecencyServingTest, ExplanationsOfAKnownUserAddUpToTheTrainedScores) {
+  const int32_t user = 4;
+  v1::RecommendRequest request;
+  request.set_user_id(f().train.users.Id(user));
+  request.set_n(6);
+  request.set_explain(true);
+  v1::RecommendResponse response;
+  ASSERT_TRUE(Recommend(request, &response).ok());
+  ASSERT_EQ(response.items_size(), 6);
+  EXPECT_FALSE(response.folded_in());
+  const Eigen::VectorXd unweighted = FoldedIn(Cells(user));
+  double unweighted_gap = 0;
+  for (const v1::ScoredItem& item : response.items()) {
+    const v1::Explanation& e = item.explanation();
+    // Fewer than 10 cells: every share is listed.
+    double sum = 0;
+    for (const v1::Contribution& c : e.because()) sum += c.share();
+    const Eigen::RowVectorXd o =
+        f().retrieval.item_factors.row(ItemIndex(item.item_id()))
+            .cast<double>();
+    const double trained =
+        o.dot(f().retrieval.user_factors.row(user).cast<double>());
+    EXPECT_NEAR(e.retrieval_score(), trained, 1e-5);
+    EXPECT_NEAR(sum, trained, 1e-3 * (1 + std::abs(trained))) << item.item_id();
+    EXPECT_NEAR(o.dot(FoldedIn(Weighted(TimedCells(user)))), trained,
+                1e-3 * (1 + std::abs(trained)));
+    unweighted_gap =
+        std::max(unweighted_gap, std::abs(o.dot(unweighted) - trained));
+  }
+  // Far beyond the tolerance above: the check can tell.
+  EXPECT_GT(unweighted_gap, 0.02) << "the weighting made no difference";
+}
+
+// A visitor's purchases of one group, then of another: the later ones weigh
+// more, so the later group's items score higher against the earlier
+// group's than in the other order.
+TEST_F(RecencyServingTest, TheLatestRecentInteractionsWeighMost) {
+  const std::vector<int32_t> group0 = {0, 3}, group2 = {2, 5};
+  const int32_t n = f().train.num_items() - 4;  // every other item
+  std::vector<double> group2_lead;
+  for (const bool group2_last : {false, true}) {
+    SCOPED_TRACE(group2_last);
+    std::vector<int32_t> order = group2_last ? group0 : group2;
+    for (const int32_t item : group2_last ? group2 : group0) {
+      order.push_back(item);
+    }
+    v1::RecommendRequest request;
+    request.set_user_id("visitor");
+    request.set_n(n);
+    std::map<int32_t, TimedCell> cells;
+    for (size_t p = 0; p < order.size(); ++p) {
+      *request.add_recent() = Event(order[p], "purchase");
+      cells[order[p]] = {5.0f, static_cast<int64_t>(p)};
+    }
+    v1::RecommendResponse response;
+    ASSERT_TRUE(Recommend(request, &response).ok());
+    EXPECT_TRUE(response.folded_in());
+    ExpectRanking(response, TopN(FoldedIn(Weighted(cells)),
+                                 {order.begin(), order.end()}, n));
+    // How much higher group 2's items score than group 0's, on average.
+    double sums[3] = {0, 0, 0};
+    int counts[3] = {0, 0, 0};
+    for (const v1::ScoredItem& item : response.items()) {
+      const int32_t group = ItemIndex(item.item_id()) % 3;
+      sums[group] += item.score();
+      ++counts[group];
+    }
+    ASSERT_GT(counts[0] * counts[2], 0);
+    group2_lead.push_back(sums[2] / counts[2] - sums[0] / counts[0]);
+  }
+  EXPECT_GT(group2_lead[1], group2_lead[0] + 0.05)
+      << "group 2 last: " << group2_lead[1]
+      << ", group 0 last: " << group2_lead[0];
+}
+
+// A known user's training cells rank behind every recent interaction; a
+// recent interaction with a training item moves its cell to that time.
+TEST_F(RecencyServingTest, KnownUserRanksTrainingBehindRecent) {
+  const int32_t user = 3;
+  std::map<int32_t, TimedCell> cells = TimedCells(user);
+  int32_t trained_item = -1;
+  for (const auto& [item, cell] : cells) {
+    if (cell.value > 0) trained_item = item;
+  }
+  ASSERT_GE(trained_item, 0);
+  const int32_t bought = 1, carted = 4;
+  ASSERT_EQ(cells.count(bought) + cells.count(carted), 0u);
+  std::set<int32_t> removed;
+  for (const auto& [item, cell] : cells) removed.insert(item);
+  removed.insert({bought, carted});
+
+  v1::RecommendRequest request;
+  request.set_user_id(f().train.users.Id(user));
+  request.set_n(8);
+  *request.add_recent() = Event(bought, "purchase");
+  *request.add_recent() = Event(trained_item, "view");
+  *request.add_recent() = Event(carted, "cart");
+  v1::RecommendResponse response;
+  ASSERT_TRUE(Recommend(request, &response).ok());
+  EXPECT_TRUE(response.folded_in());
+  // Recent times after every training timestamp, in request order.
+  const int64_t after = 1'000'000'000;
+  cells[bought] = {5.0f, after + 1};
+  cells[trained_item] = {cells[trained_item].value + 1.0f, after + 2};
+  cells[carted] = {3.0f, after + 3};
+  ExpectRanking(response, TopN(FoldedIn(Weighted(cells)), removed, 8));
 }
 
 // An explicit snapshot (ratings) takes no events.

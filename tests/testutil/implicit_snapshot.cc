@@ -31,7 +31,8 @@ SnapshotContents ImplicitFixture::Contents() const {
 }
 
 ImplicitFixture MakeImplicitFixture(int32_t users, int32_t items,
-                                    int32_t factors) {
+                                    int32_t factors, float recency_weight,
+                                    float recency_horizon) {
   ImplicitFixture f;
   f.events = ImplicitFixtureEvents();
   for (int32_t u = 0; u < users; ++u)
@@ -82,6 +83,8 @@ ImplicitFixture MakeImplicitFixture(int32_t users, int32_t items,
   options.reg_exponent = 0.5f;
   options.threads = 1;
   options.seed = 3;
+  options.recency_weight = recency_weight;
+  options.recency_horizon = recency_horizon;
   absl::StatusOr<RetrievalModel> retrieval =
       TrainImplicitAls(users, items, f.train.ratings, options);
   EXPECT_TRUE(retrieval.ok()) << retrieval.status();
@@ -91,7 +94,9 @@ ImplicitFixture MakeImplicitFixture(int32_t users, int32_t items,
                          .unobserved_weight = options.unobserved_weight,
                          .scale = options.confidence_scale,
                          .epsilon = options.epsilon,
-                         .reg_exponent = options.reg_exponent};
+                         .reg_exponent = options.reg_exponent,
+                         .recency_weight = options.recency_weight,
+                         .recency_horizon = options.recency_horizon};
   return f;
 }
 

@@ -36,11 +36,16 @@ struct ImplicitFixture {
 // Users "u0".."u{users-1}" and items "i0".."i{items-1}". User u belongs to
 // taste group u % 3 and views, carts and buys items of group u % 3 (items
 // i with i % 3 == u % 3), a few others, and dislikes one item of another
-// group; the last user has no events. Trained with `factors` dimensions, log
-// confidence (alpha 2, epsilon 1) and reg_exponent 0.5. Deterministic.
-// Fails the test (fatally) when training fails.
+// group; the last user has no events. Each cell has its own timestamp,
+// increasing in the order of the cells' first events (a user's purchases,
+// carts and views first, their dislike last). Trained with `factors`
+// dimensions, log confidence (alpha 2, epsilon 1), reg_exponent 0.5 and the
+// given recency weighting (0 = none; the snapshot is then format 4, else
+// format 6). Deterministic. Fails the test (fatally) when training fails.
 ImplicitFixture MakeImplicitFixture(int32_t users = 30, int32_t items = 45,
-                                    int32_t factors = 6);
+                                    int32_t factors = 6,
+                                    float recency_weight = 0.0f,
+                                    float recency_horizon = 30.0f);
 
 // PublishSnapshot(root, MakeImplicitFixture(...).Contents()); returns the
 // version name. Fails the test on error.

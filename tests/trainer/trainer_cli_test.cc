@@ -78,8 +78,13 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_TRUE((*snapshot)->has_retrieval());
   EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
   // With what the server needs to fold users in, the labels, and (format
-  // 5) the attribute maps that place new items.
-  EXPECT_EQ((*snapshot)->manifest().format_version, 5);
+  // 5) the attribute maps that place new items; format 6 when validation
+  // chose a recency weight, which fold-in then applies.
+  const float recency =
+      report["params"]["retrieval"]["recency_weight"].get<float>();
+  EXPECT_EQ((*snapshot)->manifest().format_version, recency > 0 ? 6 : 5);
+  ASSERT_NE((*snapshot)->fold_in(), nullptr);
+  EXPECT_EQ((*snapshot)->fold_in()->retrieval.recency_weight, recency);
   ASSERT_NE((*snapshot)->attributes(), nullptr);
   EXPECT_EQ((*snapshot)->attributes()->spec.size(),
             report["cold_items"]["published"]["attributes"].get<int32_t>());

@@ -305,6 +305,71 @@ TEST_F(UserFoldInTest, ExplainOfNothingIsEmpty) {
   EXPECT_EQ(no_interactions.cols(), 0);
 }
 
+// Recency weighting: each cell's rating times its factor among the user's
+// cells (recency_factors.h), ranked by the cell's latest time; the rating
+// model ignores time.
+TEST_F(UserFoldInTest, RecencyScalesEachCellByItsRank) {
+  FoldInParams params = RidgeParams();
+  params.retrieval.recency_weight = 4.0f;
+  params.retrieval.recency_horizon = 1.5f;
+  const auto fold_in = Make(params);
+  // Item 3 twice: its cell is at its latest time, 50, the latest of all;
+  // items 11 and 12 at the same time share a rank.
+  const std::vector<UserInteraction> xs = {
+      {.item = 3, .rating = 4.0f, .weight = 1.0f, .time = 10},
+      {.item = 7, .rating = 2.0f, .weight = 2.0f, .time = 40},
+      {.item = 11, .rating = 5.0f, .weight = 1.0f, .time = 20},
+      {.item = 12, .rating = 0.0f, .weight = 1.0f, .time = 20},
+      {.item = 3, .rating = 3.0f, .weight = 0.5f, .time = 50}};
+  const auto factor = [](int rank) { return 1 + 4.0 * std::exp(-rank / 1.5); };
+  const double mean = (factor(0) + factor(1) + 2 * factor(2)) / 4;
+  const int ranks[] = {0, 1, 2, 2, 0};
+  std::vector<UserInteraction> scaled = xs;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    scaled[i].rating =
+        static_cast<float>(xs[i].rating * factor(ranks[i]) / mean);
+  }
+  const FoldedInUser user = fold_in->FoldIn(xs);
+  ExpectNear(user.embedding, DenseRetrieval(scaled, params.retrieval), 1e-4);
+
+  const FoldedInUser plain = Make(RidgeParams())->FoldIn(xs);
+  EXPECT_GT((user.embedding - plain.embedding).norm(), 1e-3f);
+  EXPECT_EQ(user.factors, plain.factors);
+  EXPECT_EQ(user.bias, plain.bias);
+
+  // Explain forms the same cells: its rows sum to the weighted scores.
+  std::vector<int32_t> items(kItems);
+  for (int32_t i = 0; i < kItems; ++i) items[i] = i;
+  const Eigen::MatrixXf shares = fold_in->Explain(xs, items);
+  for (int32_t i = 0; i < kItems; ++i) {
+    const float score = user.embedding.dot(item_embeddings_.row(i));
+    EXPECT_NEAR(shares.row(i).sum(), score, 1e-4f * (1 + std::abs(score)));
+  }
+}
+
+TEST_F(UserFoldInTest, TiedOrUntimedInteractionsAreUnweighted) {
+  FoldInParams params = RidgeParams();
+  params.retrieval.recency_weight = 30.0f;
+  params.retrieval.recency_horizon = 2.0f;
+  const auto weighted = Make(params);
+  const auto plain = Make(RidgeParams());
+  const std::vector<UserInteraction> untimed = SomeInteractions();
+  std::vector<UserInteraction> tied = untimed;
+  for (UserInteraction& x : tied) x.time = 123456;
+  const FoldedInUser want = plain->FoldIn(untimed);
+  for (const std::vector<UserInteraction>& xs : {untimed, tied}) {
+    const FoldedInUser got = weighted->FoldIn(xs);
+    EXPECT_EQ(got.embedding, want.embedding);
+    EXPECT_EQ(got.factors, want.factors);
+    const std::vector<int32_t> items = {0, 3, 29};
+    EXPECT_EQ(weighted->Explain(xs, items), plain->Explain(untimed, items));
+  }
+  // Without recency weighting, times change nothing.
+  std::vector<UserInteraction> timed = untimed;
+  for (size_t i = 0; i < timed.size(); ++i) timed[i].time = 100 - 7 * i;
+  EXPECT_EQ(plain->FoldIn(timed).embedding, want.embedding);
+}
+
 TEST_F(UserFoldInTest, ValidateFoldInParamsNamesTheField) {
   EXPECT_TRUE(ValidateFoldInParams(RidgeParams(), kFactors).ok());
   EXPECT_TRUE(ValidateFoldInParams(PriorParams(), kFactors).ok());
@@ -345,10 +410,27 @@ TEST_F(UserFoldInTest, ValidateFoldInParamsNamesTheField) {
   p = RidgeParams();
   p.retrieval.unobserved_weight = 0.0f;
   expect_invalid(p, kFactors, "fold_in.retrieval.unobserved_weight");
-  // alpha 0 is allowed.
+  p = RidgeParams();
+  p.retrieval.recency_weight = -1.0f;
+  expect_invalid(p, kFactors, "fold_in.retrieval.recency_weight");
+  p = RidgeParams();
+  p.retrieval.recency_weight = INFINITY;
+  expect_invalid(p, kFactors, "fold_in.retrieval.recency_weight");
+  p = RidgeParams();
+  p.retrieval.recency_horizon = 0.0f;
+  expect_invalid(p, kFactors, "fold_in.retrieval.recency_horizon");
+  p = RidgeParams();
+  p.retrieval.recency_horizon = NAN;
+  expect_invalid(p, kFactors, "fold_in.retrieval.recency_horizon");
+  // alpha 0 is allowed, and so is any recency weight >= 0.
   p = RidgeParams();
   p.retrieval.alpha = 0.0f;
   EXPECT_TRUE(ValidateFoldInParams(p, kFactors).ok());
+  p.retrieval.recency_weight = 100.0f;
+  p.retrieval.recency_horizon = 0.5f;
+  EXPECT_TRUE(ValidateFoldInParams(p, kFactors).ok());
+  EXPECT_TRUE(HasRecency(p.retrieval));
+  EXPECT_FALSE(HasRecency(RidgeParams().retrieval));
 }
 
 // Implicit ALS solves the users last, with the same row step: a trained
@@ -398,6 +480,97 @@ TEST(UserFoldInTrainedTest, TrainedUsersEqualTheFoldInOfTheirRatings) {
         << "user " << u << ": folded " << user.embedding << " stored "
         << stored;
   }
+}
+
+// A user trained with recency-weighted confidence is the fold-in of their
+// ratings at their timestamps: the weighting is the same. Ratings (implicit:
+// signed values, log confidence, frequency-scaled regularization) at times
+// with ties; untimed, the fold-in is far from the trained user.
+void ExpectRecencyTrainedUsersAreTheirFoldIn(bool implicit) {
+  constexpr int32_t kUsers = 25;
+  constexpr int32_t kItems = 40;
+  std::vector<Rating> ratings;
+  for (int32_t u = 0; u < kUsers; ++u) {
+    for (int32_t j = 0; j < 6 + u % 5; ++j) {
+      const int32_t item = (u * 11 + j * 7) % kItems;
+      float value = static_cast<float>(1 + (u + j) % 5);
+      if (implicit && (u + j) % 4 == 0) value = -value;
+      // j and j + 7 tie.
+      ratings.push_back({u, item, value, 1000 + (j * 5 + u) % 7});
+    }
+  }
+  ImplicitAlsOptions options;
+  options.factors = 6;
+  options.iterations = 4;
+  options.reg = 0.5f;
+  options.alpha = 0.4f;
+  options.unobserved_weight = 0.8f;
+  options.recency_weight = 30.0f;
+  options.recency_horizon = 2.0f;
+  if (implicit) {
+    options.confidence_scale = ConfidenceScale::kLog;
+    options.epsilon = 0.5f;
+    options.reg_exponent = 0.5f;
+  }
+  options.threads = 1;
+  absl::StatusOr<RetrievalModel> trained =
+      TrainImplicitAls(kUsers, kItems, ratings, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+
+  FoldInParams params;
+  if (!implicit) params.rating = RatingUserPrior::Ridge(2, 0.1f, 0.1f);
+  params.retrieval = {.reg = options.reg,
+                      .alpha = options.alpha,
+                      .unobserved_weight = options.unobserved_weight,
+                      .scale = options.confidence_scale,
+                      .epsilon = options.epsilon,
+                      .reg_exponent = options.reg_exponent,
+                      .recency_weight = options.recency_weight,
+                      .recency_horizon = options.recency_horizon};
+  ASSERT_TRUE(ValidateFoldInParams(params, implicit ? kNoRatingModel : 2).ok());
+  const FactorMatrix item_factors = FactorMatrix::Zero(kItems, 2);
+  const Eigen::VectorXf item_bias = Eigen::VectorXf::Zero(kItems);
+  const std::unique_ptr<UserFoldIn> fold_in =
+      implicit
+          ? std::make_unique<UserFoldIn>(MapOf(trained->item_factors), params)
+          : std::make_unique<UserFoldIn>(
+                MapOf(item_factors),
+                Eigen::Map<const Eigen::VectorXf>(item_bias.data(), kItems),
+                3.0f, MapOf(trained->item_factors), params);
+  float untimed_gap = 0.0f;
+  for (int32_t u = 0; u < kUsers; ++u) {
+    std::vector<UserInteraction> xs;
+    for (const Rating& r : ratings) {
+      if (r.user != u) continue;
+      xs.push_back(implicit ? UserInteraction{.item = r.item,
+                                              .value = r.value,
+                                              .time = r.timestamp}
+                            : UserInteraction{.item = r.item,
+                                              .rating = r.value,
+                                              .weight = 1.0f,
+                                              .time = r.timestamp});
+    }
+    const Eigen::RowVectorXf stored = trained->user_factors.row(u);
+    ASSERT_GT(stored.norm(), 1e-4f);
+    const FoldedInUser user = fold_in->FoldIn(xs);
+    EXPECT_LT((user.embedding - stored).norm(), 1e-4f * stored.norm() + 1e-6f)
+        << "user " << u << ": folded " << user.embedding << " stored "
+        << stored;
+    for (UserInteraction& x : xs) x.time = 0;
+    untimed_gap =
+        std::max(untimed_gap, (fold_in->FoldIn(xs).embedding - stored).norm() /
+                                  stored.norm());
+  }
+  // Far beyond the tolerance above: the check can tell.
+  EXPECT_GT(untimed_gap, 0.02f) << "the weighting made no difference";
+}
+
+TEST(UserFoldInTrainedTest, RecencyTrainedUsersEqualTheirTimedFoldIn) {
+  ExpectRecencyTrainedUsersAreTheirFoldIn(/*implicit=*/false);
+}
+
+TEST(UserFoldInTrainedTest, RecencyTrainedImplicitUsersEqualTheirTimedFoldIn) {
+  ExpectRecencyTrainedUsersAreTheirFoldIn(/*implicit=*/true);
 }
 
 // Implicit feedback: no rating model; signed values, log confidence and
@@ -477,6 +650,17 @@ TEST_F(ImplicitUserFoldInTest, RepeatedItemsAggregateLikeTheReader) {
                                              {.item = 4, .value = -1.0f},
                                              {.item = 9, .value = 1.0f}});
   ExpectNear(user.embedding, Dense({{4, -1.0}, {9, 2.0}}), 1e-4);
+}
+
+TEST_F(ImplicitUserFoldInTest, TheLatestInteractionByTimeSetsThePolarity) {
+  const std::unique_ptr<UserFoldIn> fold_in = MakeImplicit();
+  // Item 4: a purchase at time 5 listed before a dislike at time 1: the
+  // purchase is the latest, so the cell is positive, of strength 3.
+  const FoldedInUser user =
+      fold_in->FoldIn({{.item = 4, .value = 3.0f, .time = 5},
+                       {.item = 4, .value = -1.0f, .time = 1},
+                       {.item = 9, .value = 2.0f, .time = 3}});
+  ExpectNear(user.embedding, Dense({{4, 3.0}, {9, 2.0}}), 1e-4);
 }
 
 TEST_F(ImplicitUserFoldInTest, ExplainSharesSumToTheScore) {
