@@ -197,6 +197,7 @@ TwoStageTrainingOptions ChosenSettings(const TwoStageTrainingOptions& options,
   fixed.retrieval = trained.retrieval_options;
   fixed.retrieval_reg_grid = {trained.retrieval_options.reg};
   fixed.tune_retrieval = false;
+  fixed.search_recency = false;
   fixed.tune_blend = false;
   fixed.ranking = trained.ranking;
   return fixed;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -87,19 +88,19 @@ class RetrievalSearch {
                             {}, start);
   }
 
-  // Records the trial and keeps `model` when it ranks best so far; says
-  // whether it does.
-  bool Consider(RetrievalModel model, const ImplicitAlsOptions& o) {
+  // Records the trial and keeps `model` when it ranks best so far. The first
+  // model is kept whatever it scores, so that a split with nothing to score
+  // (NaN) keeps the first setting rather than none.
+  void Consider(RetrievalModel model, const ImplicitAlsOptions& o) {
     const EmbeddingScorer scorer(model.user_factors, model.item_factors);
     const TopNMetrics m =
         EvaluateTopN(scorer, split_.train, split_.test, topn_);
     trials_->push_back(
         {o.reg, m.hit_rate, m.ndcg, o.recency_weight, o.recency_horizon});
-    if (!(m.ndcg > best_ndcg_)) return false;
+    if (best_ && !(m.ndcg > best_ndcg_)) return;
     best_ndcg_ = m.ndcg;
     best_ = std::move(model);
     best_options_ = o;
-    return true;
   }
 
   // From the best model so far (which must exist): the weight from
@@ -153,8 +154,8 @@ class RetrievalSearch {
 
 // Trains the retrieval model on `fit` for every regularization of the grid
 // and keeps the one whose own ranking is best, then chooses its recency
-// weighting (a single λ is trained without being scored, and its recency
-// settings are kept).
+// weighting (search_recency). A single λ without the recency search is
+// trained without being scored.
 absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
     const TrainTest& split, const TwoStageTrainingOptions& options, bool warm,
     Validation* validation) {
@@ -173,7 +174,8 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
     ASSIGN_OR_RETURN(RetrievalModel model,
                      search.Train(o, path ? &*path : nullptr));
     if (warm) path = model;
-    if (grid.size() == 1) {
+    const bool search_recency = options.search_recency.value_or(true);
+    if (grid.size() == 1 && !search_recency) {
       validation->retrieval = o;
       return model;
     }
@@ -185,9 +187,10 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
   return search.TakeBest();
 }
 
-// Implicit feedback: the recency weighting at `tuned` (TuneRetrieval's
-// choice, whose hold-out is random and cannot judge it), chosen on each
-// user's latest positive interaction held out of a sample of `train`.
+// Implicit feedback with search_recency: the recency weighting at `tuned`
+// (TuneRetrieval's choice, whose random hold-out cannot judge it, or the
+// options as given), chosen on each user's latest interaction held out of a
+// sample of `train` (a negative one is not scored).
 absl::StatusOr<ImplicitAlsOptions> ChooseEventRecency(
     const Dataset& train, const TwoStageTrainingOptions& options,
     const ImplicitAlsOptions& tuned, std::vector<RetrievalRegTrial>* trials) {
@@ -279,21 +282,21 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
         options.refit_retrieval_sweeps));
   }
   for (const float recency : options.retrieval_recency_grid) {
-    if (!(recency >= 0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("retrieval recency weight must be >= 0, got ", recency));
+    if (!(recency >= 0) || !std::isfinite(recency)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "retrieval recency weight must be finite and >= 0, got ", recency));
     }
   }
   for (const float horizon : options.retrieval_horizon_grid) {
-    if (!(horizon > 0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("retrieval recency horizon must be > 0, got ", horizon));
+    if (!(horizon > 0) || !std::isfinite(horizon)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "retrieval recency horizon must be finite and > 0, got ", horizon));
     }
   }
   for (const float reg : options.retrieval_reg_grid) {
-    if (!(reg > 0)) {
+    if (!(reg > 0) || !std::isfinite(reg)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("retrieval reg must be > 0, got ", reg));
+          absl::StrCat("retrieval reg must be finite and > 0, got ", reg));
     }
   }
   // A pool smaller than K would be evaluated differently from how it is
@@ -329,11 +332,12 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
                             ? requested.train_retrieval &&
                                   requested.tune_blend &&
                                   !requested.blend_grid.empty()
-                            : requested.tune_retrieval;
+                            : requested.tune_retrieval ||
+                                  requested.search_recency.value_or(false);
   if (from != nullptr && choosing) {
     return absl::InvalidArgumentError(
         "training from an earlier result needs the settings chosen already "
-        "(tune_blend and tune_retrieval false)");
+        "(tune_blend, tune_retrieval and search_recency false)");
   }
   const auto start = std::chrono::steady_clock::now();
   TwoStageTrainingOptions options = requested;
@@ -364,11 +368,11 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
       result.retrieval_validation_recall = tuned.recall;
       result.popularity_validation_recall = tuned.popularity_recall;
       result.retrieval_tuning_out_of_time = tuned.out_of_time;
-      ASSIGN_OR_RETURN(
-          result.retrieval_options,
-          ChooseEventRecency(train, options, result.retrieval_options,
-                             &result.retrieval_reg_trials));
     }
+    ASSIGN_OR_RETURN(
+        result.retrieval_options,
+        ChooseEventRecency(train, options, result.retrieval_options,
+                           &result.retrieval_reg_trials));
   } else if (options.train_retrieval && options.tune_blend &&
              !options.blend_grid.empty()) {
     observer.Phase({TrainingPhase::kRankingValidation});

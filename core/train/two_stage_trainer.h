@@ -42,15 +42,16 @@ struct TwoStageTrainingOptions {
   // retrieves with the rating model's factors.
   bool train_retrieval = true;
   // retrieval.reg is replaced by the chosen one when retrieval_reg_grid has
-  // more than one value and tune_blend is set (explicit data); for implicit
+  // more than one value and tune_blend is set (explicit data), and its
+  // recency settings when they are searched (search_recency); for implicit
   // feedback with tune_retrieval, these are where the search starts and
   // every setting it tunes is replaced by the chosen one.
   ImplicitAlsOptions retrieval;
   // Implicit feedback (train_rating false) only: choose the retrieval
   // settings by TuneRetrieval on the training data. Default true; a refit
   // with settings already chosen sets it false. Explicit data keeps its
-  // leave-one-out choice of reg (retrieval_reg_grid), which measured better
-  // for the two-stage ranking than choosing more settings by recall.
+  // latest-interaction choice of reg (retrieval_reg_grid), which measured
+  // better for the two-stage ranking than choosing more settings by recall.
   bool tune_retrieval = true;
   // The search's grids, budget, sample and hold-out (retrieval_tuning.h).
   // Its seed and threads are replaced by rating.seed and validation.threads.
@@ -60,21 +61,20 @@ struct TwoStageTrainingOptions {
   // not only on its size (what it chose on each data set: docs/benchmarks.md).
   // Default {3, 10, 30, 100, 300}.
   std::vector<float> retrieval_reg_grid = {3.0f, 10.0f, 30.0f, 100.0f, 300.0f};
-  // After λ (for implicit feedback, after TuneRetrieval), the retrieval's
-  // recency weighting (ImplicitAlsOptions::recency_weight and
-  // recency_horizon) is chosen the same way at the chosen settings: first the
-  // weight from retrieval_recency_grid at retrieval.recency_horizon, then, when
-  // a weight above 0 won, the horizon from retrieval_horizon_grid at that
-  // weight. Validation holds out each user's latest interaction, which is what
-  // the weighting is for. Both replace retrieval's; an empty grid keeps
-  // retrieval's value. Data in which no user has two interaction times is not
-  // searched. Defaults {0, 10, 100, 1000} (weights a decade apart) and {1, 3,
-  // 10, 30}.
-  // Whether to search the recency weighting at all; unset: for explicit
-  // data, not for implicit feedback. The weighting trades ranking a random
-  // hold-out for ranking what each user does next: on MovieLens 100K read as
-  // events it gained 18% HR@10 on each user's latest interaction and lost
-  // 21% Recall@10 on a random 20% (docs/benchmarks.md).
+  // Whether to choose the retrieval's recency weighting (ImplicitAlsOptions::
+  // recency_weight and recency_horizon) on validation; unset: yes for
+  // explicit data, no for implicit feedback. The weighting trades ranking a
+  // random hold-out for ranking what each user does next (what it gained
+  // and cost: docs/benchmarks.md). It is chosen after λ (for implicit
+  // feedback, after TuneRetrieval) at the chosen settings: first the weight
+  // from retrieval_recency_grid at retrieval.recency_horizon, then, when a
+  // weight above 0 won, the horizon from retrieval_horizon_grid at that
+  // weight, by the same validation, which holds out each user's latest
+  // interaction. Both replace retrieval's; an empty grid keeps retrieval's
+  // value. Data in which no user has two interaction times is not searched
+  // (data read without a timestamp column has the line order for time:
+  // rating_reader.h). Defaults {0, 10, 100, 1000} (weights a decade apart)
+  // and {1, 3, 10, 30}.
   std::optional<bool> search_recency;
   std::vector<float> retrieval_recency_grid = {0.0f, 10.0f, 100.0f, 1000.0f};
   std::vector<float> retrieval_horizon_grid = {1.0f, 3.0f, 10.0f, 30.0f};
@@ -142,9 +142,11 @@ struct TwoStageTrainingResult {
   // (rating.reg_trials lists the candidates tried there).
   RatingTrainingResult rating;
   std::optional<RetrievalModel> retrieval;
-  // As trained: with the chosen reg (explicit data) or every setting the
-  // search chose (implicit feedback).
+  // As trained: with the chosen reg and recency settings (explicit data) or
+  // every setting the searches chose (implicit feedback).
   ImplicitAlsOptions retrieval_options;
+  // Every retrieval λ and recency setting scored on the latest-interaction
+  // validation, in order (for implicit feedback, the recency search's).
   std::vector<RetrievalRegTrial> retrieval_reg_trials;
   // Implicit feedback with tune_retrieval: every setting TuneRetrieval
   // tried, in order, with its validation Recall@K and NDCG@K, and

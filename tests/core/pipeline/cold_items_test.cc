@@ -311,6 +311,8 @@ TEST_F(ColdItemsTest, TagsNeedItemMetadata) {
 TEST_F(ColdItemsTest, TurnedOffPublishesNoColdItems) {
   TrainingPipelineOptions options = Options("off");
   options.cold.enabled = false;
+  // Without a recency weighting (format 6): nothing that needs format 5.
+  options.training.search_recency = false;
   auto run = RunTrainingPipeline(options);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_FALSE(run->cold_evaluation.has_value());

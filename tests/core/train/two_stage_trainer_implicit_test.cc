@@ -325,6 +325,43 @@ TEST(TwoStageTrainerImplicitTest,
   EXPECT_EQ(plain->retrieval_options.recency_weight, 0.0f);
 }
 
+TEST(TwoStageTrainerImplicitTest, SearchesOnlyTheRecencyOfGivenSettings) {
+  const Dataset data = testutil::MovedOnUsers(/*value=*/1.0f);
+  TwoStageTrainingOptions options = ImplicitOnly();
+  options.tune_retrieval = false;
+  options.search_recency = true;
+  options.retrieval.factors = 8;
+  options.retrieval.iterations = 15;
+  options.retrieval.alpha = 3.0f;
+  options.retrieval.recency_horizon = 1.0f;
+  options.retrieval_recency_grid = {0.0f, 30.0f};
+  options.retrieval_horizon_grid = {};
+  auto trained = TrainTwoStage(data, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_TRUE(trained->retrieval_trials.empty());
+  ASSERT_EQ(trained->retrieval_reg_trials.size(), 2u);
+  EXPECT_GT(trained->retrieval_reg_trials[1].ndcg,
+            trained->retrieval_reg_trials[0].ndcg);
+  EXPECT_EQ(trained->retrieval_options.recency_weight, 30.0f);
+  EXPECT_EQ(trained->retrieval_options.factors, 8);
+  EXPECT_EQ(trained->retrieval_options.reg, options.retrieval.reg);
+
+  // A refit from it must not search again.
+  EXPECT_EQ(TrainTwoStage(data, options, {}, &*trained).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // When every user's latest interaction is negative there is nothing to
+  // score: the given settings are kept, not replaced by defaults.
+  Dataset negative_last = data;
+  for (size_t i = 13; i < negative_last.ratings.size(); i += 14)
+    negative_last.ratings[i].value = -1.0f;
+  auto unscored = TrainTwoStage(negative_last, options);
+  ASSERT_TRUE(unscored.ok()) << unscored.status();
+  EXPECT_EQ(unscored->retrieval_options.factors, 8);
+  EXPECT_EQ(unscored->retrieval_options.alpha, 3.0f);
+  EXPECT_EQ(unscored->retrieval_options.recency_weight, 0.0f);
+}
+
 TEST(TwoStageTrainerImplicitTest, NeedsARetrievalModel) {
   TwoStageTrainingOptions options = ImplicitOnly();
   options.train_retrieval = false;

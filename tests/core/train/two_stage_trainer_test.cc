@@ -1,6 +1,7 @@
 #include "core/train/two_stage_trainer.h"
 
 #include <cmath>
+#include <limits>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -107,23 +108,46 @@ TEST(TwoStageTrainerTest, ChoosesTheRecencyWeightThenItsHorizon) {
   options.retrieval_recency_grid = {-1.0f};
   EXPECT_EQ(TrainTwoStage(data, options).status().code(),
             absl::StatusCode::kInvalidArgument);
+  options.retrieval_recency_grid = {std::numeric_limits<float>::infinity()};
+  EXPECT_EQ(TrainTwoStage(data, options).status().code(),
+            absl::StatusCode::kInvalidArgument);
   options.retrieval_recency_grid = {0.0f};
   options.retrieval_horizon_grid = {0.0f};
   EXPECT_EQ(TrainTwoStage(data, options).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(TwoStageTrainerTest, KeepsTheRecencySettingsOfASingleRegularization) {
+TEST(TwoStageTrainerTest, ASingleRegularizationStillGetsItsRecencySearched) {
   const Dataset data = testutil::MovedOnUsers();
   TwoStageTrainingOptions options = SmallOptions(100);
   options.retrieval_reg_grid = {10.0f};
   options.retrieval.recency_weight = 5.0f;
   options.retrieval.recency_horizon = 4.0f;
-  auto trained = TrainTwoStage(data, options);
-  ASSERT_TRUE(trained.ok()) << trained.status();
-  EXPECT_TRUE(trained->retrieval_reg_trials.empty());
-  EXPECT_EQ(trained->retrieval_options.recency_weight, 5.0f);
-  EXPECT_EQ(trained->retrieval_options.recency_horizon, 4.0f);
+  options.retrieval_recency_grid = {0.0f, 30.0f};
+  options.retrieval_horizon_grid = {};
+  auto searched = TrainTwoStage(data, options);
+  ASSERT_TRUE(searched.ok()) << searched.status();
+  // The given settings, then each weight of the grid at the given horizon.
+  const std::vector<RetrievalRegTrial>& trials = searched->retrieval_reg_trials;
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].recency_weight, 5.0f);
+  EXPECT_EQ(trials[1].recency_weight, 0.0f);
+  EXPECT_EQ(trials[2].recency_weight, 30.0f);
+  size_t best = 0;
+  for (size_t t = 1; t < trials.size(); ++t)
+    if (trials[t].ndcg > trials[best].ndcg) best = t;
+  EXPECT_EQ(searched->retrieval_options.recency_weight,
+            trials[best].recency_weight);
+  EXPECT_EQ(searched->retrieval_options.recency_horizon, 4.0f);
+  EXPECT_EQ(searched->retrieval_options.reg, 10.0f);
+
+  // Asked not to search: the settings as given, nothing scored.
+  options.search_recency = false;
+  auto kept = TrainTwoStage(data, options);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_TRUE(kept->retrieval_reg_trials.empty());
+  EXPECT_EQ(kept->retrieval_options.recency_weight, 5.0f);
+  EXPECT_EQ(kept->retrieval_options.recency_horizon, 4.0f);
 }
 
 TEST(TwoStageTrainerTest, GoesOnFromAnEarlierResultOnMoreData) {
