@@ -5,10 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,17 +31,8 @@ constexpr int32_t kUsers = 6;
 constexpr int32_t kItems = 10;
 constexpr int32_t kFactors = 3;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
+using testutil::ReadFile;
+using testutil::WriteFile;
 
 std::string Int32Npy(const std::vector<int32_t>& values) {
   return MakeNpyHeader(
