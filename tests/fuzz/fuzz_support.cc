@@ -191,9 +191,12 @@ std::string PublishTinySnapshot(const std::string& root, bool fold_in,
   contents.algo = "als";
   contents.retrieval = &retrieval;
   contents.ranking = {.candidates = 5, .blend_weight = 0.25f};
-  const FoldInParams params = {
-      .rating = RatingUserPrior::Ridge(4, 0.1f, 0.1f),
-      .retrieval = {.reg = 0.1f, .alpha = 1.0f, .unobserved_weight = 1.0f}};
+  const FoldInParams params = {.rating = RatingUserPrior::Ridge(4, 0.1f, 0.1f),
+                               .retrieval = {.reg = 0.1f,
+                                             .alpha = 1.0f,
+                                             .unobserved_weight = 1.0f,
+                                             .recency_weight = 10.0f,
+                                             .recency_horizon = 3.0f}};
   if (fold_in) contents.fold_in = &params;
   if (cold_items > 0) {
     contents.cold_items = cold_items;

@@ -56,8 +56,9 @@ inline constexpr int32_t kFuzzColdItems = 5;
 
 // Publishes testutil::MakeTinyModel(7 users, 10 items, 4 factors) with
 // retrieval embeddings (format 2) and its catalog under `root`; returns the
-// version name. With `fold_in`, also ridge fold-in parameters (format 3),
-// so that requests may carry recent interactions. With `cold_items` > 0
+// version name. With `fold_in`, also ridge fold-in parameters with a
+// recency weighting (format 6: each user's seen order too), so that
+// requests may carry recent interactions. With `cold_items` > 0
 // (needs `fold_in`; format 5), that many cold items "i10", "i11", ... follow
 // (see AppendColdItems below). Aborts on error.
 std::string PublishTinySnapshot(const std::string& root, bool fold_in = false,

@@ -45,7 +45,9 @@ struct Template {
 const Template& MakeTemplate() {
   static const Template* made = [] {
     const std::string root = absl::StrCat(ScratchDir(), "/template");
-    const std::string version = PublishTinySnapshot(root);
+    // With fold-in and recency: every file a snapshot can hold but the
+    // item metadata's.
+    const std::string version = PublishTinySnapshot(root, /*fold_in=*/true);
     auto* t = new Template;
     t->version = version;
     for (const auto& entry : std::filesystem::directory_iterator(
