@@ -92,6 +92,18 @@ nlohmann::json RetrievalParamsJson(const TwoStageTrainingResult& r) {
       // started from another model (two_stage_trainer.h).
       {"sweeps_run", r.retrieval->loss_history.size()}};
   if (!r.retrieval_trials.empty()) params["tuning"] = RetrievalTrialsJson(r);
+  if (!r.retrieval_reg_trials.empty()) {
+    nlohmann::json trials = nlohmann::json::array();
+    for (const RetrievalRegTrial& t : r.retrieval_reg_trials) {
+      trials.push_back({{"reg", t.reg},
+                        {"recency_weight", t.recency_weight},
+                        {"recency_horizon", t.recency_horizon},
+                        {"hr", FiniteOrNull(t.hr)},
+                        {"ndcg", FiniteOrNull(t.ndcg)}});
+    }
+    // The latest-interaction validation's trials (two_stage_trainer.h).
+    params["latest_validation"] = trials;
+  }
   return params;
 }
 

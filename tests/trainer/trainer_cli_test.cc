@@ -85,6 +85,18 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ((*snapshot)->manifest().format_version, recency > 0 ? 6 : 5);
   ASSERT_NE((*snapshot)->fold_in(), nullptr);
   EXPECT_EQ((*snapshot)->fold_in()->retrieval.recency_weight, recency);
+  // The report lists the λ and recency trials, the chosen one among them.
+  const nlohmann::json& latest =
+      report["params"]["retrieval"]["latest_validation"];
+  ASSERT_TRUE(latest.is_array());
+  ASSERT_GE(latest.size(), 2u);
+  bool chosen_listed = false;
+  for (const nlohmann::json& t : latest) {
+    chosen_listed |= t["reg"].get<float>() ==
+                         report["params"]["retrieval"]["reg"].get<float>() &&
+                     t["recency_weight"].get<float>() == recency;
+  }
+  EXPECT_TRUE(chosen_listed);
   ASSERT_NE((*snapshot)->attributes(), nullptr);
   EXPECT_EQ((*snapshot)->attributes()->spec.size(),
             report["cold_items"]["published"]["attributes"].get<int32_t>());
