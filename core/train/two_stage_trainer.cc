@@ -167,6 +167,7 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
   // Each λ after the first starts from the previous one's model (a
   // regularization path), which is near its optimum: warm_retrieval_sweeps
   // sweeps take it there.
+  const bool search_recency = options.search_recency.value_or(true);
   std::optional<RetrievalModel> path;
   for (const float reg : grid) {
     ImplicitAlsOptions o = options.retrieval;
@@ -174,15 +175,13 @@ absl::StatusOr<RetrievalModel> ChooseRetrievalReg(
     ASSIGN_OR_RETURN(RetrievalModel model,
                      search.Train(o, path ? &*path : nullptr));
     if (warm) path = model;
-    const bool search_recency = options.search_recency.value_or(true);
     if (grid.size() == 1 && !search_recency) {
       validation->retrieval = o;
       return model;
     }
     search.Consider(std::move(model), o);
   }
-  if (options.search_recency.value_or(true))
-    RETURN_IF_ERROR(search.ChooseRecency());
+  if (search_recency) RETURN_IF_ERROR(search.ChooseRecency());
   validation->retrieval = search.best_options();
   return search.TakeBest();
 }
