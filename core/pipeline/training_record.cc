@@ -45,6 +45,7 @@ nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
       p["burn_in"] = o.bpmf.burn_in;
       p["averaged_samples"] = o.bpmf.averaged_samples;
       p["implicit_terms"] = o.bpmf.implicit_terms;
+      p["item_labels"] = o.bpmf.item_labels;
       p["day_biases"] = o.bpmf.day_biases;
       break;
     case Algorithm::kAuto:

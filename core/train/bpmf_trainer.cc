@@ -153,25 +153,41 @@ void SampleSide(const SparseRatings& rows, const FactorMatrix& other_factors,
 // offset by c_r Σ_{j ∈ N(r)} y_j, where N(r) are the other-side rows it has
 // ratings with, c_r = |N(r)|^(-1/2), and y_j (k+1 wide: factors and bias)
 // is an embedding of other-side row j as an implicit feature.
+// Features from `second_group` on (the item side's labels) are a group of
+// their own: c_r is then |that group's features of r|^(-1/2) for them.
 struct ImplicitTerms {
   FactorMatrix embedding_factors;  // other side's rows x k
   Eigen::VectorXf embedding_bias;
   FactorMatrix offset_factors;  // this side's rows x k
   Eigen::VectorXf offset_bias;
   Eigen::VectorXf weight;  // c_r per row of this side
+  int32_t second_group = 0;
+  Eigen::VectorXf second_weight;  // c_r of the second group
+
+  float Weight(int64_t row, int32_t feature) const {
+    return feature < second_group ? weight[row] : second_weight[row];
+  }
 };
 
 ImplicitTerms MakeImplicitTerms(const SparseRatings& rows, int32_t features,
-                                Eigen::Index k) {
+                                Eigen::Index k,
+                                std::optional<int32_t> second_group = {}) {
   ImplicitTerms t;
   t.embedding_factors = FactorMatrix::Zero(features, k);
   t.embedding_bias = Eigen::VectorXf::Zero(features);
   t.offset_factors = FactorMatrix::Zero(rows.rows(), k);
   t.offset_bias = Eigen::VectorXf::Zero(rows.rows());
+  t.second_group = second_group.value_or(features);
   t.weight.resize(rows.rows());
+  t.second_weight.resize(rows.rows());
+  const auto c = [](int64_t n) {
+    return n > 0 ? static_cast<float>(1.0 / std::sqrt(double(n))) : 0.0f;
+  };
   for (int32_t r = 0; r < rows.rows(); ++r) {
-    const int64_t n = rows.RowSize(r);
-    t.weight[r] = n > 0 ? static_cast<float>(1.0 / std::sqrt(double(n))) : 0;
+    int64_t second = 0;
+    for (int32_t j : rows.Row(r)) second += j >= t.second_group ? 1 : 0;
+    t.weight[r] = c(rows.RowSize(r) - second);
+    t.second_weight[r] = c(second);
   }
   return t;
 }
@@ -185,11 +201,11 @@ void ComputeOffsets(const SparseRatings& rows, int32_t threads,
                   t->offset_factors.row(r).setZero();
                   float b = 0.0f;
                   for (int32_t j : rows.Row(static_cast<int32_t>(r))) {
-                    t->offset_factors.row(r) += t->embedding_factors.row(j);
-                    b += t->embedding_bias[j];
+                    const float c = t->Weight(r, j);
+                    t->offset_factors.row(r) += c * t->embedding_factors.row(j);
+                    b += c * t->embedding_bias[j];
                   }
-                  t->offset_factors.row(r) *= t->weight[r];
-                  t->offset_bias[r] = b * t->weight[r];
+                  t->offset_bias[r] = b;
                 }
               });
 }
@@ -210,7 +226,7 @@ void SampleEmbeddings(const SparseRatings& by_feature, float noise_precision,
     data_gram.setZero();
     data_rhs.setZero();
     for (int32_t r : rows) {
-      const float c = t->weight[r];
+      const float c = t->Weight(r, j);
       data_gram.noalias() += (c * c) * equations->Gram(r);
       data_rhs.noalias() += c * equations->Residual(r);
     }
@@ -229,10 +245,43 @@ void SampleEmbeddings(const SparseRatings& by_feature, float noise_precision,
     t->embedding_factors.row(j) = y.head(k).transpose();
     t->embedding_bias[j] = y[k];
     for (int32_t r : rows) {
-      const float c = t->weight[r];
+      const float c = t->Weight(r, j);
       equations->Residual(r).noalias() -= c * (equations->Gram(r) * delta);
     }
   }
+}
+
+// The item side's implicit features: row i lists the users who rated i, then
+// num_users + l for each label l of i. Its values are unused.
+SparseRatings ItemFeatures(const SparseRatings& by_item, int32_t num_users,
+                           absl::Span<const std::vector<int32_t>> labels) {
+  SparseRatings out;
+  out.offsets.push_back(0);
+  for (int32_t i = 0; i < by_item.rows(); ++i) {
+    const absl::Span<const int32_t> users = by_item.Row(i);
+    out.cols.insert(out.cols.end(), users.begin(), users.end());
+    if (static_cast<size_t>(i) < labels.size()) {
+      for (int32_t l : labels[i]) out.cols.push_back(num_users + l);
+    }
+    out.offsets.push_back(static_cast<int64_t>(out.cols.size()));
+  }
+  out.values.assign(out.cols.size(), 0.0f);
+  return out;
+}
+
+// The transpose of `rows`: for each of `features` columns, the rows having it.
+SparseRatings RowsByFeature(const SparseRatings& rows, int32_t features) {
+  SparseRatings out;
+  out.offsets.assign(static_cast<size_t>(features) + 1, 0);
+  for (int32_t c : rows.cols) ++out.offsets[c + 1];
+  for (int32_t f = 0; f < features; ++f) out.offsets[f + 1] += out.offsets[f];
+  out.cols.resize(rows.cols.size());
+  out.values.assign(rows.cols.size(), 0.0f);
+  std::vector<int64_t> next(out.offsets.begin(), out.offsets.end() - 1);
+  for (int32_t r = 0; r < rows.rows(); ++r) {
+    for (int32_t c : rows.Row(r)) out.cols[next[c]++] = r;
+  }
+  return out;
 }
 
 // `own` plus the implicit offsets: the rows predictions use.
@@ -318,12 +367,11 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings) {
       std::clamp<int64_t>(by_size, kMinAutoSweeps, kMaxAutoSweeps));
 }
 
-absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
-                                      absl::Span<const Rating> fit,
-                                      absl::Span<const Rating> valid,
-                                      const RatingScale& scale,
-                                      const BpmfOptions& options,
-                                      const EpochCallback& on_epoch) {
+absl::StatusOr<TrainResult> TrainBpmf(
+    int32_t num_users, int32_t num_items, absl::Span<const Rating> fit,
+    absl::Span<const Rating> valid, const RatingScale& scale,
+    const BpmfOptions& options, const EpochCallback& on_epoch,
+    absl::Span<const std::vector<int32_t>> item_labels) {
   const int32_t sweeps = ResolveSweeps(options, fit.size());
   RETURN_IF_ERROR(ValidateOptions(options, sweeps));
   RETURN_IF_ERROR(
@@ -360,9 +408,32 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   MfModel effective = sample;
   ImplicitTerms user_terms, item_terms;
   RowEquations user_equations, item_equations;
+  // The item side's implicit features (users, then labels when used), and
+  // for each feature the items that have it.
+  SparseRatings item_features, items_by_feature;
   if (implicit_terms) {
+    int32_t num_labels = 0;
+    if (options.item_labels) {
+      for (const std::vector<int32_t>& labels : item_labels) {
+        for (int32_t l : labels) {
+          if (l < 0) {
+            return absl::InvalidArgumentError(
+                absl::StrFormat("bpmf: negative item label index %d", l));
+          }
+          num_labels = std::max(num_labels, l + 1);
+        }
+      }
+    }
+    item_features =
+        ItemFeatures(by_item, num_users,
+                     num_labels > 0 ? item_labels
+                                    : absl::Span<const std::vector<int32_t>>());
+    items_by_feature = RowsByFeature(item_features, num_users + num_labels);
     user_terms = MakeImplicitTerms(by_user, num_items, k);
-    item_terms = MakeImplicitTerms(by_item, num_users, k);
+    // The labels are a group of their own (|L(i)|^(-1/2)): on MovieLens
+    // 100K, sharing |N(i) ∪ L(i)|^(-1/2) with the users measured worse.
+    item_terms = MakeImplicitTerms(item_features, num_users + num_labels, k,
+                                   /*second_group=*/num_users);
     user_equations.Resize(num_users, k + 1);
     item_equations.Resize(num_items, k + 1);
   }
@@ -410,9 +481,9 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                  &item_equations, &sample.item_factors, &sample.item_bias);
       const RowPrior embedding_prior = SamplePrior(
           item_terms.embedding_factors, item_terms.embedding_bias, rng);
-      SampleEmbeddings(by_user, noise_precision, embedding_prior,
+      SampleEmbeddings(items_by_feature, noise_precision, embedding_prior,
                        sweep_seed * 4 + 3, &item_equations, &item_terms);
-      ComputeOffsets(by_item, options.threads, &item_terms);
+      ComputeOffsets(item_features, options.threads, &item_terms);
       AddOffsets(sample.item_factors, sample.item_bias, item_terms,
                  &effective.item_factors, &effective.item_bias);
     }

@@ -21,6 +21,7 @@
 // not depend on the thread count.
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -55,6 +56,12 @@ struct BpmfOptions {
   // that of the users who rated it. The embeddings are sampled like the
   // rows, each group under its own inferred prior. Default on.
   bool implicit_terms = true;
+  // Item side information, with implicit_terms: an item's labels (TrainBpmf's
+  // `item_labels`, e.g. genres) are implicit features of the item beside the
+  // users who rated it, each label with its own sampled embedding g_l, as a
+  // group of its own: the item's row is offset by |L(i)|^(-1/2) Σ g_l too.
+  // Default on (MovieLens 100K: docs/training.md).
+  bool item_labels = true;
   // Day biases (core/model/day_biases.h): per day, and per user and day.
   // They are the model's own (MfModel::day_biases); the time-free rest is
   // what is served for today. Default on.
@@ -78,12 +85,14 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 // spread of the returned user rows (their SVD basis, implicit terms
 // included), not a prior the sampler used. Errors: InvalidArgument for bad
 // options or empty `fit`; Internal if the sampler diverges.
-absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
-                                      absl::Span<const Rating> fit,
-                                      absl::Span<const Rating> valid,
-                                      const RatingScale& scale,
-                                      const BpmfOptions& options,
-                                      const EpochCallback& on_epoch = {});
+// `item_labels`, per item, lists that item's label indices (>= 0; items past
+// its end have none); they are used when options.item_labels and
+// implicit_terms.
+absl::StatusOr<TrainResult> TrainBpmf(
+    int32_t num_users, int32_t num_items, absl::Span<const Rating> fit,
+    absl::Span<const Rating> valid, const RatingScale& scale,
+    const BpmfOptions& options, const EpochCallback& on_epoch = {},
+    absl::Span<const std::vector<int32_t>> item_labels = {});
 
 }  // namespace recserve
 

@@ -135,6 +135,68 @@ TEST(BpmfTrainerTest, ImplicitTermsChangeTheModelAndKeepItNearTheNoise) {
   EXPECT_LT(Rmse(with->model, held_out), 0.5 * 1.15);
 }
 
+TEST(BpmfTrainerTest, ItemLabelsPlaceRarelyRatedItems) {
+  // An item's rating is set by its label (one of three): a bias per label,
+  // and +1 or -1 by which half of the users rates it. 200 items have many
+  // ratings, 100 only 3; the held-out ratings are of those 100, which the
+  // labels place and their 3 ratings cannot.
+  constexpr int32_t kUsers = 200, kItems = 300, kCommon = 200;
+  const float label_bias[3] = {-0.8f, 0.0f, 0.8f};
+  const float label_taste[3] = {1.0f, -1.0f, 0.0f};
+  std::mt19937_64 rng(31);
+  std::normal_distribution<float> noise(0.0f, 0.3f);
+  const auto value = [&](int32_t u, int32_t i) {
+    const int32_t l = i % 3;
+    return 3.0f + label_bias[l] + (u % 2 == 0 ? 1 : -1) * label_taste[l] +
+           noise(rng);
+  };
+  std::vector<Rating> fit, held_out;
+  std::uniform_int_distribution<int32_t> user(0, kUsers - 1);
+  for (int32_t i = 0; i < kItems; ++i) {
+    std::vector<bool> rated(kUsers, false);
+    const int32_t ratings = i < kCommon ? 60 : 13;
+    for (int32_t n = 0; n < ratings; ++n) {
+      int32_t u = user(rng);
+      while (rated[u]) u = user(rng);
+      rated[u] = true;
+      const Rating r{u, i, value(u, i), 0};
+      (i >= kCommon && n >= 3 ? held_out : fit).push_back(r);
+    }
+  }
+  std::vector<std::vector<int32_t>> labels(kItems);
+  for (int32_t i = 0; i < kItems; ++i) labels[i] = {i % 3};
+  BpmfOptions options;
+  options.factors = 4;
+  options.sweeps = 80;
+  options.burn_in = 20;
+  options.day_biases = false;
+  auto with = TrainBpmf(kUsers, kItems, fit, {}, RatingScale{-100, 100, 0.5f},
+                        options, {}, labels);
+  options.item_labels = false;
+  auto without = TrainBpmf(kUsers, kItems, fit, {},
+                           RatingScale{-100, 100, 0.5f}, options, {}, labels);
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_TRUE(without.ok()) << without.status();
+  const double rmse_with = Rmse(with->model, held_out);
+  const double rmse_without = Rmse(without->model, held_out);
+  EXPECT_LT(rmse_with, 0.75 * rmse_without)
+      << rmse_with << " vs " << rmse_without;
+  EXPECT_LT(rmse_with, 0.5);
+}
+
+TEST(BpmfTrainerTest, RejectsNegativeItemLabels) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(10, 10, 1, 0.5, 0.1, 3);
+  BpmfOptions options;
+  options.factors = 2;
+  options.sweeps = 3;
+  options.burn_in = 1;
+  std::vector<std::vector<int32_t>> labels = {{0}, {-1}};
+  auto result = TrainBpmf(10, 10, lr.data.ratings, {}, RatingScale{}, options,
+                          {}, labels);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(BpmfTrainerTest, RejectsBurnInNotBelowSweeps) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);
