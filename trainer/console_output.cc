@@ -215,6 +215,13 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
                 static_cast<long long>(r.distinct_labels));
     WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
   };
+  p.on_user_labels_read = [](const std::string& path,
+                             const ItemLabelReadReport& r) {
+    std::printf("Read %s: labels for %lld users (%lld distinct labels)\n",
+                path.c_str(), static_cast<long long>(r.items),
+                static_cast<long long>(r.distinct_labels));
+    WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
+  };
   p.on_data = [&o, events](const DataSummary& d) {
     *events = d.feedback == Feedback::kImplicit;
     if (*events) {
@@ -339,6 +346,17 @@ void PrintOutcome(const TrainingRun& run) {
     }
     std::printf(" random pairs %.3f\n\n",
                 m["similar_items/genre_share/random_pairs"].get<double>());
+  }
+  if (run.user_labels.has_value()) {
+    std::printf("User labels: %lld users labelled (%lld distinct labels)",
+                static_cast<long long>(run.user_labels->users),
+                static_cast<long long>(run.user_labels->distinct_labels));
+    if (run.user_labels->unknown_users > 0)
+      std::printf(
+          "; %lld users of the file are not in the training data, "
+          "ignored",
+          static_cast<long long>(run.user_labels->unknown_users));
+    std::printf("\n");
   }
   if (run.labels.has_value()) {
     std::printf("Item labels: %lld items labelled (%lld distinct labels)",

@@ -48,6 +48,10 @@ ABSL_FLAG(std::string, items_format, "auto",
 ABSL_FLAG(std::string, item_labels, "",
           "Item labels for the server's filters: lines 'item<TAB>label|label' "
           "(or comma-separated).");
+ABSL_FLAG(std::string, user_labels, "",
+          "What is known of the users, features of the rating model: lines "
+          "'user<TAB>label|label' (or comma-separated), e.g. "
+          "'42<TAB>age:25-34|occupation:writer'.");
 ABSL_FLAG(std::string, item_tags, "",
           "Item tags, MovieLens tags.csv (userId,movieId,tag,timestamp): "
           "attributes of new items.");
@@ -81,8 +85,8 @@ absl::StatusOr<RatingSource> SourceFromFlags() {
                          ParseRatingFormat(absl::GetFlag(FLAGS_format)),
                          &s.read.format));
   s.read.skip_bad_lines = s.items.skip_bad_lines =
-      s.item_labels.skip_bad_lines = s.item_tags.skip_bad_lines =
-          absl::GetFlag(FLAGS_skip_bad_lines);
+      s.item_labels.skip_bad_lines = s.user_labels.skip_bad_lines =
+          s.item_tags.skip_bad_lines = absl::GetFlag(FLAGS_skip_bad_lines);
   s.read.generic_columns = absl::GetFlag(FLAGS_columns);
   s.read.generic_delimiter = absl::GetFlag(FLAGS_delimiter);
   if (!ParseFeedback(absl::GetFlag(FLAGS_feedback), &s.read.feedback)) {
@@ -109,6 +113,7 @@ absl::StatusOr<RatingSource> SourceFromFlags() {
   }
   s.items_path = absl::GetFlag(FLAGS_items);
   s.item_labels_path = absl::GetFlag(FLAGS_item_labels);
+  s.user_labels_path = absl::GetFlag(FLAGS_user_labels);
   s.item_tags_path = absl::GetFlag(FLAGS_item_tags);
   RETURN_IF_ERROR(Prefix("items_format",
                          ParseItemFormat(absl::GetFlag(FLAGS_items_format)),

@@ -25,6 +25,13 @@ ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
 ABSL_FLAG(bool, bpmf_implicit_terms, true,
           "BPMF: SVD++-style terms both ways (the items a user rated, the "
           "users who rated an item).");
+ABSL_FLAG(
+    bool, bpmf_item_labels, true,
+    "BPMF: an item's genres (--items) and --item_labels join the users "
+    "who rated it as its implicit features (needs --bpmf_implicit_terms).");
+ABSL_FLAG(bool, bpmf_user_labels, true,
+          "BPMF: a user's --user_labels join the items they rated as their "
+          "implicit features (needs --bpmf_implicit_terms).");
 ABSL_FLAG(bool, bpmf_day_biases, true,
           "BPMF: a bias per day and per user and day (sessions); they explain "
           "the training data's days, and served predictions are for today.");
@@ -105,6 +112,8 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   r.validation_fraction = absl::GetFlag(FLAGS_validation_fraction);
   r.refit = absl::GetFlag(FLAGS_refit);
   r.bpmf.implicit_terms = absl::GetFlag(FLAGS_bpmf_implicit_terms);
+  r.bpmf.item_labels = absl::GetFlag(FLAGS_bpmf_item_labels);
+  r.bpmf.user_labels = absl::GetFlag(FLAGS_bpmf_user_labels);
   r.bpmf.day_biases = absl::GetFlag(FLAGS_bpmf_day_biases);
   if (const auto factors = absl::GetFlag(FLAGS_factors))
     SetFactors(*factors, &r);

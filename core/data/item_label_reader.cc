@@ -33,22 +33,23 @@ bool HasControlCharacter(absl::string_view s) {
 
 // Parses one data line into `*id` and `*labels` (views into `line`); on
 // failure sets `*error` and returns false.
-bool ParseLine(absl::string_view line, char delimiter, absl::string_view* id,
-               std::vector<absl::string_view>* labels, std::string* error) {
+bool ParseLine(absl::string_view line, char delimiter, absl::string_view ids,
+               absl::string_view* id, std::vector<absl::string_view>* labels,
+               std::string* error) {
   if (!IsValidUtf8(line)) {
     *error = "not valid UTF-8";
     return false;
   }
   const size_t split = line.find(delimiter);
   if (split == absl::string_view::npos) {
-    *error = absl::StrCat("expected an item id, a ",
-                          delimiter == '\t' ? "tab" : "comma",
+    *error = absl::StrCat("expected ", ids == "item" ? "an " : "a ", ids,
+                          " id, a ", delimiter == '\t' ? "tab" : "comma",
                           " and labels, found ", QuoteForMessage(line));
     return false;
   }
   *id = line.substr(0, split);
   if (id->empty()) {
-    *error = "empty item id";
+    *error = absl::StrCat("empty ", ids, " id");
     return false;
   }
   absl::string_view rest = line.substr(split + 1);
@@ -57,14 +58,14 @@ bool ParseLine(absl::string_view line, char delimiter, absl::string_view* id,
     const size_t bar = rest.find('|');
     const absl::string_view label = TrimSpaces(rest.substr(0, bar));
     if (label.empty()) {
-      *error = absl::StrCat("empty label for item ", QuoteForMessage(*id),
+      *error = absl::StrCat("empty label for ", ids, " ", QuoteForMessage(*id),
                             " (labels are separated by '|')");
       return false;
     }
     if (HasControlCharacter(label)) {
       *error =
           absl::StrCat("control character in label ", QuoteForMessage(label),
-                       " of item ", QuoteForMessage(*id));
+                       " of ", ids, " ", QuoteForMessage(*id));
       return false;
     }
     labels->push_back(label);
@@ -109,7 +110,7 @@ absl::StatusOr<ItemLabelReadReport> ReadItemLabels(
           line.find('\t') != absl::string_view::npos ? '\t' : ',';
       delimiter_known = true;
     }
-    if (!ParseLine(line, report.delimiter, &id, &labels, &error)) {
+    if (!ParseLine(line, report.delimiter, options.ids, &id, &labels, &error)) {
       RETURN_IF_ERROR(HandleBadLine(
           path, reader->line_number(), error, options.skip_bad_lines,
           &report.skipped_bad_lines, &report.bad_line_messages));
@@ -120,12 +121,14 @@ absl::StatusOr<ItemLabelReadReport> ReadItemLabels(
   }
   RETURN_IF_ERROR(reader->status());
   if (report.lines == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": no item labels (only blank lines and '#' comments)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no ", options.ids,
+                     " labels (only blank lines and '#' comments)"));
   }
   if (read.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": no valid item labels; all ", report.skipped_bad_lines,
+        path, ": no valid ", options.ids, " labels; all ",
+        report.skipped_bad_lines,
         " data lines are bad, the first: ", report.bad_line_messages[0]));
   }
   report.items = static_cast<int64_t>(read.size());

@@ -41,6 +41,9 @@
 namespace recserve {
 
 struct ItemLabelReadOptions {
+  // What the ids name, for messages: "item", or "user" for a user labels
+  // file (the trainer's --user_labels, the same format). Default "item".
+  std::string ids = "item";
   // If true, a malformed line is counted and skipped instead of failing the
   // read; an unreadable file or one without a valid line still fails.
   // Default false.

@@ -21,9 +21,11 @@ struct ItemMetadata {
 // External item id -> metadata. Items without an entry simply have no title.
 using ItemCatalog = absl::flat_hash_map<std::string, ItemMetadata>;
 
-// External item id -> labels that filters can select by, beyond the genres
-// (e.g. "in_stock", "region:eu").
-using ItemLabelMap = absl::flat_hash_map<std::string, std::vector<std::string>>;
+// External id -> labels: of items, those filters can select by beyond the
+// genres (e.g. "in_stock", "region:eu"); of users, what is known of them
+// (e.g. "age:25-34", "occupation:writer").
+using LabelMap = absl::flat_hash_map<std::string, std::vector<std::string>>;
+using ItemLabelMap = LabelMap;
 
 // External item id -> its distinct tags (item_tag_reader.h), in order of
 // first appearance.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "core/base/status_macros.h"
 #include "core/base/stopwatch.h"
+#include "core/data/label_index.h"
 #include "core/data/rating_dedup.h"
 #include "core/data/user_sample.h"
 #include "core/eval/genre_agreement.h"
@@ -392,6 +394,15 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       observer.on_item_labels_read(options.data.item_labels_path, read);
     }
   }
+  LabelMap user_labels;
+  if (!options.data.user_labels_path.empty()) {
+    ASSIGN_OR_RETURN(const ItemLabelReadReport read,
+                     ReadItemLabels(options.data.user_labels_path,
+                                    options.data.user_labels, &user_labels));
+    if (observer.on_user_labels_read) {
+      observer.on_user_labels_read(options.data.user_labels_path, read);
+    }
+  }
   ItemTagMap tags;
   if (!options.data.item_tags_path.empty()) {
     ASSIGN_OR_RETURN(const ItemTagReadReport read,
@@ -414,6 +425,35 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   const EventWeights events = data.events;  // `data` is emptied by the refit
   const bool implicit = feedback == Feedback::kImplicit;
   TwoStageTrainingOptions training = options.training;
+  // The rating model's user and item features: every model trained from
+  // `training` (validation splits, the evaluations' models, the refit)
+  // finds them by id.
+  if (LabelIndex item_labels =
+          LabelIndex::FromItemMetadata(&catalog, sources.labels);
+      !item_labels.empty()) {
+    training.rating.item_labels =
+        std::make_shared<const LabelIndex>(std::move(item_labels));
+  }
+  TrainingRun run;
+  if (!options.data.user_labels_path.empty()) {
+    if (implicit) {
+      return absl::InvalidArgumentError(
+          "user labels are features of the rating model, which events do "
+          "not train");
+    }
+    UserLabelSummary& summary = run.user_labels.emplace();
+    absl::flat_hash_set<absl::string_view> distinct;
+    for (const auto& [user, labels] : user_labels) {
+      const bool known = data.split.train.users.Find(user) != kUnknownIndex;
+      ++(known ? summary.users : summary.unknown_users);
+      distinct.insert(labels.begin(), labels.end());
+    }
+    summary.distinct_labels = static_cast<int64_t>(distinct.size());
+    if (summary.users > 0) {
+      training.rating.user_labels = std::make_shared<const LabelIndex>(
+          LabelIndex::FromLabels(user_labels));
+    }
+  }
   TopNOptions evaluation = options.evaluation;
   if (implicit) {
     if (!training.train_retrieval) {
@@ -424,7 +464,6 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     training.train_rating = false;
     evaluation.relevance_threshold = 0.0f;
   }
-  TrainingRun run;
   run.data =
       Summarize(data.split.train, data.split.test.size(), catalog, feedback);
   if (observer.on_data) observer.on_data(run.data);
@@ -642,6 +681,12 @@ nlohmann::json TrainingReportJson(const TrainingRun& run) {
   if (run.cold_evaluation.has_value() || run.attributes.has_value() ||
       !run.cold_evaluation_skipped.empty() || !run.attributes_skipped.empty()) {
     report["cold_items"] = ColdItemsJson(run);
+  }
+  if (run.user_labels.has_value()) {
+    report["user_labels"] = {
+        {"users", run.user_labels->users},
+        {"distinct_labels", run.user_labels->distinct_labels},
+        {"unknown_users", run.user_labels->unknown_users}};
   }
   if (run.labels.has_value()) {
     report["item_labels"] = {{"items", run.labels->items},

@@ -70,6 +70,11 @@ struct RatingSource {
   // retrieval embeddings (the snapshot format that carries labels has them).
   std::string item_labels_path;
   ItemLabelReadOptions item_labels;
+  // Optional user labels (the same format, keyed by user id: what is known
+  // of the users, e.g. "age:25-34|occupation:writer"), features of the
+  // users for the rating model (BpmfOptions::user_labels); not published.
+  std::string user_labels_path;
+  ItemLabelReadOptions user_labels = {.ids = "user"};
   // Optional item tags (MovieLens tags.csv: item_tag_reader.h), attributes
   // of the items for the attribute maps (cold_items.h); not published.
   std::string item_tags_path;
@@ -149,6 +154,16 @@ struct ItemLabelSummary {
   int64_t unknown_items = 0;
 };
 
+// What became of the user labels file.
+struct UserLabelSummary {
+  // Users of the training set that got labels, the distinct labels among
+  // all the file's users, and the file's users the training set lacks
+  // (ignored).
+  int64_t users = 0;
+  int64_t distinct_labels = 0;
+  int64_t unknown_users = 0;
+};
+
 struct TrainingRun {
   DataSummary data;
   // The models as evaluated, and the choices validation made.
@@ -160,6 +175,8 @@ struct TrainingRun {
   std::optional<FoldInEvaluation> fold_in;
   // Set when an item labels file was given.
   std::optional<ItemLabelSummary> labels;
+  // Set when a user labels file was given.
+  std::optional<UserLabelSummary> user_labels;
   // The cold-item split evaluation; nullopt when not run.
   std::optional<ColdItemEvaluation> cold_evaluation;
   // The published attribute maps, and how many cold items the snapshot
@@ -196,6 +213,8 @@ struct PipelineObserver {
       on_items_read;
   std::function<void(const std::string& path, const ItemLabelReadReport&)>
       on_item_labels_read;
+  std::function<void(const std::string& path, const ItemLabelReadReport&)>
+      on_user_labels_read;
   std::function<void(const std::string& path, const ItemTagReadReport&)>
       on_item_tags_read;
   std::function<void(const DataSummary&)> on_data;
@@ -243,8 +262,9 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
 // "refit" (refitted on every input rating after evaluation), "evaluated"
 // (the evaluated models), "all_ratings" (nothing held out: trained on every
 // rating) or "none" (nothing published); "fold_in" (FoldInToJson) when the
-// fold-in evaluation ran and "item_labels" (items, distinct_labels,
-// unknown_items) when labels were given; "cold_items" (ColdItemsJson) when
+// fold-in evaluation ran, "item_labels" (items, distinct_labels,
+// unknown_items) and "user_labels" (users, distinct_labels, unknown_users)
+// when those files were given; "cold_items" (ColdItemsJson) when
 // attribute maps were learned or the cold-item evaluation ran.
 nlohmann::json TrainingReportJson(const TrainingRun& run);
 

@@ -45,7 +45,12 @@ nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
       p["burn_in"] = o.bpmf.burn_in;
       p["averaged_samples"] = o.bpmf.averaged_samples;
       p["implicit_terms"] = o.bpmf.implicit_terms;
-      p["item_labels"] = o.bpmf.item_labels;
+      // Whether labels were features: asked for, and some item (of the
+      // metadata) or user (of the training data) had one.
+      p["item_labels"] = o.bpmf.implicit_terms && o.bpmf.item_labels &&
+                         o.item_labels != nullptr;
+      p["user_labels"] = o.bpmf.implicit_terms && o.bpmf.user_labels &&
+                         o.user_labels != nullptr;
       p["day_biases"] = o.bpmf.day_biases;
       break;
     case Algorithm::kAuto:

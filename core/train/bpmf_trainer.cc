@@ -153,7 +153,7 @@ void SampleSide(const SparseRatings& rows, const FactorMatrix& other_factors,
 // offset by c_r Σ_{j ∈ N(r)} y_j, where N(r) are the other-side rows it has
 // ratings with, c_r = |N(r)|^(-1/2), and y_j (k+1 wide: factors and bias)
 // is an embedding of other-side row j as an implicit feature.
-// Features from `second_group` on (the item side's labels) are a group of
+// Features from `second_group` on (the side's labels) are a group of
 // their own: c_r is then |that group's features of r|^(-1/2) for them.
 struct ImplicitTerms {
   FactorMatrix embedding_factors;  // other side's rows x k
@@ -251,24 +251,6 @@ void SampleEmbeddings(const SparseRatings& by_feature, float noise_precision,
   }
 }
 
-// The item side's implicit features: row i lists the users who rated i, then
-// num_users + l for each label l of i. Its values are unused.
-SparseRatings ItemFeatures(const SparseRatings& by_item, int32_t num_users,
-                           absl::Span<const std::vector<int32_t>> labels) {
-  SparseRatings out;
-  out.offsets.push_back(0);
-  for (int32_t i = 0; i < by_item.rows(); ++i) {
-    const absl::Span<const int32_t> users = by_item.Row(i);
-    out.cols.insert(out.cols.end(), users.begin(), users.end());
-    if (static_cast<size_t>(i) < labels.size()) {
-      for (int32_t l : labels[i]) out.cols.push_back(num_users + l);
-    }
-    out.offsets.push_back(static_cast<int64_t>(out.cols.size()));
-  }
-  out.values.assign(out.cols.size(), 0.0f);
-  return out;
-}
-
 // The transpose of `rows`: for each of `features` columns, the rows having it.
 SparseRatings RowsByFeature(const SparseRatings& rows, int32_t features) {
   SparseRatings out;
@@ -282,6 +264,62 @@ SparseRatings RowsByFeature(const SparseRatings& rows, int32_t features) {
     for (int32_t c : rows.Row(r)) out.cols[next[c]++] = r;
   }
   return out;
+}
+
+// A side's implicit features: row r lists the other side's rows it has
+// ratings with (`by_row`'s columns), then first_label + l for each label l
+// of r. Its values are unused.
+SparseRatings WithLabels(const SparseRatings& by_row, int32_t first_label,
+                         absl::Span<const std::vector<int32_t>> labels) {
+  SparseRatings out;
+  out.offsets.push_back(0);
+  for (int32_t r = 0; r < by_row.rows(); ++r) {
+    const absl::Span<const int32_t> rated = by_row.Row(r);
+    out.cols.insert(out.cols.end(), rated.begin(), rated.end());
+    if (static_cast<size_t>(r) < labels.size()) {
+      for (int32_t l : labels[r]) out.cols.push_back(first_label + l);
+    }
+    out.offsets.push_back(static_cast<int64_t>(out.cols.size()));
+  }
+  out.values.assign(out.cols.size(), 0.0f);
+  return out;
+}
+
+// The number of labels `labels` uses (its largest index + 1, 0 for none).
+// Errors: InvalidArgument for a negative index.
+absl::StatusOr<int32_t> CountLabels(
+    absl::Span<const std::vector<int32_t>> labels, absl::string_view side) {
+  int32_t count = 0;
+  for (const std::vector<int32_t>& row : labels) {
+    for (int32_t l : row) {
+      if (l < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bpmf: negative ", side, " label index ", l));
+      }
+      count = std::max(count, l + 1);
+    }
+  }
+  return count;
+}
+
+// One side's implicit features (the other side's rows it rated, then its
+// labels) and, per feature, the rows that have it.
+struct SideFeatures {
+  SparseRatings features;
+  SparseRatings rows_by_feature;
+  int32_t count = 0;  // features: the other side's rows plus the labels
+};
+
+SideFeatures MakeSideFeatures(const SparseRatings& by_row, int32_t other_rows,
+                              absl::Span<const std::vector<int32_t>> labels,
+                              int32_t label_count) {
+  SideFeatures f;
+  f.count = other_rows + label_count;
+  f.features = WithLabels(
+      by_row, other_rows,
+      label_count > 0 ? labels : absl::Span<const std::vector<int32_t>>());
+  f.rows_by_feature = RowsByFeature(f.features, f.count);
+  return f;
 }
 
 // `own` plus the implicit offsets: the rows predictions use.
@@ -367,11 +405,13 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings) {
       std::clamp<int64_t>(by_size, kMinAutoSweeps, kMaxAutoSweeps));
 }
 
-absl::StatusOr<TrainResult> TrainBpmf(
-    int32_t num_users, int32_t num_items, absl::Span<const Rating> fit,
-    absl::Span<const Rating> valid, const RatingScale& scale,
-    const BpmfOptions& options, const EpochCallback& on_epoch,
-    absl::Span<const std::vector<int32_t>> item_labels) {
+absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
+                                      absl::Span<const Rating> fit,
+                                      absl::Span<const Rating> valid,
+                                      const RatingScale& scale,
+                                      const BpmfOptions& options,
+                                      const EpochCallback& on_epoch,
+                                      const BpmfLabels& labels) {
   const int32_t sweeps = ResolveSweeps(options, fit.size());
   RETURN_IF_ERROR(ValidateOptions(options, sweeps));
   RETURN_IF_ERROR(
@@ -408,32 +448,26 @@ absl::StatusOr<TrainResult> TrainBpmf(
   MfModel effective = sample;
   ImplicitTerms user_terms, item_terms;
   RowEquations user_equations, item_equations;
-  // The item side's implicit features (users, then labels when used), and
-  // for each feature the items that have it.
-  SparseRatings item_features, items_by_feature;
+  // Each side's implicit features: the other side's rows it rated, then
+  // its labels when used (a group of their own, |L(r)|^(-1/2): on
+  // MovieLens 100K, sharing |N(i) ∪ L(i)|^(-1/2) with the users measured
+  // worse).
+  SideFeatures user_features, item_features;
   if (implicit_terms) {
-    int32_t num_labels = 0;
-    if (options.item_labels) {
-      for (const std::vector<int32_t>& labels : item_labels) {
-        for (int32_t l : labels) {
-          if (l < 0) {
-            return absl::InvalidArgumentError(
-                absl::StrFormat("bpmf: negative item label index %d", l));
-          }
-          num_labels = std::max(num_labels, l + 1);
-        }
-      }
-    }
+    ASSIGN_OR_RETURN(const int32_t user_label_count,
+                     CountLabels(labels.users, "user"));
+    ASSIGN_OR_RETURN(const int32_t item_label_count,
+                     CountLabels(labels.items, "item"));
+    user_features =
+        MakeSideFeatures(by_user, num_items, labels.users,
+                         options.user_labels ? user_label_count : 0);
     item_features =
-        ItemFeatures(by_item, num_users,
-                     num_labels > 0 ? item_labels
-                                    : absl::Span<const std::vector<int32_t>>());
-    items_by_feature = RowsByFeature(item_features, num_users + num_labels);
-    user_terms = MakeImplicitTerms(by_user, num_items, k);
-    // The labels are a group of their own (|L(i)|^(-1/2)): on MovieLens
-    // 100K, sharing |N(i) ∪ L(i)|^(-1/2) with the users measured worse.
-    item_terms = MakeImplicitTerms(item_features, num_users + num_labels, k,
-                                   /*second_group=*/num_users);
+        MakeSideFeatures(by_item, num_users, labels.items,
+                         options.item_labels ? item_label_count : 0);
+    user_terms = MakeImplicitTerms(user_features.features, user_features.count,
+                                   k, /*second_group=*/num_items);
+    item_terms = MakeImplicitTerms(item_features.features, item_features.count,
+                                   k, /*second_group=*/num_users);
     user_equations.Resize(num_users, k + 1);
     item_equations.Resize(num_items, k + 1);
   }
@@ -458,9 +492,10 @@ absl::StatusOr<TrainResult> TrainBpmf(
                  &sample.user_bias);
       const RowPrior embedding_prior = SamplePrior(
           user_terms.embedding_factors, user_terms.embedding_bias, rng);
-      SampleEmbeddings(by_item, noise_precision, embedding_prior,
-                       sweep_seed * 4 + 2, &user_equations, &user_terms);
-      ComputeOffsets(by_user, options.threads, &user_terms);
+      SampleEmbeddings(user_features.rows_by_feature, noise_precision,
+                       embedding_prior, sweep_seed * 4 + 2, &user_equations,
+                       &user_terms);
+      ComputeOffsets(user_features.features, options.threads, &user_terms);
       AddOffsets(sample.user_factors, sample.user_bias, user_terms,
                  &effective.user_factors, &effective.user_bias);
     }
@@ -481,9 +516,10 @@ absl::StatusOr<TrainResult> TrainBpmf(
                  &item_equations, &sample.item_factors, &sample.item_bias);
       const RowPrior embedding_prior = SamplePrior(
           item_terms.embedding_factors, item_terms.embedding_bias, rng);
-      SampleEmbeddings(items_by_feature, noise_precision, embedding_prior,
-                       sweep_seed * 4 + 3, &item_equations, &item_terms);
-      ComputeOffsets(item_features, options.threads, &item_terms);
+      SampleEmbeddings(item_features.rows_by_feature, noise_precision,
+                       embedding_prior, sweep_seed * 4 + 3, &item_equations,
+                       &item_terms);
+      ComputeOffsets(item_features.features, options.threads, &item_terms);
       AddOffsets(sample.item_factors, sample.item_bias, item_terms,
                  &effective.item_factors, &effective.item_bias);
     }

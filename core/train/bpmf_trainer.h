@@ -56,12 +56,15 @@ struct BpmfOptions {
   // that of the users who rated it. The embeddings are sampled like the
   // rows, each group under its own inferred prior. Default on.
   bool implicit_terms = true;
-  // Item side information, with implicit_terms: an item's labels (TrainBpmf's
-  // `item_labels`, e.g. genres) are implicit features of the item beside the
-  // users who rated it, each label with its own sampled embedding g_l, as a
-  // group of its own: the item's row is offset by |L(i)|^(-1/2) Σ g_l too.
-  // Default on (MovieLens 100K: docs/training.md).
+  // Side information, with implicit_terms: an item's labels (BpmfLabels::
+  // items, e.g. genres) are implicit features of the item beside the users
+  // who rated it, each label with its own sampled embedding g_l, as a group
+  // of its own: the item's row is offset by |L(i)|^(-1/2) Σ g_l too. The
+  // same for a user's labels (BpmfLabels::users, e.g. age group,
+  // occupation) beside the items they rated. Default on
+  // (docs/training.md).
   bool item_labels = true;
+  bool user_labels = true;
   // Day biases (core/model/day_biases.h): per day, and per user and day.
   // They are the model's own (MfModel::day_biases); the time-free rest is
   // what is served for today. Default on.
@@ -74,6 +77,14 @@ struct BpmfOptions {
 };
 
 // The sweeps TrainBpmf runs for `ratings` training ratings.
+// Per user and per item (dense index), the indices (>= 0) of its labels;
+// rows past a span's end have none. Errors of TrainBpmf: InvalidArgument for
+// a negative index.
+struct BpmfLabels {
+  absl::Span<const std::vector<int32_t>> users = {};
+  absl::Span<const std::vector<int32_t>> items = {};
+};
+
 int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 
 // Trains on `fit`. `valid`, when not empty, is only reported, so progress
@@ -85,14 +96,14 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 // spread of the returned user rows (their SVD basis, implicit terms
 // included), not a prior the sampler used. Errors: InvalidArgument for bad
 // options or empty `fit`; Internal if the sampler diverges.
-// `item_labels`, per item, lists that item's label indices (>= 0; items past
-// its end have none); they are used when options.item_labels and
-// implicit_terms.
-absl::StatusOr<TrainResult> TrainBpmf(
-    int32_t num_users, int32_t num_items, absl::Span<const Rating> fit,
-    absl::Span<const Rating> valid, const RatingScale& scale,
-    const BpmfOptions& options, const EpochCallback& on_epoch = {},
-    absl::Span<const std::vector<int32_t>> item_labels = {});
+// `labels` are used with implicit_terms, each side when its option is on.
+absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
+                                      absl::Span<const Rating> fit,
+                                      absl::Span<const Rating> valid,
+                                      const RatingScale& scale,
+                                      const BpmfOptions& options,
+                                      const EpochCallback& on_epoch = {},
+                                      const BpmfLabels& labels = {});
 
 }  // namespace recserve
 

@@ -32,9 +32,18 @@ absl::StatusOr<TrainResult> RunTrainer(
       return TrainSgd(train.num_users(), train.num_items(), fit, valid, scale,
                       sgd, on_epoch);
     }
-    case Algorithm::kBpmf:
+    case Algorithm::kBpmf: {
+      std::vector<std::vector<int32_t>> user_labels, item_labels;
+      if (options.user_labels != nullptr && options.bpmf.user_labels) {
+        user_labels = options.user_labels->ForIds(train.users);
+      }
+      if (options.item_labels != nullptr && options.bpmf.item_labels) {
+        item_labels = options.item_labels->ForIds(train.items);
+      }
       return TrainBpmf(train.num_users(), train.num_items(), fit, valid, scale,
-                       options.bpmf, on_epoch);
+                       options.bpmf, on_epoch,
+                       BpmfLabels{.users = user_labels, .items = item_labels});
+    }
     case Algorithm::kAuto:
       break;
   }

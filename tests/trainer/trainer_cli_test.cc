@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "core/snapshot/snapshot.h"
 #include "core/train/bpmf_trainer.h"
 #include "gmock/gmock.h"
@@ -35,13 +36,19 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_THAT(gen.out, HasSubstr("noise floor RMSE"));
 
   WriteFile(Path("labels.tsv"), "1\tin_stock|region:eu\n2\tin_stock\n");
-  auto train =
-      RunCommand({kTrain, "--ratings", Path("ratings.csv"), "--items",
-                  Path("movies.csv"), "--split", "random:0.2", "--epochs", "20",
-                  "--out", Path("snapshots"), "--item_labels",
-                  Path("labels.tsv"), "--report_json", Path("report.json")});
+  WriteFile(Path("users.tsv"),
+            "1\tage:25-34|occupation:writer\n2\tage:25-34\nghost\tage:56+\n");
+  auto train = RunCommand(
+      {kTrain, "--ratings", Path("ratings.csv"), "--items", Path("movies.csv"),
+       "--split", "random:0.2", "--epochs", "20", "--out", Path("snapshots"),
+       "--item_labels", Path("labels.tsv"), "--user_labels", Path("users.tsv"),
+       "--report_json", Path("report.json")});
   ASSERT_EQ(train.exit_code, 0) << train.out;
   EXPECT_THAT(train.out, HasSubstr("labels for 2 items (2 distinct labels)"));
+  EXPECT_THAT(train.out, HasSubstr("labels for 3 users (3 distinct labels)"));
+  EXPECT_THAT(train.out,
+              HasSubstr("User labels: 2 users labelled (3 distinct labels); 1 "
+                        "users of the file are not in the training data"));
   // The fold-in row: 10% of the users held out of training.
   EXPECT_THAT(train.out, HasSubstr("Fold-in on 30 users held out of training"));
   EXPECT_THAT(train.out, HasSubstr("epoch  20"));
@@ -66,6 +73,12 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_TRUE(report["fold_in/recall@10"].is_number());
   EXPECT_EQ(report["fold_in"]["users"], 30);
   EXPECT_EQ(report["item_labels"]["items"], 2);
+  EXPECT_EQ(report["user_labels"]["users"], 2);
+  EXPECT_EQ(report["user_labels"]["unknown_users"], 1);
+  // Both were features of the rating model (the generated items' genres and
+  // the items' labels; the users' labels).
+  EXPECT_EQ(report["params"]["item_labels"], true);
+  EXPECT_EQ(report["params"]["user_labels"], true);
 
   auto snapshot = Snapshot::LoadLatest(Path("snapshots"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -256,6 +269,17 @@ TEST_F(TrainerCliTest, RejectsBadFlagsWithAClearMessage) {
                   Path("nope.tsv"), "--retrieval=false"});
   EXPECT_EQ(labels.exit_code, 1);
   EXPECT_THAT(labels.out, HasSubstr("item labels need retrieval embeddings"));
+  std::string ratings = "userId,movieId,rating,timestamp\n";
+  for (int u = 1; u <= 10; ++u) {
+    for (int i = 1; i <= 10; ++i)
+      absl::StrAppend(&ratings, u, ",", i, ",4,", u * 100 + i, "\n");
+  }
+  WriteFile(Path("ratings-ok.csv"), ratings);
+  WriteFile(Path("bad-users.tsv"), "1\tage:25-34\n\tage:18-24\n");
+  auto user_labels = RunCommand({kTrain, "--ratings", Path("ratings-ok.csv"),
+                                 "--user_labels", Path("bad-users.tsv")});
+  EXPECT_EQ(user_labels.exit_code, 1);
+  EXPECT_THAT(user_labels.out, HasSubstr("bad-users.tsv:2: empty user id"));
   auto import_labels = RunCommand(
       {kTrain, "import", "--user_factors", Path("u.csv"), "--item_factors",
        Path("i.csv"), "--ratings", Path("nope.csv"), "--out", Path("snapshots"),

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -135,56 +136,71 @@ TEST(BpmfTrainerTest, ImplicitTermsChangeTheModelAndKeepItNearTheNoise) {
   EXPECT_LT(Rmse(with->model, held_out), 0.5 * 1.15);
 }
 
-TEST(BpmfTrainerTest, ItemLabelsPlaceRarelyRatedItems) {
-  // An item's rating is set by its label (one of three): a bias per label,
-  // and +1 or -1 by which half of the users rates it. 200 items have many
-  // ratings, 100 only 3; the held-out ratings are of those 100, which the
-  // labels place and their 3 ratings cannot.
-  constexpr int32_t kUsers = 200, kItems = 300, kCommon = 200;
+// Ratings where a row's label (one of three) sets its ratings: a bias per
+// label, and +1 or -1 by which half of the other side rates it. The rows are
+// items, or users when `users_labelled`. 200 rows have many ratings, 100
+// only 3; the held-out ratings are the rest of those 100's, which the labels
+// place and their 3 ratings cannot. Returns the held-out RMSE of BPMF with
+// the labels, and without them.
+std::pair<double, double> PlantedLabelRmse(bool users_labelled) {
+  constexpr int32_t kRows = 300, kCommon = 200, kOthers = 200;
   const float label_bias[3] = {-0.8f, 0.0f, 0.8f};
   const float label_taste[3] = {1.0f, -1.0f, 0.0f};
   std::mt19937_64 rng(31);
   std::normal_distribution<float> noise(0.0f, 0.3f);
-  const auto value = [&](int32_t u, int32_t i) {
-    const int32_t l = i % 3;
-    return 3.0f + label_bias[l] + (u % 2 == 0 ? 1 : -1) * label_taste[l] +
-           noise(rng);
-  };
   std::vector<Rating> fit, held_out;
-  std::uniform_int_distribution<int32_t> user(0, kUsers - 1);
-  for (int32_t i = 0; i < kItems; ++i) {
-    std::vector<bool> rated(kUsers, false);
-    const int32_t ratings = i < kCommon ? 60 : 13;
+  std::uniform_int_distribution<int32_t> other(0, kOthers - 1);
+  for (int32_t row = 0; row < kRows; ++row) {
+    std::vector<bool> rated(kOthers, false);
+    const int32_t ratings = row < kCommon ? 60 : 13;
     for (int32_t n = 0; n < ratings; ++n) {
-      int32_t u = user(rng);
-      while (rated[u]) u = user(rng);
-      rated[u] = true;
-      const Rating r{u, i, value(u, i), 0};
-      (i >= kCommon && n >= 3 ? held_out : fit).push_back(r);
+      int32_t o = other(rng);
+      while (rated[o]) o = other(rng);
+      rated[o] = true;
+      const int32_t l = row % 3;
+      const float value = 3.0f + label_bias[l] +
+                          (o % 2 == 0 ? 1 : -1) * label_taste[l] + noise(rng);
+      const Rating r =
+          users_labelled ? Rating{row, o, value, 0} : Rating{o, row, value, 0};
+      (row >= kCommon && n >= 3 ? held_out : fit).push_back(r);
     }
   }
-  std::vector<std::vector<int32_t>> labels(kItems);
-  for (int32_t i = 0; i < kItems; ++i) labels[i] = {i % 3};
+  std::vector<std::vector<int32_t>> labels(kRows);
+  for (int32_t row = 0; row < kRows; ++row) labels[row] = {row % 3};
+  const BpmfLabels given = users_labelled ? BpmfLabels{.users = labels}
+                                          : BpmfLabels{.items = labels};
+  const int32_t users = users_labelled ? kRows : kOthers;
+  const int32_t items = users_labelled ? kOthers : kRows;
   BpmfOptions options;
   options.factors = 4;
   options.sweeps = 80;
   options.burn_in = 20;
   options.day_biases = false;
-  auto with = TrainBpmf(kUsers, kItems, fit, {}, RatingScale{-100, 100, 0.5f},
-                        options, {}, labels);
-  options.item_labels = false;
-  auto without = TrainBpmf(kUsers, kItems, fit, {},
-                           RatingScale{-100, 100, 0.5f}, options, {}, labels);
-  ASSERT_TRUE(with.ok()) << with.status();
-  ASSERT_TRUE(without.ok()) << without.status();
-  const double rmse_with = Rmse(with->model, held_out);
-  const double rmse_without = Rmse(without->model, held_out);
-  EXPECT_LT(rmse_with, 0.75 * rmse_without)
-      << rmse_with << " vs " << rmse_without;
-  EXPECT_LT(rmse_with, 0.5);
+  auto with = TrainBpmf(users, items, fit, {}, RatingScale{-100, 100, 0.5f},
+                        options, {}, given);
+  // Switched off, the labels given are not used.
+  (users_labelled ? options.user_labels : options.item_labels) = false;
+  auto without = TrainBpmf(users, items, fit, {}, RatingScale{-100, 100, 0.5f},
+                           options, {}, given);
+  EXPECT_TRUE(with.ok()) << with.status();
+  EXPECT_TRUE(without.ok()) << without.status();
+  if (!with.ok() || !without.ok()) return {0, 0};
+  return {Rmse(with->model, held_out), Rmse(without->model, held_out)};
 }
 
-TEST(BpmfTrainerTest, RejectsNegativeItemLabels) {
+TEST(BpmfTrainerTest, ItemLabelsPlaceRarelyRatedItems) {
+  const auto [with, without] = PlantedLabelRmse(/*users_labelled=*/false);
+  EXPECT_LT(with, 0.75 * without) << with << " vs " << without;
+  EXPECT_LT(with, 0.5);
+}
+
+TEST(BpmfTrainerTest, UserLabelsPlaceUsersWithFewRatings) {
+  const auto [with, without] = PlantedLabelRmse(/*users_labelled=*/true);
+  EXPECT_LT(with, 0.75 * without) << with << " vs " << without;
+  EXPECT_LT(with, 0.5);
+}
+
+TEST(BpmfTrainerTest, RejectsNegativeLabels) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(10, 10, 1, 0.5, 0.1, 3);
   BpmfOptions options;
@@ -192,9 +208,13 @@ TEST(BpmfTrainerTest, RejectsNegativeItemLabels) {
   options.sweeps = 3;
   options.burn_in = 1;
   std::vector<std::vector<int32_t>> labels = {{0}, {-1}};
-  auto result = TrainBpmf(10, 10, lr.data.ratings, {}, RatingScale{}, options,
-                          {}, labels);
-  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  for (const BpmfLabels& given :
+       {BpmfLabels{.items = labels}, BpmfLabels{.users = labels}}) {
+    auto result = TrainBpmf(10, 10, lr.data.ratings, {}, RatingScale{}, options,
+                            {}, given);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(result.status().message(), HasSubstr("label index -1"));
+  }
 }
 
 TEST(BpmfTrainerTest, RejectsBurnInNotBelowSweeps) {

@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/data/label_index.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/low_rank_ratings.h"
@@ -196,6 +198,38 @@ TEST(RatingModelTrainerTest, BpmfUsesNoValidationSet) {
   EXPECT_EQ(result->chosen_epochs, 5);
   // The scale recorded in the model is inferred from the ratings.
   EXPECT_EQ(result->train.model.scale.step, 0.5f);
+}
+
+TEST(RatingModelTrainerTest, BpmfFindsItemLabelsByItemId) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(40, 30, 2, 0.4, 0.5, 3);
+  RatingTrainingOptions options;
+  options.bpmf.factors = 3;
+  options.bpmf.sweeps = 6;
+  options.bpmf.burn_in = 2;
+  options.bpmf.day_biases = false;
+  auto plain = TrainRatingModel(lr.data, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const auto trained_with = [&](const ItemLabelMap& labels) {
+    RatingTrainingOptions with = options;
+    with.item_labels = std::make_shared<const LabelIndex>(
+        LabelIndex::FromItemMetadata(nullptr, &labels));
+    auto result = TrainRatingModel(lr.data, with);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->train.model.item_factors : FactorMatrix();
+  };
+  // Labels of the data's items change the model; labels of items it does
+  // not have leave it as without labels.
+  ItemLabelMap known, unknown;
+  for (int32_t i = 0; i < lr.data.num_items(); ++i) {
+    known[lr.data.items.Id(i)] = {i % 2 == 0 ? "even" : "odd"};
+    unknown[absl::StrCat("not-", lr.data.items.Id(i))] = {"even"};
+  }
+  EXPECT_FALSE(trained_with(known).isApprox(plain->train.model.item_factors));
+  EXPECT_EQ(trained_with(unknown), plain->train.model.item_factors);
+  // Switched off, they are not used.
+  options.bpmf.item_labels = false;
+  EXPECT_EQ(trained_with(known), plain->train.model.item_factors);
 }
 
 }  // namespace
