@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -197,6 +198,17 @@ void PrintColdEvaluation(const ColdItemEvaluation& c) {
   std::printf("; measured in %.1fs)\n\n", c.seconds);
 }
 
+// Prints what a labels file held; `ids` names what it labels ("items").
+std::function<void(const std::string&, const ItemLabelReadReport&)>
+PrintLabelsRead(const char* ids) {
+  return [ids](const std::string& path, const ItemLabelReadReport& r) {
+    std::printf("Read %s: labels for %lld %s (%lld distinct labels)\n",
+                path.c_str(), static_cast<long long>(r.items), ids,
+                static_cast<long long>(r.distinct_labels));
+    WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
+  };
+}
+
 }  // namespace
 
 PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
@@ -208,20 +220,8 @@ PipelineObserver ConsoleObserver(const TrainingPipelineOptions& o) {
     std::printf("Read %s: %lld items with titles\n", path.c_str(),
                 static_cast<long long>(r.items));
   };
-  p.on_item_labels_read = [](const std::string& path,
-                             const ItemLabelReadReport& r) {
-    std::printf("Read %s: labels for %lld items (%lld distinct labels)\n",
-                path.c_str(), static_cast<long long>(r.items),
-                static_cast<long long>(r.distinct_labels));
-    WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
-  };
-  p.on_user_labels_read = [](const std::string& path,
-                             const ItemLabelReadReport& r) {
-    std::printf("Read %s: labels for %lld users (%lld distinct labels)\n",
-                path.c_str(), static_cast<long long>(r.items),
-                static_cast<long long>(r.distinct_labels));
-    WarnSkippedLines(path, r.skipped_bad_lines, r.bad_line_messages);
-  };
+  p.on_item_labels_read = PrintLabelsRead("items");
+  p.on_user_labels_read = PrintLabelsRead("users");
   p.on_data = [&o, events](const DataSummary& d) {
     *events = d.feedback == Feedback::kImplicit;
     if (*events) {
@@ -351,11 +351,10 @@ void PrintOutcome(const TrainingRun& run) {
     std::printf("User labels: %lld users labelled (%lld distinct labels)",
                 static_cast<long long>(run.user_labels->users),
                 static_cast<long long>(run.user_labels->distinct_labels));
-    if (run.user_labels->unknown_users > 0)
-      std::printf(
-          "; %lld users of the file are not in the training data, "
-          "ignored",
-          static_cast<long long>(run.user_labels->unknown_users));
+    if (run.user_labels->unknown_users > 0) {
+      std::printf("; users of the file not in the data, ignored: %lld",
+                  static_cast<long long>(run.user_labels->unknown_users));
+    }
     std::printf("\n");
   }
   if (run.labels.has_value()) {

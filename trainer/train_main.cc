@@ -25,10 +25,9 @@ ABSL_FLAG(absl::optional<int32_t>, epochs, absl::nullopt,
 ABSL_FLAG(bool, bpmf_implicit_terms, true,
           "BPMF: SVD++-style terms both ways (the items a user rated, the "
           "users who rated an item).");
-ABSL_FLAG(
-    bool, bpmf_item_labels, true,
-    "BPMF: an item's genres (--items) and --item_labels join the users "
-    "who rated it as its implicit features (needs --bpmf_implicit_terms).");
+ABSL_FLAG(bool, bpmf_item_labels, true,
+          "BPMF: an item's genres (--items) join the users who rated it as its "
+          "implicit features (needs --bpmf_implicit_terms).");
 ABSL_FLAG(bool, bpmf_user_labels, true,
           "BPMF: a user's --user_labels join the items they rated as their "
           "implicit features (needs --bpmf_implicit_terms).");

@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-
 namespace recserve {
 namespace {
 
@@ -14,35 +12,18 @@ namespace {
 // not depend on hash order.
 using FeatureNames = std::map<std::string, std::vector<std::string>>;
 
-void AddLabels(const LabelMap& labels, absl::string_view prefix,
-               FeatureNames* names) {
-  for (const auto& [id, id_labels] : labels) {
-    for (const std::string& l : id_labels) {
-      (*names)[id].push_back(absl::StrCat(prefix, l));
-    }
-  }
-}
-
 }  // namespace
 
-LabelIndex LabelIndex::FromItemMetadata(const ItemCatalog* catalog,
-                                        const LabelMap* labels) {
+LabelIndex LabelIndex::FromGenres(const ItemCatalog& catalog) {
   FeatureNames names;
-  if (catalog != nullptr) {
-    for (const auto& [id, metadata] : *catalog) {
-      for (const std::string& g : metadata.genres) {
-        names[id].push_back(absl::StrCat("genre:", g));
-      }
-    }
+  for (const auto& [id, metadata] : catalog) {
+    for (const std::string& g : metadata.genres) names[id].push_back(g);
   }
-  if (labels != nullptr) AddLabels(*labels, "label:", &names);
   return FromNames(names);
 }
 
 LabelIndex LabelIndex::FromLabels(const LabelMap& labels) {
-  FeatureNames names;
-  AddLabels(labels, "", &names);
-  return FromNames(names);
+  return FromNames(FeatureNames(labels.begin(), labels.end()));
 }
 
 LabelIndex LabelIndex::FromNames(const FeatureNames& names) {

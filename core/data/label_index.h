@@ -1,11 +1,10 @@
 #ifndef RECSERVE_CORE_DATA_LABEL_INDEX_H_
 #define RECSERVE_CORE_DATA_LABEL_INDEX_H_
 
-// Labels as features for a model (the items' genres and labels, the users'
-// labels), keyed by external id, so that every subset of the training data
-// (the validation splits, the refit on everything, the model without the
-// new items) finds the same labels for the same user or item whatever its
-// dense index.
+// Labels as features for a model (the items' genres, the users' labels), keyed
+// by external id, so that every subset of the training data (the validation
+// splits, the refit on everything, the model without the new items) finds the
+// same labels for the same user or item whatever its dense index.
 
 #include <cstdint>
 #include <map>
@@ -19,14 +18,11 @@
 namespace recserve {
 
 // An immutable value; thread-safe to share.
-class LabelIndex {
+class LabelIndex final {
  public:
   LabelIndex() = default;
-  // The genres of `catalog`'s items and the labels of `labels` (either may
-  // be null), as distinct features: a genre and a label of the same name
-  // are two features.
-  static LabelIndex FromItemMetadata(const ItemCatalog* catalog,
-                                     const LabelMap* labels);
+  // The genres of `catalog`'s items.
+  static LabelIndex FromGenres(const ItemCatalog& catalog);
   // The labels of `labels`' ids.
   static LabelIndex FromLabels(const LabelMap& labels);
 

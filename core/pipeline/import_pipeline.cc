@@ -17,6 +17,11 @@ absl::StatusOr<ImportRun> RunImportPipeline(
         "import needs a user factor file, an item factor file, the ratings "
         "and a snapshot root");
   }
+  if (!data.user_labels_path.empty()) {
+    return absl::InvalidArgumentError(
+        "import takes no user labels: they are features for training, and "
+        "imported factors are trained already");
+  }
   if (!data.item_labels_path.empty()) {
     return absl::InvalidArgumentError(
         "import takes no item labels: snapshots carry labels only with the "

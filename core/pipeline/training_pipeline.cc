@@ -427,34 +427,24 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   TwoStageTrainingOptions training = options.training;
   // The rating model's user and item features: every model trained from
   // `training` (validation splits, the evaluations' models, the refit)
-  // finds them by id.
-  if (LabelIndex item_labels =
-          LabelIndex::FromItemMetadata(&catalog, sources.labels);
+  // finds them by id. The items' are their genres: labels of the labels
+  // file are for filters (in_stock, region:eu) and change between runs.
+  if (LabelIndex item_labels = LabelIndex::FromGenres(catalog);
       !item_labels.empty()) {
     training.rating.item_labels =
         std::make_shared<const LabelIndex>(std::move(item_labels));
   }
-  TrainingRun run;
   if (!options.data.user_labels_path.empty()) {
     if (implicit) {
       return absl::InvalidArgumentError(
           "user labels are features of the rating model, which events do "
           "not train");
     }
-    UserLabelSummary& summary = run.user_labels.emplace();
-    absl::flat_hash_set<absl::string_view> distinct;
-    for (const auto& [user, labels] : user_labels) {
-      const bool known = data.split.train.users.Find(user) != kUnknownIndex;
-      ++(known ? summary.users : summary.unknown_users);
-      distinct.insert(labels.begin(), labels.end());
-    }
-    summary.distinct_labels = static_cast<int64_t>(distinct.size());
-    if (summary.users > 0) {
-      training.rating.user_labels = std::make_shared<const LabelIndex>(
-          LabelIndex::FromLabels(user_labels));
-    }
+    training.rating.user_labels =
+        std::make_shared<const LabelIndex>(LabelIndex::FromLabels(user_labels));
   }
   TopNOptions evaluation = options.evaluation;
+  TrainingRun run;
   if (implicit) {
     if (!training.train_retrieval) {
       return absl::InvalidArgumentError(
@@ -586,6 +576,19 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
         observer.on_cold_items_skipped("new items", fit.status());
       }
     }
+  }
+  if (!options.data.user_labels_path.empty()) {
+    UserLabelSummary& summary = run.user_labels.emplace();
+    absl::flat_hash_set<absl::string_view> distinct;
+    for (const auto& [user, labels_of_user] : user_labels) {
+      if (known->users.Find(user) == kUnknownIndex) {
+        ++summary.unknown_users;
+        continue;
+      }
+      ++summary.users;
+      distinct.insert(labels_of_user.begin(), labels_of_user.end());
+    }
+    summary.distinct_labels = static_cast<int64_t>(distinct.size());
   }
   if (labels.has_value()) {
     ItemLabelSummary& summary = run.labels.emplace();

@@ -156,7 +156,7 @@ void SampleSide(const SparseRatings& rows, const FactorMatrix& other_factors,
 // Features from `second_group` on (the side's labels) are a group of
 // their own: c_r is then |that group's features of r|^(-1/2) for them.
 struct ImplicitTerms {
-  FactorMatrix embedding_factors;  // other side's rows x k
+  FactorMatrix embedding_factors;  // features (other side's rows, labels) x k
   Eigen::VectorXf embedding_bias;
   FactorMatrix offset_factors;  // this side's rows x k
   Eigen::VectorXf offset_bias;
@@ -170,14 +170,13 @@ struct ImplicitTerms {
 };
 
 ImplicitTerms MakeImplicitTerms(const SparseRatings& rows, int32_t features,
-                                Eigen::Index k,
-                                std::optional<int32_t> second_group = {}) {
+                                Eigen::Index k, int32_t second_group) {
   ImplicitTerms t;
   t.embedding_factors = FactorMatrix::Zero(features, k);
   t.embedding_bias = Eigen::VectorXf::Zero(features);
   t.offset_factors = FactorMatrix::Zero(rows.rows(), k);
   t.offset_bias = Eigen::VectorXf::Zero(rows.rows());
-  t.second_group = second_group.value_or(features);
+  t.second_group = second_group;
   t.weight.resize(rows.rows());
   t.second_weight.resize(rows.rows());
   const auto c = [](int64_t n) {
@@ -286,15 +285,19 @@ SparseRatings WithLabels(const SparseRatings& by_row, int32_t first_label,
 }
 
 // The number of labels `labels` uses (its largest index + 1, 0 for none).
-// Errors: InvalidArgument for a negative index.
+// Errors: InvalidArgument for an index that is negative or not below the
+// number of entries (labels are numbered densely).
 absl::StatusOr<int32_t> CountLabels(
     absl::Span<const std::vector<int32_t>> labels, absl::string_view side) {
+  int64_t entries = 0;
+  for (const std::vector<int32_t>& row : labels) entries += row.size();
   int32_t count = 0;
   for (const std::vector<int32_t>& row : labels) {
     for (int32_t l : row) {
-      if (l < 0) {
+      if (l < 0 || l >= entries) {
         return absl::InvalidArgumentError(
-            absl::StrCat("bpmf: negative ", side, " label index ", l));
+            absl::StrCat("bpmf: ", side, " label index ", l, " is not in [0, ",
+                         entries, ")"));
       }
       count = std::max(count, l + 1);
     }
@@ -303,23 +306,32 @@ absl::StatusOr<int32_t> CountLabels(
 }
 
 // One side's implicit features (the other side's rows it rated, then its
-// labels) and, per feature, the rows that have it.
+// labels) and, per feature, the rows that have it. Without labels these
+// are the ratings themselves (`by_row` and its transpose), not copies.
 struct SideFeatures {
-  SparseRatings features;
-  SparseRatings rows_by_feature;
+  const SparseRatings* features = nullptr;
+  const SparseRatings* rows_by_feature = nullptr;
   int32_t count = 0;  // features: the other side's rows plus the labels
+  SparseRatings own_features, own_rows_by_feature;  // with labels
 };
 
-SideFeatures MakeSideFeatures(const SparseRatings& by_row, int32_t other_rows,
-                              absl::Span<const std::vector<int32_t>> labels,
-                              int32_t label_count) {
-  SideFeatures f;
-  f.count = other_rows + label_count;
-  f.features = WithLabels(
-      by_row, other_rows,
-      label_count > 0 ? labels : absl::Span<const std::vector<int32_t>>());
-  f.rows_by_feature = RowsByFeature(f.features, f.count);
-  return f;
+// `by_row` and `by_other` are the ratings by this side's and the other
+// side's rows; both must outlive the result, which must not be moved.
+void MakeSideFeatures(const SparseRatings& by_row,
+                      const SparseRatings& by_other,
+                      absl::Span<const std::vector<int32_t>> labels,
+                      int32_t label_count, SideFeatures* f) {
+  const int32_t other_rows = by_other.rows();
+  f->count = other_rows + label_count;
+  if (label_count == 0) {
+    f->features = &by_row;
+    f->rows_by_feature = &by_other;
+    return;
+  }
+  f->own_features = WithLabels(by_row, other_rows, labels);
+  f->own_rows_by_feature = RowsByFeature(f->own_features, f->count);
+  f->features = &f->own_features;
+  f->rows_by_feature = &f->own_rows_by_feature;
 }
 
 // `own` plus the implicit offsets: the rows predictions use.
@@ -458,16 +470,18 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                      CountLabels(labels.users, "user"));
     ASSIGN_OR_RETURN(const int32_t item_label_count,
                      CountLabels(labels.items, "item"));
-    user_features =
-        MakeSideFeatures(by_user, num_items, labels.users,
-                         options.user_labels ? user_label_count : 0);
-    item_features =
-        MakeSideFeatures(by_item, num_users, labels.items,
-                         options.item_labels ? item_label_count : 0);
-    user_terms = MakeImplicitTerms(user_features.features, user_features.count,
-                                   k, /*second_group=*/num_items);
-    item_terms = MakeImplicitTerms(item_features.features, item_features.count,
-                                   k, /*second_group=*/num_users);
+    MakeSideFeatures(by_user, by_item, labels.users,
+                     options.user_labels ? user_label_count : 0,
+                     &user_features);
+    MakeSideFeatures(by_item, by_user, labels.items,
+                     options.item_labels ? item_label_count : 0,
+                     &item_features);
+    user_terms =
+        MakeImplicitTerms(*user_features.features, user_features.count, k,
+                          /*second_group=*/num_items);
+    item_terms =
+        MakeImplicitTerms(*item_features.features, item_features.count, k,
+                          /*second_group=*/num_users);
     user_equations.Resize(num_users, k + 1);
     item_equations.Resize(num_items, k + 1);
   }
@@ -492,10 +506,10 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                  &sample.user_bias);
       const RowPrior embedding_prior = SamplePrior(
           user_terms.embedding_factors, user_terms.embedding_bias, rng);
-      SampleEmbeddings(user_features.rows_by_feature, noise_precision,
+      SampleEmbeddings(*user_features.rows_by_feature, noise_precision,
                        embedding_prior, sweep_seed * 4 + 2, &user_equations,
                        &user_terms);
-      ComputeOffsets(user_features.features, options.threads, &user_terms);
+      ComputeOffsets(*user_features.features, options.threads, &user_terms);
       AddOffsets(sample.user_factors, sample.user_bias, user_terms,
                  &effective.user_factors, &effective.user_bias);
     }
@@ -516,10 +530,10 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                  &item_equations, &sample.item_factors, &sample.item_bias);
       const RowPrior embedding_prior = SamplePrior(
           item_terms.embedding_factors, item_terms.embedding_bias, rng);
-      SampleEmbeddings(item_features.rows_by_feature, noise_precision,
+      SampleEmbeddings(*item_features.rows_by_feature, noise_precision,
                        embedding_prior, sweep_seed * 4 + 3, &item_equations,
                        &item_terms);
-      ComputeOffsets(item_features.features, options.threads, &item_terms);
+      ComputeOffsets(*item_features.features, options.threads, &item_terms);
       AddOffsets(sample.item_factors, sample.item_bias, item_terms,
                  &effective.item_factors, &effective.item_bias);
     }

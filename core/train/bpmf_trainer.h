@@ -58,11 +58,11 @@ struct BpmfOptions {
   bool implicit_terms = true;
   // Side information, with implicit_terms: an item's labels (BpmfLabels::
   // items, e.g. genres) are implicit features of the item beside the users
-  // who rated it, each label with its own sampled embedding g_l, as a group
-  // of its own: the item's row is offset by |L(i)|^(-1/2) Σ g_l too. The
-  // same for a user's labels (BpmfLabels::users, e.g. age group,
-  // occupation) beside the items they rated. Default on
-  // (docs/training.md).
+  // who rated it, each label with its own sampled embedding g_l (under the
+  // prior of that side's embeddings), normalized as a group of its own: the
+  // item's row is offset by |L(i)|^(-1/2) Σ g_l too. The same for a user's
+  // labels (BpmfLabels::users, e.g. age group, occupation) beside the items
+  // they rated. Default on (docs/training.md).
   bool item_labels = true;
   bool user_labels = true;
   // Day biases (core/model/day_biases.h): per day, and per user and day.
@@ -76,15 +76,14 @@ struct BpmfOptions {
   uint64_t seed = 1;
 };
 
-// The sweeps TrainBpmf runs for `ratings` training ratings.
-// Per user and per item (dense index), the indices (>= 0) of its labels;
-// rows past a span's end have none. Errors of TrainBpmf: InvalidArgument for
-// a negative index.
+// Per user and per item (dense index), the indices of its labels, in
+// [0, number of labels); rows past a span's end have none.
 struct BpmfLabels {
   absl::Span<const std::vector<int32_t>> users = {};
   absl::Span<const std::vector<int32_t>> items = {};
 };
 
+// The sweeps TrainBpmf runs for `ratings` training ratings.
 int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 
 // Trains on `fit`. `valid`, when not empty, is only reported, so progress
@@ -94,9 +93,11 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 // most once (the readers deduplicate): the implicit terms count a pair once
 // per rating. TrainResult::user_prior, for request-time fold-in, is the
 // spread of the returned user rows (their SVD basis, implicit terms
-// included), not a prior the sampler used. Errors: InvalidArgument for bad
-// options or empty `fit`; Internal if the sampler diverges.
-// `labels` are used with implicit_terms, each side when its option is on.
+// included), not a prior the sampler used. `labels` are used with
+// implicit_terms, each side when its option is on. Errors: InvalidArgument
+// for bad options, empty `fit`, or (with implicit_terms) a label index that
+// is negative or not below the number of labels entries; Internal if the
+// sampler diverges.
 absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       absl::Span<const Rating> fit,
                                       absl::Span<const Rating> valid,

@@ -47,8 +47,8 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_THAT(train.out, HasSubstr("labels for 2 items (2 distinct labels)"));
   EXPECT_THAT(train.out, HasSubstr("labels for 3 users (3 distinct labels)"));
   EXPECT_THAT(train.out,
-              HasSubstr("User labels: 2 users labelled (3 distinct labels); 1 "
-                        "users of the file are not in the training data"));
+              HasSubstr("User labels: 2 users labelled (2 distinct labels); "
+                        "users of the file not in the data, ignored: 1"));
   // The fold-in row: 10% of the users held out of training.
   EXPECT_THAT(train.out, HasSubstr("Fold-in on 30 users held out of training"));
   EXPECT_THAT(train.out, HasSubstr("epoch  20"));
@@ -75,8 +75,8 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ(report["item_labels"]["items"], 2);
   EXPECT_EQ(report["user_labels"]["users"], 2);
   EXPECT_EQ(report["user_labels"]["unknown_users"], 1);
-  // Both were features of the rating model (the generated items' genres and
-  // the items' labels; the users' labels).
+  // Both were features of the rating model (the generated items' genres,
+  // the users' labels).
   EXPECT_EQ(report["params"]["item_labels"], true);
   EXPECT_EQ(report["params"]["user_labels"], true);
 

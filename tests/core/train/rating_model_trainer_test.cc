@@ -213,7 +213,7 @@ TEST(RatingModelTrainerTest, BpmfFindsItemLabelsByItemId) {
   const auto trained_with = [&](const ItemLabelMap& labels) {
     RatingTrainingOptions with = options;
     with.item_labels = std::make_shared<const LabelIndex>(
-        LabelIndex::FromItemMetadata(nullptr, &labels));
+        LabelIndex::FromLabels(labels));
     auto result = TrainRatingModel(lr.data, with);
     EXPECT_TRUE(result.ok()) << result.status();
     return result.ok() ? result->train.model.item_factors : FactorMatrix();
