@@ -156,9 +156,9 @@ struct ItemLabelSummary {
 
 // What became of the user labels file.
 struct UserLabelSummary {
-  // Users of the training set that got labels, the distinct labels among
-  // all the file's users, and the file's users the training set lacks
-  // (ignored).
+  // Users of the published data (the training set, or every rating after
+  // a refit) that got labels, the distinct labels among them, and the
+  // file's users the published data lacks (ignored).
   int64_t users = 0;
   int64_t distinct_labels = 0;
   int64_t unknown_users = 0;

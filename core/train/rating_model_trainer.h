@@ -82,10 +82,10 @@ struct RatingTrainingOptions {
   // 2,000,000.
   int64_t tuning_sample = 2'000'000;
   uint64_t seed = 1;
-  // The items' labels (genres, item labels) and the users' labels for the
-  // models that use them (BPMF with bpmf.item_labels / bpmf.user_labels),
-  // looked up by id in whatever data is trained; shared, not copied, by the
-  // copies of these options. Null: none.
+  // The items' labels (the pipeline gives their genres) and the users'
+  // labels, for the models that use them (BPMF with bpmf.item_labels /
+  // bpmf.user_labels), looked up by id in whatever data is trained; shared,
+  // not copied, by the copies of these options. Null: none.
   std::shared_ptr<const LabelIndex> item_labels;
   std::shared_ptr<const LabelIndex> user_labels;
 };
