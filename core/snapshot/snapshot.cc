@@ -70,15 +70,24 @@ absl::Status ParseIds(absl::string_view bytes, int64_t expected,
   return absl::OkStatus();
 }
 
+// Model values beyond this magnitude are corruption, not a model: scores
+// and fold-in solves built from them overflow to infinity, and then to NaN.
+constexpr float kMaxModelMagnitude = 1e6f;
+
+// Every value finite, and for model values (`bounded`) within
+// ±kMaxModelMagnitude.
 absl::Status CheckFinite(absl::Span<const float> values, int64_t cols,
-                         const std::string& name) {
+                         const std::string& name, bool bounded = true) {
   for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
+    const bool bad = !std::isfinite(values[i]) ||
+                     (bounded && std::abs(values[i]) > kMaxModelMagnitude);
+    if (bad) {
       int64_t c = std::max<int64_t>(cols, 1);
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": non-finite value ", values[i], " at row ",
-                       static_cast<int64_t>(i) / c, ", column ",
-                       static_cast<int64_t>(i) % c));
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, ": ", std::isfinite(values[i]) ? "out-of-range" : "non-finite",
+          " value ", values[i], " at row ", static_cast<int64_t>(i) / c,
+          ", column ", static_cast<int64_t>(i) % c,
+          std::isfinite(values[i]) ? " (model values are within ±1e6)" : ""));
     }
   }
   return absl::OkStatus();
@@ -315,7 +324,8 @@ struct Snapshot::Loader {
       ASSIGN_OR_RETURN(auto ratings,
                        LoadArray<float>(kUserSeenRatingsFile,
                                         {static_cast<int64_t>(seen.size())}));
-      RETURN_IF_ERROR(CheckFinite(ratings, 1, PathOf(kUserSeenRatingsFile)));
+      RETURN_IF_ERROR(CheckFinite(ratings, 1, PathOf(kUserSeenRatingsFile),
+                                  /*bounded=*/false));
       snap->seen_ratings_ = ratings.data();
       if (!snap->has_rating_model()) {
         RETURN_IF_ERROR(CheckImplicitPopularity(popularity, seen, ratings));

@@ -388,6 +388,18 @@ TEST_F(SnapshotTest, NanInFactors) {
                                   bias_bytes);
   EXPECT_THAT(LoadStatus(root_ + "/v000002").message(),
               HasSubstr("item_bias.npy: non-finite value inf at row 9"));
+
+  // Finite but absurd: scores from it would overflow (found by fuzzing).
+  MfModel huge = tiny_.model;
+  huge.item_bias[3] = 1.7e38f;
+  Publish();  // v000003
+  ReplaceFileKeepingManifestValid(
+      root_ + "/v000003", "item_bias.npy",
+      MakeNpyHeader(NpyDtype::kFloat32, {kItems}) +
+          std::string(reinterpret_cast<const char*>(huge.item_bias.data()),
+                      kItems * 4));
+  EXPECT_THAT(LoadStatus(root_ + "/v000003").message(),
+              HasSubstr("item_bias.npy: out-of-range value 1.7e+38 at row 3"));
 }
 
 TEST_F(SnapshotTest, DuplicateIds) {
