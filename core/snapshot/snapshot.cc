@@ -70,10 +70,6 @@ absl::Status ParseIds(absl::string_view bytes, int64_t expected,
   return absl::OkStatus();
 }
 
-// Model values beyond this magnitude are corruption, not a model: scores
-// and fold-in solves built from them overflow to infinity, and then to NaN.
-constexpr float kMaxModelMagnitude = 1e6f;
-
 // Every value finite, and for model values (`bounded`) within
 // ±kMaxModelMagnitude.
 absl::Status CheckFinite(absl::Span<const float> values, int64_t cols,

@@ -29,6 +29,11 @@
 
 namespace recserve {
 
+// Model values (factors, biases, embeddings, attribute maps) lie within
+// ±kMaxModelMagnitude: beyond it scores and fold-in solves overflow to
+// infinity and then NaN. The writer refuses more, and so does the loader.
+inline constexpr float kMaxModelMagnitude = 1e6f;
+
 // File names inside a version folder.
 inline constexpr char kManifestFile[] = "manifest.json";
 // Every format, every feedback kind:

@@ -49,6 +49,8 @@ std::string RandomHex() {
   return absl::StrFormat("%08x", absl::Uniform<uint32_t>(gen));
 }
 
+// Every value finite and within ±kMaxModelMagnitude, which the loader
+// checks too: a model beyond it would be published and then refused.
 absl::Status CheckFinite(absl::string_view what, const float* data,
                          int64_t size, int64_t cols) {
   for (int64_t i = 0; i < size; ++i) {
@@ -56,6 +58,11 @@ absl::Status CheckFinite(absl::string_view what, const float* data,
       return ContentsError(absl::StrCat(what, " has non-finite value ", data[i],
                                         " at row ", i / cols, ", column ",
                                         i % cols));
+    }
+    if (std::abs(data[i]) > kMaxModelMagnitude) {
+      return ContentsError(absl::StrCat(
+          what, " has out-of-range value ", data[i], " at row ", i / cols,
+          ", column ", i % cols, " (model values are within ±1e6)"));
     }
   }
   return absl::OkStatus();

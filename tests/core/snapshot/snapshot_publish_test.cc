@@ -181,6 +181,8 @@ TEST(SnapshotPublishTest, InvalidContentsAreRejectedBeforeTouchingDisk) {
        "does not match train (5 users, 6 items)"},
       {"nan", [](auto& t, auto&, auto&) { t.model.item_factors(4, 2) = NAN; },
        "model.item_factors has non-finite value nan at row 4, column 2"},
+      {"huge", [](auto& t, auto&, auto&) { t.model.user_bias[1] = -2e6f; },
+       "model.user_bias has out-of-range value -2e+06 at row 1, column 0"},
       {"inf mean",
        [](auto& t, auto&, auto&) { t.model.global_mean = INFINITY; },
        "global_mean"},
