@@ -218,6 +218,19 @@ struct Snapshot::Loader {
       }
       known.insert(name);
     }
+    const bool item_item = snap->manifest_.item_item.has_value();
+    if (item_item && !files.count(kItemItemFile)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          PathOf(kManifestFile), ": has \"item_item\" but does not list ",
+          kItemItemFile));
+    }
+    if (!item_item && files.count(kItemItemFile)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(PathOf(kManifestFile), ": lists ", kItemItemFile,
+                       " but has no \"item_item\" (format_version ",
+                       snap->manifest_.format_version, ")"));
+    }
+    known.insert(kItemItemFile);
     for (const auto& [name, info] : files) {
       if (!known.count(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -357,6 +370,18 @@ struct Snapshot::Loader {
     IndexLabels(items, extra_labels);
     RETURN_IF_ERROR(CheckColdItems(popularity, seen));
     if (m.attributes.has_value()) RETURN_IF_ERROR(LoadAttributes());
+    if (m.item_item.has_value()) RETURN_IF_ERROR(LoadItemItem());
+    return absl::OkStatus();
+  }
+
+  // The item-item weights: float32 m x m, finite and within
+  // ±kMaxModelMagnitude; m (ValidateManifest has checked it) at most the
+  // items with interactions.
+  absl::Status LoadItemItem() {
+    const int64_t m = snap->manifest_.item_item->items;
+    ASSIGN_OR_RETURN(auto weights, LoadArray<float>(kItemItemFile, {m, m}));
+    RETURN_IF_ERROR(CheckFinite(weights, m, PathOf(kItemItemFile)));
+    snap->item_item_ = weights.data();
     return absl::OkStatus();
   }
 

@@ -29,9 +29,10 @@
 
 namespace recserve {
 
-// Model values (factors, biases, embeddings, attribute maps) lie within
-// ±kMaxModelMagnitude: beyond it scores and fold-in solves overflow to
-// infinity and then NaN. The writer refuses more, and so does the loader.
+// Model values (factors, biases, embeddings, attribute maps, item-item
+// weights) lie within ±kMaxModelMagnitude: beyond it scores and fold-in
+// solves overflow to infinity and then NaN. The writer refuses more, and so
+// does the loader.
 inline constexpr float kMaxModelMagnitude = 1e6f;
 
 // File names inside a version folder.
@@ -81,6 +82,10 @@ inline constexpr char kItemLabelsFile[] = "item_labels.txt";
 inline constexpr char kAttributeMapRatingFile[] = "attribute_map_rating.npy";
 inline constexpr char kAttributeMapRetrievalFile[] =
     "attribute_map_retrieval.npy";
+// Format 7, exactly when the manifest has "item_item": float32 m x m (m =
+// item_item.items, the leading items of the catalog), C order, the
+// item-item model's weights (core/model/item_item_model.h).
+inline constexpr char kItemItemFile[] = "item_item.npy";
 inline constexpr char kLatestFile[] = "LATEST";
 
 // The version folder names under `root`, ascending by number. Other entries
@@ -97,9 +102,9 @@ absl::StatusOr<std::string> ResolveLatestVersion(const std::string& root);
 inline constexpr TwoStageOptions kFormat1Ranking{.candidates = 200,
                                                  .blend_weight = 0.0f};
 
-// An immutable, validated snapshot. The factor, embedding, bias, popularity
-// and seen arrays are memory-mapped from the version folder, not copied; ids,
-// titles and genres are held in memory. Share it as
+// An immutable, validated snapshot. The factor, embedding, bias, popularity,
+// seen and item-item arrays are memory-mapped from the version folder, not
+// copied; ids, titles and genres are held in memory. Share it as
 // std::shared_ptr<const Snapshot>: every method is const and safe to call from
 // any number of threads, and the data stays valid as long as the object
 // lives, even after a publisher prunes its folder.
@@ -108,7 +113,7 @@ class Snapshot final {
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
-  //  - format_version is 1 to 6;
+  //  - format_version is 1 to 7;
   //  - it lists exactly the snapshot files above (titles and genres both or
   //    neither; the four rating model files exactly when the snapshot has
   //    a rating model, i.e. unless it is implicit feedback; the two
@@ -117,12 +122,14 @@ class Snapshot final {
   //    when it has "fold_in", i.e. from format 3 on; user_seen_later.npy
   //    exactly from format 6 on; attribute_map_retrieval.npy exactly when
   //    it has "attributes" (format 5) and attribute_map_rating.npy exactly
-  //    when it has them and a rating model), each exists with the listed
-  //    size and CRC-32;
+  //    when it has them and a rating model; item_item.npy exactly when it
+  //    has "item_item", i.e. only from format 7 on), each exists with the
+  //    listed size and CRC-32;
   //  - every .npy has the dtype and shape the manifest's counts (and
   //    retrieval.factors) imply; the attribute maps (attributes.names + 1)
   //    x (factors + 1) and (attributes.names + 1) x retrieval.factors,
-  //    finite;
+  //    finite; item_item.npy item_item.items x item_item.items, with
+  //    item_item.items in [1, num_items - cold_items];
   //  - cold items (format 5) have popularity 0 and are in no seen list;
   //  - id files have one line per user/item and no duplicate ids; title and
   //    genre files one line per item;
@@ -130,7 +137,8 @@ class Snapshot final {
   //    items; each user's items are in range and strictly ascending;
   //    popularity counts are non-negative and sum to num_ratings (implicit
   //    feedback: each item's count is its number of positive seen cells);
-  //  - factors, biases and embeddings are finite, seen ratings on the
+  //  - factors, biases, embeddings, attribute maps and item-item weights
+  //    are finite and within ±kMaxModelMagnitude, seen ratings on the
   //    rating scale (implicit feedback: seen values finite); each seen
   //    later count in [0, the user's seen items);
   //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
@@ -286,6 +294,21 @@ class Snapshot final {
     return attributes_ ? &*attributes_ : nullptr;
   }
 
+  // Whether the snapshot carries an item-item model (manifest "item_item",
+  // format 7).
+  bool has_item_item() const { return manifest_.item_item.has_value(); }
+  // Its parameters, or nullptr without.
+  const ItemItemParams* item_item() const {
+    return has_item_item() ? &manifest_.item_item->params : nullptr;
+  }
+  // Its weights, m x m, row-major (ItemItemModel::weights), mapped from
+  // item_item.npy; m is the number of leading items it was trained on, at
+  // most first_cold_item(). Empty (0 x 0) without.
+  Eigen::Map<const FactorMatrix> item_item_weights() const {
+    const int32_t m = has_item_item() ? manifest_.item_item->items : 0;
+    return Eigen::Map<const FactorMatrix>(item_item_, m, m);
+  }
+
   // A copy of the model as an MfModel (for tests and conversions).
   MfModel ToModel() const;
 
@@ -311,6 +334,7 @@ class Snapshot final {
   const int32_t* seen_items_ = nullptr;
   const float* seen_ratings_ = nullptr;      // null before format 3
   const int32_t* seen_later_ = nullptr;      // null before format 6
+  const float* item_item_ = nullptr;         // null without "item_item"
   std::vector<std::string> labels_;          // sorted
   std::vector<int64_t> item_label_offsets_;  // num_items + 1 (or empty)
   std::vector<int32_t> item_labels_;

@@ -346,6 +346,23 @@ absl::StatusOr<SnapshotAttributesInfo> ParseAttributes(ObjectReader& root) {
   return info;
 }
 
+absl::StatusOr<SnapshotItemItemInfo> ParseItemItem(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("item_item"));
+  if (!object->is_object()) return FieldError("item_item", "is not an object");
+  ObjectReader r(*object, "item_item");
+  SnapshotItemItemInfo info;
+  ASSIGN_OR_RETURN(const int64_t items, r.GetInt("items", kInt32Max));
+  info.items = static_cast<int32_t>(items);
+  ASSIGN_OR_RETURN(const double reg, r.GetNumber("reg"));
+  ASSIGN_OR_RETURN(const double weight, r.GetNumber("recency_weight"));
+  ASSIGN_OR_RETURN(const double horizon, r.GetNumber("recency_horizon"));
+  info.params.reg = static_cast<float>(reg);
+  info.params.recency_weight = static_cast<float>(weight);
+  info.params.recency_horizon = static_cast<float>(horizon);
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return info;
+}
+
 json FloatArrayForJson(const Eigen::VectorXf& v) {
   json out = json::array();
   for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(FloatForJson(v[i]));
@@ -463,9 +480,54 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
       }
     }
   }
+  if (m.format_version >= kItemItemSnapshotFormatVersion) {
+    if (root.contains("item_item")) {
+      ASSIGN_OR_RETURN(m.item_item, ParseItemItem(r));
+    }
+  } else if (root.contains("item_item")) {
+    return FieldError(
+        "item_item",
+        absl::StrCat("needs format_version ", kItemItemSnapshotFormatVersion));
+  }
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   RETURN_IF_ERROR(ValidateManifest(m));
   return m;
+}
+
+absl::Status ValidateFormat7Fields(const SnapshotManifest& m) {
+  if (!m.item_item.has_value()) return absl::OkStatus();
+  if (m.format_version < kItemItemSnapshotFormatVersion) {
+    return FieldError(
+        "item_item",
+        absl::StrCat("needs format_version ", kItemItemSnapshotFormatVersion));
+  }
+  const SnapshotItemItemInfo& ii = *m.item_item;
+  const int32_t warm = m.num_items - m.cold_items;
+  if (ii.items < 1 || ii.items > warm) {
+    return FieldError("item_item.items",
+                      absl::StrCat("is ", ii.items, "; must be in [1, ", warm,
+                                   "] (num_items - cold_items: the items with "
+                                   "interactions)"));
+  }
+  // Written as !(in range) so that NaN fails too.
+  if (!std::isfinite(ii.params.reg) || !(ii.params.reg > 0.0f)) {
+    return FieldError(
+        "item_item.reg",
+        absl::StrCat("is ", ii.params.reg, "; must be finite and > 0"));
+  }
+  if (!std::isfinite(ii.params.recency_weight) ||
+      !(ii.params.recency_weight >= 0.0f)) {
+    return FieldError("item_item.recency_weight",
+                      absl::StrCat("is ", ii.params.recency_weight,
+                                   "; must be finite and >= 0"));
+  }
+  if (!std::isfinite(ii.params.recency_horizon) ||
+      !(ii.params.recency_horizon > 0.0f)) {
+    return FieldError("item_item.recency_horizon",
+                      absl::StrCat("is ", ii.params.recency_horizon,
+                                   "; must be finite and > 0"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateFormat5Fields(const SnapshotManifest& m) {
@@ -686,6 +748,7 @@ absl::Status ValidateManifest(const SnapshotManifest& m) {
   RETURN_IF_ERROR(ValidateFormat2Fields(m));
   RETURN_IF_ERROR(ValidateFormat4Fields(m));
   RETURN_IF_ERROR(ValidateFormat5Fields(m));
+  RETURN_IF_ERROR(ValidateFormat7Fields(m));
   return ValidateFormat3Fields(m);
 }
 
@@ -770,6 +833,14 @@ std::string ManifestToJson(const SnapshotManifest& m) {
                           {"names", a.names},
                           {"rating_reg", FloatForJson(a.rating_reg)},
                           {"retrieval_reg", FloatForJson(a.retrieval_reg)}};
+  }
+  if (m.item_item.has_value()) {
+    const SnapshotItemItemInfo& ii = *m.item_item;
+    root["item_item"] = {
+        {"items", ii.items},
+        {"reg", FloatForJson(ii.params.reg)},
+        {"recency_weight", FloatForJson(ii.params.recency_weight)},
+        {"recency_horizon", FloatForJson(ii.params.recency_horizon)}};
   }
   return root.dump(2) + "\n";
 }

@@ -47,6 +47,12 @@
 //     reader that ignored them would fold users in unweighted; with a new
 //     version, an older reader refuses the snapshot as "unsupported
 //     format_version 6" and keeps serving the one it has.
+//  7: format 6 plus, optionally, an item-item retrieval model
+//     (core/model/item_item_model.h, EASE): "item_item" {"items": m, "reg",
+//     "recency_weight", "recency_horizon"} and the file item_item.npy (its
+//     m x m weights), both or neither; m counts the leading items the model
+//     was trained on, 1 to num_items - cold_items. Rejected before format 7.
+//     A writer uses format 7 only for a snapshot with an item-item model.
 // A writer uses the lowest version that can hold what it writes, so that a
 // snapshot without retrieval embeddings is a format-1 snapshot that older
 // readers still read.
@@ -63,6 +69,7 @@
 #include "core/data/event_weights.h"
 #include "core/data/item_attributes.h"
 #include "core/data/ratings.h"
+#include "core/model/item_item_model.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
 
@@ -71,7 +78,7 @@ namespace recserve {
 // The manifest formats this build reads (and writes): every version in
 // [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
 inline constexpr int kMinSnapshotFormatVersion = 1;
-inline constexpr int kMaxSnapshotFormatVersion = 6;
+inline constexpr int kMaxSnapshotFormatVersion = 7;
 // The first format with retrieval embeddings and a ranking configuration.
 inline constexpr int kRetrievalSnapshotFormatVersion = 2;
 // The first format with fold-in parameters, seen ratings and labels.
@@ -83,6 +90,8 @@ inline constexpr int kFeedbackSnapshotFormatVersion = 4;
 inline constexpr int kColdItemsSnapshotFormatVersion = 5;
 // The first format with recency-weighted fold-in and the seen order.
 inline constexpr int kRecencySnapshotFormatVersion = 6;
+// The first format with an (optional) item-item model.
+inline constexpr int kItemItemSnapshotFormatVersion = 7;
 inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
 
 // Size and CRC-32 (zlib) of one file of a snapshot.
@@ -108,6 +117,17 @@ struct SnapshotAttributesInfo {
   std::vector<std::string> names;  // AttributeSpec::names()
   float rating_reg = 0.0f;         // 0 without a rating model
   float retrieval_reg = 0.0f;
+};
+
+// The "item_item" object of a format-7 manifest: the item-item model's size
+// and parameters (core/model/item_item_model.h); its weights are the file
+// item_item.npy.
+struct SnapshotItemItemInfo {
+  // m: the model's rows and columns, the leading items of the catalog it was
+  // trained on; 1 to num_items - cold_items.
+  int32_t items = 0;
+  // reg > 0, recency_weight >= 0 and recency_horizon > 0, all finite.
+  ItemItemParams params;
 };
 
 // The parsed manifest.json. A plain value type.
@@ -161,6 +181,9 @@ struct SnapshotManifest {
   // spaces (the maps' weights are the files attribute_map_*.npy), so that
   // new items can be added without retraining. Required when cold_items > 0.
   std::optional<SnapshotAttributesInfo> attributes;
+  // Format 7, optional: the item-item retrieval model's size and parameters
+  // (its weights are the file item_item.npy).
+  std::optional<SnapshotItemItemInfo> item_item;
 };
 
 // Checks every field: format_version supported (FailedPrecondition naming the
@@ -181,8 +204,10 @@ struct SnapshotManifest {
 // and attributes (when present) with options and names AttributeSpec::
 // FromNames accepts and regularizations finite and >= 0 (rating_reg 0
 // without a rating model); before format 6, fold_in.retrieval.
-// recency_weight 0. (Which files the folder lists is checked by
-// Snapshot::Load.)
+// recency_weight 0; before format 7, no item_item, and from format 7 an
+// item_item (when present) with items in [1, num_items - cold_items], reg
+// finite and > 0, recency_weight finite and >= 0 and recency_horizon finite
+// and > 0. (Which files the folder lists is checked by Snapshot::Load.)
 // Errors: InvalidArgument naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);
 

@@ -231,6 +231,45 @@ absl::Status CheckColdItems(const SnapshotContents& c) {
                   c.retrieval->item_factors.cols());
 }
 
+// The item-item model (format 7): over 1 to the items with interactions,
+// square, its values and parameters in range.
+absl::Status CheckItemItem(const SnapshotContents& c) {
+  if (c.item_item == nullptr) return absl::OkStatus();
+  if (c.retrieval == nullptr || c.fold_in == nullptr) {
+    return ContentsError(
+        "contents.item_item needs contents.retrieval and contents.fold_in "
+        "(format 7 extends formats 3 to 6)");
+  }
+  const ItemItemModel& ii = *c.item_item;
+  const int64_t warm = int64_t{c.train->num_items()} - c.cold_items;
+  const int64_t m = ii.weights.rows();
+  if (m < 1 || m > warm || ii.weights.cols() != m) {
+    return ContentsError(absl::StrFormat(
+        "contents.item_item weights are %dx%d; they must be m x m with m in "
+        "[1, %d] (train's items with interactions: %d items - %d cold)",
+        ii.weights.rows(), ii.weights.cols(), warm, c.train->num_items(),
+        c.cold_items));
+  }
+  RETURN_IF_ERROR(CheckFinite("item_item.weights", ii.weights.data(),
+                              ii.weights.size(), m));
+  const ItemItemParams& p = ii.params;
+  if (!std::isfinite(p.reg) || !(p.reg > 0.0f)) {
+    return ContentsError(absl::StrCat("contents.item_item.params.reg is ",
+                                      p.reg, "; must be finite and > 0"));
+  }
+  if (!std::isfinite(p.recency_weight) || !(p.recency_weight >= 0.0f)) {
+    return ContentsError(
+        absl::StrCat("contents.item_item.params.recency_weight is ",
+                     p.recency_weight, "; must be finite and >= 0"));
+  }
+  if (!std::isfinite(p.recency_horizon) || !(p.recency_horizon > 0.0f)) {
+    return ContentsError(
+        absl::StrCat("contents.item_item.params.recency_horizon is ",
+                     p.recency_horizon, "; must be finite and > 0"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckContents(const SnapshotContents& c) {
   if (c.feedback != Feedback::kExplicit && c.feedback != Feedback::kImplicit) {
     return ContentsError("contents.feedback must be explicit or implicit");
@@ -248,7 +287,8 @@ absl::Status CheckContents(const SnapshotContents& c) {
       return ContentsError("contents.labels needs contents.fold_in");
     }
     RETURN_IF_ERROR(CheckTrain(c));
-    return CheckColdItems(c);
+    RETURN_IF_ERROR(CheckColdItems(c));
+    return CheckItemItem(c);
   }
   if (c.events != nullptr) {
     return ContentsError(
@@ -291,7 +331,8 @@ absl::Status CheckContents(const SnapshotContents& c) {
     return ContentsError("contents.labels needs contents.fold_in");
   }
   RETURN_IF_ERROR(CheckTrain(c));
-  return CheckColdItems(c);
+  RETURN_IF_ERROR(CheckColdItems(c));
+  return CheckItemItem(c);
 }
 
 // Writes one file of the snapshot and records its size and checksum.
@@ -372,7 +413,7 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
   // the order (later counts) is ranked when recency-weighted fold-in needs
   // it.
   const bool with_order =
-      c.fold_in != nullptr && HasRecency(c.fold_in->retrieval);
+      manifest->format_version >= kRecencySnapshotFormatVersion;
   RatingPositions by_user = GroupRatingPositions(
       d.ratings, static_cast<int32_t>(users), RatingAxis::kUser);
   std::vector<int64_t>& offsets = by_user.offsets;
@@ -482,6 +523,12 @@ absl::Status WriteDataFiles(const std::string& dir, const SnapshotContents& c,
         {a.retrieval.weights.rows(), a.retrieval.weights.cols()}, manifest));
   }
 
+  if (c.item_item != nullptr) {
+    const FactorMatrix& w = c.item_item->weights;
+    RETURN_IF_ERROR(WriteNpyTracked(dir, kItemItemFile, w.data(),
+                                    {w.rows(), w.cols()}, manifest));
+  }
+
   if (c.items != nullptr) {
     std::string titles, genres;
     for (const std::string& id : d.items.ids()) {
@@ -545,7 +592,14 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
       }
     }
     if (c.fold_in != nullptr) {
-      if (HasRecency(c.fold_in->retrieval)) {
+      if (c.item_item != nullptr) {
+        // Format 7 holds format 6's fields too: the recency of fold_in as
+        // given, and the seen order.
+        m.format_version = kItemItemSnapshotFormatVersion;
+        m.feedback = c.feedback;
+        m.item_item =
+            SnapshotItemItemInfo{c.item_item->num_items(), c.item_item->params};
+      } else if (HasRecency(c.fold_in->retrieval)) {
         m.format_version = kRecencySnapshotFormatVersion;
         m.feedback = c.feedback;
       } else {

@@ -30,7 +30,9 @@
 // "cold_items", "attributes" and attribute_map_rating.npy /
 // attribute_map_retrieval.npy; with fold-in parameters whose recency_weight
 // is > 0, format 6, which adds fold_in.retrieval "recency_weight" and
-// "recency_horizon" and user_seen_later.npy.
+// "recency_horizon" and user_seen_later.npy; with an item-item model
+// (contents.item_item), format 7, which adds "item_item" and item_item.npy
+// (and, as format 6, the recency fields and user_seen_later.npy).
 //
 // Publishing an implicit-feedback (events-only) snapshot:
 //   SnapshotContents c;
@@ -56,6 +58,7 @@
 #include "core/data/item_metadata.h"
 #include "core/data/ratings.h"
 #include "core/model/attribute_map.h"
+#include "core/model/item_item_model.h"
 #include "core/model/mf_model.h"
 #include "core/model/retrieval_model.h"
 #include "core/model/two_stage_scorer.h"
@@ -111,9 +114,9 @@ struct SnapshotContents {
   // Optional, and only with retrieval: how the server folds users in
   // (user_fold_in.h), valid for the model's factors. When set, the snapshot
   // is format 3 (format 4 when its confidence scale is not the default,
-  // format 6 when its recency_weight is > 0) and also carries each seen
-  // item's rating (user_seen_ratings.npy) and, with recency, its later count
-  // (user_seen_later.npy). Implicit
+  // format 6 when its recency_weight is > 0, format 7 with item_item) and
+  // also carries each seen item's rating (user_seen_ratings.npy) and, with
+  // recency or item_item, its later count (user_seen_later.npy). Implicit
   // feedback: required, with an empty rating prior (FoldInParams::
   // has_rating() false; ValidateFoldInParams with kNoRatingModel).
   const FoldInParams* fold_in = nullptr;
@@ -136,6 +139,14 @@ struct SnapshotContents {
   // retrieval map of the embeddings' width), recorded so that new items can
   // be added later (core/pipeline/add_items.h).
   const ItemAttributeModel* attributes = nullptr;
+  // Optional (format 7), only with retrieval and fold_in: an item-item
+  // model (core/model/item_item_model.h) over the leading items of train,
+  // recorded as manifest "item_item" and item_item.npy. Its num_items()
+  // must be in [1, train's items - cold_items] (the items with
+  // interactions), its weights num_items() x num_items() with every value
+  // finite and within ±kMaxModelMagnitude (snapshot.h), reg finite and > 0,
+  // recency_weight finite and >= 0, recency_horizon finite and > 0.
+  const ItemItemModel* item_item = nullptr;
 };
 
 struct PublishOptions {
@@ -162,8 +173,10 @@ struct PublishOptions {
 // same root; each gets its own version.
 // Errors: InvalidArgument if contents is incomplete or inconsistent (model or
 // embedding shape differs from train's id maps, a model, no retrieval or no
-// fold_in for implicit feedback, non-finite values, cold items that are
-// rated or without attributes, attribute maps of the wrong shape, an id
+// fold_in for implicit feedback, non-finite values or values beyond
+// ±kMaxModelMagnitude, cold items that are rated or without attributes,
+// attribute maps of the wrong shape, an item-item model too large for the
+// items with interactions or not square, an id
 // containing a newline, rating indices out of range, metrics not numbers,
 // ranking out of range, ...); I/O
 // errors from the file system. On error LATEST is unchanged unless the error

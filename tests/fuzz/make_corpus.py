@@ -107,6 +107,16 @@ def recency_manifest(m):
     return m
 
 
+def item_item_manifest(m):
+    # Format 7: format 6 plus an item-item model over the leading items.
+    m = json.loads(json.dumps(m))
+    m["format_version"] = 7
+    m["item_item"] = {"items": min(8, m["num_items"] - m["cold_items"]), "reg": 50.0,
+                      "recency_weight": 2.0, "recency_horizon": 3.0}
+    m["files"]["item_item.npy"] = dict(m["files"]["user_seen_items.npy"])
+    return m
+
+
 def snapshot_seeds(build):
     # Also the manifest seeds: a real trained snapshot (format 3: the trainer
     # records how to fold users in), a non-scaling prior variant, and its
@@ -141,6 +151,8 @@ def snapshot_seeds(build):
         explicit4["fold_in"]["retrieval"].update(scale="log", epsilon=10.0, reg_exponent=0.5)
         write("manifest_fuzz", "format4_explicit_log", dump(explicit4))
         write("manifest_fuzz", "format6_recency", dump(recency_manifest(explicit4)))
+        write("manifest_fuzz", "format7_item_item",
+              dump(item_item_manifest(recency_manifest(explicit4))))
     m["format_version"] = 2
     m.pop("fold_in", None)
     for name in ("user_seen_ratings.npy", "item_labels.txt"):
@@ -153,14 +165,21 @@ def snapshot_seeds(build):
         m["files"].pop(name, None)
     write("manifest_fuzz", "format1", dump(m))
 
-    # snapshot_folder_fuzz edits fuzz_support's tiny snapshot; files in name
-    # order, LATEST last. This list must match the files a snapshot has
-    # (core/snapshot/snapshot.h): a new file shifts the indices. Record: file, mode, offset lo, offset hi, length,
-    # payload (see snapshot_folder_fuzz.cc).
+    snapshot_folder_seeds()
+
+
+def snapshot_folder_seeds():
+    # snapshot_folder_fuzz edits fuzz_support's tiny snapshot with fold-in
+    # and recency, plus the fuzzer's item-item model over its first 8 items
+    # (format 7); files in name order, LATEST last. This list must match the
+    # files of that template (core/snapshot/snapshot.h): a new file shifts
+    # the indices. Record: file, mode, offset lo, offset hi, length, payload
+    # (see snapshot_folder_fuzz.cc).
     files = ["item_bias.npy", "item_embeddings.npy", "item_factors.npy", "item_genres.txt",
-             "item_ids.txt", "item_popularity.npy", "item_titles.txt", "manifest.json",
-             "user_bias.npy", "user_embeddings.npy", "user_factors.npy", "user_ids.txt",
-             "user_seen_items.npy", "user_seen_offsets.npy"]
+             "item_ids.txt", "item_item.npy", "item_popularity.npy", "item_titles.txt",
+             "manifest.json", "user_bias.npy", "user_embeddings.npy", "user_factors.npy",
+             "user_ids.txt", "user_seen_items.npy", "user_seen_later.npy", "user_seen_offsets.npy",
+             "user_seen_ratings.npy"]
     latest = len(files)
 
     def record(name, mode, offset, payload=b""):
@@ -182,21 +201,34 @@ def snapshot_seeds(build):
     write("snapshot_folder_fuzz", "manifest_count_lies", record("manifest.json", 0, 0, b"{\"num_users\": 8,"))
     write("snapshot_folder_fuzz", "seen_out_of_range", record("user_seen_items.npy", keep, 128, struct.pack("<i", 99)))
     write("snapshot_folder_fuzz", "two_edits", record("user_factors.npy", keep, 200, b"\x00\x00\x80\x7f") + record("item_popularity.npy", keep, 128, struct.pack("<i", -5)))
-    # Format 3 in the manifest of the (format 2) template, whose folder lacks
-    # user_seen_ratings.npy: "format_version": 2 -> 3 at the digit's offset
-    # in the template's manifest.json (keys sorted; "files" lists 13 files
-    # before it), and a "fold_in" object inserted after the opening brace.
-    version_digit = 1195
-    fold_in = (b'"fold_in": {"rating": {"mean": [0, 0, 0, 0, 0], "precision": [0.1, 0.1, 0.1, 0.1, 0.1], '
-               b'"scales_with_count": true}, "retrieval": {"alpha": 1, "reg": 0.1, "unobserved_weight": 1}}, ')
-    bad_fold_in = (b'"fold_in": {"rating": {"mean": [0, 0, 0, 0], "precision": [0.1, 0, -1, "x", 0.1], '
-                   b'"scales_with_count": 1}, "retrieval": {"alpha": -1, "reg": 0, "unobserved_weight": 1}}, ')
-    write("snapshot_folder_fuzz", "format3_without_seen_ratings",
-          record("manifest.json", 0, version_digit, b"3") + record("manifest.json", 3, 1, fold_in))
-    write("snapshot_folder_fuzz", "format3_without_fold_in", record("manifest.json", 0, version_digit, b"3"))
-    write("snapshot_folder_fuzz", "format2_with_fold_in", record("manifest.json", 3, 1, fold_in))
-    write("snapshot_folder_fuzz", "format3_bad_fold_in",
-          record("manifest.json", 0, version_digit, b"3") + record("manifest.json", 3, 1, bad_fold_in))
+    write("snapshot_folder_fuzz", "without_seen_ratings", record("user_seen_ratings.npy", 0x40, 0))
+    write("snapshot_folder_fuzz", "seen_later_out_of_range", record("user_seen_later.npy", keep, 128, struct.pack("<i", 7)))
+    # The item-item model: item_item.npy is float32 8 x 8 after a 128-byte
+    # header whose shape text starts at offset 60.
+    write("snapshot_folder_fuzz", "item_item_nan_manifest_updated", record("item_item.npy", keep, 128 + 4 * 9, struct.pack("<f", float("nan"))))
+    write("snapshot_folder_fuzz", "item_item_beyond_1e6_manifest_updated", record("item_item.npy", keep, 128 + 4 * 3, struct.pack("<f", 2e6)))
+    write("snapshot_folder_fuzz", "item_item_shape_in_header", record("item_item.npy", keep, 60, b"(8, 9)"))
+    write("snapshot_folder_fuzz", "item_item_truncated_manifest_updated", record("item_item.npy", 1 | keep, 200))
+    write("snapshot_folder_fuzz", "item_item_missing", record("item_item.npy", 0x40, 0))
+    # Edits of the template's manifest.json at the offsets of its values
+    # (keys sorted, pretty-printed: "format_version": 7 and then
+    # "item_item": {"items": 8, "recency_horizon": 3.0, "recency_weight":
+    # 2.0, "reg": 50.0}).
+    version_digit = 1968
+    items_digit = 2024
+    horizon_value = 2050
+    weight_value = 2077
+    reg_value = 2093
+    write("snapshot_folder_fuzz", "format6_with_item_item", record("manifest.json", 0, version_digit, b"6"))
+    write("snapshot_folder_fuzz", "format5_with_recency", record("manifest.json", 0, version_digit, b"5"))
+    write("snapshot_folder_fuzz", "format2_with_fold_in", record("manifest.json", 0, version_digit, b"2"))
+    write("snapshot_folder_fuzz", "item_item_items_beyond_file", record("manifest.json", 0, items_digit, b"9"))
+    write("snapshot_folder_fuzz", "item_item_items_beyond_catalog", record("manifest.json", 3, items_digit, b"1"))
+    write("snapshot_folder_fuzz", "item_item_zero_items", record("manifest.json", 0, items_digit, b"0"))
+    write("snapshot_folder_fuzz", "item_item_zero_horizon", record("manifest.json", 0, horizon_value, b"0"))
+    write("snapshot_folder_fuzz", "item_item_negative_weight", record("manifest.json", 3, weight_value, b"-"))
+    write("snapshot_folder_fuzz", "item_item_zero_reg", record("manifest.json", 0, reg_value, b" 0"))
+    write("snapshot_folder_fuzz", "item_item_renamed_key", record("manifest.json", 0, items_digit - 8, b"x"))
 
 
 def request_seeds(build):

@@ -2,7 +2,9 @@
 // files of a small valid published snapshot (and to LATEST), optionally with
 // the manifest's size and crc32 updated so that the content checks behind
 // them are reached. Loading must give a Status, or a model whose answers are
-// finite and within their bounds; never a crash or an out-of-bounds read.
+// finite and within their bounds (and an item-item model, when it has one,
+// of a valid size with values in range); never a crash or an out-of-bounds
+// read.
 //
 // Edit record: [file] [mode] [offset lo] [offset hi] [length] payload...
 //   file   index into the sorted file list; the last index is LATEST
@@ -15,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -24,10 +27,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/file_util.h"
+#include "core/base/npy.h"
 #include "core/serve/serving_model.h"
 #include "core/serve/serving_model_loader.h"
 #include "core/snapshot/snapshot.h"
 #include "core/snapshot/snapshot_manifest.h"
+#include "core/snapshot/snapshot_writer.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace recserve::fuzz {
@@ -42,12 +47,67 @@ struct Template {
   std::string latest;
 };
 
+// How many leading items the template's item-item model covers: fewer than
+// the tiny snapshot's 10, as when the catalog grew after training.
+constexpr int32_t kItemItemItems = 8;
+
+// Publishes the version `base` under `root` plus an item-item model (format
+// 7: "item_item" and item_item.npy), derived as add-items derives versions;
+// returns the new version's name.
+std::string PublishWithItemItem(const std::string& root,
+                                const std::string& base) {
+  const std::string base_dir = absl::StrCat(root, "/", base);
+  const absl::StatusOr<std::shared_ptr<const Snapshot>> snapshot =
+      Snapshot::Load(base_dir);
+  FUZZ_CHECK(snapshot.ok());
+  SnapshotManifest manifest = (*snapshot)->manifest();
+  manifest.format_version = kItemItemSnapshotFormatVersion;
+  manifest.item_item = SnapshotItemItemInfo{
+      .items = kItemItemItems,
+      .params = {
+          .reg = 50.0f, .recency_weight = 2.0f, .recency_horizon = 3.0f}};
+  std::vector<float> weights(kItemItemItems * kItemItemItems);
+  for (int32_t i = 0; i < kItemItemItems; ++i) {
+    for (int32_t j = 0; j < kItemItemItems; ++j) {
+      weights[i * kItemItemItems + j] =
+          i == j ? 0.0f : static_cast<float>((i * 3 + j * 5) % 7) * 0.1f - 0.3f;
+    }
+  }
+  const absl::StatusOr<std::string> version = PublishSnapshotFiles(
+      root, manifest,
+      [&](const std::string& dir, SnapshotManifest* out) -> absl::Status {
+        for (const auto& [name, info] : (*snapshot)->manifest().files) {
+          absl::StatusOr<std::string> bytes =
+              ReadFileToString(absl::StrCat(base_dir, "/", name));
+          if (!bytes.ok()) return bytes.status();
+          const absl::Status written =
+              WriteSnapshotFile(dir, name, {*bytes}, out);
+          if (!written.ok()) return written;
+        }
+        const std::string header =
+            MakeNpyHeader(NpyDtype::kFloat32,
+                          std::vector<int64_t>{kItemItemItems, kItemItemItems});
+        return WriteSnapshotFile(
+            dir, kItemItemFile,
+            {header,
+             absl::string_view(reinterpret_cast<const char*>(weights.data()),
+                               weights.size() * sizeof(float))},
+            out);
+      });
+  if (!version.ok()) {
+    std::fprintf(stderr, "%s\n", version.status().ToString().c_str());
+  }
+  FUZZ_CHECK(version.ok());
+  return *version;
+}
+
 const Template& MakeTemplate() {
   static const Template* made = [] {
     const std::string root = absl::StrCat(ScratchDir(), "/template");
-    // With fold-in and recency: every file a snapshot can hold but the
-    // item metadata's.
-    const std::string version = PublishTinySnapshot(root, /*fold_in=*/true);
+    // With fold-in, recency and an item-item model: every file a snapshot
+    // can hold but the item metadata's.
+    const std::string version =
+        PublishWithItemItem(root, PublishTinySnapshot(root, /*fold_in=*/true));
     auto* t = new Template;
     t->version = version;
     for (const auto& entry : std::filesystem::directory_iterator(
@@ -152,6 +212,28 @@ void ExerciseModel(const ServingModel& model) {
   }
 }
 
+// A loaded item-item model is as the loader promises: m x m with m in
+// [1, the items with interactions], values finite and within
+// ±kMaxModelMagnitude, parameters in range.
+void CheckItemItem(const Snapshot& s) {
+  const Eigen::Map<const FactorMatrix> w = s.item_item_weights();
+  if (!s.has_item_item()) {
+    FUZZ_CHECK(s.item_item() == nullptr && w.size() == 0);
+    return;
+  }
+  FUZZ_CHECK(s.item_item() != nullptr);
+  FUZZ_CHECK(w.rows() == w.cols() && w.rows() >= 1 &&
+             w.rows() <= s.first_cold_item());
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    FUZZ_CHECK(std::isfinite(w.data()[i]) &&
+               std::abs(w.data()[i]) <= kMaxModelMagnitude);
+  }
+  const ItemItemParams& p = *s.item_item();
+  FUZZ_CHECK(std::isfinite(p.reg) && p.reg > 0.0f);
+  FUZZ_CHECK(std::isfinite(p.recency_weight) && p.recency_weight >= 0.0f);
+  FUZZ_CHECK(std::isfinite(p.recency_horizon) && p.recency_horizon > 0.0f);
+}
+
 void CheckSnapshotFolder(const uint8_t* data, size_t size) {
   const Template& t = MakeTemplate();
   std::map<std::string, std::string> files = t.files;
@@ -211,6 +293,7 @@ void CheckSnapshotFolder(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!model.status().message().empty());
     return;
   }
+  CheckItemItem((*model)->snapshot());
   ExerciseModel(**model);
 }
 

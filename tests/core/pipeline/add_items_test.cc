@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/data/item_reader.h"
 #include "core/index/item_index.h"
+#include "core/model/item_item_model.h"
 #include "core/serve/serving_model.h"
 #include "core/serve/serving_model_loader.h"
 #include "core/snapshot/snapshot.h"
@@ -206,6 +207,52 @@ TEST_F(AddItemsTest, AddsNewItemsColdWithMappedRowsAndKeepsTheRest) {
       ASSERT_EQ(found->size(), 1u);
       EXPECT_EQ((*found)[0].item, exact[0].item);
     }
+  }
+}
+
+// An item-item model (format 7) is carried over unchanged: the same file
+// (linked, same size and checksum), the same m; the new items lie beyond it.
+TEST_F(AddItemsTest, KeepsTheItemItemModel) {
+  ItemItemModel item_item;
+  item_item.weights.resize(kWarm - 3, kWarm - 3);
+  for (int64_t i = 0; i < item_item.weights.size(); ++i) {
+    item_item.weights.data()[i] = static_cast<float>(i % 13) * 0.37f - 2.0f;
+  }
+  item_item.weights.diagonal().setZero();
+  item_item.params = {
+      .reg = 123.5f, .recency_weight = 1.5f, .recency_horizon = 6.0f};
+  SnapshotContents c = testutil::ContentsOf(fixture_);
+  c.item_item = &item_item;
+  absl::StatusOr<std::string> v = PublishSnapshot(root_, c);
+  ASSERT_TRUE(v.ok()) << v.status();
+  base_dir_ = absl::StrCat(root_, "/", *v);
+
+  absl::StatusOr<AddItemsReport> report =
+      AddItems(Options(testutil::MoviesCsv(1, kWarm + kCold + 4)));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->added, 4);
+  auto base = Snapshot::Load(base_dir_);
+  auto added = Snapshot::Load(report->dir);
+  ASSERT_TRUE(base.ok() && added.ok()) << added.status();
+  const Snapshot& b = **base;
+  const Snapshot& s = **added;
+  EXPECT_EQ(s.manifest().format_version, 7);
+  EXPECT_EQ(s.num_items(), kWarm + kCold + 4);
+  ASSERT_TRUE(s.has_item_item());
+  EXPECT_EQ(s.manifest().item_item->items, kWarm - 3);
+  EXPECT_EQ(s.item_item()->reg, 123.5f);
+  EXPECT_EQ(s.item_item()->recency_weight, 1.5f);
+  EXPECT_EQ(s.item_item()->recency_horizon, 6.0f);
+  EXPECT_TRUE(
+      SameBytes(FactorMatrix(s.item_item_weights()), item_item.weights));
+  EXPECT_TRUE(SameBytes(FactorMatrix(s.item_item_weights()),
+                        FactorMatrix(b.item_item_weights())));
+  EXPECT_EQ(s.manifest().files.at(kItemItemFile),
+            b.manifest().files.at(kItemItemFile));
+  EXPECT_EQ(testutil::ReadFile(absl::StrCat(report->dir, "/", kItemItemFile)),
+            testutil::ReadFile(absl::StrCat(base_dir_, "/", kItemItemFile)));
+  for (int32_t u = 0; u < kUsers; ++u) {
+    EXPECT_THAT(s.SeenLater(u), ::testing::ElementsAreArray(b.SeenLater(u)));
   }
 }
 
