@@ -328,6 +328,10 @@ std::string FormatModelInfo(const v1::ModelInfo& info) {
       {"num_users", absl::StrCat(info.num_users())},
       {"num_items", absl::StrCat(info.num_items())},
       {"cold_items", absl::StrCat(info.cold_items())},
+      {"retrieval_model", info.retrieval_model() == "item_item"
+                              ? absl::StrCat("item_item (EASE over the first ",
+                                             info.item_item_items(), " items)")
+                              : info.retrieval_model()},
       {"num_ratings", absl::StrCat(info.num_ratings())},
       {"factors", absl::StrCat(info.factors())},
       {"retrieval_factors", absl::StrCat(info.retrieval_factors())},
@@ -411,6 +415,8 @@ nlohmann::json ToJson(const v1::ModelInfo& info) {
           {"num_users", info.num_users()},
           {"num_items", info.num_items()},
           {"cold_items", info.cold_items()},
+          {"retrieval_model", info.retrieval_model()},
+          {"item_item_items", info.item_item_items()},
           {"num_ratings", info.num_ratings()},
           {"factors", info.factors()},
           {"retrieval_factors", info.retrieval_factors()},

@@ -177,6 +177,9 @@ void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
   info->set_num_users(s.num_users());
   info->set_num_items(s.num_items());
   info->set_cold_items(s.num_cold_items());
+  info->set_retrieval_model(
+      s.has_item_item() && s.has_rating_model() ? "item_item" : "embeddings");
+  info->set_item_item_items(s.item_item_weights().rows());
   info->set_num_ratings(m.num_ratings);
   info->set_factors(s.factors());
   info->set_retrieval_factors(s.retrieval_factors());

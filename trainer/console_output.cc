@@ -122,6 +122,38 @@ void PrintTrained(const TwoStageTrainingResult& t, int32_t k, double holdout) {
         t.retrieval_options.recency_weight, t.retrieval_options.recency_horizon,
         t.retrieval_seconds);
   PrintRecencyTrials(t, k);
+  if (!t.item_item_trials.empty() || t.item_item) {
+    if (t.item_item) {
+      const ItemItemParams& p = t.item_item->params;
+      std::printf(
+          "Item-item model (EASE) ranks first: %d items, λ %g, recency weight "
+          "%g (horizon %g)",
+          t.item_item->num_items(), p.reg, p.recency_weight, p.recency_horizon);
+    } else {
+      std::printf(
+          "Item-item model (EASE) not chosen: no setting ranked the latest "
+          "items better than the embeddings%s",
+          std::isnan(t.item_item_guard_ndcg)
+              ? ""
+              : " while ranking a random hold-out as well");
+    }
+    if (!t.item_item_trials.empty()) {
+      const bool guarded = !std::isnan(t.item_item_guard_ndcg);
+      std::printf(" (NDCG@%d by λ/recency weight/horizon", k);
+      if (guarded) {
+        std::printf(", latest|random hold-out; the embeddings' random %.4f",
+                    t.item_item_guard_ndcg);
+      }
+      std::printf(":");
+      for (const ItemItemTrial& x : t.item_item_trials) {
+        std::printf(" %g/%g/%g→%.4f", x.params.reg, x.params.recency_weight,
+                    x.params.recency_horizon, x.ndcg);
+        if (guarded) std::printf("|%.4f", x.random_ndcg);
+      }
+      std::printf(" )");
+    }
+    std::printf("\n");
+  }
   if (!t.blend_trials.empty()) {
     std::printf(
         "Ranking chosen on validation (the latest item's NDCG@%d): %d "

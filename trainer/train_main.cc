@@ -64,6 +64,18 @@ ABSL_FLAG(absl::optional<bool>, recency_search, absl::nullopt,
           "each user's latest interaction. Default: on for ratings, off for "
           "events (it ranks what users do next better and a random hold-out "
           "worse).");
+ABSL_FLAG(bool, item_item, true,
+          "Explicit data: try the item-item retrieval model (EASE) on the "
+          "latest-interaction validation, and rank with it when it beats the "
+          "embeddings (catalogs up to --item_item_max_items).");
+ABSL_FLAG(int32_t, item_item_max_items, 4096,
+          "Largest catalog the item-item model is tried on: it holds items² "
+          "weights (4 bytes each) and trains in about items³ operations.");
+ABSL_FLAG(bool, item_item_guard, true,
+          "Rank with the item-item model only when it also ranks a random "
+          "20% of each validation user's ratings at least as well as the "
+          "embeddings (=false: judge it by the latest rating alone, which "
+          "favours what users rate next over their other ratings).");
 ABSL_FLAG(absl::optional<int32_t>, candidates, absl::nullopt,
           "Two-stage candidate pool. Default: chosen on validation.");
 ABSL_FLAG(absl::optional<float>, blend_weight, absl::nullopt,
@@ -149,6 +161,9 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   if (const auto search = absl::GetFlag(FLAGS_recency_search))
     t.search_recency = *search;
   t.retrieval.iterations = absl::GetFlag(FLAGS_implicit_iterations);
+  t.search_item_item = absl::GetFlag(FLAGS_item_item);
+  t.item_item_max_items = absl::GetFlag(FLAGS_item_item_max_items);
+  t.item_item_guard = absl::GetFlag(FLAGS_item_item_guard);
   if (const auto c = absl::GetFlag(FLAGS_candidates)) {
     t.ranking.candidates = *c, t.candidate_grid.clear();
   }

@@ -40,7 +40,8 @@ EvaluationReport EvaluateModel(const MfModel* model,
                                const TwoStageOptions& ranking,
                                const Dataset& train,
                                absl::Span<const Rating> test,
-                               const TopNOptions& options) {
+                               const TopNOptions& options,
+                               const ItemItemModel* item_item) {
   const auto start = std::chrono::steady_clock::now();
   EvaluationReport report;
   report.topn_options = options;
@@ -59,15 +60,22 @@ EvaluationReport EvaluateModel(const MfModel* model,
   std::optional<MemoizedScorer> memoized_retrieval;
   SparseRatings seen;
   std::optional<TwoStageScorer> two_stage;
+  std::optional<ItemItemScorer> item_item_model;
+  std::optional<MemoizedScorer> memoized_item_item;
   if (retrieval != nullptr) {
     retrieval_model.emplace(retrieval->user_factors, retrieval->item_factors);
     memoized_retrieval.emplace(*retrieval_model);
     rankings.emplace_back("retrieval", &*memoized_retrieval);
+    const MemoizedScorer* first_stage = &*memoized_retrieval;
+    if (item_item != nullptr && model != nullptr) {
+      item_item_model.emplace(*item_item, train);
+      first_stage = &memoized_item_item.emplace(*item_item_model);
+      rankings.emplace_back("item_item", first_stage);
+    }
     if (model != nullptr) {
       seen = GroupRatings(train.ratings, train.num_users(), RatingAxis::kUser);
       rankings.emplace_back(
-          "two_stage",
-          &two_stage.emplace(*memoized_retrieval, *model, seen, ranking));
+          "two_stage", &two_stage.emplace(*first_stage, *model, seen, ranking));
     }
   }
   std::vector<const ItemScorer*> scorers;
@@ -88,8 +96,10 @@ EvaluationReport EvaluateModel(const MfModel& model,
                                const TwoStageOptions& ranking,
                                const Dataset& train,
                                absl::Span<const Rating> test,
-                               const TopNOptions& options) {
-  return EvaluateModel(&model, retrieval, ranking, train, test, options);
+                               const TopNOptions& options,
+                               const ItemItemModel* item_item) {
+  return EvaluateModel(&model, retrieval, ranking, train, test, options,
+                       item_item);
 }
 
 std::string NoRatingMetricsReason(const EvaluationReport& report) {

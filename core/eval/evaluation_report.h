@@ -15,6 +15,7 @@
 #include "core/data/ratings.h"
 #include "core/eval/rating_metrics.h"
 #include "core/eval/topn_evaluation.h"
+#include "core/model/item_item_model.h"
 #include "core/model/mf_model.h"
 #include "core/model/retrieval_model.h"
 #include "core/model/two_stage_scorer.h"
@@ -45,20 +46,24 @@ struct EvaluationReport {
 // options.relevance_threshold = 0 for implicit feedback, so that every
 // positive test interaction is relevant. Both models, when given, must have
 // been trained on `train`'s id maps; borrowed for the call only. Thread-safe
-// for const inputs; uses options.threads workers.
+// for const inputs; uses options.threads workers. With `item_item` (and a
+// rating model), the item-item model is also evaluated alone ("item_item")
+// and is the two-stage pipeline's retrieval stage, as the server then ranks.
 EvaluationReport EvaluateModel(const MfModel* model,
                                const RetrievalModel* retrieval,
                                const TwoStageOptions& ranking,
                                const Dataset& train,
                                absl::Span<const Rating> test,
-                               const TopNOptions& options);
+                               const TopNOptions& options,
+                               const ItemItemModel* item_item = nullptr);
 // The same with a rating model: EvaluateModel(&model, ...).
 EvaluationReport EvaluateModel(const MfModel& model,
                                const RetrievalModel* retrieval,
                                const TwoStageOptions& ranking,
                                const Dataset& train,
                                absl::Span<const Rating> test,
-                               const TopNOptions& options);
+                               const TopNOptions& options,
+                               const ItemItemModel* item_item = nullptr);
 
 // Why `report` has no rating metrics ("none: implicit feedback (events); the
 // model predicts preferences, not ratings"), or "" when it has them. For

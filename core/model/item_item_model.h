@@ -53,18 +53,18 @@ struct WeightedHistory {
 };
 
 // The history of one user's interactions `items` at `times` (as for
-// RecencyFactors; an item listed twice counts once, at the sum of its
-// factors, added in ascending order of factor). Only positive interactions
-// count: pass those. The same interactions at the same times give the same
-// history in any order.
+// RecencyFactors): each distinct item once, at the latest of its times, as
+// training counts it; its factor is RecencyFactors over those distinct
+// items. Only positive interactions count: pass those. The same
+// interactions at the same times give the same history in any order.
 WeightedHistory WeighHistory(absl::Span<const int32_t> items,
                              absl::Span<const int64_t> times,
                              const ItemItemParams& params);
 
 // scores[j] += Σ_k history.factors[k] · weights(history.items[k], j) for
-// every j < weights.cols(); history items from weights.rows() on are
-// skipped, and scores beyond weights.cols() are left as they are.
-// scores.size() >= weights.cols().
+// every j < min(weights.cols(), scores.size()); history items outside
+// [0, weights.rows()) are skipped, and scores beyond weights.cols() are left
+// as they are.
 void AddItemItemScores(const Eigen::Ref<const FactorMatrix>& weights,
                        const WeightedHistory& history,
                        absl::Span<float> scores);

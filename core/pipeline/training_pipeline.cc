@@ -201,8 +201,21 @@ TwoStageTrainingOptions ChosenSettings(const TwoStageTrainingOptions& options,
   fixed.tune_retrieval = false;
   fixed.search_recency = false;
   fixed.tune_blend = false;
+  fixed.search_item_item = false;
+  fixed.item_item.reset();
+  if (trained.item_item) fixed.item_item = trained.item_item->params;
   fixed.ranking = trained.ranking;
   return fixed;
+}
+
+// ChosenSettings without the item-item model, for the evaluations that
+// measure the embeddings (fold-in, new items): training it would be wasted.
+TwoStageTrainingOptions EmbeddingSettings(
+    const TwoStageTrainingOptions& options,
+    const TwoStageTrainingResult& trained) {
+  TwoStageTrainingOptions settings = ChosenSettings(options, trained);
+  settings.item_item.reset();
+  return settings;
 }
 
 DataSummary Summarize(const Dataset& train, size_t test_ratings,
@@ -464,10 +477,11 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   const RetrievalModel* evaluated_retrieval =
       run.trained.retrieval ? &*run.trained.retrieval : nullptr;
   if (data.evaluate && !data.split.test.empty()) {
-    run.evaluation =
-        EvaluateModel(implicit ? nullptr : &run.trained.rating.train.model,
-                      evaluated_retrieval, run.trained.ranking,
-                      data.split.train, data.split.test, evaluation);
+    run.evaluation = EvaluateModel(
+        implicit ? nullptr : &run.trained.rating.train.model,
+        evaluated_retrieval, run.trained.ranking, data.split.train,
+        data.split.test, evaluation,
+        run.trained.item_item ? &*run.trained.item_item : nullptr);
     if (observer.on_evaluated) observer.on_evaluated(*run.evaluation);
     run.metrics = EvaluationToJson(*run.evaluation);
   }
@@ -482,7 +496,7 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       if (observer.on_fold_in_start) observer.on_fold_in_start(split);
       ASSIGN_OR_RETURN(
           run.fold_in,
-          EvaluateFoldIn(split, ChosenSettings(training, run.trained),
+          EvaluateFoldIn(split, EmbeddingSettings(training, run.trained),
                          evaluation));
       if (observer.on_fold_in) observer.on_fold_in(*run.fold_in);
       AddFoldInMetrics(*run.fold_in, &run.metrics);
@@ -495,7 +509,7 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
     // no metadata that matches) skip it with the reason, they do not fail
     // a run that trains fine.
     absl::StatusOr<ColdItemEvaluation> cold = EvaluateColdItems(
-        data.split.train, run.trained, ChosenSettings(training, run.trained),
+        data.split.train, run.trained, EmbeddingSettings(training, run.trained),
         sources, options.cold, evaluation);
     if (cold.ok()) {
       run.cold_evaluation = *std::move(cold);
@@ -644,6 +658,9 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       contents.retrieval_params = run.params["retrieval"];
       contents.ranking = run.trained.ranking;
       contents.fold_in = &fold_in;
+      const std::optional<ItemItemModel>& item_item =
+          refit.has_value() ? refit->item_item : run.trained.item_item;
+      if (item_item.has_value()) contents.item_item = &*item_item;
       if (labels.has_value()) contents.labels = &*labels;
       if (run.attributes.has_value()) {
         contents.attributes = &run.attributes->model;

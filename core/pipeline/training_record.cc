@@ -113,6 +113,34 @@ nlohmann::json RetrievalParamsJson(const TwoStageTrainingResult& r) {
   return params;
 }
 
+// The item-item model: whether it ranks, its settings, and the validation's
+// trials; null when it was neither searched nor given.
+nlohmann::json ItemItemParamsJson(const TwoStageTrainingResult& r) {
+  if (!r.item_item && r.item_item_trials.empty()) return nullptr;
+  nlohmann::json trials = nlohmann::json::array();
+  for (const ItemItemTrial& t : r.item_item_trials) {
+    trials.push_back({{"reg", t.params.reg},
+                      {"recency_weight", t.params.recency_weight},
+                      {"recency_horizon", t.params.recency_horizon},
+                      {"hr", FiniteOrNull(t.hr)},
+                      {"ndcg", FiniteOrNull(t.ndcg)},
+                      {"random_ndcg", FiniteOrNull(t.random_ndcg)}});
+  }
+  nlohmann::json params = {
+      {"algo", "ease"},
+      {"chosen", r.item_item.has_value()},
+      {"latest_validation", trials},
+      // The embeddings' NDCG on the guard's random hold-out (null without).
+      {"guard_ndcg", FiniteOrNull(r.item_item_guard_ndcg)}};
+  if (r.item_item) {
+    params["items"] = r.item_item->num_items();
+    params["reg"] = r.item_item->params.reg;
+    params["recency_weight"] = r.item_item->params.recency_weight;
+    params["recency_horizon"] = r.item_item->params.recency_horizon;
+  }
+  return params;
+}
+
 nlohmann::json TrainingParamsJson(const TwoStageTrainingOptions& options,
                                   const TwoStageTrainingResult& result) {
   if (!options.train_rating) {  // events: the retrieval model ranks alone
@@ -121,6 +149,7 @@ nlohmann::json TrainingParamsJson(const TwoStageTrainingOptions& options,
   }
   nlohmann::json params = RatingParamsJson(options.rating, result.rating);
   params["retrieval"] = RetrievalParamsJson(result);
+  params["item_item"] = ItemItemParamsJson(result);
   params["ranking"] = {{"candidates", result.ranking.candidates},
                        {"blend_weight", result.ranking.blend_weight},
                        {"blend_tuned", !result.blend_trials.empty()}};

@@ -76,6 +76,8 @@ const char* RetrievalPathName(RetrievalPath path) {
       return "allowed_scan";
     case RetrievalPath::kLabelScan:
       return "label_scan";
+    case RetrievalPath::kItemItem:
+      return "item_item";
   }
   return "unknown";
 }
@@ -159,6 +161,8 @@ struct ServingModel::UserSide {
   // asked for and the snapshot can fold in.
   std::vector<UserInteraction> interactions;
   std::vector<int32_t> recent_items;  // the known recent items
+  // Their ratings (0 = unrated; implicit feedback: signed values), aligned.
+  std::vector<float> recent_values;
 
   UserSide() = default;
   UserSide(const UserSide&) = delete;
@@ -225,6 +229,7 @@ absl::Status ServingModel::ResolveUser(
       continue;
     }
     side->recent_items.push_back(item);
+    side->recent_values.push_back(static_cast<float>(x.rating));
     const float weight = x.weight == 0.0 ? 1.0f : static_cast<float>(x.weight);
     if (implicit) {
       // Checked: the event is "" or a type the snapshot knows.
@@ -232,6 +237,7 @@ absl::Status ServingModel::ResolveUser(
       const float strength =
           (it == events.weights.end() ? 1.0f : it->second) * weight;
       const bool negative = events.negative.count(x.event) > 0;
+      side->recent_values.back() = negative ? -strength : strength;
       interactions.push_back({.item = item,
                               .value = negative ? -strength : strength,
                               .time = time});
@@ -267,9 +273,57 @@ absl::Status ServingModel::ResolveUser(
   return absl::OkStatus();
 }
 
+WeightedHistory ServingModel::ItemItemHistory(const UserSide& side) const {
+  const Snapshot& s = *snapshot_;
+  // Times as ResolveUser gives them: a training item's is minus its later
+  // count, the recent ones follow at their position plus 1.
+  std::vector<int32_t> items;
+  std::vector<int64_t> times;
+  if (side.known) {
+    const absl::Span<const int32_t> seen = s.SeenItems(side.user);
+    const absl::Span<const float> values = s.SeenRatings(side.user);
+    const absl::Span<const int32_t> later = s.SeenLater(side.user);
+    items.reserve(seen.size() + side.recent_items.size());
+    times.reserve(items.capacity());
+    for (size_t j = 0; j < seen.size(); ++j) {
+      if (!values.empty() && values[j] < 0) continue;
+      items.push_back(seen[j]);
+      times.push_back(later.empty() ? 0 : -int64_t{later[j]});
+    }
+  }
+  for (size_t k = 0; k < side.recent_items.size(); ++k) {
+    if (side.recent_values[k] < 0) continue;
+    items.push_back(side.recent_items[k]);
+    times.push_back(static_cast<int64_t>(k) + 1);
+  }
+  return WeighHistory(items, times, *s.item_item());
+}
+
+std::vector<ScoredItem> ServingModel::RetrieveItemItem(
+    const WeightedHistory& history, int32_t pool, const RemovedItems& removed,
+    const ResolvedFilter& filter, Recommendation* out) const {
+  const Snapshot& s = *snapshot_;
+  std::vector<float> scores(s.num_items(), 0.0f);
+  AddItemItemScores(s.item_item_weights(), history, absl::MakeSpan(scores));
+  TopK<> top(static_cast<size_t>(pool));
+  const auto offer = [&](int32_t item) {
+    if (!removed.contains(item) && filter.Allows(item)) {
+      top.Offer({item, scores[item]});
+    }
+  };
+  if (filter.has_allow_list()) {
+    for (const int32_t item : filter.allow_list()) offer(item);
+  } else {
+    for (int32_t item = 0; item < s.num_items(); ++item) offer(item);
+  }
+  out->retrieval_path = RetrievalPath::kItemItem;
+  return top.Take();
+}
+
 void ServingModel::Explain(const UserSide& side,
                            absl::Span<const ScoredItem> pool,
-                           Recommendation* out) const {
+                           Recommendation* out,
+                           const WeightedHistory* history) const {
   const Snapshot& s = *snapshot_;
   absl::flat_hash_map<int32_t, float> retrieval_scores;
   retrieval_scores.reserve(out->items.size());
@@ -293,6 +347,27 @@ void ServingModel::Explain(const UserSide& side,
       e.interaction =
           side.Score(s, r.item) - e.global_mean - e.user_bias - e.item_bias;
     }
+  }
+  if (history != nullptr) {
+    // The item-item model's terms: each history item's factor times its
+    // weight towards the recommended item.
+    const Eigen::Map<const FactorMatrix> weights = s.item_item_weights();
+    std::vector<Contribution> row;
+    for (RecommendedItem& r : out->items) {
+      row.clear();
+      for (size_t k = 0; k < history->items.size(); ++k) {
+        const int32_t h = history->items[k];
+        if (h >= weights.rows() || r.item >= weights.cols()) continue;
+        row.push_back({h, history->factors[k] * weights(h, r.item)});
+      }
+      const size_t keep = std::min<size_t>(row.size(), kMaxContributions);
+      std::partial_sort(row.begin(), row.begin() + keep, row.end(),
+                        [](const Contribution& a, const Contribution& b) {
+                          return RanksAhead(a.share, a.item, b.share, b.item);
+                        });
+      r.explanation.because.assign(row.begin(), row.begin() + keep);
+    }
+    return;
   }
   if (items.empty() || side.interactions.empty() || !side.has_vectors ||
       fold_in_ == nullptr) {
@@ -409,9 +484,25 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
                                                       limits.max_candidates));
   int32_t ef = q.ef > 0 ? q.ef : policy.ef;
   if (ef <= 0) ef = std::max(100, 2 * pool);
-  ASSIGN_OR_RETURN(
-      std::vector<ScoredItem> candidates,
-      Retrieve(side.retrieval, pool, removed, filter, q.exact, ef, &out));
+  // The item-item model retrieves for the rating model's rerank.
+  bool item_item = s.has_item_item() && s.has_rating_model();
+  WeightedHistory history;
+  std::vector<ScoredItem> candidates;
+  if (item_item) {
+    history = ItemItemHistory(side);
+    // A history the model has no weights for (only cold items, or no
+    // positive rating) would score every item 0 and rank by index: the
+    // embeddings retrieve instead.
+    const int32_t rows = static_cast<int32_t>(s.item_item_weights().rows());
+    item_item = std::any_of(history.items.begin(), history.items.end(),
+                            [&](int32_t item) { return item < rows; });
+  }
+  if (item_item) {
+    candidates = RetrieveItemItem(history, pool, removed, filter, &out);
+  } else {
+    ASSIGN_OR_RETURN(candidates, Retrieve(side.retrieval, pool, removed, filter,
+                                          q.exact, ef, &out));
+  }
   // Reserved slots: the best cold items by retrieval join the pool.
   const bool reserve = q.cold_items > 0 && s.num_cold_items() > 0;
   // The rerank normalizes over the pool alone, so that the cold items added
@@ -419,8 +510,13 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
   const size_t retrieved = candidates.size();
   if (reserve) {
     ASSIGN_OR_RETURN(
-        const std::vector<ScoredItem> cold,
+        std::vector<ScoredItem> cold,
         RetrieveCold(side.retrieval, q.cold_items, removed, filter, ef));
+    // Chosen by the embeddings; the item-item model has no weights for
+    // them (no interactions): they score 0 there.
+    if (item_item) {
+      for (ScoredItem& c : cold) c.score = 0.0f;
+    }
     candidates =
         WithColdItems(std::move(candidates), cold, s.first_cold_item());
   }
@@ -461,7 +557,8 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
     item.predicted_rating = s.rating_scale().Clamp(r.rating_score);
   }
   MarkCold(s, &out);
-  if (q.explain) Explain(side, candidates, &out);
+  if (q.explain)
+    Explain(side, candidates, &out, item_item ? &history : nullptr);
   out.rerank_seconds = SecondsSince(rerank_start);
   return out;
 }

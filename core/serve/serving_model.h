@@ -27,6 +27,15 @@
 // implicit feedback: users with a positive interaction), flagged as a
 // fallback.
 //
+// A snapshot with an item-item model (Snapshot::has_item_item) retrieves
+// with it instead: every item the request allows is scored from the user's
+// history (training items in the snapshot's seen order, then the recent
+// ones; item_item_model.h), exactly and in O(history × items), so neither
+// exact nor ef changes anything and a folded-in user is exactly a trained
+// one with the same interactions. Reserved cold slots are found by the
+// embeddings as above and join the pool at their item-item score (0: they
+// have no interactions).
+//
 // A snapshot of implicit feedback (events; Snapshot::feedback) has no rating
 // model: Recommend skips stage 2 and returns the n best items of stage 1 by
 // retrieval score, PredictRating is FailedPrecondition, and recent
@@ -56,6 +65,7 @@
 #include "core/index/item_index.h"
 #include "core/index/norm_ordered_lists.h"
 #include "core/index/norm_ordered_scan.h"
+#include "core/model/item_item_model.h"
 #include "core/model/user_fold_in.h"
 #include "core/snapshot/snapshot.h"
 
@@ -188,6 +198,7 @@ enum class RetrievalPath {
   kHnswMerge,    // HNSW search merged with the scan's partial pool
   kAllowedScan,  // a filter's allow-list, each item scored
   kLabelScan,    // norm-ordered scans of the included labels' items
+  kItemItem,     // the item-item model: every allowed item scored
 };
 const char* RetrievalPathName(RetrievalPath path);  // "none", "exact", ...
 
@@ -413,8 +424,22 @@ class ServingModel final {
   absl::StatusOr<std::vector<ScoredItem>> RetrieveCold(
       absl::Span<const float> query, int32_t m, const RemovedItems& removed,
       const ResolvedFilter& filter, int32_t ef) const;
+  // The user's history as the item-item model weighs it (positive
+  // interactions only): the training items of a known user, then the known
+  // recent items.
+  WeightedHistory ItemItemHistory(const UserSide& side) const;
+  // The best `pool` items by the item-item model among those neither removed
+  // nor filtered out, best first. Sets out->retrieval_path.
+  std::vector<ScoredItem> RetrieveItemItem(const WeightedHistory& history,
+                                           int32_t pool,
+                                           const RemovedItems& removed,
+                                           const ResolvedFilter& filter,
+                                           Recommendation* out) const;
+  // `history`, when not null, explains the retrieval scores (the item-item
+  // model's terms) instead of the fold-in.
   void Explain(const UserSide& side, absl::Span<const ScoredItem> pool,
-               Recommendation* out) const;
+               Recommendation* out,
+               const WeightedHistory* history = nullptr) const;
 
   std::shared_ptr<const Snapshot> snapshot_;
   std::unique_ptr<ItemIndex> retrieval_;

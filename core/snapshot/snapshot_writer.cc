@@ -288,7 +288,12 @@ absl::Status CheckContents(const SnapshotContents& c) {
     }
     RETURN_IF_ERROR(CheckTrain(c));
     RETURN_IF_ERROR(CheckColdItems(c));
-    return CheckItemItem(c);
+    if (c.item_item != nullptr) {
+      // The server retrieves with it only before a rating model's rerank.
+      return ContentsError(
+          "contents.item_item is only for explicit feedback (ratings)");
+    }
+    return absl::OkStatus();
   }
   if (c.events != nullptr) {
     return ContentsError(

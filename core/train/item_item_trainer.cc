@@ -46,7 +46,8 @@ absl::StatusOr<Eigen::MatrixXf> ItemCooccurrences(const Dataset& train) {
   for (const Rating& r : train.ratings) {
     if (r.value >= 0) by_user[r.user].push_back(r.item);
   }
-  // The lower triangle: what the Cholesky factorization reads.
+  // The lower triangle: what the Cholesky factorization reads. Counts are
+  // exact in float up to 2^24 users per pair.
   Eigen::MatrixXf gram = Eigen::MatrixXf::Zero(n, n);
   for (std::vector<int32_t>& items : by_user) {
     std::sort(items.begin(), items.end());

@@ -15,6 +15,8 @@
 #include "core/data/user_sample.h"
 #include "core/model/item_scorer.h"
 #include "core/train/early_stopping.h"
+#include "core/train/item_item_trainer.h"
+#include "core/train/retrieval_tuning.h"
 #include "core/train/warm_start.h"
 
 namespace recserve {
@@ -42,8 +44,15 @@ struct Validation {
   // The retrieval settings chosen (reg and recency).
   ImplicitAlsOptions retrieval;
   std::vector<RetrievalRegTrial> reg_trials;
+  // The item-item settings, when the model beat the embeddings.
+  std::optional<ItemItemParams> item_item;
+  std::vector<ItemItemTrial> item_item_trials;
+  double item_item_guard_ndcg = std::numeric_limits<double>::quiet_NaN();
   std::vector<BlendTrial> blend_trials;
 };
+
+// The share of each user's ratings the item-item guard holds out.
+constexpr double kGuardHoldout = 0.2;
 
 // Whether recency weighting can change a model of `data`: some user has
 // interactions at two different times.
@@ -213,12 +222,145 @@ absl::StatusOr<ImplicitAlsOptions> ChooseEventRecency(
   return search.best_options();
 }
 
+// Whether the item-item model may rank for `data` (the data the final model
+// trains on, not a validation sample of it): a catalog within the limit.
+bool ItemItemFits(const TwoStageTrainingOptions& options, const Dataset& data) {
+  return data.num_items() >= 1 &&
+         data.num_items() <= options.item_item_max_items;
+}
+
+// How the item-item model's settings are judged: on the latest-interaction
+// split, and with the guard also on a random hold-out of the same users,
+// each beside the embeddings' NDCG@K there.
+struct ItemItemJudges {
+  const TrainTest* latest = nullptr;
+  const TrainTest* random = nullptr;  // null without the guard
+  double embeddings_latest = 0;
+  double embeddings_random = 0;
+};
+
+// The item-item search (see TwoStageTrainingOptions): λ from
+// item_item_reg_grid unweighted, the recency weight from
+// item_item_recency_grid at the best λ and retrieval.recency_horizon, the
+// horizon from retrieval_horizon_grid at the best weight above 0, then λ
+// again at that weighting. Only λ trains (one solve per split); the
+// weighting is applied at scoring. A setting ranks ahead of another when it
+// passes the guard (random-hold-out NDCG@K at least the embeddings') and
+// the other does not, else by latest NDCG@K; only a setting that beats the
+// embeddings' latest NDCG@K can pass. Sets *chosen to the best model,
+// trained on the latest split, when it passes, else leaves it empty;
+// records every trial.
+absl::Status ChooseItemItem(const TwoStageTrainingOptions& options,
+                            const ItemItemJudges& judges,
+                            std::vector<ItemItemTrial>* trials,
+                            std::optional<ItemItemModel>* chosen) {
+  const TopNOptions topn =
+      FullRanking(options.validation, -std::numeric_limits<float>::infinity());
+  const int32_t threads = options.validation.threads;
+  ASSIGN_OR_RETURN(const Eigen::MatrixXf latest_gram,
+                   ItemCooccurrences(judges.latest->train));
+  Eigen::MatrixXf random_gram;
+  if (judges.random != nullptr) {
+    ASSIGN_OR_RETURN(random_gram, ItemCooccurrences(judges.random->train));
+  }
+  // The models of the λ being scored on each split; the random split's is
+  // solved only when a trial needs the guard.
+  float latest_reg = 0, random_reg = 0;
+  ItemItemModel latest_model, random_model;
+  // Only a setting that ranks the latest items better than the embeddings
+  // can be chosen, so only such a setting is judged by the guard; the
+  // others count as failing it.
+  const auto passes = [&](const ItemItemTrial& t) {
+    if (!(t.ndcg > judges.embeddings_latest)) return false;
+    return judges.random == nullptr ||
+           t.random_ndcg >= judges.embeddings_random;
+  };
+  const auto ahead = [&](const ItemItemTrial& a, const ItemItemTrial& b) {
+    if (passes(a) != passes(b)) return passes(a);
+    return a.ndcg > b.ndcg;
+  };
+  std::optional<ItemItemTrial> best;
+  const auto trial = [&](const ItemItemParams& p) -> absl::Status {
+    for (const ItemItemTrial& t : *trials) {
+      if (t.params.reg == p.reg &&
+          t.params.recency_weight == p.recency_weight &&
+          t.params.recency_horizon == p.recency_horizon) {
+        return absl::OkStatus();
+      }
+    }
+    if (p.reg != latest_reg) {
+      ASSIGN_OR_RETURN(latest_model,
+                       SolveItemItem(latest_gram, {.reg = p.reg}, threads));
+      latest_reg = p.reg;
+    }
+    ItemItemTrial t{.params = p};
+    latest_model.params = p;
+    const TopNMetrics latest =
+        EvaluateTopN(ItemItemScorer(latest_model, judges.latest->train),
+                     judges.latest->train, judges.latest->test, topn);
+    t.hr = latest.hit_rate;
+    t.ndcg = latest.ndcg;
+    if (judges.random != nullptr && t.ndcg > judges.embeddings_latest) {
+      if (p.reg != random_reg) {
+        ASSIGN_OR_RETURN(random_model,
+                         SolveItemItem(random_gram, {.reg = p.reg}, threads));
+        random_reg = p.reg;
+      }
+      random_model.params = p;
+      t.random_ndcg =
+          EvaluateTopN(ItemItemScorer(random_model, judges.random->train),
+                       judges.random->train, judges.random->test, topn)
+              .ndcg;
+    }
+    trials->push_back(t);
+    if (!best || ahead(t, *best)) best = t;
+    return absl::OkStatus();
+  };
+  ItemItemParams start{.recency_weight = 0,
+                       .recency_horizon = options.retrieval.recency_horizon};
+  for (const float reg : options.item_item_reg_grid) {
+    start.reg = reg;
+    RETURN_IF_ERROR(trial(start));
+  }
+  if (AnyUserHasTwoTimes(judges.latest->train)) {
+    for (const float weight : options.item_item_recency_grid) {
+      ItemItemParams p = best->params;
+      p.recency_weight = weight;
+      RETURN_IF_ERROR(trial(p));
+    }
+    if (best->params.recency_weight > 0) {
+      for (const float horizon : options.retrieval_horizon_grid) {
+        ItemItemParams p = best->params;
+        p.recency_horizon = horizon;
+        RETURN_IF_ERROR(trial(p));
+      }
+      for (const float reg : options.item_item_reg_grid) {
+        ItemItemParams p = best->params;
+        p.reg = reg;
+        RETURN_IF_ERROR(trial(p));
+      }
+    }
+  }
+  if (!passes(*best)) return absl::OkStatus();
+  // Solved again rather than kept: the search holds few items² matrices.
+  if (best->params.reg != latest_reg) {
+    random_model = ItemItemModel();
+    ASSIGN_OR_RETURN(latest_model,
+                     SolveItemItem(latest_gram, best->params, threads));
+  }
+  latest_model.params = best->params;
+  *chosen = std::move(latest_model);
+  return absl::OkStatus();
+}
+
 // Trains both models on `fit` and scores every pool size and weight of the
 // grid with the chosen retrieval model. `warm`: walk the λ grids as
 // regularization paths (validation on a sample of large data).
-absl::Status Validate(const TrainTest& split,
+// `search_item_item`: search the item-item model too (the whole data's
+// catalog is within its limit).
+absl::Status Validate(const Dataset& sample, const TrainTest& split,
                       const TwoStageTrainingOptions& options, bool warm,
-                      Validation* validation) {
+                      bool search_item_item, Validation* validation) {
   const Dataset& fit = split.train;
   RatingTrainingOptions rating_options = options.rating;
   rating_options.regularization_path =
@@ -230,12 +372,47 @@ absl::Status Validate(const TrainTest& split,
   validation->rating_trials = rating.reg_trials;
   ASSIGN_OR_RETURN(RetrievalModel retrieval,
                    ChooseRetrievalReg(split, options, warm, validation));
-  const auto keep_models = [&] {
-    validation->rating_model = std::move(rating.train.model);
-    validation->retrieval_model = std::move(retrieval);
-  };
-  const EmbeddingScorer retrieval_scorer(retrieval.user_factors,
+  const EmbeddingScorer embedding_scorer(retrieval.user_factors,
                                          retrieval.item_factors);
+  std::optional<ItemItemModel> item_item;
+  if (search_item_item && fit.num_items() >= 1) {
+    const TopNOptions topn = FullRanking(
+        options.validation, -std::numeric_limits<float>::infinity());
+    ItemItemJudges judges{.latest = &split};
+    judges.embeddings_latest = -1;
+    for (const RetrievalRegTrial& t : validation->reg_trials) {
+      judges.embeddings_latest = std::max(judges.embeddings_latest, t.ndcg);
+    }
+    if (validation->reg_trials.empty()) {
+      judges.embeddings_latest =
+          EvaluateTopN(embedding_scorer, fit, split.test, topn).ndcg;
+    }
+    // The guard: the embeddings as chosen, trained on a random hold-out of
+    // the same users.
+    TrainTest random;
+    if (options.item_item_guard) {
+      random = HoldOutPerUser(sample, kGuardHoldout, options.rating.seed + 13);
+      ASSIGN_OR_RETURN(
+          const RetrievalModel embeddings,
+          TrainImplicitAls(random.train.num_users(), random.train.num_items(),
+                           random.train.ratings, validation->retrieval));
+      judges.random = &random;
+      judges.embeddings_random =
+          EvaluateTopN(
+              EmbeddingScorer(embeddings.user_factors, embeddings.item_factors),
+              random.train, random.test, topn)
+              .ndcg;
+      validation->item_item_guard_ndcg = judges.embeddings_random;
+    }
+    RETURN_IF_ERROR(ChooseItemItem(options, judges,
+                                   &validation->item_item_trials, &item_item));
+    if (item_item) validation->item_item = item_item->params;
+  }
+  std::optional<ItemItemScorer> item_item_scorer;
+  if (item_item) item_item_scorer.emplace(*item_item, fit);
+  const ItemScorer& retrieval_scorer =
+      item_item_scorer ? static_cast<const ItemScorer&>(*item_item_scorer)
+                       : embedding_scorer;
   // Every trial shares the retrieval stage: scored once per user.
   const MemoizedScorer shared_retrieval(retrieval_scorer);
   const SparseRatings seen =
@@ -263,7 +440,8 @@ absl::Status Validate(const TrainTest& split,
                                         settings[t].blend_weight,
                                         metrics[t].hit_rate, metrics[t].ndcg});
   }
-  keep_models();
+  validation->rating_model = std::move(rating.train.model);
+  validation->retrieval_model = std::move(retrieval);
   return absl::OkStatus();
 }
 
@@ -291,6 +469,36 @@ absl::Status CheckOptions(const TwoStageTrainingOptions& options) {
       return absl::InvalidArgumentError(absl::StrCat(
           "retrieval recency horizon must be finite and > 0, got ", horizon));
     }
+  }
+  if (options.item_item_max_items < 1 ||
+      options.item_item_max_items > kMaxItemItemItems) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("item_item_max_items must be in [1, ", kMaxItemItemItems,
+                     "], got ", options.item_item_max_items));
+  }
+  for (const float weight : options.item_item_recency_grid) {
+    if (!(weight >= 0) || !std::isfinite(weight)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "item-item recency weight must be finite and >= 0, got ", weight));
+    }
+  }
+  for (const float reg : options.item_item_reg_grid) {
+    if (!(reg > 0) || !std::isfinite(reg)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item-item reg must be finite and > 0, got ", reg));
+    }
+  }
+  if (options.item_item &&
+      (!options.train_rating || !options.train_retrieval)) {
+    return absl::InvalidArgumentError(
+        "the item-item model ranks beside the embeddings and before a rating "
+        "model: it needs train_rating (explicit data) and train_retrieval");
+  }
+  if (options.item_item && options.tune_blend && !options.blend_grid.empty()) {
+    return absl::InvalidArgumentError(
+        "item-item settings given need the ranking given too (tune_blend "
+        "false): the pool and blend weight are chosen with the retrieval "
+        "model they rank");
   }
   for (const float reg : options.retrieval_reg_grid) {
     if (!(reg > 0) || !std::isfinite(reg)) {
@@ -350,6 +558,8 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
   result.retrieval_options = options.retrieval;
   result.rating_trained = options.train_rating;
   std::vector<RegTrial> validation_trials;
+  // The item-item settings to train the final model with: given, or chosen.
+  std::optional<ItemItemParams> item_item = options.item_item;
   // Where the final models start: `from`'s models, or the validation
   // models' item rows (trained on a sample of the same users' ratings).
   std::optional<MfModel> rating_start;
@@ -384,9 +594,16 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
     Validation validation;
     const bool sampled =
         static_cast<int64_t>(train.ratings.size()) > options.validation_sample;
-    RETURN_IF_ERROR(Validate(split, options, sampled, &validation));
+    const bool search_item_item = options.search_item_item &&
+                                  !options.item_item_reg_grid.empty() &&
+                                  ItemItemFits(options, train);
+    RETURN_IF_ERROR(Validate(sample, split, options, sampled, search_item_item,
+                             &validation));
     result.retrieval_options = validation.retrieval;
     result.retrieval_reg_trials = std::move(validation.reg_trials);
+    result.item_item_trials = std::move(validation.item_item_trials);
+    result.item_item_guard_ndcg = validation.item_item_guard_ndcg;
+    item_item = validation.item_item;
     // The final model uses the validation model's factors and λ: the sample
     // is drawn by user, so each user's ratings (what the weighted λ scales
     // with) are as in the whole data, and tuning twice doubled the cost.
@@ -457,6 +674,13 @@ absl::StatusOr<TwoStageTrainingResult> TrainTwoStage(
                          retrieval_options, {},
                          retrieval_start ? &*retrieval_start : nullptr));
     result.retrieval = std::move(retrieval);
+    // A refit whose new items take the catalog over the limit keeps the
+    // embeddings.
+    if (item_item && options.train_rating && ItemItemFits(options, train)) {
+      ASSIGN_OR_RETURN(
+          result.item_item,
+          TrainItemItem(train, *item_item, options.validation.threads));
+    }
     result.retrieval_seconds = SecondsSince(retrieval_clock);
   }
   result.seconds = SecondsSince(start);

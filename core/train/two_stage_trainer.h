@@ -19,12 +19,14 @@
 // interaction, then it is trained on all of it.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/data/ratings.h"
 #include "core/eval/topn_evaluation.h"
+#include "core/model/item_item_model.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/train/implicit_als.h"
 #include "core/train/rating_model_trainer.h"
@@ -78,6 +80,38 @@ struct TwoStageTrainingOptions {
   std::optional<bool> search_recency;
   std::vector<float> retrieval_recency_grid = {0.0f, 10.0f, 100.0f, 1000.0f};
   std::vector<float> retrieval_horizon_grid = {1.0f, 3.0f, 10.0f, 30.0f};
+  // The item-item retrieval model (item_item_model.h), explicit data only.
+  // With search_item_item, tune_blend and train_retrieval, on data whose
+  // catalog has at most item_item_max_items items, it is searched on the
+  // validation split: λ from item_item_reg_grid unweighted, then its recency
+  // weight from item_item_recency_grid (at retrieval.recency_horizon), then,
+  // when a weight above 0 wins, the horizon from retrieval_horizon_grid,
+  // then λ again at that weighting; only λ trains (the weighting is applied
+  // at scoring). It replaces the embeddings as the retrieval stage when its
+  // best setting ranks the held-out latest items better (NDCG@K) and, with
+  // item_item_guard, also ranks a random 20% of each validation user's
+  // ratings, held out of the same sample, at least as well as the
+  // embeddings trained with their chosen settings do: weighted towards the
+  // last few items, the model ranks what users rate next far better and
+  // their other ratings far worse, so the guard keeps it to settings that
+  // cost neither (docs/benchmarks.md). The embeddings are trained either
+  // way (SimilarItems, new items). The search holds about seven items²
+  // float matrices at its peak (450 MB at 4,096 items), the final model
+  // four. Defaults: true, 4,096 items (64 MB of weights; training costs
+  // items³), {30, 100, 300, 1000, 3000, 10000}, {0, 1, 3, 10, 30, 100,
+  // 1000}, true.
+  bool search_item_item = true;
+  int32_t item_item_max_items = 4096;
+  std::vector<float> item_item_reg_grid = {30.0f,   100.0f,  300.0f,
+                                           1000.0f, 3000.0f, 10000.0f};
+  std::vector<float> item_item_recency_grid = {0.0f,  1.0f,   3.0f,   10.0f,
+                                               30.0f, 100.0f, 1000.0f};
+  bool item_item_guard = true;
+  // Settings already chosen: train the item-item model with them and rank
+  // with it (a refit), unless the catalog has grown past
+  // item_item_max_items (the embeddings then rank). Needs train_rating,
+  // train_retrieval and the ranking given (tune_blend false).
+  std::optional<ItemItemParams> item_item;
   // The ranking to record; candidates and blend_weight are replaced by the
   // chosen ones when tune_blend is set.
   TwoStageOptions ranking;
@@ -131,6 +165,16 @@ struct RetrievalRegTrial {
   float recency_horizon = 0;
 };
 
+struct ItemItemTrial {
+  ItemItemParams params;
+  double hr = 0;    // the item-item model's HR@K of the held-out latest items
+  double ndcg = 0;  // and NDCG@K
+  // Its NDCG@K on the guard's random hold-out; NaN without the guard, and
+  // for a setting that does not beat the embeddings on the latest items
+  // (it cannot be chosen, so the guard does not judge it).
+  double random_ndcg = std::numeric_limits<double>::quiet_NaN();
+};
+
 struct TwoStageTrainingResult {
   // Whether a rating model was trained (TwoStageTrainingOptions
   // .train_rating; default true). When false, `rating` is default-
@@ -155,6 +199,13 @@ struct TwoStageTrainingResult {
   double retrieval_validation_recall = 0;
   double popularity_validation_recall = 0;
   bool retrieval_tuning_out_of_time = false;
+  // The item-item model, when it was chosen (or given): it is the retrieval
+  // stage of the ranking, trained on all of `train`.
+  std::optional<ItemItemModel> item_item;
+  // Every item-item setting scored on the validation, in order, and the
+  // embeddings' NDCG@K on the guard's random hold-out (NaN without it).
+  std::vector<ItemItemTrial> item_item_trials;
+  double item_item_guard_ndcg = std::numeric_limits<double>::quiet_NaN();
   TwoStageOptions ranking;  // with the chosen blend weight
   std::vector<BlendTrial> blend_trials;
   double retrieval_seconds = 0;

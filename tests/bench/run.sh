@@ -31,11 +31,16 @@
 #      highest throughput and its p50/p99 at 50% and 80% of it, beside the
 #      health check's throughput in the same run, and a hot reload under load.
 #   4. add-items (tests/bench/add_items_bench.cc): seconds to add 1,000 items
-#      to a generated 1M-item snapshot, and of its HNSW index update.
+#      to a generated 1M-item snapshot, and of its HNSW index update;
+#   5. the item-item model (tests/bench/item_item_bench.cc): its training
+#      cost at 1,682 and 4,096 items, and Recommend's latency with it beside
+#      the embeddings' exact and default retrieval on the same data
+#      (medians of 3 repetitions; $OUT/item_item.json).
 # Takes ~50 min on 2 cores (building the 1M-item indexes is ~4 min each time),
 # plus ~1 h for part 1's baseline runs (and its build, the first time).
 # Parts can be skipped: BENCH_TRAINING=0, BENCH_SERVING=0 (or only the trained
-# catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0, BENCH_ADD_ITEMS=0.
+# catalog: BENCH_SERVING_TRAINED=0), BENCH_GRPC=0, BENCH_ADD_ITEMS=0,
+# BENCH_ITEM_ITEM=0.
 # Smaller sizes for a quick look: BENCH_USERS=20000 BENCH_ITEMS=5000
 # BENCH_RATINGS=2000000 BENCH_SERVING_ITEMS=100000 tests/bench/run.sh
 set -euo pipefail
@@ -243,6 +248,13 @@ if [ "${BENCH_ADD_ITEMS:-1}" = 1 ]; then
   echo "== add-items: 1,000 new items into a generated 1M-item snapshot, its indexes extended"
   RECSERVE_BENCH_ADD_BASE_ITEMS="$SERVING_ITEMS" "$BUILD_DIR/add_items_bench" \
     --benchmark_out="$OUT/add_items.json" --benchmark_out_format=json
+fi
+
+if [ "${BENCH_ITEM_ITEM:-1}" = 1 ]; then
+  echo "== item-item model: training cost, and Recommend beside the embeddings' retrieval"
+  "$BUILD_DIR/item_item_bench" --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true \
+    --benchmark_out="$OUT/item_item.json" --benchmark_out_format=json
 fi
 
 /usr/bin/python3 tests/bench/report.py "$OUT"

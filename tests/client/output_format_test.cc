@@ -327,8 +327,10 @@ TEST(JsonTest, PredictionAndModelInfo) {
   EXPECT_EQ(ToJson(prediction), nlohmann::json::parse(expected));
 
   const nlohmann::json info = ToJson(SampleInfo());
-  EXPECT_EQ(info.size(), 24u);  // every ModelInfo field
+  EXPECT_EQ(info.size(), 26u);  // every ModelInfo field
   EXPECT_EQ(info["cold_items"], 0);
+  EXPECT_EQ(info["retrieval_model"], "");  // unset
+  EXPECT_EQ(info["item_item_items"], 0);
   EXPECT_EQ(info["feedback"], "explicit");  // unset: a server of ratings
   EXPECT_EQ(info["labels"], nlohmann::json::parse(R"(["Action", "Drama"])"));
   EXPECT_EQ(info["fold_in"], true);

@@ -160,6 +160,8 @@ TEST_F(ServerTest, EveryRpcAnswersFromTheSnapshot) {
   EXPECT_EQ(info.retrieval_index().items(), snap().num_items());
   EXPECT_TRUE(info.metrics().contains("rmse"));
   EXPECT_EQ(info.checksum().size(), 8u);
+  EXPECT_EQ(info.retrieval_model(), "embeddings");
+  EXPECT_EQ(info.item_item_items(), 0);
 }
 
 TEST_F(ServerTest, FallbacksAreFlaggedOrRefused) {

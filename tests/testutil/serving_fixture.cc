@@ -59,6 +59,7 @@ std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
     options.evaluation.max_users = 200;
     options.training.validation.max_users = 200;
     options.published = training.published;
+    options.training.search_item_item = training.item_item;
     // Serving tests need the snapshot, not the fold-in row (tested with the
     // pipeline), which would train two more pairs of models.
     options.fold_in_users = 0;
@@ -67,7 +68,8 @@ std::string TrainGeneratedSnapshot(const std::string& dir, int32_t users,
   };
   const std::string key = absl::StrCat(
       "generated-", users, "x", items, "x", ratings, "-",
-      training.published == PublishedModels::kRefit ? "refit" : "evaluated");
+      training.published == PublishedModels::kRefit ? "refit" : "evaluated",
+      training.item_item ? "-item-item" : "");
   const absl::Status copied = CopyCachedFixture(key, dir, train);
   EXPECT_TRUE(copied.ok()) << copied;
   return absl::StrCat(dir, "/snapshots");

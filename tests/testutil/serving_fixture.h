@@ -33,6 +33,10 @@ std::string PublishTinySnapshot(const std::string& root,
 
 struct FixtureTraining {
   PublishedModels published = PublishedModels::kRefit;
+  // Whether the trainer may choose the item-item model (it does on this
+  // generated data). Off by default: these fixtures test the embeddings'
+  // retrieval paths (norm scan, HNSW, filters by label lists).
+  bool item_item = false;
 };
 
 // Generates `users` x `items` x `ratings` (seed 11) into `dir`/ratings.csv

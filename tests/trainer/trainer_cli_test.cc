@@ -92,10 +92,24 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
   // With what the server needs to fold users in, the labels, and (format
   // 5) the attribute maps that place new items; format 6 when validation
-  // chose a recency weight, which fold-in then applies.
+  // chose a recency weight, which fold-in then applies; format 7 when it
+  // chose the item-item model, which the report then describes.
   const float recency =
       report["params"]["retrieval"]["recency_weight"].get<float>();
-  EXPECT_EQ((*snapshot)->manifest().format_version, recency > 0 ? 6 : 5);
+  const nlohmann::json& item_item = report["params"]["item_item"];
+  ASSERT_TRUE(item_item.is_object()) << report["params"].dump();
+  ASSERT_TRUE(item_item["latest_validation"].is_array());
+  EXPECT_GE(item_item["latest_validation"].size(), 6u);
+  const bool ranks_item_item = item_item["chosen"].get<bool>();
+  EXPECT_EQ((*snapshot)->has_item_item(), ranks_item_item);
+  EXPECT_EQ((*snapshot)->manifest().format_version,
+            ranks_item_item ? 7 : (recency > 0 ? 6 : 5));
+  if (ranks_item_item) {
+    EXPECT_EQ((*snapshot)->item_item()->reg, item_item["reg"].get<float>());
+    EXPECT_EQ((*snapshot)->item_item_weights().rows(),
+              item_item["items"].get<int32_t>());
+    EXPECT_TRUE(report["item_item/ndcg@10"].is_number());
+  }
   ASSERT_NE((*snapshot)->fold_in(), nullptr);
   EXPECT_EQ((*snapshot)->fold_in()->retrieval.recency_weight, recency);
   // The report lists the λ and recency trials, the chosen one among them.

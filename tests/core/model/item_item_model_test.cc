@@ -30,21 +30,25 @@ Dataset WithIds(int32_t users, int32_t items) {
   return d;
 }
 
-TEST(ItemItemModelTest, WeighHistoryUsesRecencyFactorsAndMergesRepeats) {
+TEST(ItemItemModelTest, WeighHistoryCountsEachItemOnceAtItsLatestTime) {
   const ItemItemParams params{
       .reg = 1, .recency_weight = 2, .recency_horizon = 1};
-  const std::vector<int32_t> items = {5, 7, 5};
-  const std::vector<int64_t> times = {1, 2, 3};
-  const std::vector<double> f = RecencyFactors(times, 2, 1);
-  const WeightedHistory h = WeighHistory(items, times, params);
-  EXPECT_THAT(h.items, ElementsAre(5, 7));  // ascending
-  ASSERT_EQ(h.factors.size(), 2u);
-  EXPECT_FLOAT_EQ(h.factors[0],
-                  static_cast<float>(f[0]) + static_cast<float>(f[2]));
-  EXPECT_FLOAT_EQ(h.factors[1], static_cast<float>(f[1]));
+  // Item 5 at times 1 and 3 counts once, at 3; the order does not matter.
+  const std::vector<double> f =
+      RecencyFactors(std::vector<int64_t>{3, 2}, 2, 1);  // items 5, 7
+  for (const auto& [items, times] :
+       {std::make_pair(std::vector<int32_t>{5, 7, 5},
+                       std::vector<int64_t>{1, 2, 3}),
+        std::make_pair(std::vector<int32_t>{5, 5, 7},
+                       std::vector<int64_t>{3, 1, 2})}) {
+    const WeightedHistory h = WeighHistory(items, times, params);
+    EXPECT_THAT(h.items, ElementsAre(5, 7));  // ascending
+    ASSERT_EQ(h.factors.size(), 2u);
+    EXPECT_EQ(h.factors[0], static_cast<float>(f[0]));
+    EXPECT_EQ(h.factors[1], static_cast<float>(f[1]));
+  }
   // The latest interaction weighs most.
-  EXPECT_GT(f[2], f[1]);
-  EXPECT_GT(f[1], f[0]);
+  EXPECT_GT(f[0], f[1]);
 }
 
 TEST(ItemItemModelTest, ScoresSumTheHistoryRowsAndSkipItemsWithoutRows) {
@@ -68,8 +72,8 @@ TEST(ItemItemModelTest, ScorerBuildsEachUsersHistoryFromTheData) {
     return m;
   }();
   Dataset train = WithIds(3, 4);  // item 3: beyond the model, scores 0
-  // User 0: item 0 at times 1 and 9 (its time is the latest, 9), item 1 at
-  // 5, a negative interaction with item 2 that does not count.
+  // User 0: item 0 at times 1 and 9 (it counts once, at the latest, 9),
+  // item 1 at 5, a negative interaction with item 2 that does not count.
   train.ratings = {
       {0, 0, 4, 1}, {0, 1, 3, 5}, {0, 0, 5, 9}, {0, 2, -1, 10}, {1, 2, 5, 0}};
   const ItemItemScorer scorer(model, train);

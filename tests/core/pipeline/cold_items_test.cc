@@ -313,6 +313,8 @@ TEST_F(ColdItemsTest, TurnedOffPublishesNoColdItems) {
   options.cold.enabled = false;
   // Without a recency weighting (format 6): nothing that needs format 5.
   options.training.search_recency = false;
+  // Its format would be 7 (after 5) for that model alone.
+  options.training.search_item_item = false;
   auto run = RunTrainingPipeline(options);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_FALSE(run->cold_evaluation.has_value());

@@ -190,3 +190,195 @@ TEST(TwoStageTrainerTest, GoesOnFromAnEarlierResultOnMoreData) {
 
 }  // namespace
 }  // namespace recserve
+
+namespace recserve {
+namespace {
+
+double BestNdcg(const std::vector<RetrievalRegTrial>& trials) {
+  double best = -1;
+  for (const RetrievalRegTrial& t : trials) best = std::max(best, t.ndcg);
+  return best;
+}
+
+TEST(TwoStageTrainerTest, TriesTheItemItemModelAndRanksWithItWhenItWins) {
+  const Dataset data = testutil::MovedOnUsers();
+  TwoStageTrainingOptions options = SmallOptions(100);
+  options.retrieval_reg_grid = {3.0f};
+  options.retrieval_recency_grid = {0.0f, 30.0f};
+  options.retrieval_horizon_grid = {1.0f, 10.0f};
+  options.item_item_reg_grid = {1.0f, 10.0f, 100.0f};
+  options.item_item_recency_grid = {0.0f, 30.0f};
+  // Judged by the latest items alone (the guard has its own test).
+  options.item_item_guard = false;
+  auto trained = TrainTwoStage(data, options);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  const std::vector<ItemItemTrial>& trials = trained->item_item_trials;
+  EXPECT_TRUE(std::isnan(trained->item_item_guard_ndcg));
+  // Each λ unweighted at the configured horizon, then the weights of the
+  // grid at the best λ (the one tried already skipped), then the horizons
+  // at a weight above 0, then λ again.
+  ASSERT_GE(trials.size(), 4u);
+  for (size_t t = 0; t < 3; ++t) {
+    EXPECT_EQ(trials[t].params.reg, options.item_item_reg_grid[t]);
+    EXPECT_EQ(trials[t].params.recency_weight, 0.0f);
+    EXPECT_EQ(trials[t].params.recency_horizon,
+              options.retrieval.recency_horizon);
+    EXPECT_TRUE(std::isnan(trials[t].random_ndcg));
+  }
+  EXPECT_EQ(trials[3].params.recency_weight, 30.0f);
+  const ItemItemTrial* best = &trials[0];
+  for (const ItemItemTrial& t : trials) {
+    if (t.ndcg > best->ndcg) best = &t;
+    EXPECT_GE(t.ndcg, 0.0);
+  }
+  // The planted shift: weighted by recency, the model ranks the next item
+  // far better than unweighted.
+  double unweighted = 0;
+  for (size_t t = 0; t < 3; ++t)
+    unweighted = std::max(unweighted, trials[t].ndcg);
+  EXPECT_GT(best->ndcg, 1.5 * unweighted);
+  EXPECT_GT(best->params.recency_weight, 0.0f);
+  // Chosen exactly when it beats the embeddings, trained on all the data
+  // with the best trial's settings.
+  const bool wins = best->ndcg > BestNdcg(trained->retrieval_reg_trials);
+  ASSERT_EQ(trained->item_item.has_value(), wins);
+  ASSERT_TRUE(wins) << "the planted data should favour the item-item model";
+  EXPECT_EQ(trained->item_item->num_items(), data.num_items());
+  EXPECT_EQ(trained->item_item->params.reg, best->params.reg);
+  EXPECT_EQ(trained->item_item->params.recency_weight,
+            best->params.recency_weight);
+  EXPECT_EQ(trained->item_item->params.recency_horizon,
+            best->params.recency_horizon);
+  // The embeddings are trained either way.
+  EXPECT_TRUE(trained->retrieval.has_value());
+
+  // Given the chosen settings (as a refit is), it trains the same model
+  // without searching.
+  TwoStageTrainingOptions fixed = options;
+  fixed.tune_blend = false;
+  fixed.search_recency = false;
+  fixed.search_item_item = false;
+  fixed.retrieval = trained->retrieval_options;
+  fixed.item_item = trained->item_item->params;
+  auto refit = TrainTwoStage(data, fixed);
+  ASSERT_TRUE(refit.ok()) << refit.status();
+  ASSERT_TRUE(refit->item_item.has_value());
+  EXPECT_TRUE(refit->item_item_trials.empty());
+  EXPECT_EQ(refit->item_item->weights, trained->item_item->weights);
+}
+
+// The guard: a setting must also rank a random hold-out of the validation
+// users' ratings at least as well as the embeddings.
+TEST(TwoStageTrainerTest, TheGuardKeepsSettingsThatCostTheRandomHoldOut) {
+  const Dataset data = testutil::MovedOnUsers();
+  TwoStageTrainingOptions options = SmallOptions(100);
+  options.retrieval_reg_grid = {3.0f};
+  options.retrieval_recency_grid = {0.0f, 30.0f};
+  options.retrieval_horizon_grid = {1.0f, 10.0f};
+  options.item_item_reg_grid = {1.0f, 10.0f, 100.0f};
+  options.item_item_recency_grid = {0.0f, 1.0f, 30.0f};
+  auto guarded = TrainTwoStage(data, options);
+  ASSERT_TRUE(guarded.ok()) << guarded.status();
+  const double guard = guarded->item_item_guard_ndcg;
+  ASSERT_TRUE(std::isfinite(guard));
+  EXPECT_GT(guard, 0.0);
+  const ItemItemTrial* best_passing = nullptr;
+  int32_t failing = 0;
+  const double embeddings = BestNdcg(guarded->retrieval_reg_trials);
+  for (const ItemItemTrial& t : guarded->item_item_trials) {
+    // Judged by the guard exactly when it beats the embeddings.
+    ASSERT_EQ(std::isfinite(t.random_ndcg), t.ndcg > embeddings);
+    if (!(t.ndcg > embeddings)) continue;
+    if (t.random_ndcg < guard) {
+      ++failing;
+      continue;
+    }
+    if (best_passing == nullptr || t.ndcg > best_passing->ndcg) {
+      best_passing = &t;
+    }
+  }
+  // Weighted by recency, some setting ranks the random hold-out worse than
+  // the embeddings (the trade the guard is for).
+  EXPECT_GT(failing, 0);
+  const bool expected = best_passing != nullptr;
+  ASSERT_EQ(guarded->item_item.has_value(), expected);
+  if (expected) {
+    EXPECT_EQ(guarded->item_item->params.reg, best_passing->params.reg);
+    EXPECT_EQ(guarded->item_item->params.recency_weight,
+              best_passing->params.recency_weight);
+    EXPECT_EQ(guarded->item_item->params.recency_horizon,
+              best_passing->params.recency_horizon);
+  }
+  // Unguarded, the best latest ranking wins whatever it costs elsewhere.
+  options.item_item_guard = false;
+  auto unguarded = TrainTwoStage(data, options);
+  ASSERT_TRUE(unguarded.ok()) << unguarded.status();
+  ASSERT_TRUE(unguarded->item_item.has_value());
+  const ItemItemTrial* failing_best = nullptr;
+  for (const ItemItemTrial& t : guarded->item_item_trials) {
+    if (failing_best == nullptr || t.ndcg > failing_best->ndcg) {
+      failing_best = &t;
+    }
+  }
+  // On this data the best latest ranking costs the random hold-out, so the
+  // guarded run did not take it.
+  EXPECT_LT(failing_best->random_ndcg, guard);
+  {
+    EXPECT_FALSE(guarded->item_item.has_value() &&
+                 guarded->item_item->params.recency_weight ==
+                     unguarded->item_item->params.recency_weight &&
+                 guarded->item_item->params.reg ==
+                     unguarded->item_item->params.reg &&
+                 guarded->item_item->params.recency_horizon ==
+                     unguarded->item_item->params.recency_horizon);
+  }
+}
+
+TEST(TwoStageTrainerTest, LeavesTheItemItemModelOutWhenAskedOrTooLarge) {
+  const Dataset data = testutil::MovedOnUsers();
+  TwoStageTrainingOptions options = SmallOptions(100);
+  options.retrieval_reg_grid = {3.0f};
+  options.retrieval_recency_grid = {0.0f};
+  options.search_item_item = false;
+  auto off = TrainTwoStage(data, options);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE(off->item_item_trials.empty());
+  EXPECT_FALSE(off->item_item.has_value());
+  // A catalog above the limit (100 items) is not tried.
+  options.search_item_item = true;
+  options.item_item_max_items = 99;
+  auto large = TrainTwoStage(data, options);
+  ASSERT_TRUE(large.ok()) << large.status();
+  EXPECT_TRUE(large->item_item_trials.empty());
+  EXPECT_FALSE(large->item_item.has_value());
+  options.item_item_max_items = 100;
+  auto within = TrainTwoStage(data, options);
+  ASSERT_TRUE(within.ok()) << within.status();
+  EXPECT_FALSE(within->item_item_trials.empty());
+
+  options.item_item_max_items = 0;
+  EXPECT_THAT(TrainTwoStage(data, options).status().message(),
+              HasSubstr("item_item_max_items must be in [1, 16384], got 0"));
+  options.item_item_max_items = 100;
+  options.item_item_reg_grid = {0.0f};
+  EXPECT_THAT(TrainTwoStage(data, options).status().message(),
+              HasSubstr("item-item reg must be finite and > 0, got 0"));
+  options.item_item_reg_grid = {10.0f};
+  options.item_item_recency_grid = {-1.0f};
+  EXPECT_THAT(TrainTwoStage(data, options).status().message(),
+              HasSubstr("item-item recency weight must be finite and >= 0"));
+  options.item_item_recency_grid = {0.0f};
+  // Given settings need the ranking given too.
+  options.item_item_reg_grid = {10.0f};
+  options.item_item = ItemItemParams{};
+  EXPECT_THAT(TrainTwoStage(data, options).status().message(),
+              HasSubstr("need the ranking given too"));
+  // Events train no rating model for it to rank before.
+  options.train_rating = false;
+  options.item_item = ItemItemParams{};
+  EXPECT_THAT(TrainTwoStage(data, options).status().message(),
+              HasSubstr("needs train_rating"));
+}
+
+}  // namespace
+}  // namespace recserve
