@@ -21,6 +21,7 @@
 #include "core/snapshot/snapshot_writer.h"
 #include "core/train/item_item_trainer.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/cold_snapshot.h"
 #include "tests/testutil/temp_files.h"
 #include "tests/testutil/tiny_model.h"
 
@@ -359,6 +360,71 @@ TEST_F(ServingItemItemTest, AHistoryTheModelCannotScoreUsesTheEmbeddings) {
   r = model->Recommend(q, limits_, policy_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->retrieval_path, RetrievalPath::kItemItem);
+}
+
+}  // namespace
+}  // namespace recserve
+
+namespace recserve {
+namespace {
+
+// Reserved cold slots with the item-item model: the cold items are the
+// best by the embeddings (the model has no weights for them) and join the
+// pool at its score for them, 0.
+TEST(ServingItemItemColdTest, ReservedSlotsComeFromTheEmbeddingsAtScoreZero) {
+  testutil::TempDir tmp;
+  const testutil::ColdServingFixture fixture =
+      testutil::MakeColdServingFixture();
+  // The model over the warm items, the ones with interactions.
+  Dataset warm = fixture.train;
+  warm.items = IdMap();
+  for (int32_t i = 0; i < fixture.first_cold(); ++i) {
+    warm.items.GetOrAdd(fixture.train.items.Id(i));
+  }
+  absl::StatusOr<ItemItemModel> item_item = TrainItemItem(warm, {.reg = 1.0f});
+  ASSERT_TRUE(item_item.ok()) << item_item.status();
+  SnapshotContents contents = fixture.Contents();
+  contents.item_item = &*item_item;
+  absl::StatusOr<std::string> version = PublishSnapshot(tmp.path(), contents);
+  ASSERT_TRUE(version.ok()) << version.status();
+  absl::StatusOr<std::shared_ptr<const ServingModel>> model =
+      LoadServingModel(tmp.Path(*version), {});
+  ASSERT_TRUE(model.ok()) << model.status();
+  const Snapshot& s = (*model)->snapshot();
+  ASSERT_TRUE(s.has_item_item());
+  ASSERT_GT(s.num_cold_items(), 2);
+  int32_t checked = 0;
+  for (const int32_t user : {0, 1, 2, 7}) {
+    RecommendQuery q;
+    q.user_id = s.UserId(user);
+    q.n = 5;
+    q.cold_items = 2;
+    q.explain = true;
+    absl::StatusOr<Recommendation> r = (*model)->Recommend(q, {}, {});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->retrieval_path, RetrievalPath::kItemItem);
+    // The two cold items the embeddings rank best for this user.
+    TopK<> best(2);
+    for (int32_t item = s.first_cold_item(); item < s.num_items(); ++item) {
+      best.Offer({item, s.user_embeddings().row(user).dot(
+                            s.item_embeddings().row(item))});
+    }
+    std::vector<int32_t> expected;
+    for (const ScoredItem& c : best.Take()) expected.push_back(c.item);
+    std::vector<int32_t> cold;
+    for (const RecommendedItem& item : r->items) {
+      if (!item.cold) continue;
+      cold.push_back(item.item);
+      EXPECT_EQ(item.explanation.retrieval_score, 0.0f);
+      EXPECT_TRUE(item.explanation.because.empty() ||
+                  item.explanation.because[0].share == 0.0f);
+    }
+    std::sort(cold.begin(), cold.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(cold, expected) << "user " << user;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
 }
 
 }  // namespace
