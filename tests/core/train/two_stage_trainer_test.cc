@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -200,14 +202,20 @@ double BestNdcg(const std::vector<RetrievalRegTrial>& trials) {
   return best;
 }
 
-TEST(TwoStageTrainerTest, TriesTheItemItemModelAndRanksWithItWhenItWins) {
-  const Dataset data = testutil::MovedOnUsers();
+// SmallOptions with short recency and item-item grids, for MovedOnUsers.
+TwoStageTrainingOptions ItemItemOptions(std::vector<float> item_item_recency) {
   TwoStageTrainingOptions options = SmallOptions(100);
   options.retrieval_reg_grid = {3.0f};
   options.retrieval_recency_grid = {0.0f, 30.0f};
   options.retrieval_horizon_grid = {1.0f, 10.0f};
   options.item_item_reg_grid = {1.0f, 10.0f, 100.0f};
-  options.item_item_recency_grid = {0.0f, 30.0f};
+  options.item_item_recency_grid = std::move(item_item_recency);
+  return options;
+}
+
+TEST(TwoStageTrainerTest, TriesTheItemItemModelAndRanksWithItWhenItWins) {
+  const Dataset data = testutil::MovedOnUsers();
+  TwoStageTrainingOptions options = ItemItemOptions({0.0f, 30.0f});
   // Judged by the latest items alone (the guard has its own test).
   options.item_item_guard = false;
   auto trained = TrainTwoStage(data, options);
@@ -271,12 +279,7 @@ TEST(TwoStageTrainerTest, TriesTheItemItemModelAndRanksWithItWhenItWins) {
 // users' ratings at least as well as the embeddings.
 TEST(TwoStageTrainerTest, TheGuardKeepsSettingsThatCostTheRandomHoldOut) {
   const Dataset data = testutil::MovedOnUsers();
-  TwoStageTrainingOptions options = SmallOptions(100);
-  options.retrieval_reg_grid = {3.0f};
-  options.retrieval_recency_grid = {0.0f, 30.0f};
-  options.retrieval_horizon_grid = {1.0f, 10.0f};
-  options.item_item_reg_grid = {1.0f, 10.0f, 100.0f};
-  options.item_item_recency_grid = {0.0f, 1.0f, 30.0f};
+  TwoStageTrainingOptions options = ItemItemOptions({0.0f, 1.0f, 30.0f});
   auto guarded = TrainTwoStage(data, options);
   ASSERT_TRUE(guarded.ok()) << guarded.status();
   const double guard = guarded->item_item_guard_ndcg;
