@@ -32,9 +32,11 @@
 // history (training items in the snapshot's seen order, then the recent
 // ones; item_item_model.h), exactly and in O(history × items), so neither
 // exact nor ef changes anything and a folded-in user is exactly a trained
-// one with the same interactions. Reserved cold slots are found by the
-// embeddings as above and join the pool at their item-item score (0: they
-// have no interactions).
+// one with the same interactions (an item once, at its latest time). A
+// history with no item the model has weights for (only cold items, or no
+// positive rating) is retrieved by the embeddings as above instead.
+// Reserved cold slots are found by the embeddings as above and join the
+// pool at their item-item score (0: they have no interactions).
 //
 // A snapshot of implicit feedback (events; Snapshot::feedback) has no rating
 // model: Recommend skips stage 2 and returns the n best items of stage 1 by
