@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -338,6 +340,16 @@ std::string FormatModelInfo(const v1::ModelInfo& info) {
       {"global_mean", absl::StrFormat("%.4f", info.global_mean())},
       {"rating_scale",
        absl::StrCat(info.rating_min(), " to ", info.rating_max())},
+      {"rating_output",
+       info.ordinal_cutpoints().empty()
+           ? std::string("score clamped to the scale")
+           : absl::StrCat("ordinal: expected rating (cutpoints ",
+                          absl::StrJoin(info.ordinal_cutpoints(), " ",
+                                        [](std::string* out, float c) {
+                                          absl::StrAppendFormat(out, "%.3f", c);
+                                        }),
+                          ", spread ",
+                          absl::StrFormat("%.3f", info.ordinal_stddev()), ")")},
       {"candidates", absl::StrCat(info.candidates())},
       {"blend_weight", absl::StrCat(info.blend_weight())},
       {"retrieval_index", IndexText(info.retrieval_index())},
@@ -406,32 +418,36 @@ nlohmann::json ToJson(const v1::ModelInfo& info) {
   for (const std::string& name : info.negative_events()) {
     negative_events.push_back(name);
   }
-  return {{"model_version", info.model_version()},
-          {"feedback", FeedbackText(info)},
-          {"event_weights", std::move(event_weights)},
-          {"negative_events", std::move(negative_events)},
-          {"created_at", info.created_at()},
-          {"algo", info.algo()},
-          {"num_users", info.num_users()},
-          {"num_items", info.num_items()},
-          {"cold_items", info.cold_items()},
-          {"retrieval_model", info.retrieval_model()},
-          {"item_item_items", info.item_item_items()},
-          {"num_ratings", info.num_ratings()},
-          {"factors", info.factors()},
-          {"retrieval_factors", info.retrieval_factors()},
-          {"global_mean", info.global_mean()},
-          {"rating_min", info.rating_min()},
-          {"rating_max", info.rating_max()},
-          {"candidates", info.candidates()},
-          {"blend_weight", info.blend_weight()},
-          {"metrics", std::move(metrics)},
-          {"retrieval_index", IndexJson(info.retrieval_index())},
-          {"similarity_index", IndexJson(info.similarity_index())},
-          {"loaded_at", info.loaded_at()},
-          {"checksum", info.checksum()},
-          {"labels", std::move(labels)},
-          {"fold_in", info.fold_in()}};
+  return {
+      {"model_version", info.model_version()},
+      {"feedback", FeedbackText(info)},
+      {"event_weights", std::move(event_weights)},
+      {"negative_events", std::move(negative_events)},
+      {"created_at", info.created_at()},
+      {"algo", info.algo()},
+      {"num_users", info.num_users()},
+      {"num_items", info.num_items()},
+      {"cold_items", info.cold_items()},
+      {"retrieval_model", info.retrieval_model()},
+      {"item_item_items", info.item_item_items()},
+      {"ordinal_cutpoints", std::vector<float>(info.ordinal_cutpoints().begin(),
+                                               info.ordinal_cutpoints().end())},
+      {"ordinal_stddev", info.ordinal_stddev()},
+      {"num_ratings", info.num_ratings()},
+      {"factors", info.factors()},
+      {"retrieval_factors", info.retrieval_factors()},
+      {"global_mean", info.global_mean()},
+      {"rating_min", info.rating_min()},
+      {"rating_max", info.rating_max()},
+      {"candidates", info.candidates()},
+      {"blend_weight", info.blend_weight()},
+      {"metrics", std::move(metrics)},
+      {"retrieval_index", IndexJson(info.retrieval_index())},
+      {"similarity_index", IndexJson(info.similarity_index())},
+      {"loaded_at", info.loaded_at()},
+      {"checksum", info.checksum()},
+      {"labels", std::move(labels)},
+      {"fold_in", info.fold_in()}};
 }
 
 nlohmann::json HealthToJson(ServingStatus status) {

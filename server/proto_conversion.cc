@@ -180,6 +180,10 @@ void ToProto(const ServingModel& model, int32_t ef, v1::ModelInfo* info) {
   info->set_retrieval_model(
       s.has_item_item() && s.has_rating_model() ? "item_item" : "embeddings");
   info->set_item_item_items(s.item_item_weights().rows());
+  for (const float c : s.ordinal_output().cutpoints) {
+    info->add_ordinal_cutpoints(c);
+  }
+  info->set_ordinal_stddev(s.ordinal_output().stddev);
   info->set_num_ratings(m.num_ratings);
   info->set_factors(s.factors());
   info->set_retrieval_factors(s.retrieval_factors());

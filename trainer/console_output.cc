@@ -107,6 +107,11 @@ void PrintTrained(const TwoStageTrainingResult& t, int32_t k, double holdout) {
   if (!std::isnan(r.validation_rmse))
     std::printf(", best validation RMSE %.4f", r.validation_rmse);
   std::printf(")\n");
+  if (const OrdinalOutput& ordinal = r.train.model.ordinal; !ordinal.empty()) {
+    std::printf("Ordinal output: cutpoints");
+    for (const float c : ordinal.cutpoints) std::printf(" %.3f", c);
+    std::printf(", spread %.3f\n", ordinal.stddev);
+  }
   if (!r.reg_trials.empty()) {
     std::printf("Chosen on validation: %d factors, λ %g (RMSE by factors/λ:",
                 r.factors, r.reg);

@@ -34,6 +34,9 @@ ABSL_FLAG(bool, bpmf_user_labels, true,
 ABSL_FLAG(bool, bpmf_day_biases, true,
           "BPMF: a bias per day and per user and day (sessions); they explain "
           "the training data's days, and served predictions are for today.");
+ABSL_FLAG(bool, bpmf_ordinal, true,
+          "BPMF: an ordinal output (ordered probit) when every rating is one "
+          "of the scale's values: predictions are expected ratings.");
 ABSL_FLAG(absl::optional<float>, reg, absl::nullopt,
           "ALS/SGD L2 regularization. Default: chosen on validation.");
 ABSL_FLAG(absl::optional<float>, lr, absl::nullopt,
@@ -126,6 +129,7 @@ absl::StatusOr<TrainingPipelineOptions> PipelineOptionsFromFlags() {
   r.bpmf.item_labels = absl::GetFlag(FLAGS_bpmf_item_labels);
   r.bpmf.user_labels = absl::GetFlag(FLAGS_bpmf_user_labels);
   r.bpmf.day_biases = absl::GetFlag(FLAGS_bpmf_day_biases);
+  r.bpmf.ordinal_output = absl::GetFlag(FLAGS_bpmf_ordinal);
   if (const auto factors = absl::GetFlag(FLAGS_factors))
     SetFactors(*factors, &r);
   if (const auto epochs = absl::GetFlag(FLAGS_epochs))

@@ -4,12 +4,14 @@
 // The biased matrix-factorization rating model shared by the ALS and SGD
 // trainers, the evaluator and the snapshot writer:
 //   r̂(u, i) = clamp(μ + b_u + b_i + p_u · q_i)
+// or, with an ordinal output, the expected rating of that score.
 
 #include <Eigen/Core>
 #include <cstdint>
 
 #include "core/data/ratings.h"
 #include "core/model/day_biases.h"
+#include "core/model/ordinal_output.h"
 
 namespace recserve {
 
@@ -31,6 +33,9 @@ struct MfModel {
   // Biases of the training data's days (day_biases.h); empty unless the
   // trainer fits them. Only ScoreAt and PredictAt use them.
   DayBiases day_biases;
+  // The ordinal output (ordinal_output.h); when not empty, a score's rating
+  // is its expected rating rather than the score clamped.
+  OrdinalOutput ordinal;
 
   int32_t num_users() const { return static_cast<int32_t>(user_bias.size()); }
   int32_t num_items() const { return static_cast<int32_t>(item_bias.size()); }
@@ -47,9 +52,12 @@ struct MfModel {
     }
     return s;
   }
-  // The rating prediction: Score clamped to the rating scale.
+  // The rating a score stands for: clamped to the rating scale, or with an
+  // ordinal output its expected rating.
+  float Rate(float score) const { return RateScore(score, scale, ordinal); }
+  // The rating prediction: Rate(Score).
   float Predict(int32_t user, int32_t item) const {
-    return scale.Clamp(Score(user, item));
+    return Rate(Score(user, item));
   }
   // Score and Predict for a rating made at `timestamp` (Unix seconds): with
   // the day biases of that day, when it is a day of the training data.
@@ -57,7 +65,7 @@ struct MfModel {
     return Score(user, item) + day_biases.Offset(user, timestamp);
   }
   float PredictAt(int32_t user, int32_t item, int64_t timestamp) const {
-    return scale.Clamp(ScoreAt(user, item, timestamp));
+    return Rate(ScoreAt(user, item, timestamp));
   }
 };
 

@@ -438,6 +438,10 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
   const EventWeights events = data.events;  // `data` is emptied by the refit
   const bool implicit = feedback == Feedback::kImplicit;
   TwoStageTrainingOptions training = options.training;
+  // The snapshots that carry an ordinal output (format 8) are those with
+  // retrieval embeddings; without them the rating model keeps the Gaussian
+  // output, so that what is evaluated is what is served.
+  if (!training.train_retrieval) training.rating.bpmf.ordinal_output = false;
   // The rating model's user and item features: every model trained from
   // `training` (validation splits, the evaluations' models, the refit)
   // finds them by id. The items' are their genres: labels of the labels
@@ -638,6 +642,15 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
                             : held_out     ? "evaluated"
                                            : "all_ratings";
   run.params["published_ratings"] = known->ratings.size();
+  if (model != nullptr) {
+    // The published model's learned output (null when it has none: another
+    // algorithm, --bpmf_ordinal=false, or ratings off the scale's values).
+    run.params["ordinal_output"] =
+        model->ordinal.empty()
+            ? nlohmann::json()
+            : nlohmann::json{{"cutpoints", model->ordinal.cutpoints},
+                             {"stddev", model->ordinal.stddev}};
+  }
 
   if (publishing) {
     SnapshotContents contents;

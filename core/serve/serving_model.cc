@@ -554,7 +554,7 @@ absl::StatusOr<Recommendation> ServingModel::Recommend(
     RecommendedItem& item = out.items.emplace_back();
     item.item = r.item;
     item.score = r.score;
-    item.predicted_rating = s.rating_scale().Clamp(r.rating_score);
+    item.predicted_rating = s.Rate(r.rating_score);
   }
   MarkCold(s, &out);
   if (q.explain)
@@ -678,7 +678,7 @@ absl::StatusOr<RatingPrediction> ServingModel::PredictRating(
   out.item_known = item != kUnknownIndex;
   out.item_cold = out.item_known && s.IsColdItem(item);
   out.folded_in = side.folded;
-  out.rating = s.rating_scale().Clamp(side.Score(s, item));
+  out.rating = s.Rate(side.Score(s, item));
   return out;
 }
 

@@ -233,7 +233,7 @@ struct RecommendedItem {
   // The rerank blend, or the training rating count for a fallback; implicit
   // feedback: the retrieval score.
   float score = 0.0f;
-  // Clamped to the rating scale; 0 for implicit feedback.
+  // Snapshot::Rate of the rating score; 0 for implicit feedback.
   float predicted_rating = 0.0f;
   bool cold = false;            // Snapshot::IsColdItem
   ItemExplanation explanation;  // filled when the query asked to explain
@@ -283,7 +283,7 @@ struct PredictQuery {
 };
 
 struct RatingPrediction {
-  float rating = 0.0f;  // clamped to the rating scale
+  float rating = 0.0f;  // Snapshot::Rate of the score
   bool user_known = false;
   bool item_known = false;
   // The item is cold: known, its factors and bias mapped from attributes.

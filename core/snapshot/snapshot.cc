@@ -737,6 +737,7 @@ MfModel Snapshot::ToModel() const {
   model.item_bias = item_bias();
   model.user_factors = user_factors();
   model.item_factors = item_factors();
+  model.ordinal = manifest_.ordinal_output;
   return model;
 }
 

@@ -23,6 +23,7 @@
 #include "core/data/ratings.h"
 #include "core/model/attribute_map.h"
 #include "core/model/mf_model.h"
+#include "core/model/ordinal_output.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
 #include "core/snapshot/snapshot_manifest.h"
@@ -113,7 +114,7 @@ class Snapshot final {
   // Loads and fully validates one version folder:
   //  - manifest.json parses strictly (see ParseManifest) and, when the folder
   //    is named like a version, its `version` equals the folder name;
-  //  - format_version is 1 to 7;
+  //  - format_version is 1 to 8;
   //  - it lists exactly the snapshot files above (titles and genres both or
   //    neither; the four rating model files exactly when the snapshot has
   //    a rating model, i.e. unless it is implicit feedback; the two
@@ -142,7 +143,11 @@ class Snapshot final {
   //    rating scale (implicit feedback: seen values finite); each seen
   //    later count in [0, the user's seen items);
   //  - in format 2, ranking.candidates >= 1 and ranking.blend_weight in
-  //    [0, 1].
+  //    [0, 1];
+  //  - an ordinal output (format 8, manifest "ordinal_output") only with a
+  //    rating model and valid for the rating scale (ValidateOrdinalOutput:
+  //    one cutpoint fewer than the scale's values, finite and strictly
+  //    ascending, stddev finite and > 0).
   // Errors name the file and the problem: NotFound for a missing folder or
   // file, DataLoss for a size or checksum mismatch or a truncated file,
   // InvalidArgument for malformed content or counts that disagree,
@@ -270,14 +275,26 @@ class Snapshot final {
   // The item's genres, or nullptr if it has none.
   const std::vector<std::string>* ItemGenres(int32_t item) const;
 
+  // The rating model's ordinal output (manifest "ordinal_output", format
+  // 8); empty without one.
+  const OrdinalOutput& ordinal_output() const {
+    return manifest_.ordinal_output;
+  }
+  // The rating a rating score stands for (RateScore): with an ordinal
+  // output its expected rating, else clamped to the rating scale. Exactly
+  // MfModel::Rate of the model that was published.
+  float Rate(float score) const {
+    return RateScore(score, manifest_.rating_scale, manifest_.ordinal_output);
+  }
+
   // Exactly MfModel::Score / MfModel::Predict of the model that was
   // published: an unknown side (kUnknownIndex) contributes neither bias nor
-  // factors; Predict clamps to the rating scale. Indices must be
-  // kUnknownIndex or in range. Without a rating model, 0 (and Predict the
-  // clamp of 0): callers check has_rating_model().
+  // factors; Predict is Rate(Score). Indices must be kUnknownIndex or in
+  // range. Without a rating model, 0 (and Predict the clamp of 0): callers
+  // check has_rating_model().
   float Score(int32_t user, int32_t item) const;
   float Predict(int32_t user, int32_t item) const {
-    return manifest_.rating_scale.Clamp(Score(user, item));
+    return Rate(Score(user, item));
   }
 
   // Cold items: held without interactions, their factors and embeddings
@@ -309,7 +326,8 @@ class Snapshot final {
     return Eigen::Map<const FactorMatrix>(item_item_, m, m);
   }
 
-  // A copy of the model as an MfModel (for tests and conversions).
+  // A copy of the model as an MfModel, its ordinal output included (for
+  // tests and conversions).
   MfModel ToModel() const;
 
  private:

@@ -363,6 +363,40 @@ absl::StatusOr<SnapshotItemItemInfo> ParseItemItem(ObjectReader& root) {
   return info;
 }
 
+// Present means not empty: an absent field is how "no ordinal output" is
+// written, so an empty one is refused rather than read as none.
+absl::StatusOr<OrdinalOutput> ParseOrdinalOutput(ObjectReader& root) {
+  ASSIGN_OR_RETURN(const json* object, root.Get("ordinal_output"));
+  if (!object->is_object()) {
+    return FieldError("ordinal_output", "is not an object");
+  }
+  ObjectReader r(*object, "ordinal_output");
+  OrdinalOutput output;
+  ASSIGN_OR_RETURN(const json* cutpoints, r.Get("cutpoints"));
+  if (!cutpoints->is_array()) {
+    return FieldError("ordinal_output.cutpoints", "is not an array");
+  }
+  if (cutpoints->empty()) {
+    return FieldError("ordinal_output.cutpoints",
+                      "is empty; a snapshot without an ordinal output has no "
+                      "'ordinal_output'");
+  }
+  for (size_t k = 0; k < cutpoints->size(); ++k) {
+    const json& v = (*cutpoints)[k];
+    const std::string path = absl::StrCat("ordinal_output.cutpoints[", k, "]");
+    if (!v.is_number()) return FieldError(path, "is not a number");
+    const double d = v.get<double>();
+    if (!std::isfinite(d) || std::abs(d) > std::numeric_limits<float>::max()) {
+      return FieldError(path, "is not a finite float");
+    }
+    output.cutpoints.push_back(static_cast<float>(d));
+  }
+  ASSIGN_OR_RETURN(const double stddev, r.GetNumber("stddev"));
+  output.stddev = static_cast<float>(stddev);
+  RETURN_IF_ERROR(r.CheckNoUnknownFields());
+  return output;
+}
+
 json FloatArrayForJson(const Eigen::VectorXf& v) {
   json out = json::array();
   for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(FloatForJson(v[i]));
@@ -489,9 +523,38 @@ absl::StatusOr<SnapshotManifest> FromJson(const json& root) {
         "item_item",
         absl::StrCat("needs format_version ", kItemItemSnapshotFormatVersion));
   }
+  if (m.format_version >= kOrdinalSnapshotFormatVersion) {
+    if (root.contains("ordinal_output")) {
+      ASSIGN_OR_RETURN(m.ordinal_output, ParseOrdinalOutput(r));
+    }
+  } else if (root.contains("ordinal_output")) {
+    return FieldError(
+        "ordinal_output",
+        absl::StrCat("needs format_version ", kOrdinalSnapshotFormatVersion));
+  }
   RETURN_IF_ERROR(r.CheckNoUnknownFields());
   RETURN_IF_ERROR(ValidateManifest(m));
   return m;
+}
+
+absl::Status ValidateFormat8Fields(const SnapshotManifest& m) {
+  if (m.ordinal_output.empty()) return absl::OkStatus();
+  if (m.format_version < kOrdinalSnapshotFormatVersion) {
+    return FieldError(
+        "ordinal_output",
+        absl::StrCat("needs format_version ", kOrdinalSnapshotFormatVersion));
+  }
+  if (m.feedback == Feedback::kImplicit) {
+    return FieldError("ordinal_output",
+                      "is not allowed with implicit feedback (no rating "
+                      "model)");
+  }
+  if (absl::Status s = ValidateOrdinalOutput(m.ordinal_output, m.rating_scale);
+      !s.ok()) {
+    return FieldError("ordinal_output",
+                      absl::StrCat("is invalid (", s.message(), ")"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateFormat7Fields(const SnapshotManifest& m) {
@@ -749,6 +812,7 @@ absl::Status ValidateManifest(const SnapshotManifest& m) {
   RETURN_IF_ERROR(ValidateFormat4Fields(m));
   RETURN_IF_ERROR(ValidateFormat5Fields(m));
   RETURN_IF_ERROR(ValidateFormat7Fields(m));
+  RETURN_IF_ERROR(ValidateFormat8Fields(m));
   return ValidateFormat3Fields(m);
 }
 
@@ -841,6 +905,15 @@ std::string ManifestToJson(const SnapshotManifest& m) {
         {"reg", FloatForJson(ii.params.reg)},
         {"recency_weight", FloatForJson(ii.params.recency_weight)},
         {"recency_horizon", FloatForJson(ii.params.recency_horizon)}};
+  }
+  if (!m.ordinal_output.empty()) {
+    json cutpoints = json::array();
+    for (const float c : m.ordinal_output.cutpoints) {
+      cutpoints.push_back(FloatForJson(c));
+    }
+    root["ordinal_output"] = {
+        {"cutpoints", cutpoints},
+        {"stddev", FloatForJson(m.ordinal_output.stddev)}};
   }
   return root.dump(2) + "\n";
 }

@@ -53,6 +53,13 @@
 //     m x m weights), both or neither; m counts the leading items the model
 //     was trained on, 1 to num_items - cold_items. Rejected before format 7.
 //     A writer uses format 7 only for a snapshot with an item-item model.
+//  8: format 7 plus, optionally, the rating model's ordinal output
+//     (core/model/ordinal_output.h): "ordinal_output" {"cutpoints": [K - 1
+//     numbers], "stddev": number} for a rating scale of K values, valid for
+//     the scale (ValidateOrdinalOutput) and only with a rating model
+//     (explicit feedback). Rejected before format 8: a reader that ignored
+//     it would serve clamped scores instead of expected ratings. A writer
+//     uses format 8 only for a snapshot whose model has an ordinal output.
 // A writer uses the lowest version that can hold what it writes, so that a
 // snapshot without retrieval embeddings is a format-1 snapshot that older
 // readers still read.
@@ -70,6 +77,7 @@
 #include "core/data/item_attributes.h"
 #include "core/data/ratings.h"
 #include "core/model/item_item_model.h"
+#include "core/model/ordinal_output.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
 
@@ -78,7 +86,7 @@ namespace recserve {
 // The manifest formats this build reads (and writes): every version in
 // [kMinSnapshotFormatVersion, kMaxSnapshotFormatVersion].
 inline constexpr int kMinSnapshotFormatVersion = 1;
-inline constexpr int kMaxSnapshotFormatVersion = 7;
+inline constexpr int kMaxSnapshotFormatVersion = 8;
 // The first format with retrieval embeddings and a ranking configuration.
 inline constexpr int kRetrievalSnapshotFormatVersion = 2;
 // The first format with fold-in parameters, seen ratings and labels.
@@ -92,6 +100,8 @@ inline constexpr int kColdItemsSnapshotFormatVersion = 5;
 inline constexpr int kRecencySnapshotFormatVersion = 6;
 // The first format with an (optional) item-item model.
 inline constexpr int kItemItemSnapshotFormatVersion = 7;
+// The first format with an (optional) ordinal output of the rating model.
+inline constexpr int kOrdinalSnapshotFormatVersion = 8;
 inline constexpr absl::string_view kBiasedMfModelKind = "biased_mf";
 
 // Size and CRC-32 (zlib) of one file of a snapshot.
@@ -184,6 +194,10 @@ struct SnapshotManifest {
   // Format 7, optional: the item-item retrieval model's size and parameters
   // (its weights are the file item_item.npy).
   std::optional<SnapshotItemItemInfo> item_item;
+  // Format 8, optional: the rating model's ordinal output (MfModel::ordinal),
+  // {"cutpoints": [...], "stddev": σ}; empty when absent (and then not
+  // written).
+  OrdinalOutput ordinal_output;
 };
 
 // Checks every field: format_version supported (FailedPrecondition naming the
@@ -207,13 +221,16 @@ struct SnapshotManifest {
 // recency_weight 0; before format 7, no item_item, and from format 7 an
 // item_item (when present) with items in [1, num_items - cold_items], reg
 // finite and > 0, recency_weight finite and >= 0 and recency_horizon finite
-// and > 0. (Which files the folder lists is checked by Snapshot::Load.)
+// and > 0; before format 8, no ordinal_output, and from format 8 an
+// ordinal_output (when not empty) valid for rating_scale
+// (ValidateOrdinalOutput) and only with explicit feedback. (Which files the
+// folder lists is checked by Snapshot::Load.)
 // Errors: InvalidArgument naming the field.
 absl::Status ValidateManifest(const SnapshotManifest& manifest);
 
 // Serializes to pretty-printed JSON (2-space indent, keys sorted, trailing
-// newline); "retrieval" and "ranking" are written when set. Does not
-// validate; call ValidateManifest first.
+// newline); "retrieval" and "ranking" are written when set, "ordinal_output"
+// when not empty. Does not validate; call ValidateManifest first.
 std::string ManifestToJson(const SnapshotManifest& manifest);
 
 // Parses manifest.json strictly: valid JSON, an object holding exactly the

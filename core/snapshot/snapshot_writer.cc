@@ -270,6 +270,23 @@ absl::Status CheckItemItem(const SnapshotContents& c) {
   return absl::OkStatus();
 }
 
+// The model's ordinal output (format 8): valid for the model's scale, and,
+// as format 8 extends formats 3 to 7, only with retrieval and fold-in.
+absl::Status CheckOrdinalOutput(const SnapshotContents& c) {
+  if (c.model == nullptr || c.model->ordinal.empty()) return absl::OkStatus();
+  const MfModel& m = *c.model;
+  if (absl::Status s = ValidateOrdinalOutput(m.ordinal, m.scale); !s.ok()) {
+    return ContentsError(
+        absl::StrCat("contents.model->ordinal is invalid (", s.message(), ")"));
+  }
+  if (c.retrieval == nullptr || c.fold_in == nullptr) {
+    return ContentsError(
+        "contents.model->ordinal needs contents.retrieval and "
+        "contents.fold_in (format 8 extends formats 3 to 7)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckContents(const SnapshotContents& c) {
   if (c.feedback != Feedback::kExplicit && c.feedback != Feedback::kImplicit) {
     return ContentsError("contents.feedback must be explicit or implicit");
@@ -337,7 +354,8 @@ absl::Status CheckContents(const SnapshotContents& c) {
   }
   RETURN_IF_ERROR(CheckTrain(c));
   RETURN_IF_ERROR(CheckColdItems(c));
-  return CheckItemItem(c);
+  RETURN_IF_ERROR(CheckItemItem(c));
+  return CheckOrdinalOutput(c);
 }
 
 // Writes one file of the snapshot and records its size and checksum.
@@ -597,13 +615,18 @@ SnapshotManifest BaseManifest(const SnapshotContents& c) {
       }
     }
     if (c.fold_in != nullptr) {
-      if (c.item_item != nullptr) {
-        // Format 7 holds format 6's fields too: the recency of fold_in as
-        // given, and the seen order.
-        m.format_version = kItemItemSnapshotFormatVersion;
+      const bool ordinal = !implicit && !c.model->ordinal.empty();
+      if (c.item_item != nullptr || ordinal) {
+        // Formats 7 and 8 hold format 6's fields too: the recency of fold_in
+        // as given, and the seen order.
+        m.format_version = ordinal ? kOrdinalSnapshotFormatVersion
+                                   : kItemItemSnapshotFormatVersion;
         m.feedback = c.feedback;
-        m.item_item =
-            SnapshotItemItemInfo{c.item_item->num_items(), c.item_item->params};
+        if (c.item_item != nullptr) {
+          m.item_item = SnapshotItemItemInfo{c.item_item->num_items(),
+                                             c.item_item->params};
+        }
+        if (ordinal) m.ordinal_output = c.model->ordinal;
       } else if (HasRecency(c.fold_in->retrieval)) {
         m.format_version = kRecencySnapshotFormatVersion;
         m.feedback = c.feedback;

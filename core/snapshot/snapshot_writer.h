@@ -32,7 +32,10 @@
 // is > 0, format 6, which adds fold_in.retrieval "recency_weight" and
 // "recency_horizon" and user_seen_later.npy; with an item-item model
 // (contents.item_item), format 7, which adds "item_item" and item_item.npy
-// (and, as format 6, the recency fields and user_seen_later.npy).
+// (and, as format 6, the recency fields and user_seen_later.npy); with a
+// rating model that has an ordinal output (contents.model->ordinal), format
+// 8, which adds "ordinal_output" (and, as format 7, the recency fields and
+// user_seen_later.npy).
 //
 // Publishing an implicit-feedback (events-only) snapshot:
 //   SnapshotContents c;
@@ -83,8 +86,11 @@ struct SnapshotContents {
   // seen cells (a cell at its pair's latest) for user_seen_later.npy.
   const Dataset* train = nullptr;
   // Explicit feedback: required, a model over train's users and items.
-  // Implicit feedback: must be null (the snapshot records factors 0, global
-  // mean 0 and rating scale [0, 0]).
+  // Its ordinal output (MfModel::ordinal), when not empty, must be valid for
+  // its scale (ValidateOrdinalOutput) and needs retrieval and fold_in; it is
+  // recorded as manifest "ordinal_output" (format 8). Day biases are not
+  // recorded. Implicit feedback: must be null (the snapshot records factors
+  // 0, global mean 0 and rating scale [0, 0]).
   const MfModel* model = nullptr;
   // Optional titles and genres keyed by external item id; when set, the
   // snapshot carries item_titles.txt and item_genres.txt.
@@ -114,9 +120,10 @@ struct SnapshotContents {
   // Optional, and only with retrieval: how the server folds users in
   // (user_fold_in.h), valid for the model's factors. When set, the snapshot
   // is format 3 (format 4 when its confidence scale is not the default,
-  // format 6 when its recency_weight is > 0, format 7 with item_item) and
-  // also carries each seen item's rating (user_seen_ratings.npy) and, with
-  // recency or item_item, its later count (user_seen_later.npy). Implicit
+  // format 6 when its recency_weight is > 0, format 7 with item_item, format
+  // 8 with the model's ordinal output) and also carries each seen item's
+  // rating (user_seen_ratings.npy) and, with recency, item_item or an
+  // ordinal output, its later count (user_seen_later.npy). Implicit
   // feedback: required, with an empty rating prior (FoldInParams::
   // has_rating() false; ValidateFoldInParams with kNoRatingModel).
   const FoldInParams* fold_in = nullptr;
@@ -176,7 +183,8 @@ struct PublishOptions {
 // fold_in for implicit feedback, non-finite values or values beyond
 // ±kMaxModelMagnitude, cold items that are rated or without attributes,
 // attribute maps of the wrong shape, an item-item model too large for the
-// items with interactions or not square, an id
+// items with interactions or not square, an ordinal output invalid for the
+// model's scale or without retrieval and fold_in, an id
 // containing a newline, rating indices out of range, metrics not numbers,
 // ranking out of range, ...); I/O
 // errors from the file system. On error LATEST is unchanged unless the error

@@ -18,10 +18,15 @@
 #include "core/model/row_least_squares.h"
 #include "core/train/day_bias_sampler.h"
 #include "core/train/early_stopping.h"
+#include "core/train/ordinal_latents.h"
 #include "core/train/posterior_mean.h"
 
 namespace recserve {
 namespace {
+
+// After burn-in, an ordinal output's cutpoints are sampled every this many
+// sweeps.
+constexpr int32_t kCutpointSweeps = 5;
 
 // The most the posterior mean keeps of samples' factors.
 constexpr int64_t kPosteriorMeanBytes = int64_t{256} << 20;
@@ -342,10 +347,15 @@ void AddOffsets(const FactorMatrix& own_factors,
   *bias = own_bias + t.offset_bias;
 }
 
-double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
+// Σ (target − score)² over the ratings; the targets are the ratings' values
+// unless `latents` are given.
+double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings,
+                       const OrdinalLatents* latents) {
   double sse = 0.0;
-  for (const Rating& r : ratings) {
-    const double e = r.value - model.Score(r.user, r.item);
+  for (size_t r = 0; r < ratings.size(); ++r) {
+    const double target =
+        latents != nullptr ? latents->values()[r] : ratings[r].value;
+    const double e = target - model.Score(ratings[r].user, ratings[r].item);
     sse += e * e;
   }
   return sse;
@@ -380,13 +390,16 @@ RatingUserPrior PriorOfRows(const MfModel& model, double noise_precision) {
   return prior;
 }
 
-// Sets each entry of `rows` to its rating less that rating's offset.
-void SubtractOffsets(absl::Span<const Rating> fit,
-                     const RatingPositions& positions,
-                     const std::vector<float>& offsets, SparseRatings* rows) {
+// Sets each entry of `rows` to its target (the rating's value, or its
+// latent when `latents` are given) less that rating's offset, if any.
+void SetTargets(absl::Span<const Rating> fit, const OrdinalLatents* latents,
+                const RatingPositions& positions,
+                const std::vector<float>* offsets, SparseRatings* rows) {
   for (size_t p = 0; p < positions.positions.size(); ++p) {
     const int64_t r = positions.positions[p];
-    rows->values[p] = fit[r].value - offsets[r];
+    const float target =
+        latents != nullptr ? latents->values()[r] : fit[r].value;
+    rows->values[p] = target - (offsets != nullptr ? (*offsets)[r] : 0.0f);
   }
 }
 
@@ -442,6 +455,30 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     days.emplace(fit);
     residuals.resize(fit.size());
   }
+  // With the ordinal output: the latents, each rating's score, and over the
+  // kept sweeps each score's sum and sum of squares and the noise variance's
+  // sum, for the output's spread.
+  std::optional<OrdinalLatents> latents;
+  std::vector<float> scores;
+  std::vector<double> score_sum, score_sum_sq;
+  double noise_variance_sum = 0.0;
+  if (options.ordinal_output) {
+    // Ratings off the scale's values (real-valued ones) keep the Gaussian
+    // output.
+    if (absl::StatusOr<OrdinalLatents> made =
+            OrdinalLatents::Create(fit, scale);
+        made.ok()) {
+      latents = *std::move(made);
+    }
+  }
+  if (latents) {
+    scores.resize(fit.size());
+    score_sum.assign(fit.size(), 0.0);
+    score_sum_sq.assign(fit.size(), 0.0);
+  }
+  const OrdinalLatents* targets = latents ? &*latents : nullptr;
+  std::vector<double> cutpoint_sum(latents ? latents->cutpoints().size() : 0,
+                                   0.0);
 
   MfModel sample = StartingModel(num_users, num_items, options.factors,
                                  options.init_stddev, options.seed, scale, fit);
@@ -539,26 +576,64 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     }
     double sse = 0.0;
     if (days) {
-      ParallelFor(static_cast<int64_t>(fit.size()),
-                  ResolveThreads(options.threads),
-                  [&](int64_t begin, int64_t end, int32_t) {
-                    for (int64_t r = begin; r < end; ++r) {
-                      residuals[r] = fit[r].value -
-                                     effective.Score(fit[r].user, fit[r].item) -
-                                     days->offsets()[r];
-                    }
-                  });
+      ParallelFor(
+          static_cast<int64_t>(fit.size()), ResolveThreads(options.threads),
+          [&](int64_t begin, int64_t end, int32_t) {
+            for (int64_t r = begin; r < end; ++r) {
+              const float target =
+                  targets != nullptr ? targets->values()[r] : fit[r].value;
+              residuals[r] = target -
+                             effective.Score(fit[r].user, fit[r].item) -
+                             days->offsets()[r];
+            }
+          });
       days->Sample(noise_precision, rng, &residuals);
       for (float e : residuals) sse += double{e} * e;
-      SubtractOffsets(fit, user_positions, days->offsets(), &by_user);
-      SubtractOffsets(fit, item_positions, days->offsets(), &by_item);
       if (sweep > options.burn_in) days->Accumulate();
     } else {
-      sse = SumSquaredError(effective, fit);
+      sse = SumSquaredError(effective, fit, targets);
     }
     std::gamma_distribution<double> gamma(1.0 + fit.size() / 2.0,
                                           1.0 / (1.0 + sse / 2.0));
     noise_precision = static_cast<float>(gamma(rng));
+    if (latents) {
+      const bool kept_sweep = sweep > options.burn_in;
+      ParallelFor(
+          static_cast<int64_t>(fit.size()), ResolveThreads(options.threads),
+          [&](int64_t begin, int64_t end, int32_t) {
+            for (int64_t r = begin; r < end; ++r) {
+              // With day biases the residuals already hold target − score
+              // − the new day offsets.
+              const float score =
+                  days
+                      ? latents->values()[r] - residuals[r] - days->offsets()[r]
+                      : effective.Score(fit[r].user, fit[r].item);
+              if (kept_sweep) {
+                score_sum[r] += score;
+                score_sum_sq[r] += double{score} * score;
+              }
+              scores[r] = score + (days ? days->offsets()[r] : 0.0f);
+            }
+          });
+      if (kept_sweep) noise_variance_sum += 1.0 / noise_precision;
+      // After burn-in the cutpoints barely move (each is pinned by the
+      // thousands of ratings on either side), so they are sampled every few
+      // sweeps: the Metropolis steps cost more than the latents.
+      if (!kept_sweep || sweep % kCutpointSweeps == 0) {
+        latents->SampleCutpoints(scores, noise_precision, sweep_seed,
+                                 options.threads, /*adapt=*/!kept_sweep);
+      }
+      if (kept_sweep) {
+        for (size_t j = 0; j < cutpoint_sum.size(); ++j)
+          cutpoint_sum[j] += latents->cutpoints()[j];
+      }
+      latents->Sample(scores, noise_precision, sweep_seed, options.threads);
+    }
+    if (days || latents) {
+      const std::vector<float>* offsets = days ? &days->offsets() : nullptr;
+      SetTargets(fit, targets, user_positions, offsets, &by_user);
+      SetTargets(fit, targets, item_positions, offsets, &by_item);
+    }
 
     if (sweep > options.burn_in) {
       ++kept;
@@ -575,6 +650,26 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   }
   ASSIGN_OR_RETURN(MfModel mean, posterior.Model(options.factors));
   if (days) days->PublishMean(&mean);
+  if (latents) {
+    // A score's expected rating averaged over the posterior is the expected
+    // rating at the posterior mean score with the spread of both: the noise
+    // and, on average over the training ratings, the score's own.
+    double spread = 0.0;
+    for (size_t r = 0; r < fit.size(); ++r) {
+      const double m = score_sum[r] / kept;
+      spread += std::max(score_sum_sq[r] / kept - m * m, 0.0);
+    }
+    mean.ordinal.stddev = static_cast<float>(std::sqrt(
+        noise_variance_sum / kept + spread / static_cast<double>(fit.size())));
+    for (const double sum : cutpoint_sum) {
+      mean.ordinal.cutpoints.push_back(static_cast<float>(sum / kept));
+    }
+    if (!ValidateOrdinalOutput(mean.ordinal, scale).ok()) {
+      return absl::InternalError(
+          "bpmf: the ordinal output diverged (its cutpoints or spread are "
+          "not finite)");
+    }
+  }
   if (!mean.user_factors.allFinite() || !mean.item_factors.allFinite() ||
       !mean.user_bias.allFinite() || !mean.item_bias.allFinite()) {
     return absl::InternalError(

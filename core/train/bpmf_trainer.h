@@ -69,6 +69,14 @@ struct BpmfOptions {
   // They are the model's own (MfModel::day_biases); the time-free rest is
   // what is served for today. Default on.
   bool day_biases = true;
+  // An ordinal output (core/model/ordinal_output.h, ordinal_latents.h), when
+  // every rating is one of the scale's values (else, as for real-valued
+  // ratings, the Gaussian output, clamped): the sampler fits latent ratings
+  // drawn within each rating's interval and learns the interior cutpoints,
+  // and the model (MfModel::ordinal) predicts the expected rating. Its
+  // cutpoints are their posterior means; its spread is the noise's and the
+  // scores' posterior spread on the training ratings together. Default on.
+  bool ordinal_output = true;
   // Standard deviation of the initial factors. Default 0.1.
   float init_stddev = 0.1f;
   // Worker threads; 0 = all cores.

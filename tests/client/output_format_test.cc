@@ -246,6 +246,20 @@ v1::ModelInfo SampleInfo() {
   return info;
 }
 
+TEST(FormatModelInfoTest, ShowsTheOrdinalOutput) {
+  v1::ModelInfo info = SampleInfo();
+  for (const float c : {1.5f, 2.31f, 3.33f, 4.5f})
+    info.add_ordinal_cutpoints(c);
+  info.set_ordinal_stddev(0.935f);
+  EXPECT_THAT(FormatModelInfo(info),
+              HasSubstr("  rating_output      ordinal: expected rating "
+                        "(cutpoints 1.500 2.310 3.330 4.500, spread 0.935)\n"));
+  const nlohmann::json json = ToJson(info);
+  ASSERT_EQ(json["ordinal_cutpoints"].size(), 4u);
+  EXPECT_FLOAT_EQ(json["ordinal_cutpoints"][1].get<float>(), 2.31f);
+  EXPECT_FLOAT_EQ(json["ordinal_stddev"].get<float>(), 0.935f);
+}
+
 TEST(FormatModelInfoTest, AlignedFieldsAndSortedMetrics) {
   const std::string text = FormatModelInfo(SampleInfo());
   // Keys are padded to the longest, "retrieval_factors" (17 characters).
@@ -255,6 +269,8 @@ TEST(FormatModelInfoTest, AlignedFieldsAndSortedMetrics) {
   EXPECT_THAT(text, HasSubstr("  num_ratings        5000000000\n"));
   EXPECT_THAT(text, HasSubstr("  global_mean        3.5299\n"));
   EXPECT_THAT(text, HasSubstr("  rating_scale       1 to 5\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  rating_output      score clamped to the scale\n"));
   EXPECT_THAT(text, HasSubstr("  fold_in            yes\n"));
   EXPECT_THAT(text, HasSubstr("  cold_items         0\n"));
   EXPECT_THAT(text, HasSubstr("  labels             2: Action, Drama\n"));
@@ -327,10 +343,12 @@ TEST(JsonTest, PredictionAndModelInfo) {
   EXPECT_EQ(ToJson(prediction), nlohmann::json::parse(expected));
 
   const nlohmann::json info = ToJson(SampleInfo());
-  EXPECT_EQ(info.size(), 26u);  // every ModelInfo field
+  EXPECT_EQ(info.size(), 28u);  // every ModelInfo field
   EXPECT_EQ(info["cold_items"], 0);
   EXPECT_EQ(info["retrieval_model"], "");  // unset
   EXPECT_EQ(info["item_item_items"], 0);
+  EXPECT_EQ(info["ordinal_cutpoints"], nlohmann::json::array());
+  EXPECT_EQ(info["ordinal_stddev"], 0.0);
   EXPECT_EQ(info["feedback"], "explicit");  // unset: a server of ratings
   EXPECT_EQ(info["labels"], nlohmann::json::parse(R"(["Action", "Drama"])"));
   EXPECT_EQ(info["fold_in"], true);

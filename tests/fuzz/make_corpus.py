@@ -117,6 +117,18 @@ def item_item_manifest(m):
     return m
 
 
+def ordinal_manifest(m):
+    # Format 8: format 7 plus the rating model's ordinal output, a cutpoint
+    # between each two values of the rating scale.
+    m = json.loads(json.dumps(m))
+    m["format_version"] = 8
+    scale = m["rating_scale"]
+    values = round((scale["max"] - scale["min"]) / scale["step"]) + 1
+    m["ordinal_output"] = {"cutpoints": [scale["min"] + scale["step"] * (k + 0.5) for k in range(values - 1)],
+                           "stddev": 0.375}
+    return m
+
+
 def snapshot_seeds(build):
     # Also the manifest seeds: a real trained snapshot (format 3: the trainer
     # records how to fold users in), a non-scaling prior variant, and its
@@ -153,6 +165,8 @@ def snapshot_seeds(build):
         write("manifest_fuzz", "format6_recency", dump(recency_manifest(explicit4)))
         write("manifest_fuzz", "format7_item_item",
               dump(item_item_manifest(recency_manifest(explicit4))))
+        write("manifest_fuzz", "format8_ordinal",
+              dump(ordinal_manifest(item_item_manifest(recency_manifest(explicit4)))))
     m["format_version"] = 2
     m.pop("fold_in", None)
     for name in ("user_seen_ratings.npy", "item_labels.txt"):

@@ -162,6 +162,9 @@ TEST_F(ServerTest, EveryRpcAnswersFromTheSnapshot) {
   EXPECT_EQ(info.checksum().size(), 8u);
   EXPECT_EQ(info.retrieval_model(), "embeddings");
   EXPECT_EQ(info.item_item_items(), 0);
+  // ALS: no ordinal output.
+  EXPECT_EQ(info.ordinal_cutpoints_size(), 0);
+  EXPECT_EQ(info.ordinal_stddev(), 0.0f);
 }
 
 TEST_F(ServerTest, FallbacksAreFlaggedOrRefused) {

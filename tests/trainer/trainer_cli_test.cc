@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/model/ordinal_output.h"
 #include "core/snapshot/snapshot.h"
 #include "core/train/bpmf_trainer.h"
 #include "gmock/gmock.h"
@@ -91,9 +93,9 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_TRUE((*snapshot)->has_retrieval());
   EXPECT_EQ((*snapshot)->retrieval_factors(), 32);
   // With what the server needs to fold users in, the labels, and (format
-  // 5) the attribute maps that place new items; format 6 when validation
-  // chose a recency weight, which fold-in then applies; format 7 when it
-  // chose the item-item model, which the report then describes.
+  // 5) the attribute maps that place new items; the recency weight
+  // validation chose, which fold-in then applies; the item-item model when
+  // chosen, which the report then describes.
   const float recency =
       report["params"]["retrieval"]["recency_weight"].get<float>();
   const nlohmann::json& item_item = report["params"]["item_item"];
@@ -102,8 +104,18 @@ TEST_F(TrainerCliTest, GeneratesTrainsEvaluatesAndPublishes) {
   EXPECT_GE(item_item["latest_validation"].size(), 6u);
   const bool ranks_item_item = item_item["chosen"].get<bool>();
   EXPECT_EQ((*snapshot)->has_item_item(), ranks_item_item);
-  EXPECT_EQ((*snapshot)->manifest().format_version,
-            ranks_item_item ? 7 : (recency > 0 ? 6 : 5));
+  // Format 8 with the rating model's ordinal output (the generated
+  // ratings are half stars), which the report lists as published.
+  const nlohmann::json& ordinal = report["params"]["ordinal_output"];
+  ASSERT_TRUE(ordinal.is_object()) << report["params"].dump();
+  EXPECT_EQ(ordinal["cutpoints"].size(),
+            ScaleValues((*snapshot)->rating_scale()) - 1);
+  EXPECT_GT(ordinal["cutpoints"].size(), 1u);
+  EXPECT_EQ((*snapshot)->ordinal_output().cutpoints,
+            ordinal["cutpoints"].get<std::vector<float>>());
+  EXPECT_EQ((*snapshot)->ordinal_output().stddev,
+            ordinal["stddev"].get<float>());
+  EXPECT_EQ((*snapshot)->manifest().format_version, 8);
   if (ranks_item_item) {
     EXPECT_EQ((*snapshot)->item_item()->reg, item_item["reg"].get<float>());
     EXPECT_EQ((*snapshot)->item_item_weights().rows(),

@@ -15,6 +15,7 @@
 #include "core/data/item_reader.h"
 #include "core/index/item_index.h"
 #include "core/model/item_item_model.h"
+#include "core/model/ordinal_output.h"
 #include "core/serve/serving_model.h"
 #include "core/serve/serving_model_loader.h"
 #include "core/snapshot/snapshot.h"
@@ -253,6 +254,30 @@ TEST_F(AddItemsTest, KeepsTheItemItemModel) {
             testutil::ReadFile(absl::StrCat(base_dir_, "/", kItemItemFile)));
   for (int32_t u = 0; u < kUsers; ++u) {
     EXPECT_THAT(s.SeenLater(u), ::testing::ElementsAreArray(b.SeenLater(u)));
+  }
+}
+
+// The rating model's ordinal output (format 8) is carried over unchanged,
+// and the new items' predictions are its expected ratings.
+TEST_F(AddItemsTest, KeepsTheOrdinalOutput) {
+  fixture_.model.ordinal.cutpoints = {1.6f, 2.45f, 3.5f, 4.25f};
+  fixture_.model.ordinal.stddev = 0.35f;
+  ASSERT_NO_FATAL_FAILURE(PublishBase(/*indexes=*/false));
+  absl::StatusOr<AddItemsReport> report =
+      AddItems(Options(testutil::MoviesCsv(1, kWarm + kCold + 3)));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->added, 3);
+  auto added = Snapshot::Load(report->dir);
+  ASSERT_TRUE(added.ok()) << added.status();
+  const Snapshot& s = **added;
+  EXPECT_EQ(s.manifest().format_version, 8);
+  EXPECT_EQ(s.ordinal_output().cutpoints, fixture_.model.ordinal.cutpoints);
+  EXPECT_EQ(s.ordinal_output().stddev, fixture_.model.ordinal.stddev);
+  const int32_t item = s.num_items() - 1;  // a new one
+  for (int32_t u = 0; u < kUsers; ++u) {
+    EXPECT_EQ(s.Predict(u, item),
+              ExpectedOrdinalRating(s.Score(u, item), s.rating_scale(),
+                                    fixture_.model.ordinal));
   }
 }
 

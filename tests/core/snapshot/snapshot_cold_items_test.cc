@@ -317,12 +317,12 @@ TEST_F(ManifestFormat5Test, AttributesAreChecked) {
   EXPECT_THAT(Parse(j).message(), HasSubstr("attributes.names[0]"));
 }
 
-TEST_F(ManifestFormat5Test, Format8IsNotRead) {
+TEST_F(ManifestFormat5Test, Format9IsNotRead) {
   json j = manifest_;
-  j["format_version"] = 8;
+  j["format_version"] = 9;
   const absl::Status s = Parse(j);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("1, 2, 3, 4, 5, 6 and 7"));
+  EXPECT_THAT(s.message(), HasSubstr("1, 2, 3, 4, 5, 6, 7 and 8"));
 }
 
 }  // namespace

@@ -82,7 +82,7 @@ absl::Status ParseEdited(const std::function<void(json&)>& edit) {
 }
 
 TEST(SnapshotManifestTest, UnsupportedFormatVersionSaysWhatIsSupported) {
-  for (int version : {0, 8, 17}) {
+  for (int version : {0, 9, 17}) {
     absl::Status s = ParseEdited([version](json& j) {
       j["format_version"] = version;
       j["something_new"] = true;
@@ -91,10 +91,10 @@ TEST(SnapshotManifestTest, UnsupportedFormatVersionSaysWhatIsSupported) {
     EXPECT_THAT(s.message(), HasSubstr(absl::StrCat(
                                  "unsupported format_version ", version)));
     EXPECT_THAT(s.message(),
-                HasSubstr("reads format_version 1, 2, 3, 4, 5, 6 and 7"));
+                HasSubstr("reads format_version 1, 2, 3, 4, 5, 6, 7 and 8"));
   }
   SnapshotManifest m = SampleManifest();
-  m.format_version = 8;
+  m.format_version = 9;
   EXPECT_EQ(ValidateManifest(m).code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -355,12 +355,12 @@ TEST_F(SnapshotTest, GarbageAndFutureManifests) {
   absl::Status s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr(dir + "/manifest.json: not valid JSON"));
-  WriteFile(dir + "/manifest.json", "{\"format_version\": 8}");
+  WriteFile(dir + "/manifest.json", "{\"format_version\": 9}");
   s = LoadStatus(dir);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(),
-              HasSubstr("unsupported format_version 8; this build reads "
-                        "format_version 1, 2, 3, 4, 5, 6 and 7"));
+              HasSubstr("unsupported format_version 9; this build reads "
+                        "format_version 1, 2, 3, 4, 5, 6, 7 and 8"));
 }
 
 TEST_F(SnapshotTest, NanInFactors) {

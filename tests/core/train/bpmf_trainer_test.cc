@@ -217,6 +217,78 @@ TEST(BpmfTrainerTest, RejectsNegativeLabels) {
   }
 }
 
+// Ratings 1..5 cut from a low-rank model's real values at unevenly spaced
+// thresholds, so that the rating scale is ordinal, not linear.
+struct OrdinalRatings {
+  std::vector<Rating> fit, held_out;
+  int32_t users = 0, items = 0;
+};
+OrdinalRatings MakeOrdinalRatings(const std::vector<float>& thresholds) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(200, 150, 3, 0.3, 0.5, 41);
+  std::vector<Rating> rated = lr.data.ratings;
+  for (Rating& r : rated) {
+    int32_t k = 0;
+    while (k < 4 && r.value > thresholds[k]) ++k;
+    r.value = 1.0f + k;
+  }
+  OrdinalRatings out;
+  out.users = lr.data.num_users();
+  out.items = lr.data.num_items();
+  CarveValidation(rated, 0.2, 3, &out.fit, &out.held_out);
+  return out;
+}
+
+TEST(BpmfTrainerTest, OrdinalOutputLearnsUnevenCutpointsAndPredictsBetter) {
+  const std::vector<float> thresholds = {2.4f, 3.5f, 3.8f, 4.1f};
+  const OrdinalRatings data = MakeOrdinalRatings(thresholds);
+  BpmfOptions options;
+  options.factors = 4;
+  options.sweeps = 120;
+  options.burn_in = 30;
+  options.day_biases = false;
+  const RatingScale scale{1, 5, 1};
+  auto ordinal =
+      TrainBpmf(data.users, data.items, data.fit, {}, scale, options);
+  options.ordinal_output = false;
+  auto gaussian =
+      TrainBpmf(data.users, data.items, data.fit, {}, scale, options);
+  ASSERT_TRUE(ordinal.ok()) << ordinal.status();
+  ASSERT_TRUE(gaussian.ok()) << gaussian.status();
+  EXPECT_TRUE(gaussian->model.ordinal.empty());
+  const OrdinalOutput& output = ordinal->model.ordinal;
+  ASSERT_EQ(output.cutpoints.size(), 4u);
+  // The outer cutpoints pin the latent scale; the interior ones land where
+  // the thresholds lie relative to the outer two.
+  EXPECT_FLOAT_EQ(output.cutpoints[0], 1.5f);
+  EXPECT_FLOAT_EQ(output.cutpoints[3], 4.5f);
+  const auto pinned = [&](int k) {
+    return 1.5 + 3.0 * (thresholds[k] - thresholds[0]) /
+                     (thresholds[3] - thresholds[0]);
+  };
+  EXPECT_NEAR(output.cutpoints[1], pinned(1), 0.15);
+  EXPECT_NEAR(output.cutpoints[2], pinned(2), 0.15);
+  EXPECT_GT(output.stddev, 0.0f);
+  const double ordinal_rmse = Rmse(ordinal->model, data.held_out);
+  const double gaussian_rmse = Rmse(gaussian->model, data.held_out);
+  EXPECT_LT(ordinal_rmse, gaussian_rmse * 0.98)
+      << ordinal_rmse << " vs " << gaussian_rmse;
+}
+
+TEST(BpmfTrainerTest, RatingsOffTheScaleKeepTheGaussianOutput) {
+  testutil::LowRankRatings lr =
+      testutil::MakeLowRankRatings(40, 30, 2, 0.5, 0.3, 9);
+  BpmfOptions options;
+  options.factors = 2;
+  options.sweeps = 6;
+  options.burn_in = 2;
+  ASSERT_TRUE(options.ordinal_output);
+  auto result =
+      TrainBpmf(40, 30, lr.data.ratings, {}, RatingScale{1, 5, 1}, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->model.ordinal.empty());
+}
+
 TEST(BpmfTrainerTest, RejectsBurnInNotBelowSweeps) {
   testutil::LowRankRatings lr =
       testutil::MakeLowRankRatings(5, 5, 1, 0.5, 0, 1);

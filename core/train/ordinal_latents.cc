@@ -1,0 +1,197 @@
+#include "core/train/ordinal_latents.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/normal_distribution.h"
+#include "core/base/parallel_for.h"
+#include "core/base/random_stream.h"
+#include "core/model/ordinal_output.h"
+
+namespace recserve {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+// The first proposal spread of a cutpoint, in rating units.
+constexpr double kFirstProposalStddev = 0.01;
+
+// log P(lower < z <= upper) for z ~ N(mean, stddev²), computed on the side
+// of the mean where the CDF is small; a probability below the smallest
+// double counts as e^-745.
+double LogIntervalProbability(double mean, double stddev, double lower,
+                              double upper) {
+  double a = (lower - mean) / stddev, b = (upper - mean) / stddev;
+  if (a > 0) {
+    const double mirrored_a = -b;
+    b = -a;
+    a = mirrored_a;
+  }
+  const double p = NormalCdf(b) - NormalCdf(a);
+  return p > 0 ? std::log(p) : -745.0;
+}
+
+// The outer two cutpoints halfway between the scale's two lowest and two
+// highest values; the interior ones where a normal latent would put them
+// given each value's share of the ratings (its quantiles), scaled to fit
+// between the outer two. The sampler only refines them: a cutpoint and the
+// scores fitted to the latents it bounds move together slowly, so starting
+// from even spacing would take many sweeps on a scale used unevenly.
+std::vector<double> StartingCutpoints(
+    const std::vector<std::vector<int64_t>>& by_category,
+    const RatingScale& scale) {
+  const int32_t values = static_cast<int32_t>(by_category.size());
+  std::vector<double> even, quantiles;
+  int64_t total = 0;
+  for (const auto& rows : by_category) total += rows.size();
+  int64_t below = 0;
+  for (int32_t k = 1; k < values; ++k) {
+    even.push_back(scale.min + (k - 0.5) * double{scale.step});
+    below += by_category[k - 1].size();
+    const double share =
+        std::clamp(static_cast<double>(below) / std::max<int64_t>(total, 1),
+                   1e-4, 1.0 - 1e-4);
+    quantiles.push_back(NormalQuantile(share));
+  }
+  const double span = quantiles.back() - quantiles.front();
+  if (values < 4 || !(span > 0.0)) return even;
+  std::vector<double> cutpoints = even;
+  const double low = even.front(), high = even.back();
+  // A value no rating has would give two equal cutpoints; a minimum gap
+  // keeps them ascending.
+  const double gap = 1e-3 * (high - low);
+  for (int32_t k = 1; k + 1 < values - 1; ++k) {
+    const double placed =
+        low + (quantiles[k] - quantiles.front()) / span * (high - low);
+    cutpoints[k] = std::clamp(placed, cutpoints[k - 1] + gap,
+                              high - gap * (values - 2 - k));
+  }
+  return cutpoints;
+}
+
+}  // namespace
+
+absl::StatusOr<OrdinalLatents> OrdinalLatents::Create(
+    absl::Span<const Rating> ratings, const RatingScale& scale) {
+  OrdinalLatents latents;
+  latents.scale_values_ = ScaleValues(scale);
+  if (latents.scale_values_ < 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ordinal output: the rating scale ", scale.min, "..", scale.max,
+        " (step ", scale.step, ") has fewer than two values"));
+  }
+  latents.category_.resize(ratings.size());
+  latents.values_.resize(ratings.size());
+  latents.by_category_.resize(latents.scale_values_);
+  for (size_t r = 0; r < ratings.size(); ++r) {
+    const double position =
+        (double{ratings[r].value} - scale.min) / double{scale.step};
+    const double k = std::round(position);
+    if (!(std::abs(position - k) <= 0.01) || k < 0 ||
+        k >= latents.scale_values_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ordinal output: rating ", r + 1, " (", ratings[r].value,
+                       ") is not a value of the rating scale ", scale.min, "..",
+                       scale.max, " in steps of ", scale.step));
+    }
+    latents.category_[r] = static_cast<int32_t>(k);
+    latents.by_category_[static_cast<size_t>(k)].push_back(
+        static_cast<int64_t>(r));
+    latents.values_[r] = ratings[r].value;
+  }
+  latents.cutpoints_ = StartingCutpoints(latents.by_category_, scale);
+  // Each latent starts inside its interval: an interior value's at the
+  // interval's middle, the end values at the values themselves.
+  for (size_t r = 0; r < ratings.size(); ++r) {
+    const int32_t k = latents.category_[r];
+    if (k > 0 && k < latents.scale_values_ - 1) {
+      latents.values_[r] = static_cast<float>(
+          0.5 * (latents.cutpoints_[k - 1] + latents.cutpoints_[k]));
+    }
+  }
+  latents.proposal_stddev_.assign(latents.cutpoints_.size(),
+                                  kFirstProposalStddev * scale.step);
+  return latents;
+}
+
+double OrdinalLatents::Lower(const std::vector<double>& cutpoints,
+                             int32_t k) const {
+  return k == 0 ? -kInfinity : cutpoints[k - 1];
+}
+
+double OrdinalLatents::Upper(const std::vector<double>& cutpoints,
+                             int32_t k) const {
+  return k == scale_values_ - 1 ? kInfinity : cutpoints[k];
+}
+
+void OrdinalLatents::SampleCutpoints(absl::Span<const float> scores,
+                                     float noise_precision, uint64_t seed,
+                                     int32_t threads, bool adapt) {
+  const double stddev = 1.0 / std::sqrt(double{noise_precision});
+  const int32_t workers = ResolveThreads(threads);
+  // The log-likelihood of the ratings cutpoint j bounds (the scale's j-th
+  // and (j+1)-th values) under `cutpoints`.
+  std::vector<double> partial(workers);
+  const auto log_likelihood = [&](const std::vector<double>& cutpoints,
+                                  int32_t j) {
+    std::fill(partial.begin(), partial.end(), 0.0);
+    for (const int32_t k : {j, j + 1}) {
+      const std::vector<int64_t>& rows = by_category_[k];
+      const double lower = Lower(cutpoints, k), upper = Upper(cutpoints, k);
+      ParallelFor(static_cast<int64_t>(rows.size()), workers,
+                  [&](int64_t begin, int64_t end, int32_t worker) {
+                    double sum = 0.0;
+                    for (int64_t i = begin; i < end; ++i) {
+                      sum += LogIntervalProbability(scores[rows[i]], stddev,
+                                                    lower, upper);
+                    }
+                    partial[worker] += sum;
+                  });
+    }
+    double total = 0.0;
+    for (const double p : partial) total += p;
+    return total;
+  };
+  std::vector<double> proposal = cutpoints_;
+  for (size_t j = 1; j + 1 < cutpoints_.size(); ++j) {
+    // The fourth stream family, apart from the rows', embeddings' and
+    // latents'.
+    RandomStream random(seed, j, /*b=*/3);
+    proposal[j] = cutpoints_[j] + proposal_stddev_[j] * random.Normal();
+    bool accept = false;
+    if (proposal[j] > cutpoints_[j - 1] && proposal[j] < cutpoints_[j + 1]) {
+      const int32_t k = static_cast<int32_t>(j);
+      const double log_ratio =
+          log_likelihood(proposal, k) - log_likelihood(cutpoints_, k);
+      accept = std::log(random.Uniform()) < log_ratio;
+    }
+    if (accept) {
+      cutpoints_[j] = proposal[j];
+    } else {
+      proposal[j] = cutpoints_[j];
+    }
+    if (adapt) proposal_stddev_[j] *= accept ? 1.2 : 0.85;
+  }
+}
+
+void OrdinalLatents::Sample(absl::Span<const float> scores,
+                            float noise_precision, uint64_t seed,
+                            int32_t threads) {
+  const double stddev = 1.0 / std::sqrt(double{noise_precision});
+  ParallelFor(static_cast<int64_t>(values_.size()), ResolveThreads(threads),
+              [&](int64_t begin, int64_t end, int32_t) {
+                for (int64_t r = begin; r < end; ++r) {
+                  const int32_t k = category_[r];
+                  // The third stream family, apart from the rows' and
+                  // embeddings'.
+                  RandomStream random(seed, static_cast<uint64_t>(r), /*b=*/2);
+                  values_[r] = static_cast<float>(SampleTruncatedNormal(
+                      scores[r], stddev, Lower(cutpoints_, k),
+                      Upper(cutpoints_, k), random));
+                }
+              });
+}
+
+}  // namespace recserve
