@@ -341,7 +341,8 @@ std::string FormatModelInfo(const v1::ModelInfo& info) {
       {"rating_scale",
        absl::StrCat(info.rating_min(), " to ", info.rating_max())},
       {"rating_output",
-       info.ordinal_cutpoints().empty()
+       FeedbackText(info) == "implicit" ? std::string("none (no rating model)")
+       : info.ordinal_cutpoints().empty()
            ? std::string("score clamped to the scale")
            : absl::StrCat("ordinal: expected rating (cutpoints ",
                           absl::StrJoin(info.ordinal_cutpoints(), " ",

@@ -21,7 +21,7 @@ export CTEST_PARALLEL_LEVEL="$(nproc)"
 
 # The tests in the executables of CMake's concurrency_tests target that run
 # threads (or processes) over shared state.
-tsan_tests='^(ModelReloader|ServingModelLoader|AlsTrainer|ImplicitAls|BpmfTrainer|RatingModelTrainerTest|SnapshotPublish|SnapshotTest\.Concurrent|SyntheticGeneratorTest\.SameSeed|EvaluateTopN|GenreAgreement)'
+tsan_tests='^(ModelReloader|ServingModelLoader|AlsTrainer|ImplicitAls|BpmfTrainer|RatingModelTrainerTest|SnapshotPublish|SnapshotTest\.Concurrent|SyntheticGeneratorTest\.SameSeed|EvaluateTopN|GenreAgreement|OrdinalLatents)'
 # hnswlib takes a lock per graph node, and TSan's deadlock detector slows its
 # index build ~60x (160 s instead of 3 for one test); its lock order is
 # suppressed anyway (tests/sanitizers/tsan.supp), so these run without it.

@@ -40,7 +40,7 @@ bool ParseFeedback(absl::string_view name, Feedback* feedback);
 
 // The range of valid ratings and its granularity, e.g. {1, 5, 1} for
 // MovieLens 100K and {0.5, 5, 0.5} for the half-star releases. Predictions
-// are clamped to [min, max].
+// lie in [min, max] (clamped, or a model's expected rating).
 struct RatingScale {
   float min = 1.0f;
   float max = 5.0f;

@@ -25,7 +25,8 @@ struct RatingMetrics {
   double rmse_for_today = 0;
 };
 
-// Evaluates model.PredictAt (the clamped prediction at the rating's time) on
+// Evaluates model.PredictAt (the prediction at the rating's time: clamped,
+// or the expected rating of an ordinal output) on
 // every rating of `test`,
 // whose indices refer to the model's training Dataset. A user or item that is
 // kUnknownIndex gets the fallback MfModel::Score documents (μ + b_i, μ + b_u

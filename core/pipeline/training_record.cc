@@ -52,6 +52,8 @@ nlohmann::json RatingParamsJson(const RatingTrainingOptions& o,
       p["user_labels"] = o.bpmf.implicit_terms && o.bpmf.user_labels &&
                          o.user_labels != nullptr;
       p["day_biases"] = o.bpmf.day_biases;
+      // Asked for; params.ordinal_output is what the published model has.
+      p["ordinal"] = o.bpmf.ordinal_output;
       break;
     case Algorithm::kAuto:
       break;

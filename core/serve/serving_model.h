@@ -360,8 +360,9 @@ class ServingModel final {
       const SimilarItemsQuery& query, const ServingLimits& limits,
       const ServingPolicy& policy) const;
 
-  // The clamped rating prediction; an unknown side contributes neither bias
-  // nor factors. With known recent items, the user's factors and bias are
+  // The rating prediction (Snapshot::Rate of the score: clamped, or the
+  // expected rating of an ordinal output); an unknown side contributes neither
+  // bias nor factors. With known recent items, the user's factors and bias are
   // folded in (as in Recommend). Errors: FailedPrecondition for a snapshot
   // of implicit feedback (no rating model: kPredictsNoRatingsMessage);
   // InvalidArgument for an empty or too long id or bad recent interactions;

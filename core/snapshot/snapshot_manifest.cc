@@ -372,25 +372,16 @@ absl::StatusOr<OrdinalOutput> ParseOrdinalOutput(ObjectReader& root) {
   }
   ObjectReader r(*object, "ordinal_output");
   OrdinalOutput output;
-  ASSIGN_OR_RETURN(const json* cutpoints, r.Get("cutpoints"));
-  if (!cutpoints->is_array()) {
-    return FieldError("ordinal_output.cutpoints", "is not an array");
-  }
-  if (cutpoints->empty()) {
+  // Finiteness and order are ValidateManifest's (ValidateOrdinalOutput).
+  ASSIGN_OR_RETURN(const Eigen::VectorXf cutpoints,
+                   ParseFloatArray(r, "cutpoints"));
+  if (cutpoints.size() == 0) {
     return FieldError("ordinal_output.cutpoints",
                       "is empty; a snapshot without an ordinal output has no "
                       "'ordinal_output'");
   }
-  for (size_t k = 0; k < cutpoints->size(); ++k) {
-    const json& v = (*cutpoints)[k];
-    const std::string path = absl::StrCat("ordinal_output.cutpoints[", k, "]");
-    if (!v.is_number()) return FieldError(path, "is not a number");
-    const double d = v.get<double>();
-    if (!std::isfinite(d) || std::abs(d) > std::numeric_limits<float>::max()) {
-      return FieldError(path, "is not a finite float");
-    }
-    output.cutpoints.push_back(static_cast<float>(d));
-  }
+  output.cutpoints.assign(cutpoints.data(),
+                          cutpoints.data() + cutpoints.size());
   ASSIGN_OR_RETURN(const double stddev, r.GetNumber("stddev"));
   output.stddev = static_cast<float>(stddev);
   RETURN_IF_ERROR(r.CheckNoUnknownFields());

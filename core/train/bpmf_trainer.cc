@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <random>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/base/parallel_for.h"
 #include "core/base/random_stream.h"
@@ -650,10 +652,16 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
   }
   ASSIGN_OR_RETURN(MfModel mean, posterior.Model(options.factors));
   if (days) days->PublishMean(&mean);
+  if (!mean.user_factors.allFinite() || !mean.item_factors.allFinite() ||
+      !mean.user_bias.allFinite() || !mean.item_bias.allFinite()) {
+    return absl::InternalError(
+        "bpmf: the sampler diverged (non-finite factors); try fewer factors");
+  }
   if (latents) {
     // A score's expected rating averaged over the posterior is the expected
     // rating at the posterior mean score with the spread of both: the noise
-    // and, on average over the training ratings, the score's own.
+    // and, on average over the training ratings, the score's own. (Unseen
+    // pairs' scores spread more; the average is what a snapshot can hold.)
     double spread = 0.0;
     for (size_t r = 0; r < fit.size(); ++r) {
       const double m = score_sum[r] / kept;
@@ -661,19 +669,22 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     }
     mean.ordinal.stddev = static_cast<float>(std::sqrt(
         noise_variance_sum / kept + spread / static_cast<double>(fit.size())));
+    // A value no rating has squeezes its interval towards nothing, which
+    // rounding to float could close: the cutpoints stay strictly ascending.
     for (const double sum : cutpoint_sum) {
-      mean.ordinal.cutpoints.push_back(static_cast<float>(sum / kept));
+      float c = static_cast<float>(sum / kept);
+      if (!mean.ordinal.cutpoints.empty() &&
+          !(c > mean.ordinal.cutpoints.back())) {
+        c = std::nextafter(mean.ordinal.cutpoints.back(),
+                           std::numeric_limits<float>::infinity());
+      }
+      mean.ordinal.cutpoints.push_back(c);
     }
-    if (!ValidateOrdinalOutput(mean.ordinal, scale).ok()) {
+    if (absl::Status valid = ValidateOrdinalOutput(mean.ordinal, scale);
+        !valid.ok()) {
       return absl::InternalError(
-          "bpmf: the ordinal output diverged (its cutpoints or spread are "
-          "not finite)");
+          absl::StrCat("bpmf: the sampler diverged: ", valid.message()));
     }
-  }
-  if (!mean.user_factors.allFinite() || !mean.item_factors.allFinite() ||
-      !mean.user_bias.allFinite() || !mean.item_bias.allFinite()) {
-    return absl::InternalError(
-        "bpmf: the sampler diverged (non-finite factors); try fewer factors");
   }
   const EpochStats stats =
       MeasureEpoch(sweeps, mean, fit, valid, options.threads, start);

@@ -70,12 +70,13 @@ struct BpmfOptions {
   // what is served for today. Default on.
   bool day_biases = true;
   // An ordinal output (core/model/ordinal_output.h, ordinal_latents.h), when
-  // every rating is one of the scale's values (else, as for real-valued
-  // ratings, the Gaussian output, clamped): the sampler fits latent ratings
-  // drawn within each rating's interval and learns the interior cutpoints,
-  // and the model (MfModel::ordinal) predicts the expected rating. Its
-  // cutpoints are their posterior means; its spread is the noise's and the
-  // scores' posterior spread on the training ratings together. Default on.
+  // every rating is one of the scale's values and the scale has three values
+  // or more (else, as for real-valued ratings, the Gaussian output, clamped):
+  // the sampler fits latent ratings drawn within each rating's interval and
+  // learns the interior cutpoints, and the model (MfModel::ordinal) predicts
+  // the expected rating. Its cutpoints are their posterior means; its spread is
+  // the noise's and the scores' posterior spread on the training ratings
+  // together. Default on.
   bool ordinal_output = true;
   // Standard deviation of the initial factors. Default 0.1.
   float init_stddev = 0.1f;
@@ -96,16 +97,18 @@ int32_t ResolveSweeps(const BpmfOptions& options, int64_t ratings);
 
 // Trains on `fit`. `valid`, when not empty, is only reported, so progress
 // can be followed; there is no early stopping. Each sweep's EpochStats
-// measure that sweep's sample without its day biases; the last sweep's
-// measure the returned model. `fit` must hold each (user, item) pair at
-// most once (the readers deduplicate): the implicit terms count a pair once
-// per rating. TrainResult::user_prior, for request-time fold-in, is the
-// spread of the returned user rows (their SVD basis, implicit terms
-// included), not a prior the sampler used. `labels` are used with
-// implicit_terms, each side when its option is on. Errors: InvalidArgument
-// for bad options, empty `fit`, or (with implicit_terms) a label index that
-// is negative or not below the number of labels entries; Internal if the
-// sampler diverges.
+// measure that sweep's sample without its day biases (and, with the
+// ordinal output, its scores clamped: the latent scale, which is close to
+// the rating scale); the last sweep's measure the returned model. `fit` must
+// hold each (user, item) pair at most once (the readers deduplicate): the
+// implicit terms count a pair once per rating. TrainResult::user_prior, for
+// request-time fold-in, is the spread of the returned user rows (their SVD
+// basis, implicit terms included), not a prior the sampler used. `labels` are
+// used with implicit_terms, each side when its option is on. Errors:
+// InvalidArgument for bad options, empty `fit`, or (with implicit_terms) a
+// label index that is negative or not below the number of labels entries;
+// Internal if the sampler diverges (non-finite factors, or an ordinal output
+// whose cutpoints or spread are not finite).
 absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                       absl::Span<const Rating> fit,
                                       absl::Span<const Rating> valid,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "absl/status/status.h"
@@ -15,6 +16,8 @@ namespace recserve {
 namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
+// The ratings a worker sums at a time in the cutpoints' likelihood.
+constexpr int64_t kLikelihoodChunk = 4096;
 // The first proposal spread of a cutpoint, in rating units.
 constexpr double kFirstProposalStddev = 0.01;
 
@@ -61,7 +64,7 @@ std::vector<double> StartingCutpoints(
   const double low = even.front(), high = even.back();
   // A value no rating has would give two equal cutpoints; a minimum gap
   // keeps them ascending.
-  const double gap = 1e-3 * (high - low);
+  const double gap = 1e-3 * (high - low) / (values - 1);
   for (int32_t k = 1; k + 1 < values - 1; ++k) {
     const double placed =
         low + (quantiles[k] - quantiles.front()) / span * (high - low);
@@ -77,10 +80,12 @@ absl::StatusOr<OrdinalLatents> OrdinalLatents::Create(
     absl::Span<const Rating> ratings, const RatingScale& scale) {
   OrdinalLatents latents;
   latents.scale_values_ = ScaleValues(scale);
-  if (latents.scale_values_ < 2) {
+  if (latents.scale_values_ < 3) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ordinal output: the rating scale ", scale.min, "..", scale.max,
-        " (step ", scale.step, ") has fewer than two values"));
+        " (step ", scale.step,
+        ") has fewer than three values, so two cutpoints cannot fix the "
+        "latent scale"));
   }
   latents.category_.resize(ratings.size());
   latents.values_.resize(ratings.size());
@@ -133,25 +138,30 @@ void OrdinalLatents::SampleCutpoints(absl::Span<const float> scores,
   const int32_t workers = ResolveThreads(threads);
   // The log-likelihood of the ratings cutpoint j bounds (the scale's j-th
   // and (j+1)-th values) under `cutpoints`.
-  std::vector<double> partial(workers);
+  // One partial sum per fixed chunk, added in chunk order, so that the sum
+  // (and each acceptance) does not depend on the threads.
+  std::vector<double> partial;
   const auto log_likelihood = [&](const std::vector<double>& cutpoints,
                                   int32_t j) {
-    std::fill(partial.begin(), partial.end(), 0.0);
+    double total = 0.0;
     for (const int32_t k : {j, j + 1}) {
       const std::vector<int64_t>& rows = by_category_[k];
       const double lower = Lower(cutpoints, k), upper = Upper(cutpoints, k);
-      ParallelFor(static_cast<int64_t>(rows.size()), workers,
-                  [&](int64_t begin, int64_t end, int32_t worker) {
-                    double sum = 0.0;
-                    for (int64_t i = begin; i < end; ++i) {
-                      sum += LogIntervalProbability(scores[rows[i]], stddev,
-                                                    lower, upper);
-                    }
-                    partial[worker] += sum;
-                  });
+      const int64_t n = static_cast<int64_t>(rows.size());
+      partial.assign((n + kLikelihoodChunk - 1) / kLikelihoodChunk, 0.0);
+      ParallelFor(
+          n, workers,
+          [&](int64_t begin, int64_t end, int32_t) {
+            double sum = 0.0;
+            for (int64_t i = begin; i < end; ++i) {
+              sum +=
+                  LogIntervalProbability(scores[rows[i]], stddev, lower, upper);
+            }
+            partial[begin / kLikelihoodChunk] = sum;
+          },
+          kLikelihoodChunk);
+      for (const double p : partial) total += p;
     }
-    double total = 0.0;
-    for (const double p : partial) total += p;
     return total;
   };
   std::vector<double> proposal = cutpoints_;

@@ -10,7 +10,9 @@
 // is fitted to them as to real-valued ratings. The outer two cutpoints stay
 // halfway between the scale's two lowest and two highest values: they fix
 // the latent scale's origin and unit, which the score and σ would
-// otherwise share with them. The interior ones are drawn by random-walk
+// otherwise share with them. A scale of two values has one cutpoint, which
+// cannot fix a unit (σ and the scores would drift together), so it needs
+// three values at least. The interior ones are drawn by random-walk
 // Metropolis steps with the latents integrated out (as in Albert & Chib
 // 2001), whose acceptance does not shrink with the data as a draw given
 // the latents would.
@@ -25,12 +27,12 @@
 namespace recserve {
 
 // Not thread-safe; its methods parallelize internally.
-class OrdinalLatents {
+class OrdinalLatents final {
  public:
   // The latents of `ratings`, each starting inside its interval, and the
   // cutpoints: the outer two fixed, the interior ones placed by the
   // ratings' shares of the scale's values. Errors: InvalidArgument
-  // when `scale` has fewer than two values or a rating is not one of them
+  // when `scale` has fewer than three values or a rating is not one of them
   // (within 1% of a step), naming the first such rating.
   static absl::StatusOr<OrdinalLatents> Create(absl::Span<const Rating> ratings,
                                                const RatingScale& scale);
@@ -39,6 +41,7 @@ class OrdinalLatents {
   // scores (`scores[r]` is rating r's whole score) and the noise precision.
   // With `adapt` (burn-in), each step's proposal spread grows after an
   // acceptance and shrinks after a rejection, towards about half accepted.
+  // The steps depend on `seed`, not on `threads`.
   void SampleCutpoints(absl::Span<const float> scores, float noise_precision,
                        uint64_t seed, int32_t threads, bool adapt);
 

@@ -409,6 +409,7 @@ TEST(FormatModelInfoTest, ImplicitFeedbackListsEvents) {
                               "by preference, predicts no ratings)\n"));
   EXPECT_THAT(text, HasSubstr("  events             dislike=2 (negative), "
                               "purchase=5, skip (negative), view=1\n"));
+  EXPECT_THAT(text, HasSubstr("  rating_output      none (no rating model)\n"));
   EXPECT_THAT(FormatModelInfo(SampleInfo()),
               HasSubstr("  feedback           explicit (ratings)\n"));
   EXPECT_THAT(FormatModelInfo(SampleInfo()), Not(HasSubstr("events")));

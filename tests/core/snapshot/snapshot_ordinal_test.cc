@@ -335,8 +335,9 @@ TEST_F(ManifestOrdinalJsonTest, NonAscendingCutpointsAreRejected) {
 }
 
 TEST_F(ManifestOrdinalJsonTest, NonFiniteValuesAreRejected) {
-  ExpectInvalid(With("cutpoints", {1.5, 2.5, 1e300, 4.5}),
-                "ordinal_output.cutpoints[2]", "is not a finite float");
+  // Beyond float range: infinite as a float, which the validation names.
+  ExpectInvalid(With("cutpoints", {1.5, 2.5, 1e300, 4.5}), "ordinal_output",
+                "cutpoint 3 is not finite");
   ExpectInvalid(With("cutpoints", {1.5, 2.5, nullptr, 4.5}),
                 "ordinal_output.cutpoints[2]", "is not a number");
   ExpectInvalid(With("stddev", 1e300), "ordinal_output.stddev",

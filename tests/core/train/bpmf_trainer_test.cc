@@ -246,7 +246,6 @@ TEST(BpmfTrainerTest, OrdinalOutputLearnsUnevenCutpointsAndPredictsBetter) {
   options.factors = 4;
   options.sweeps = 120;
   options.burn_in = 30;
-  options.day_biases = false;
   const RatingScale scale{1, 5, 1};
   auto ordinal =
       TrainBpmf(data.users, data.items, data.fit, {}, scale, options);
@@ -268,11 +267,35 @@ TEST(BpmfTrainerTest, OrdinalOutputLearnsUnevenCutpointsAndPredictsBetter) {
   };
   EXPECT_NEAR(output.cutpoints[1], pinned(1), 0.15);
   EXPECT_NEAR(output.cutpoints[2], pinned(2), 0.15);
-  EXPECT_GT(output.stddev, 0.0f);
+  // The latent noise, 0.5 in the thresholds' units, in the pinned units,
+  // plus the scores' posterior spread.
+  const double noise = 0.5 * 3.0 / (thresholds[3] - thresholds[0]);
+  EXPECT_GT(output.stddev, noise * 0.9);
+  EXPECT_LT(output.stddev, noise * 1.5);
   const double ordinal_rmse = Rmse(ordinal->model, data.held_out);
   const double gaussian_rmse = Rmse(gaussian->model, data.held_out);
   EXPECT_LT(ordinal_rmse, gaussian_rmse * 0.98)
       << ordinal_rmse << " vs " << gaussian_rmse;
+}
+
+TEST(BpmfTrainerTest, OrdinalOutputIsTheSameForAnyThreadCount) {
+  const OrdinalRatings data = MakeOrdinalRatings({2.4f, 3.5f, 3.8f, 4.1f});
+  BpmfOptions options;
+  options.factors = 3;
+  options.sweeps = 12;
+  options.burn_in = 4;
+  options.threads = 1;
+  auto one = TrainBpmf(data.users, data.items, data.fit, {},
+                       RatingScale{1, 5, 1}, options);
+  options.threads = 2;
+  auto two = TrainBpmf(data.users, data.items, data.fit, {},
+                       RatingScale{1, 5, 1}, options);
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_FALSE(one->model.ordinal.empty());
+  EXPECT_EQ(one->model.ordinal.cutpoints, two->model.ordinal.cutpoints);
+  EXPECT_EQ(one->model.ordinal.stddev, two->model.ordinal.stddev);
+  EXPECT_EQ(one->model.user_factors, two->model.user_factors);
+  EXPECT_EQ(one->model.item_bias, two->model.item_bias);
 }
 
 TEST(BpmfTrainerTest, RatingsOffTheScaleKeepTheGaussianOutput) {
@@ -287,6 +310,14 @@ TEST(BpmfTrainerTest, RatingsOffTheScaleKeepTheGaussianOutput) {
       TrainBpmf(40, 30, lr.data.ratings, {}, RatingScale{1, 5, 1}, options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->model.ordinal.empty());
+  // Nor does a scale of two values, whose one cutpoint cannot fix the
+  // latent scale.
+  std::vector<Rating> binary = lr.data.ratings;
+  for (Rating& r : binary) r.value = r.value > 3.5f ? 1.0f : 0.0f;
+  auto two_values =
+      TrainBpmf(40, 30, binary, {}, RatingScale{0, 1, 1}, options);
+  ASSERT_TRUE(two_values.ok()) << two_values.status();
+  EXPECT_TRUE(two_values->model.ordinal.empty());
 }
 
 TEST(BpmfTrainerTest, RejectsBurnInNotBelowSweeps) {

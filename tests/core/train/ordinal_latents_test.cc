@@ -136,9 +136,12 @@ TEST(OrdinalLatentsTest, RefusesRatingsOffTheScale) {
   EXPECT_THAT(off.status().message(), HasSubstr("rating 3 (3.5)"));
   const auto above = OrdinalLatents::Create(RatingsOf({6}), {1, 5, 1});
   EXPECT_FALSE(above.ok());
-  const auto single = OrdinalLatents::Create(RatingsOf({1}), {1, 1, 1});
-  ASSERT_FALSE(single.ok());
-  EXPECT_THAT(single.status().message(), HasSubstr("fewer than two values"));
+  // One cutpoint cannot fix the latent scale's unit: two values are not
+  // enough.
+  const auto two = OrdinalLatents::Create(RatingsOf({0, 1, 1}), {0, 1, 1});
+  ASSERT_FALSE(two.ok());
+  EXPECT_THAT(two.status().message(), HasSubstr("fewer than three values"));
+  EXPECT_TRUE(OrdinalLatents::Create(RatingsOf({0, 1, 2}), {0, 2, 1}).ok());
 }
 
 }  // namespace
