@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <optional>
 #include <random>
 #include <vector>
@@ -457,13 +456,9 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
     days.emplace(fit);
     residuals.resize(fit.size());
   }
-  // With the ordinal output: the latents, each rating's score, and over the
-  // kept sweeps each score's sum and sum of squares and the noise variance's
-  // sum, for the output's spread.
+  // With the ordinal output: the latents, and each rating's whole score.
   std::optional<OrdinalLatents> latents;
   std::vector<float> scores;
-  std::vector<double> score_sum, score_sum_sq;
-  double noise_variance_sum = 0.0;
   if (options.ordinal_output) {
     // Ratings off the scale's values (real-valued ones) keep the Gaussian
     // output.
@@ -473,14 +468,8 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
       latents = *std::move(made);
     }
   }
-  if (latents) {
-    scores.resize(fit.size());
-    score_sum.assign(fit.size(), 0.0);
-    score_sum_sq.assign(fit.size(), 0.0);
-  }
+  if (latents) scores.resize(fit.size());
   const OrdinalLatents* targets = latents ? &*latents : nullptr;
-  std::vector<double> cutpoint_sum(latents ? latents->cutpoints().size() : 0,
-                                   0.0);
 
   MfModel sample = StartingModel(num_users, num_items, options.factors,
                                  options.init_stddev, options.seed, scale, fit);
@@ -599,25 +588,17 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                           1.0 / (1.0 + sse / 2.0));
     noise_precision = static_cast<float>(gamma(rng));
     if (latents) {
-      const bool kept_sweep = sweep > options.burn_in;
       ParallelFor(
           static_cast<int64_t>(fit.size()), ResolveThreads(options.threads),
           [&](int64_t begin, int64_t end, int32_t) {
             for (int64_t r = begin; r < end; ++r) {
-              // With day biases the residuals already hold target − score
-              // − the new day offsets.
-              const float score =
-                  days
-                      ? latents->values()[r] - residuals[r] - days->offsets()[r]
-                      : effective.Score(fit[r].user, fit[r].item);
-              if (kept_sweep) {
-                score_sum[r] += score;
-                score_sum_sq[r] += double{score} * score;
-              }
-              scores[r] = score + (days ? days->offsets()[r] : 0.0f);
+              // With day biases the residuals already hold target −
+              // the whole score, day offsets included.
+              scores[r] = days ? latents->values()[r] - residuals[r]
+                               : effective.Score(fit[r].user, fit[r].item);
             }
           });
-      if (kept_sweep) noise_variance_sum += 1.0 / noise_precision;
+      const bool kept_sweep = sweep > options.burn_in;
       // After burn-in the cutpoints barely move (each is pinned by the
       // thousands of ratings on either side), so they are sampled every few
       // sweeps: the Metropolis steps cost more than the latents.
@@ -626,8 +607,10 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
                                  options.threads, /*adapt=*/!kept_sweep);
       }
       if (kept_sweep) {
-        for (size_t j = 0; j < cutpoint_sum.size(); ++j)
-          cutpoint_sum[j] += latents->cutpoints()[j];
+        latents->Accumulate(scores,
+                            days ? absl::Span<const float>(days->offsets())
+                                 : absl::Span<const float>(),
+                            noise_precision);
       }
       latents->Sample(scores, noise_precision, sweep_seed, options.threads);
     }
@@ -658,33 +641,12 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
         "bpmf: the sampler diverged (non-finite factors); try fewer factors");
   }
   if (latents) {
-    // A score's expected rating averaged over the posterior is the expected
-    // rating at the posterior mean score with the spread of both: the noise
-    // and, on average over the training ratings, the score's own. (Unseen
-    // pairs' scores spread more; the average is what a snapshot can hold.)
-    double spread = 0.0;
-    for (size_t r = 0; r < fit.size(); ++r) {
-      const double m = score_sum[r] / kept;
-      spread += std::max(score_sum_sq[r] / kept - m * m, 0.0);
-    }
-    mean.ordinal.stddev = static_cast<float>(std::sqrt(
-        noise_variance_sum / kept + spread / static_cast<double>(fit.size())));
-    // A value no rating has squeezes its interval towards nothing, which
-    // rounding to float could close: the cutpoints stay strictly ascending.
-    for (const double sum : cutpoint_sum) {
-      float c = static_cast<float>(sum / kept);
-      if (!mean.ordinal.cutpoints.empty() &&
-          !(c > mean.ordinal.cutpoints.back())) {
-        c = std::nextafter(mean.ordinal.cutpoints.back(),
-                           std::numeric_limits<float>::infinity());
-      }
-      mean.ordinal.cutpoints.push_back(c);
-    }
-    if (absl::Status valid = ValidateOrdinalOutput(mean.ordinal, scale);
-        !valid.ok()) {
+    absl::StatusOr<OrdinalOutput> output = latents->Output(scale);
+    if (!output.ok()) {
       return absl::InternalError(
-          absl::StrCat("bpmf: the sampler diverged: ", valid.message()));
+          absl::StrCat("bpmf: ", output.status().message()));
     }
+    mean.ordinal = *std::move(output);
   }
   const EpochStats stats =
       MeasureEpoch(sweeps, mean, fit, valid, options.threads, start);

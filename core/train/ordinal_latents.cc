@@ -204,4 +204,55 @@ void OrdinalLatents::Sample(absl::Span<const float> scores,
               });
 }
 
+void OrdinalLatents::Accumulate(absl::Span<const float> scores,
+                                absl::Span<const float> offsets,
+                                float noise_precision) {
+  if (kept_ == 0) {
+    cutpoint_sum_.assign(cutpoints_.size(), 0.0);
+    score_sum_.assign(values_.size(), 0.0);
+    score_sum_sq_.assign(values_.size(), 0.0);
+  }
+  ++kept_;
+  for (size_t j = 0; j < cutpoints_.size(); ++j) {
+    cutpoint_sum_[j] += cutpoints_[j];
+  }
+  noise_variance_sum_ += 1.0 / noise_precision;
+  for (size_t r = 0; r < values_.size(); ++r) {
+    const float score = offsets.empty() ? scores[r] : scores[r] - offsets[r];
+    score_sum_[r] += score;
+    score_sum_sq_[r] += double{score} * score;
+  }
+}
+
+absl::StatusOr<OrdinalOutput> OrdinalLatents::Output(
+    const RatingScale& scale) const {
+  if (kept_ == 0) {
+    return absl::FailedPreconditionError(
+        "ordinal output: no sweep was accumulated");
+  }
+  const double kept = static_cast<double>(kept_);
+  double spread = 0.0;
+  for (size_t r = 0; r < values_.size(); ++r) {
+    const double mean = score_sum_[r] / kept;
+    spread += std::max(score_sum_sq_[r] / kept - mean * mean, 0.0);
+  }
+  OrdinalOutput output;
+  output.stddev = static_cast<float>(std::sqrt(
+      noise_variance_sum_ / kept +
+      spread / static_cast<double>(std::max<size_t>(values_.size(), 1))));
+  for (const double sum : cutpoint_sum_) {
+    float c = static_cast<float>(sum / kept);
+    if (!output.cutpoints.empty() && !(c > output.cutpoints.back())) {
+      c = std::nextafter(output.cutpoints.back(),
+                         std::numeric_limits<float>::infinity());
+    }
+    output.cutpoints.push_back(c);
+  }
+  if (absl::Status valid = ValidateOrdinalOutput(output, scale); !valid.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the sampler diverged: ", valid.message()));
+  }
+  return output;
+}
+
 }  // namespace recserve

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/data/ratings.h"
+#include "core/model/ordinal_output.h"
 
 namespace recserve {
 
@@ -51,6 +52,23 @@ class OrdinalLatents final {
   void Sample(absl::Span<const float> scores, float noise_precision,
               uint64_t seed, int32_t threads);
 
+  // Adds a kept sweep to the posterior means the output is published from:
+  // the current cutpoints, the noise variance 1 / noise_precision and each
+  // rating's time-free score, `scores[r]` less `offsets[r]` (its day bias;
+  // `offsets` empty for none).
+  void Accumulate(absl::Span<const float> scores,
+                  absl::Span<const float> offsets, float noise_precision);
+
+  // The output to publish: the cutpoints' posterior means (kept strictly
+  // ascending as floats: a value no rating has squeezes its interval
+  // towards nothing) and the spread s = √(mean noise variance + the mean
+  // over ratings of each score's posterior variance), since a score's
+  // expected rating averaged over the posterior is the expected rating at
+  // its mean with both spreads. FailedPrecondition before any Accumulate;
+  // Internal when the result is not a valid output for `scale` (the
+  // sampler diverged).
+  absl::StatusOr<OrdinalOutput> Output(const RatingScale& scale) const;
+
   // One latent per rating, in the ratings' order.
   absl::Span<const float> values() const { return values_; }
   // The current cutpoints, ascending, one fewer than the scale's values.
@@ -69,6 +87,11 @@ class OrdinalLatents final {
   std::vector<float> values_;
   std::vector<double> cutpoints_;
   std::vector<double> proposal_stddev_;  // per cutpoint
+  // Accumulate's sums over the kept sweeps.
+  int64_t kept_ = 0;
+  std::vector<double> cutpoint_sum_;
+  double noise_variance_sum_ = 0.0;
+  std::vector<double> score_sum_, score_sum_sq_;  // per rating
 };
 
 }  // namespace recserve

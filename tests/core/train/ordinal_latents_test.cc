@@ -129,6 +129,36 @@ TEST(OrdinalLatentsTest, CutpointsMoveToWhereTheRatingsSayTheyAre) {
   }
 }
 
+TEST(OrdinalLatentsTest, OutputIsThePosteriorMeanWithBothSpreads) {
+  const RatingScale scale{1, 5, 1};
+  auto latents = OrdinalLatents::Create(RatingsOf({1, 2, 3, 4, 5}), scale);
+  ASSERT_TRUE(latents.ok()) << latents.status();
+  EXPECT_EQ(latents->Output(scale).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  const std::vector<double> cutpoints = latents->cutpoints();
+  // Two kept sweeps: noise variances 1/4 and 1/2; each rating's time-free
+  // score (the score less its offset) differs by 2·d between them, so its
+  // posterior variance is d², d = 0.1, 0.2, ..., 0.5.
+  const std::vector<float> offsets = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  std::vector<float> first, second;
+  double mean_variance = 0.0;
+  for (int r = 0; r < 5; ++r) {
+    const float d = 0.1f * (r + 1);
+    first.push_back(3.0f + offsets[r] - d);
+    second.push_back(3.0f + offsets[r] + d);
+    mean_variance += double{d} * d / 5;
+  }
+  latents->Accumulate(first, offsets, 4.0f);
+  latents->Accumulate(second, offsets, 2.0f);
+  absl::StatusOr<OrdinalOutput> output = latents->Output(scale);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_NEAR(output->stddev, std::sqrt(0.375 + mean_variance), 1e-5);
+  ASSERT_EQ(output->cutpoints.size(), cutpoints.size());
+  for (size_t j = 0; j < cutpoints.size(); ++j) {
+    EXPECT_FLOAT_EQ(output->cutpoints[j], static_cast<float>(cutpoints[j]));
+  }
+}
+
 TEST(OrdinalLatentsTest, RefusesRatingsOffTheScale) {
   const auto off = OrdinalLatents::Create(RatingsOf({1, 2, 3.5f}), {1, 5, 1});
   ASSERT_FALSE(off.ok());
