@@ -84,8 +84,8 @@ absl::StatusOr<OrdinalLatents> OrdinalLatents::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "ordinal output: the rating scale ", scale.min, "..", scale.max,
         " (step ", scale.step,
-        ") has fewer than three values, so two cutpoints cannot fix the "
-        "latent scale"));
+        ") has fewer than three values: one cutpoint cannot fix the latent "
+        "scale's unit"));
   }
   latents.category_.resize(ratings.size());
   latents.values_.resize(ratings.size());
