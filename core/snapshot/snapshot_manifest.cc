@@ -898,12 +898,11 @@ std::string ManifestToJson(const SnapshotManifest& m) {
         {"recency_horizon", FloatForJson(ii.params.recency_horizon)}};
   }
   if (!m.ordinal_output.empty()) {
-    json cutpoints = json::array();
-    for (const float c : m.ordinal_output.cutpoints) {
-      cutpoints.push_back(FloatForJson(c));
-    }
+    const std::vector<float>& cutpoints = m.ordinal_output.cutpoints;
     root["ordinal_output"] = {
-        {"cutpoints", cutpoints},
+        {"cutpoints",
+         FloatArrayForJson(Eigen::Map<const Eigen::VectorXf>(
+             cutpoints.data(), static_cast<Eigen::Index>(cutpoints.size())))},
         {"stddev", FloatForJson(m.ordinal_output.stddev)}};
   }
   return root.dump(2) + "\n";
