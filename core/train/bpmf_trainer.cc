@@ -348,15 +348,10 @@ void AddOffsets(const FactorMatrix& own_factors,
   *bias = own_bias + t.offset_bias;
 }
 
-// Σ (target − score)² over the ratings; the targets are the ratings' values
-// unless `latents` are given.
-double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings,
-                       const OrdinalLatents* latents) {
+double SumSquaredError(const MfModel& model, absl::Span<const Rating> ratings) {
   double sse = 0.0;
-  for (size_t r = 0; r < ratings.size(); ++r) {
-    const double target =
-        latents != nullptr ? latents->values()[r] : ratings[r].value;
-    const double e = target - model.Score(ratings[r].user, ratings[r].item);
+  for (const Rating& r : ratings) {
+    const double e = r.value - model.Score(r.user, r.item);
     sse += e * e;
   }
   return sse;
@@ -581,23 +576,37 @@ absl::StatusOr<TrainResult> TrainBpmf(int32_t num_users, int32_t num_items,
       days->Sample(noise_precision, rng, &residuals);
       for (float e : residuals) sse += double{e} * e;
       if (sweep > options.burn_in) days->Accumulate();
+    } else if (latents) {
+      // The scores once, for the noise here and the latents below.
+      ParallelFor(static_cast<int64_t>(fit.size()),
+                  ResolveThreads(options.threads),
+                  [&](int64_t begin, int64_t end, int32_t) {
+                    for (int64_t r = begin; r < end; ++r) {
+                      scores[r] = effective.Score(fit[r].user, fit[r].item);
+                    }
+                  });
+      for (size_t r = 0; r < fit.size(); ++r) {
+        const double e = double{latents->values()[r]} - scores[r];
+        sse += e * e;
+      }
     } else {
-      sse = SumSquaredError(effective, fit, targets);
+      sse = SumSquaredError(effective, fit);
     }
     std::gamma_distribution<double> gamma(1.0 + fit.size() / 2.0,
                                           1.0 / (1.0 + sse / 2.0));
     noise_precision = static_cast<float>(gamma(rng));
     if (latents) {
-      ParallelFor(
-          static_cast<int64_t>(fit.size()), ResolveThreads(options.threads),
-          [&](int64_t begin, int64_t end, int32_t) {
-            for (int64_t r = begin; r < end; ++r) {
-              // With day biases the residuals already hold target −
-              // the whole score, day offsets included.
-              scores[r] = days ? latents->values()[r] - residuals[r]
-                               : effective.Score(fit[r].user, fit[r].item);
-            }
-          });
+      if (days) {
+        // The residuals already hold target − the whole score, the new day
+        // offsets included.
+        ParallelFor(static_cast<int64_t>(fit.size()),
+                    ResolveThreads(options.threads),
+                    [&](int64_t begin, int64_t end, int32_t) {
+                      for (int64_t r = begin; r < end; ++r) {
+                        scores[r] = latents->values()[r] - residuals[r];
+                      }
+                    });
+      }
       const bool kept_sweep = sweep > options.burn_in;
       // After burn-in the cutpoints barely move (each is pinned by the
       // thousands of ratings on either side), so they are sampled every few
