@@ -248,9 +248,9 @@ void SetSeedAndThreads(uint64_t seed, int32_t threads,
 
 // Runs the pipeline above. Errors: InvalidArgument for inconsistent options
 // (no ratings, both a ratings file and a train/test pair, fold_in_users out
-// of range, item labels without retrieval, events without retrieval, item
-// tags without item metadata or with cold items off, a
-// training and a test file of different feedback kinds, ...), and those of
+// of range, item labels without retrieval, events without retrieval, user
+// labels with events, item tags without item metadata or with cold items off,
+// a training and a test file of different feedback kinds, ...), and those of
 // reading, training, publishing and building indexes, each naming the file or
 // the setting.
 absl::StatusOr<TrainingRun> RunTrainingPipeline(
