@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -16,6 +17,7 @@
 #include "core/base/stopwatch.h"
 #include "core/data/sparse_ratings.h"
 #include "core/data/split.h"
+#include "core/model/item_item_model.h"
 #include "core/model/item_scorer.h"
 #include "core/model/two_stage_scorer.h"
 #include "core/model/user_fold_in.h"
@@ -297,16 +299,26 @@ absl::StatusOr<FoldInEvaluation> EvaluateFoldIn(
   result.trained_retrieval =
       EvaluateTopN(trained_retrieval, b_data, split.test, evaluation);
   if (a.rating_trained) {
+    // The first stage the server would run: the item-item model when the
+    // settings rank with it. It needs no fold-in: a folded-in user's history
+    // (the recent half) is the user.
+    std::optional<ItemItemScorer> folded_item_item, trained_item_item;
+    const ItemScorer& folded_first =
+        a.item_item ? folded_item_item.emplace(*a.item_item, folded.seen)
+                    : static_cast<const ItemScorer&>(folded_retrieval);
+    const ItemScorer& trained_first =
+        b.item_item ? trained_item_item.emplace(*b.item_item, b_data)
+                    : static_cast<const ItemScorer&>(trained_retrieval);
     const SparseRatings folded_seen = GroupRatings(
         folded.seen.ratings, folded.seen.num_users(), RatingAxis::kUser);
-    const TwoStageScorer folded_ranking(folded_retrieval, models.rating,
+    const TwoStageScorer folded_ranking(folded_first, models.rating,
                                         folded_seen, a.ranking);
     result.fold_in =
         EvaluateTopN(folded_ranking, folded.seen, folded.test, evaluation);
     const SparseRatings trained_seen =
         GroupRatings(b_data.ratings, b_data.num_users(), RatingAxis::kUser);
-    const TwoStageScorer trained_ranking(
-        trained_retrieval, b.rating.train.model, trained_seen, b.ranking);
+    const TwoStageScorer trained_ranking(trained_first, b.rating.train.model,
+                                         trained_seen, b.ranking);
     result.trained =
         EvaluateTopN(trained_ranking, b_data, split.test, evaluation);
   } else {

@@ -19,7 +19,10 @@
 //     recency weighting, as the server orders a request's recent
 //     interactions) and ranked by the
 //     two-stage ranking the server runs (TwoStageScorer: retrieval pool,
-//     then the blend with the rating model).
+//     then the blend with the rating model). Its first stage is the
+//     item-item model when the settings have one (it was chosen), scoring
+//     the recent half as the user's history, as the server does; else the
+//     folded-in embedding.
 //  3. Model B is trained the same way on the training ratings minus the
 //     test halves, i.e. with the recent halves, and ranks the same users.
 //  4. Popularity (counted over B's ratings) ranks them too.
@@ -77,9 +80,9 @@ struct FoldInEvaluation {
   int32_t model_a_users = 0;
   int64_t model_a_ratings = 0;
   // The same users and test halves ranked by: the two-stage ranking over
-  // folded-in vectors (model A), over trained vectors (model B), and
-  // popularity; and each model's retrieval stage alone, to tell which
-  // stage a gap comes from.
+  // folded-in users (model A), over trained users (model B), and
+  // popularity; and each model's retrieval embeddings alone, to tell which
+  // part a gap comes from.
   TopNMetrics fold_in;
   TopNMetrics trained;
   TopNMetrics popularity;

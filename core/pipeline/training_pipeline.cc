@@ -208,8 +208,9 @@ TwoStageTrainingOptions ChosenSettings(const TwoStageTrainingOptions& options,
   return fixed;
 }
 
-// ChosenSettings without the item-item model, for the evaluations that
-// measure the embeddings (fold-in, new items): training it would be wasted.
+// ChosenSettings without the item-item model, for the evaluation that
+// measures the embeddings (new items, which the item-item model cannot
+// score): training it would be wasted.
 TwoStageTrainingOptions EmbeddingSettings(
     const TwoStageTrainingOptions& options,
     const TwoStageTrainingResult& trained) {
@@ -500,7 +501,7 @@ absl::StatusOr<TrainingRun> RunTrainingPipeline(
       if (observer.on_fold_in_start) observer.on_fold_in_start(split);
       ASSIGN_OR_RETURN(
           run.fold_in,
-          EvaluateFoldIn(split, EmbeddingSettings(training, run.trained),
+          EvaluateFoldIn(split, ChosenSettings(training, run.trained),
                          evaluation));
       if (observer.on_fold_in) observer.on_fold_in(*run.fold_in);
       AddFoldInMetrics(*run.fold_in, &run.metrics);

@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/data/sparse_ratings.h"
+#include "core/model/item_item_model.h"
+#include "core/model/two_stage_scorer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/generated_data.h"
@@ -241,6 +244,47 @@ TEST(EvaluateFoldInTest, FoldInBeatsPopularityOnStructuredData) {
   for (const auto& [key, value] : metrics.items()) {
     EXPECT_TRUE(value.is_number() || value.is_null()) << key;
   }
+}
+
+// With an item-item model in the settings, the two-stage rankings start
+// from it, as the server's do: the trained users' figures are exactly its
+// two-stage ranking of them, and the folded-in users' differ from the
+// embeddings-first ranking (at blend weight 1 the two-stage order is the
+// first stage's), while the embeddings alone are the same as without it.
+TEST(EvaluateFoldInTest, TwoStageRankingsStartFromTheItemItemModel) {
+  const testutil::GeneratedSplit gen =
+      testutil::GenerateAndSplit(3.0, "random:0.1");
+  const FoldInSplit split = SplitFoldInUsers(gen.data.train, 0.1, 1);
+  TwoStageTrainingOptions embeddings_first = FixedSettings();
+  embeddings_first.ranking = {.candidates = 100, .blend_weight = 1.0f};
+  TwoStageTrainingOptions item_item_first = embeddings_first;
+  item_item_first.item_item = ItemItemParams{.reg = 300.0f};
+  auto with = EvaluateFoldIn(split, item_item_first, TopNOptions());
+  auto without = EvaluateFoldIn(split, embeddings_first, TopNOptions());
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_TRUE(without.ok()) << without.status();
+
+  absl::StatusOr<TwoStageTrainingResult> b =
+      TrainTwoStage(split.with_recent, item_item_first);
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(b->item_item.has_value());
+  const ItemItemScorer first(*b->item_item, split.with_recent);
+  const SparseRatings seen =
+      GroupRatings(split.with_recent.ratings, split.with_recent.num_users(),
+                   RatingAxis::kUser);
+  const TwoStageScorer ranking(first, b->rating.train.model, seen, b->ranking);
+  const TopNMetrics expected =
+      EvaluateTopN(ranking, split.with_recent, split.test, TopNOptions());
+  EXPECT_DOUBLE_EQ(with->trained.recall, expected.recall);
+  EXPECT_DOUBLE_EQ(with->trained.ndcg, expected.ndcg);
+  EXPECT_NE(with->trained.ndcg, without->trained.ndcg);
+
+  EXPECT_NE(with->fold_in.ndcg, without->fold_in.ndcg);
+  EXPECT_NE(with->fold_in.ndcg, with->fold_in_retrieval.ndcg);
+  EXPECT_DOUBLE_EQ(without->fold_in.ndcg, without->fold_in_retrieval.ndcg);
+  EXPECT_DOUBLE_EQ(with->fold_in_retrieval.ndcg,
+                   without->fold_in_retrieval.ndcg);
+  EXPECT_GT(with->fold_in.recall, with->popularity.recall);
 }
 
 TEST(EvaluateFoldInTest, NeedsRetrievalEmbeddings) {
