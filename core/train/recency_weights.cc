@@ -22,4 +22,18 @@ std::vector<Rating> WeightByRecency(absl::Span<const Rating> ratings,
   return weighted;
 }
 
+bool AnyUserHasTwoTimes(const Dataset& data) {
+  std::vector<int64_t> first(data.num_users());
+  std::vector<uint8_t> seen(data.num_users(), 0);
+  for (const Rating& r : data.ratings) {
+    if (!seen[r.user]) {
+      seen[r.user] = 1;
+      first[r.user] = r.timestamp;
+    } else if (first[r.user] != r.timestamp) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace recserve

@@ -21,6 +21,10 @@ std::vector<Rating> WeightByRecency(absl::Span<const Rating> ratings,
                                     int32_t num_users, float weight,
                                     float horizon);
 
+// Whether recency weighting can change a model of `data`: some user has
+// interactions at two different times.
+bool AnyUserHasTwoTimes(const Dataset& data);
+
 }  // namespace recserve
 
 #endif  // RECSERVE_CORE_TRAIN_RECENCY_WEIGHTS_H_

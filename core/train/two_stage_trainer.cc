@@ -15,7 +15,9 @@
 #include "core/data/user_sample.h"
 #include "core/model/item_scorer.h"
 #include "core/train/early_stopping.h"
+#include "core/train/item_item_search.h"
 #include "core/train/item_item_trainer.h"
+#include "core/train/recency_weights.h"
 #include "core/train/retrieval_tuning.h"
 #include "core/train/warm_start.h"
 
@@ -53,22 +55,6 @@ struct Validation {
 
 // The share of each user's ratings the item-item guard holds out.
 constexpr double kGuardHoldout = 0.2;
-
-// Whether recency weighting can change a model of `data`: some user has
-// interactions at two different times.
-bool AnyUserHasTwoTimes(const Dataset& data) {
-  std::vector<int64_t> first(data.num_users());
-  std::vector<uint8_t> seen(data.num_users(), 0);
-  for (const Rating& r : data.ratings) {
-    if (!seen[r.user]) {
-      seen[r.user] = 1;
-      first[r.user] = r.timestamp;
-    } else if (first[r.user] != r.timestamp) {
-      return true;
-    }
-  }
-  return false;
-}
 
 // Trains retrieval models on a validation split and keeps the one whose
 // own ranking of the held-out items is best, recording every trial.
@@ -229,130 +215,6 @@ bool ItemItemFits(const TwoStageTrainingOptions& options, const Dataset& data) {
          data.num_items() <= options.item_item_max_items;
 }
 
-// How the item-item model's settings are judged: on the latest-interaction
-// split, and with the guard also on a random hold-out of the same users,
-// each beside the embeddings' NDCG@K there.
-struct ItemItemJudges {
-  const TrainTest* latest = nullptr;
-  const TrainTest* random = nullptr;  // null without the guard
-  double embeddings_latest = 0;
-  double embeddings_random = 0;
-};
-
-// The item-item search (see TwoStageTrainingOptions): λ from
-// item_item_reg_grid unweighted, the recency weight from
-// item_item_recency_grid at the best λ and retrieval.recency_horizon, the
-// horizon from retrieval_horizon_grid at the best weight above 0, then λ
-// again at that weighting. Only λ trains (one solve per split); the
-// weighting is applied at scoring. A setting ranks ahead of another when it
-// passes the guard (random-hold-out NDCG@K at least the embeddings') and
-// the other does not, else by latest NDCG@K; only a setting that beats the
-// embeddings' latest NDCG@K can pass. Sets *chosen to the best model,
-// trained on the latest split, when it passes, else leaves it empty;
-// records every trial.
-absl::Status ChooseItemItem(const TwoStageTrainingOptions& options,
-                            const ItemItemJudges& judges,
-                            std::vector<ItemItemTrial>* trials,
-                            std::optional<ItemItemModel>* chosen) {
-  const TopNOptions topn =
-      FullRanking(options.validation, -std::numeric_limits<float>::infinity());
-  const int32_t threads = options.validation.threads;
-  ASSIGN_OR_RETURN(const Eigen::MatrixXf latest_gram,
-                   ItemCooccurrences(judges.latest->train));
-  Eigen::MatrixXf random_gram;
-  if (judges.random != nullptr) {
-    ASSIGN_OR_RETURN(random_gram, ItemCooccurrences(judges.random->train));
-  }
-  // The models of the λ being scored on each split; the random split's is
-  // solved only when a trial needs the guard.
-  float latest_reg = 0, random_reg = 0;
-  ItemItemModel latest_model, random_model;
-  // Only a setting that ranks the latest items better than the embeddings
-  // can be chosen, so only such a setting is judged by the guard; the
-  // others count as failing it.
-  const auto passes = [&](const ItemItemTrial& t) {
-    if (!(t.ndcg > judges.embeddings_latest)) return false;
-    return judges.random == nullptr ||
-           t.random_ndcg >= judges.embeddings_random;
-  };
-  const auto ahead = [&](const ItemItemTrial& a, const ItemItemTrial& b) {
-    if (passes(a) != passes(b)) return passes(a);
-    return a.ndcg > b.ndcg;
-  };
-  std::optional<ItemItemTrial> best;
-  const auto trial = [&](const ItemItemParams& p) -> absl::Status {
-    for (const ItemItemTrial& t : *trials) {
-      if (t.params.reg == p.reg &&
-          t.params.recency_weight == p.recency_weight &&
-          t.params.recency_horizon == p.recency_horizon) {
-        return absl::OkStatus();
-      }
-    }
-    if (p.reg != latest_reg) {
-      ASSIGN_OR_RETURN(latest_model,
-                       SolveItemItem(latest_gram, {.reg = p.reg}, threads));
-      latest_reg = p.reg;
-    }
-    ItemItemTrial t{.params = p};
-    latest_model.params = p;
-    const TopNMetrics latest =
-        EvaluateTopN(ItemItemScorer(latest_model, judges.latest->train),
-                     judges.latest->train, judges.latest->test, topn);
-    t.hr = latest.hit_rate;
-    t.ndcg = latest.ndcg;
-    if (judges.random != nullptr && t.ndcg > judges.embeddings_latest) {
-      if (p.reg != random_reg) {
-        ASSIGN_OR_RETURN(random_model,
-                         SolveItemItem(random_gram, {.reg = p.reg}, threads));
-        random_reg = p.reg;
-      }
-      random_model.params = p;
-      t.random_ndcg =
-          EvaluateTopN(ItemItemScorer(random_model, judges.random->train),
-                       judges.random->train, judges.random->test, topn)
-              .ndcg;
-    }
-    trials->push_back(t);
-    if (!best || ahead(t, *best)) best = t;
-    return absl::OkStatus();
-  };
-  ItemItemParams start{.recency_weight = 0,
-                       .recency_horizon = options.retrieval.recency_horizon};
-  for (const float reg : options.item_item_reg_grid) {
-    start.reg = reg;
-    RETURN_IF_ERROR(trial(start));
-  }
-  if (AnyUserHasTwoTimes(judges.latest->train)) {
-    for (const float weight : options.item_item_recency_grid) {
-      ItemItemParams p = best->params;
-      p.recency_weight = weight;
-      RETURN_IF_ERROR(trial(p));
-    }
-    if (best->params.recency_weight > 0) {
-      for (const float horizon : options.retrieval_horizon_grid) {
-        ItemItemParams p = best->params;
-        p.recency_horizon = horizon;
-        RETURN_IF_ERROR(trial(p));
-      }
-      for (const float reg : options.item_item_reg_grid) {
-        ItemItemParams p = best->params;
-        p.reg = reg;
-        RETURN_IF_ERROR(trial(p));
-      }
-    }
-  }
-  if (!passes(*best)) return absl::OkStatus();
-  // Solved again rather than kept: the search holds few items² matrices.
-  if (best->params.reg != latest_reg) {
-    random_model = ItemItemModel();
-    ASSIGN_OR_RETURN(latest_model,
-                     SolveItemItem(latest_gram, best->params, threads));
-  }
-  latest_model.params = best->params;
-  *chosen = std::move(latest_model);
-  return absl::OkStatus();
-}
-
 // Trains both models on `fit` and scores every pool size and weight of the
 // grid with the chosen retrieval model. `warm`: walk the λ grids as
 // regularization paths (validation on a sample of large data).
@@ -378,7 +240,7 @@ absl::Status Validate(const Dataset& sample, const TrainTest& split,
   if (search_item_item && fit.num_items() >= 1) {
     const TopNOptions topn = FullRanking(
         options.validation, -std::numeric_limits<float>::infinity());
-    ItemItemJudges judges{.latest = &split};
+    ItemItemJudges judges{.latest = &split, .topn = topn};
     judges.embeddings_latest = -1;
     for (const RetrievalRegTrial& t : validation->reg_trials) {
       judges.embeddings_latest = std::max(judges.embeddings_latest, t.ndcg);

@@ -44,5 +44,20 @@ TEST(RecencyWeightsTest, NegativeValuesKeepTheirSign) {
   EXPECT_LT(weighted[1].value, 1.0f);
 }
 
+TEST(RecencyWeightsTest,
+     AnyUserHasTwoTimesOnlyWhenWeightingCanChangeSomething) {
+  Dataset data;
+  data.users.GetOrAdd("a");
+  data.users.GetOrAdd("b");
+  data.items.GetOrAdd("x");
+  data.items.GetOrAdd("y");
+  data.ratings = {{0, 0, 1.0f, 7}, {0, 1, 1.0f, 7}, {1, 0, 1.0f, 3}};
+  EXPECT_FALSE(AnyUserHasTwoTimes(data));  // b has another time, not two
+  data.ratings.push_back({1, 1, 1.0f, 4});
+  EXPECT_TRUE(AnyUserHasTwoTimes(data));
+  data.ratings.clear();
+  EXPECT_FALSE(AnyUserHasTwoTimes(data));
+}
+
 }  // namespace
 }  // namespace recserve
