@@ -20,9 +20,13 @@
 //     interactions) and ranked by the
 //     two-stage ranking the server runs (TwoStageScorer: retrieval pool,
 //     then the blend with the rating model). Its first stage is the
-//     item-item model when the settings have one (it was chosen), scoring
-//     the recent half as the user's history, as the server does; else the
-//     folded-in embedding.
+//     item-item model when model A has one (the settings chose it and the
+//     catalog is within its limit), scoring the recent half as the user's
+//     history, as the server does; else the folded-in embedding. (The
+//     server retrieves with the embedding for a history none of whose
+//     items the model has weights for; here such a user, whose whole recent
+//     half A never saw, scores 0 everywhere.) Model B likewise ranks with
+//     its own item-item model when it has one.
 //  3. Model B is trained the same way on the training ratings minus the
 //     test halves, i.e. with the recent halves, and ranks the same users.
 //  4. Popularity (counted over B's ratings) ranks them too.
@@ -116,7 +120,7 @@ nlohmann::json FoldInToJson(const FoldInEvaluation& evaluation);
 
 // The same figures as flat manifest metrics: "fold_in/recall@K", ... for
 // fold-in; "fold_in/<method>/recall@K", ... for trained, popularity,
-// retrieval (fold-in's retrieval stage alone) and trained_retrieval;
+// retrieval (fold-in's retrieval embeddings alone) and trained_retrieval;
 // "fold_in/recall_vs_popularity", "fold_in/recall_vs_trained",
 // "fold_in/users" and "fold_in_seconds". A figure that does not exist (no
 // user with a relevant test item, a ratio over 0) is null.

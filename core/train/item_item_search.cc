@@ -1,6 +1,7 @@
 #include "core/train/item_item_search.h"
 
 #include <Eigen/Core>
+#include <utility>
 
 #include "core/base/status_macros.h"
 #include "core/train/item_item_trainer.h"
@@ -12,6 +13,10 @@ absl::Status ChooseItemItem(const TwoStageTrainingOptions& options,
                             const ItemItemJudges& judges,
                             std::vector<ItemItemTrial>* trials,
                             std::optional<ItemItemModel>* chosen) {
+  if (options.item_item_reg_grid.empty() || judges.latest == nullptr) {
+    return absl::InvalidArgumentError(
+        "the item-item search needs a regularization grid and a latest split");
+  }
   const TopNOptions& topn = judges.topn;
   const int32_t threads = options.validation.threads;
   ASSIGN_OR_RETURN(const Eigen::MatrixXf latest_gram,
@@ -37,8 +42,12 @@ absl::Status ChooseItemItem(const TwoStageTrainingOptions& options,
     return a.ndcg > b.ndcg;
   };
   std::optional<ItemItemTrial> best;
+  // Trials of this search only: whatever *trials held before is kept, not
+  // judged.
+  const size_t first_trial = trials->size();
   const auto trial = [&](const ItemItemParams& p) -> absl::Status {
-    for (const ItemItemTrial& t : *trials) {
+    for (size_t i = first_trial; i < trials->size(); ++i) {
+      const ItemItemTrial& t = (*trials)[i];
       if (t.params.reg == p.reg &&
           t.params.recency_weight == p.recency_weight &&
           t.params.recency_horizon == p.recency_horizon) {

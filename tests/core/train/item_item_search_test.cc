@@ -118,5 +118,30 @@ TEST(ItemItemSearchTest, TheGuardJudgesOnlyWinnersAndCanKeepTheEmbeddings) {
   EXPECT_EQ(chosen->params.recency_weight, free_choice->params.recency_weight);
 }
 
+TEST(ItemItemSearchTest, EarlierTrialsPlayNoPartAndAnEmptyGridIsAnError) {
+  const Splits s = MakeSplits();
+  ItemItemJudges judges{.latest = &s.latest, .topn = FullRankingOptions()};
+  judges.embeddings_latest = -1;
+  std::vector<ItemItemTrial> fresh;
+  std::optional<ItemItemModel> fresh_choice;
+  ASSERT_TRUE(
+      ChooseItemItem(SearchOptions(), judges, &fresh, &fresh_choice).ok());
+  // The same search appended after its own trials chooses the same.
+  std::vector<ItemItemTrial> trials = fresh;
+  std::optional<ItemItemModel> chosen;
+  ASSERT_TRUE(ChooseItemItem(SearchOptions(), judges, &trials, &chosen).ok());
+  ASSERT_EQ(trials.size(), 2 * fresh.size());
+  ASSERT_TRUE(chosen.has_value() && fresh_choice.has_value());
+  EXPECT_EQ(chosen->weights, fresh_choice->weights);
+
+  TwoStageTrainingOptions no_grid = SearchOptions();
+  no_grid.item_item_reg_grid.clear();
+  EXPECT_EQ(ChooseItemItem(no_grid, judges, &trials, &chosen).code(),
+            absl::StatusCode::kInvalidArgument);
+  judges.latest = nullptr;
+  EXPECT_EQ(ChooseItemItem(SearchOptions(), judges, &trials, &chosen).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace recserve
