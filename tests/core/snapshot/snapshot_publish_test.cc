@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -350,7 +351,17 @@ TEST(SnapshotPublishTest, SigkillAtRandomMomentsNeverBreaksLatest) {
   testutil::TinyModel t = testutil::MakeTinyModel(3000, 2000, 32, 20);
   PublishOptions options;
   options.keep_versions = 3;
+  const auto first_publish = std::chrono::steady_clock::now();
   ASSERT_TRUE(PublishSnapshot(root, ContentsOf(t), options).ok());
+  // Kills land anywhere in about three publishes, so that some come
+  // mid-publish and some after one completed, however slow the machine (a
+  // sanitizer build, a loaded runner) makes a publish.
+  const int64_t publish_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - first_publish)
+          .count();
+  const uint32_t window_us =
+      static_cast<uint32_t>(std::max<int64_t>(150000, 3 * publish_us));
 
   std::mt19937 rng(20240501);
   int killed_mid_publish = 0;
@@ -363,7 +374,7 @@ TEST(SnapshotPublishTest, SigkillAtRandomMomentsNeverBreaksLatest) {
         if (!PublishSnapshot(root, ContentsOf(t), options).ok()) ::_exit(1);
       }
     }
-    ::usleep(static_cast<useconds_t>(rng() % 150000));  // 0-150 ms
+    ::usleep(static_cast<useconds_t>(rng() % window_us));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
