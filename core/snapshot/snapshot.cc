@@ -83,7 +83,7 @@ absl::Status CheckFinite(absl::Span<const float> values, int64_t cols,
           name, ": ", std::isfinite(values[i]) ? "out-of-range" : "non-finite",
           " value ", values[i], " at row ", static_cast<int64_t>(i) / c,
           ", column ", static_cast<int64_t>(i) % c,
-          std::isfinite(values[i]) ? " (model values are within ±1e6)" : ""));
+          std::isfinite(values[i]) ? kModelMagnitudeNote : ""));
     }
   }
   return absl::OkStatus();

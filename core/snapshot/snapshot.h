@@ -35,6 +35,8 @@ namespace recserve {
 // solves overflow to infinity and then NaN. The writer refuses more, and so
 // does the loader.
 inline constexpr float kMaxModelMagnitude = 1e6f;
+// What an out-of-range error adds, in both.
+inline constexpr char kModelMagnitudeNote[] = " (model values are within ±1e6)";
 
 // File names inside a version folder.
 inline constexpr char kManifestFile[] = "manifest.json";

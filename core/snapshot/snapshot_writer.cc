@@ -60,9 +60,9 @@ absl::Status CheckFinite(absl::string_view what, const float* data,
                                         i % cols));
     }
     if (std::abs(data[i]) > kMaxModelMagnitude) {
-      return ContentsError(absl::StrCat(
-          what, " has out-of-range value ", data[i], " at row ", i / cols,
-          ", column ", i % cols, " (model values are within ±1e6)"));
+      return ContentsError(
+          absl::StrCat(what, " has out-of-range value ", data[i], " at row ",
+                       i / cols, ", column ", i % cols, kModelMagnitudeNote));
     }
   }
   return absl::OkStatus();

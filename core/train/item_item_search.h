@@ -39,11 +39,11 @@ struct ItemItemJudges {
 // least the embeddings') and the other does not, else by latest NDCG@K;
 // only a setting that beats the embeddings' latest NDCG@K can pass.
 // Appends every trial to *trials (what it held before is kept and plays no
-// part) and sets *chosen to the best model, trained on
-// the latest split, when it passes; otherwise *chosen is left as it was.
-// Solves on options.validation.threads workers and ranks on
-// judges.topn.threads; reads the splits only, so searches may run
-// concurrently on their own outputs. Errors: InvalidArgument for an empty
+// part) and sets *chosen to the best model, trained on the latest split,
+// when it passes; otherwise *chosen is left as it was. Solves on
+// options.validation.threads workers and ranks on judges.topn.threads;
+// reads the splits only, so searches may run concurrently on their own
+// outputs. Errors: InvalidArgument for an empty
 // item_item_reg_grid or no latest split; those of ItemCooccurrences and
 // SolveItemItem (item_item_trainer.h).
 absl::Status ChooseItemItem(const TwoStageTrainingOptions& options,
